@@ -6,8 +6,26 @@
 
 pub mod cell;
 pub mod convert;
+pub mod copy;
+pub mod catalog;
+pub mod cli;
+pub mod fingerprint;
+pub mod ddl;
+pub mod extract;
 pub mod ident;
 pub mod mapping;
 pub mod pgtype;
+pub mod plan;
+pub mod progress;
+pub mod run;
 pub mod source;
+pub mod state;
+pub mod target;
+pub mod transform;
 pub mod value;
+mod value_tmp;
+
+/// Bad arguments or configuration: exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);

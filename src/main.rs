@@ -1,1 +1,130 @@
-fn main() {}
+//! Entry point: parse arguments, set up logging and Ctrl-C, dispatch to the
+//! library, and turn the outcome into the documented exit code.
+
+use clap::Parser;
+use sqlite2pg::cli::{Cli, Command};
+use sqlite2pg::mapping::MappingError;
+use sqlite2pg::run::{self, RunOptions, RunOutcome};
+use sqlite2pg::UsageError;
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+/// 0 success; 1 runtime failure (resumable); 2 bad arguments or mapping;
+/// 3 finished with rejected rows or a verification mismatch.
+fn exit_code_for(e: &anyhow::Error) -> u8 {
+    if e.chain()
+        .any(|c| c.is::<MappingError>() || c.is::<UsageError>())
+    {
+        2
+    } else {
+        1
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let level = if cli.quiet {
+        "warn"
+    } else {
+        match cli.verbose {
+            0 => "info",
+            1 => "debug",
+            _ => "trace",
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(format!("sqlite2pg={level},warn"))),
+        )
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(dispatch(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit_code_for(&e))
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
+    let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\ninterrupt: stopping at the next transaction boundary (Ctrl-C again to abort now)");
+            let _ = cancel_tx.send(true);
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+    match cli.command {
+        Command::Init { sqlite_file, output, force } => {
+            let _ = (sqlite_file, output, force);
+            anyhow::bail!("init: not built yet")
+        }
+        Command::Check { pipeline } => {
+            let _ = pipeline;
+            anyhow::bail!("check: not built yet")
+        }
+        Command::Run {
+            pipeline,
+            target,
+            stage,
+            table,
+            fresh,
+            force,
+            truncate,
+            no_progress,
+        } => {
+            let opts = RunOptions {
+                target,
+                stages: stage,
+                tables: table,
+                fresh,
+                force,
+                truncate,
+                progress: !no_progress && !cli.quiet,
+            };
+            match run::run(&pipeline, opts, cancel_rx).await? {
+                RunOutcome::AlreadyDone { run_id } => {
+                    println!(
+                        "pipeline {} already completed (run {run_id}); nothing to do. Use --fresh to load again, or --stage/--table to redo a part.",
+                        pipeline.display()
+                    );
+                    Ok(0)
+                }
+                RunOutcome::Finished {
+                    run_id,
+                    tables,
+                    rejected,
+                    seconds,
+                } => {
+                    run::print_summary(&tables);
+                    let rows: i64 = tables.iter().map(|t| t.rows_loaded).sum();
+                    println!(
+                        "run {run_id} finished in {seconds:.1}s: {rows} rows loaded, {rejected} rejected"
+                    );
+                    Ok(if rejected > 0 { 3 } else { 0 })
+                }
+            }
+        }
+        Command::Status { pipeline, target, json } => {
+            let _ = (pipeline, target, json);
+            anyhow::bail!("status: not built yet")
+        }
+        Command::Verify { pipeline, target, json } => {
+            let _ = (pipeline, target, json);
+            anyhow::bail!("verify: not built yet")
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! What the target database already has: tables, their columns and actual
+//! types, constraints and sequences. Read before writing, so that loading
+//! into an app-created schema converts to the real column types and every
+//! `finalize` step can be repeated safely.
+
+use crate::pgtype::PgType;
+use anyhow::{anyhow, Result};
+use tokio_postgres::GenericClient;
+
+pub async fn table_exists(c: &impl GenericClient, schema: &str, table: &str) -> Result<bool> {
+    let r = c
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_class k JOIN pg_namespace n ON n.oid = k.relnamespace \
+             WHERE n.nspname = $1 AND k.relname = $2 AND k.relkind IN ('r', 'p'))",
+            &[&schema, &table],
+        )
+        .await?;
+    Ok(r.get(0))
+}
+
+pub async fn has_rows(c: &impl GenericClient, qualified: &str) -> Result<bool> {
+    let r = c
+        .query_one(&format!("SELECT EXISTS (SELECT 1 FROM {qualified})"), &[])
+        .await?;
+    Ok(r.get(0))
+}
+
+/// (column name, type) of a target table in column order.
+pub async fn column_types(
+    c: &impl GenericClient,
+    schema: &str,
+    table: &str,
+) -> Result<Vec<(String, Result<PgType, String>, bool)>> {
+    let rows = c
+        .query(
+            "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull \
+             FROM pg_attribute a JOIN pg_class k ON k.oid = a.attrelid \
+             JOIN pg_namespace n ON n.oid = k.relnamespace \
+             WHERE n.nspname = $1 AND k.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped \
+             ORDER BY a.attnum",
+            &[&schema, &table],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let name: String = r.get(0);
+            let ty: String = r.get(1);
+            (name, PgType::parse(&ty), r.get(2))
+        })
+        .collect())
+}
+
+pub async fn constraint_exists(c: &impl GenericClient, schema: &str, table: &str, name: &str) -> Result<bool> {
+    let r = c
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_constraint x JOIN pg_class k ON k.oid = x.conrelid \
+             JOIN pg_namespace n ON n.oid = k.relnamespace \
+             WHERE n.nspname = $1 AND k.relname = $2 AND x.conname = $3)",
+            &[&schema, &table, &name],
+        )
+        .await?;
+    Ok(r.get(0))
+}
+
+pub async fn has_primary_key(c: &impl GenericClient, schema: &str, table: &str) -> Result<bool> {
+    let r = c
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_constraint x JOIN pg_class k ON k.oid = x.conrelid \
+             JOIN pg_namespace n ON n.oid = k.relnamespace \
+             WHERE n.nspname = $1 AND k.relname = $2 AND x.contype = 'p')",
+            &[&schema, &table],
+        )
+        .await?;
+    Ok(r.get(0))
+}
+
+/// Columns of the table that own a sequence (serial or identity), with the
+/// sequence's qualified name.
+pub async fn sequences(c: &impl GenericClient, qualified: &str) -> Result<Vec<(String, String)>> {
+    let rows = c
+        .query(
+            "SELECT a.attname::text, pg_get_serial_sequence($1, a.attname) \
+             FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attnum > 0 \
+             AND NOT a.attisdropped AND pg_get_serial_sequence($1, a.attname) IS NOT NULL",
+            &[&qualified],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// Types for the COPY column list, read from the catalog: the table as it
+/// really is wins over the mapping.
+pub async fn copy_types(
+    c: &impl GenericClient,
+    schema: &str,
+    table: &str,
+    columns: &[String],
+) -> Result<Vec<PgType>> {
+    let actual = column_types(c, schema, table).await?;
+    columns
+        .iter()
+        .map(|col| {
+            let (_, ty, _) = actual
+                .iter()
+                .find(|(n, _, _)| n == col)
+                .ok_or_else(|| anyhow!("target table {schema}.{table} has no column {col}"))?;
+            ty.clone()
+                .map_err(|e| anyhow!("target column {schema}.{table}.{col}: {e}"))
+        })
+        .collect()
+}

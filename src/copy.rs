@@ -1,0 +1,299 @@
+//! The copy stage: load workers, each with its own PostgreSQL connection,
+//! take chunks from a shared queue. For each chunk an extract thread and a
+//! transform thread feed the worker through bounded channels; the worker
+//! streams rows into `COPY ... FROM STDIN (FORMAT binary)` and, in the same
+//! transaction, stores the chunk's rejects and marks it done. A crash at any
+//! point therefore loses nothing and duplicates nothing.
+
+use crate::extract::{extract_chunk, RawBatch};
+use crate::plan::TablePlan;
+use crate::progress::Progress;
+use crate::source;
+use crate::state::{self, ChunkRow};
+use crate::target::Target;
+use crate::transform::{Reject, TableTransform, ValueBatch};
+use anyhow::{anyhow, bail, Context, Result};
+use futures::pin_mut;
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::sync::{mpsc, watch};
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::Type;
+use tokio_postgres::Client;
+
+/// Batches in flight on each channel of one chunk. With the default batch of
+/// 2000 rows this bounds a chunk's buffered rows to about 16k whatever the
+/// table size.
+pub const CHANNEL_BATCHES: usize = 4;
+
+/// One table as the copy stage sees it.
+pub struct CopyTable {
+    pub plan: TablePlan,
+    /// Index in the progress display.
+    pub idx: usize,
+    pub transform: Arc<TableTransform>,
+    pub select_sql: String,
+    pub copy_sql: String,
+    pub types: Vec<Type>,
+    /// Rejects already committed by earlier runs of this table.
+    pub rejects_before: u64,
+    pub rejects: AtomicU64,
+    pub error: Mutex<Option<String>>,
+    /// Rejects of the chunk that broke the reject limit (not committed),
+    /// so the reject file can show them.
+    pub failing_rejects: Mutex<Vec<Reject>>,
+    pub chunks_left: AtomicU64,
+}
+
+impl CopyTable {
+    pub fn failed(&self) -> bool {
+        self.error.lock().unwrap().is_some()
+    }
+    fn fail(&self, msg: String) {
+        let mut e = self.error.lock().unwrap();
+        if e.is_none() {
+            *e = Some(msg);
+        }
+    }
+}
+
+pub struct Job {
+    pub table: Arc<CopyTable>,
+    pub chunk: ChunkRow,
+}
+
+pub struct CopySettings {
+    pub run_id: i64,
+    pub source_path: PathBuf,
+    pub batch_size: usize,
+    pub reject_limit: u64,
+    pub workers: usize,
+}
+
+/// Run all jobs with `settings.workers` workers. Per-table failures are
+/// recorded on the table (`CopyTable::error`); the function itself fails
+/// only if no worker could connect.
+pub async fn run_jobs(
+    target: &Target,
+    jobs: Vec<Job>,
+    settings: Arc<CopySettings>,
+    progress: Arc<Progress>,
+    cancel: watch::Receiver<bool>,
+) -> Result<()> {
+    let n_workers = settings.workers.min(jobs.len()).max(1);
+    let queue = Arc::new(Mutex::new(VecDeque::from(jobs)));
+    let mut handles = Vec::new();
+    for _ in 0..n_workers {
+        let queue = queue.clone();
+        let settings = settings.clone();
+        let progress = progress.clone();
+        let mut cancel = cancel.clone();
+        let target = target.clone();
+        handles.push(tokio::spawn(async move {
+            let mut client = target.connect_loader().await?;
+            loop {
+                if *cancel.borrow() {
+                    return Ok(());
+                }
+                let Some(job) = queue.lock().unwrap().pop_front() else {
+                    return Ok(());
+                };
+                if job.table.failed() {
+                    continue;
+                }
+                let table = job.table.clone();
+                let res = tokio::select! {
+                    r = load_chunk(&mut client, &job, &settings, &progress) => r,
+                    _ = cancel.changed() => Err(anyhow!("interrupted")),
+                };
+                match res {
+                    Ok(()) => {
+                        if table.chunks_left.fetch_sub(1, Ordering::SeqCst) == 1 {
+                            progress.finish_table(table.idx);
+                        }
+                    }
+                    Err(e) => {
+                        table.fail(format!("{e:#}"));
+                        if client.is_closed() {
+                            // The server went away: put nothing else at risk,
+                            // mark every other table of this worker's queue too.
+                            for j in queue.lock().unwrap().iter() {
+                                j.table.fail(format!("target connection lost: {e:#}"));
+                            }
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+        }));
+    }
+    let mut first_err = None;
+    for h in handles {
+        match h.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                first_err.get_or_insert(e);
+            }
+            Err(e) => {
+                first_err.get_or_insert(anyhow!("load worker panicked: {e}"));
+            }
+        }
+    }
+    // Jobs never started because every worker failed to connect.
+    let left: Vec<Job> = queue.lock().unwrap().drain(..).collect();
+    if let Some(e) = first_err {
+        for j in &left {
+            j.table.fail(format!("{e:#}"));
+        }
+        if left.iter().any(|_| true) || n_workers == 1 {
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
+/// Load one chunk in one transaction.
+async fn load_chunk(
+    client: &mut Client,
+    job: &Job,
+    s: &CopySettings,
+    progress: &Progress,
+) -> Result<()> {
+    let t0 = Instant::now();
+    let table = &job.table;
+    let ctx = || format!("table {}, chunk {}", table.plan.source, job.chunk.chunk_no);
+    let (raw_tx, mut raw_rx) = mpsc::channel::<RawBatch>(CHANNEL_BATCHES);
+    let (val_tx, mut val_rx) = mpsc::channel::<ValueBatch>(CHANNEL_BATCHES);
+
+    let extractor = {
+        let path = s.source_path.clone();
+        let sql = table.select_sql.clone();
+        let (lo, hi) = (job.chunk.lo, job.chunk.hi);
+        let width = table.transform.width();
+        let batch = s.batch_size;
+        tokio::task::spawn_blocking(move || -> Result<u64> {
+            let conn = source::open_readonly(&path)?;
+            extract_chunk(&conn, &sql, lo, hi, width, batch, &raw_tx)
+        })
+    };
+    let transformer = {
+        let tf = table.transform.clone();
+        tokio::task::spawn_blocking(move || {
+            while let Some(b) = raw_rx.blocking_recv() {
+                if val_tx.blocking_send(tf.apply(&b)).is_err() {
+                    break;
+                }
+            }
+        })
+    };
+
+    let tx = client.transaction().await.with_context(ctx)?;
+    let sink = tx.copy_in(&table.copy_sql).await.with_context(ctx)?;
+    let writer = BinaryCopyInWriter::new(sink, &table.types);
+    pin_mut!(writer);
+    let mut rejects: Vec<Reject> = Vec::new();
+    let mut keys: Vec<i64> = Vec::new();
+    let (mut read, mut loaded) = (0u64, 0u64);
+    while let Some(batch) = val_rx.recv().await {
+        for row in batch.rows() {
+            if let Err(e) = writer.as_mut().write_raw(row.iter()).await {
+                return Err(explain_copy_error(e, &keys, &batch.keys, table)).with_context(ctx);
+            }
+        }
+        read += batch.rows_read as u64;
+        loaded += batch.len() as u64;
+        keys.extend_from_slice(&batch.keys);
+        rejects.extend(batch.rejects);
+        progress.inc(table.idx, batch.rows_read as u64);
+    }
+    let extracted = extractor
+        .await
+        .map_err(|e| anyhow!("source reader panicked: {e}"))?
+        .with_context(|| format!("reading source table {}", table.plan.source))
+        .with_context(ctx)?;
+    transformer
+        .await
+        .map_err(|e| anyhow!("transform panicked: {e}"))?;
+    let copied = match writer.finish().await {
+        Ok(n) => n,
+        Err(e) => return Err(explain_copy_error(e, &keys, &[], table)).with_context(ctx),
+    };
+    if extracted != read || copied != loaded {
+        bail!(
+            "{}: row count mismatch (read {extracted}, transformed {read}, sent {loaded}, COPY reported {copied})",
+            ctx()
+        );
+    }
+    let n_rej = rejects.len() as u64;
+    if n_rej > 0 {
+        let total = table.rejects_before + table.rejects.fetch_add(n_rej, Ordering::SeqCst) + n_rej;
+        if total > s.reject_limit {
+            let first = &rejects[0];
+            let msg = format!(
+                "{} rejected row(s) in table {} exceed reject_limit {} (first: {}, column {}: {})",
+                total, table.plan.source, s.reject_limit, first.row_key, first.column, first.reason
+            );
+            table.failing_rejects.lock().unwrap().extend(rejects);
+            bail!(msg);
+        }
+    }
+    state::insert_rejects(&tx, s.run_id, &table.plan.source, job.chunk.chunk_no, &rejects)
+        .await
+        .with_context(ctx)?;
+    state::finish_chunk(
+        &tx,
+        s.run_id,
+        &table.plan.source,
+        job.chunk.chunk_no,
+        read as i64,
+        loaded as i64,
+        n_rej as i64,
+        t0.elapsed().as_secs_f64(),
+    )
+    .await
+    .with_context(ctx)?;
+    tx.commit().await.with_context(ctx)?;
+    Ok(())
+}
+
+/// A server-side COPY error, with the offending row named by its source key
+/// when PostgreSQL tells which line (row) of the COPY failed.
+fn explain_copy_error(
+    e: tokio_postgres::Error,
+    sent: &[i64],
+    current: &[i64],
+    table: &CopyTable,
+) -> anyhow::Error {
+    let Some(db) = e.as_db_error() else {
+        return anyhow::Error::new(e).context("target connection failed during COPY (a rerun resumes from the last committed chunk)");
+    };
+    let mut msg = format!("PostgreSQL rejected the data: {}", db.message());
+    if let Some(d) = db.detail() {
+        msg.push_str(&format!(" ({d})"));
+    }
+    if let Some(line) = db
+        .where_()
+        .and_then(|w| w.split("line ").nth(1))
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        let key = sent
+            .iter()
+            .chain(current.iter())
+            .nth(line.saturating_sub(1));
+        if let Some(k) = key {
+            if table.plan.without_rowid {
+                msg.push_str(&format!(" at row {line} of the chunk"));
+            } else {
+                msg.push_str(&format!(" at source rowid {k}"));
+            }
+        }
+    }
+    if let Some(c) = db.column() {
+        msg.push_str(&format!(", column {c}"));
+    }
+    anyhow!(msg)
+}

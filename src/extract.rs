@@ -1,0 +1,177 @@
+//! Extract: read one chunk of a source table on a blocking thread and send
+//! it downstream in batches over a bounded channel. The connection is
+//! read-only; when the channel is full the reader waits, so a slow loader
+//! sets the pace and memory stays flat.
+
+use crate::cell::Cell;
+use crate::plan::TablePlan;
+use anyhow::{Context, Result};
+use rusqlite::Connection;
+use tokio::sync::mpsc;
+
+/// Rows of one batch, row-major in one flat vector (no per-row allocation).
+#[derive(Debug, Default)]
+pub struct RawBatch {
+    /// rowid of each row (ordinal for WITHOUT ROWID tables).
+    pub keys: Vec<i64>,
+    pub cells: Vec<Cell>,
+    pub width: usize,
+}
+
+impl RawBatch {
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+    pub fn row(&self, i: usize) -> &[Cell] {
+        &self.cells[i * self.width..(i + 1) * self.width]
+    }
+}
+
+/// `"name"` for SQLite.
+pub fn sqlite_quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The name under which the table's rowid can be selected: `rowid`, unless a
+/// real column shadows it.
+pub fn rowid_name(t: &TablePlan, all_source_columns: &[String]) -> Option<&'static str> {
+    if t.without_rowid {
+        return None;
+    }
+    ["rowid", "_rowid_", "oid"]
+        .into_iter()
+        .find(|n| !all_source_columns.iter().any(|c| c.eq_ignore_ascii_case(n)))
+}
+
+/// The chunk query: `?1`, `?2` bound to the inclusive rowid range (rowid
+/// tables), ordered so that reruns read identical chunks.
+pub fn select_sql(t: &TablePlan, rowid: Option<&str>) -> String {
+    let cols: Vec<String> = t.columns.iter().map(|c| sqlite_quote(&c.source)).collect();
+    let table = sqlite_quote(&t.source);
+    let filter = t
+        .filter
+        .as_deref()
+        .map(|f| format!(" AND ({f})"))
+        .unwrap_or_default();
+    match rowid {
+        Some(r) => format!(
+            "SELECT {r}, {} FROM {table} WHERE {r} BETWEEN ?1 AND ?2{filter} ORDER BY {r}",
+            cols.join(", ")
+        ),
+        None => {
+            let order: Vec<String> = t
+                .source_pk_positions()
+                .iter()
+                .map(|&i| sqlite_quote(&t.columns[i].source))
+                .collect();
+            let order = if order.is_empty() {
+                String::new()
+            } else {
+                format!(" ORDER BY {}", order.join(", "))
+            };
+            format!(
+                "SELECT 0, {} FROM {table} WHERE ?1 <= ?2{filter}{order}",
+                cols.join(", ")
+            )
+        }
+    }
+}
+
+/// Read rows `[lo, hi]` and send them in batches of `batch_size`. Returns the
+/// number of rows read; stops early (Ok) if the receiver has gone away.
+pub fn extract_chunk(
+    conn: &Connection,
+    sql: &str,
+    lo: i64,
+    hi: i64,
+    width: usize,
+    batch_size: usize,
+    tx: &mpsc::Sender<RawBatch>,
+) -> Result<u64> {
+    let mut stmt = conn.prepare_cached(sql).context("preparing source query")?;
+    let mut rows = stmt.query([lo, hi]).context("querying source")?;
+    let mut batch = new_batch(width, batch_size);
+    let mut n = 0u64;
+    let mut ordinal = lo;
+    while let Some(row) = rows.next().context("reading source row")? {
+        let key = match row.get_ref(0)? {
+            rusqlite::types::ValueRef::Integer(k) => k,
+            _ => {
+                ordinal += 1;
+                ordinal
+            }
+        };
+        batch.keys.push(key);
+        for i in 0..width {
+            batch.cells.push(Cell::from_ref(row.get_ref(i + 1)?));
+        }
+        n += 1;
+        if batch.len() >= batch_size {
+            let full = std::mem::replace(&mut batch, new_batch(width, batch_size));
+            if tx.blocking_send(full).is_err() {
+                return Ok(n);
+            }
+        }
+    }
+    if !batch.is_empty() && tx.blocking_send(batch).is_err() {
+        return Ok(n);
+    }
+    Ok(n)
+}
+
+fn new_batch(width: usize, batch_size: usize) -> RawBatch {
+    RawBatch {
+        keys: Vec::with_capacity(batch_size),
+        cells: Vec::with_capacity(batch_size * width),
+        width,
+    }
+}
+
+/// Split a table into chunks of `chunk_size` rows by one scan of its rowids:
+/// returns `(lo, hi, rows)` inclusive ranges. WITHOUT ROWID tables are one
+/// chunk covering everything.
+pub fn plan_chunks(
+    conn: &Connection,
+    t: &TablePlan,
+    rowid: Option<&str>,
+    chunk_size: u64,
+) -> Result<Vec<(i64, i64, u64)>> {
+    let table = sqlite_quote(&t.source);
+    let filter = t
+        .filter
+        .as_deref()
+        .map(|f| format!(" WHERE ({f})"))
+        .unwrap_or_default();
+    let Some(r) = rowid else {
+        let n: i64 = conn
+            .query_row(&format!("SELECT count(*) FROM {table}{filter}"), [], |row| row.get(0))
+            .with_context(|| format!("counting rows of source table {}", t.source))?;
+        return Ok(vec![(i64::MIN, i64::MAX, n as u64)]);
+    };
+    let mut stmt = conn
+        .prepare(&format!("SELECT {r} FROM {table}{filter} ORDER BY {r}"))
+        .with_context(|| format!("planning chunks of source table {}", t.source))?;
+    let mut rows = stmt.query([])?;
+    // Ranges tile [i64::MIN, i64::MAX] with no gap: each chunk ends at its
+    // chunk_size-th rowid and the next starts right after it.
+    let mut out = Vec::new();
+    let mut lo = i64::MIN;
+    let mut count = 0u64;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        count += 1;
+        if count == chunk_size {
+            out.push((lo, id, count));
+            lo = id.saturating_add(1);
+            count = 0;
+        }
+    }
+    match out.last_mut() {
+        Some(last) if count == 0 => last.1 = i64::MAX,
+        _ => out.push((lo, i64::MAX, count)),
+    }
+    Ok(out)
+}

@@ -1,0 +1,732 @@
+//! `sqlite2pg run`: the stages in order — prepare, copy, finalize, verify —
+//! each recorded in the target so that a rerun after any failure does only
+//! what is not yet committed.
+
+use crate::catalog;
+use crate::copy::{self, CopySettings, CopyTable, Job};
+use crate::ddl;
+use crate::extract;
+use crate::fingerprint;
+use crate::mapping::{IfNotEmpty, Pipeline};
+use crate::plan::{self, TablePlan};
+use crate::progress::Progress;
+use crate::source;
+use crate::state;
+use crate::target::{self, Target};
+use crate::transform::TableTransform;
+use crate::UsageError;
+use anyhow::{bail, Context, Result};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio_postgres::Client;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Stage {
+    Prepare,
+    Copy,
+    Finalize,
+    Verify,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 4] = [Stage::Prepare, Stage::Copy, Stage::Finalize, Stage::Verify];
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Prepare => "prepare",
+            Stage::Copy => "copy",
+            Stage::Finalize => "finalize",
+            Stage::Verify => "verify",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub target: Option<String>,
+    /// Only these stages (empty = all that are not done).
+    pub stages: Vec<Stage>,
+    /// Only these source tables (empty = all).
+    pub tables: Vec<String>,
+    /// Start a new run even if the last one finished or failed.
+    pub fresh: bool,
+    /// Resume even though the source changed.
+    pub force: bool,
+    /// Empty non-empty target tables (same as `target.if_not_empty = "truncate"`).
+    pub truncate: bool,
+    pub progress: bool,
+}
+
+/// Per-table result for the summary.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TableSummary {
+    pub source_table: String,
+    pub target_table: String,
+    pub rows_read: i64,
+    pub rows_loaded: i64,
+    pub rows_rejected: i64,
+    pub seconds: f64,
+    pub error: Option<String>,
+    pub reject_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub enum RunOutcome {
+    /// Nothing to do: the last run finished.
+    AlreadyDone { run_id: i64 },
+    Finished {
+        run_id: i64,
+        tables: Vec<TableSummary>,
+        rejected: u64,
+        seconds: f64,
+    },
+}
+
+/// Everything about a pipeline that `run`, `status` and `verify` share.
+pub struct Context_ {
+    pub pipeline: Pipeline,
+    pub plans: Vec<TablePlan>,
+    pub target: Target,
+}
+
+pub fn load_context(file: &Path, target_flag: Option<&str>) -> Result<Context_> {
+    let pipeline = Pipeline::load(file)?;
+    let plans = plan::plan(&pipeline)?;
+    let url = target::resolve_url(target_flag, pipeline.target.url.as_deref())?;
+    let target = Target::parse(&url)?;
+    Ok(Context_ {
+        pipeline,
+        plans,
+        target,
+    })
+}
+
+fn mapping_hash(file: &Path) -> Result<String> {
+    let bytes = std::fs::read(file)?;
+    Ok(hex::encode(Sha256::digest(&bytes)))
+}
+
+pub async fn run(file: &Path, opts: RunOptions, cancel: watch::Receiver<bool>) -> Result<RunOutcome> {
+    let t0 = Instant::now();
+    let ctx = load_context(file, opts.target.as_deref())?;
+    let p = &ctx.pipeline;
+    for t in &opts.tables {
+        if !ctx.plans.iter().any(|pl| &pl.source == t) {
+            bail!(UsageError(format!(
+                "--table {t}: no included table of that (source) name in {}",
+                file.display()
+            )));
+        }
+    }
+    let selected: Vec<&TablePlan> = ctx
+        .plans
+        .iter()
+        .filter(|t| opts.tables.is_empty() || opts.tables.contains(&t.source))
+        .collect();
+
+    // The source is checked before the target is touched.
+    let src_path = p.source_path();
+    let (fp, columns_by_table) = {
+        let conn = source::open_checked(&src_path)?;
+        check_source_matches(&conn, &ctx.plans, &src_path)?;
+        let fp = fingerprint::compute(&conn, &src_path)?;
+        let cols = all_source_columns(&conn, &ctx.plans)?;
+        (fp, cols)
+    };
+    let mhash = mapping_hash(file)?;
+
+    let mut client = ctx.target.connect().await?;
+    state::ensure(&mut client).await?;
+    let name = p.pipeline_name();
+    let schema = &p.target.schema;
+    if !state::try_lock_pipeline(&client, &name, schema).await? {
+        bail!("another sqlite2pg run of pipeline `{name}` into schema `{schema}` is in progress on {}", ctx.target.shown);
+    }
+    let explicit = !opts.stages.is_empty() || !opts.tables.is_empty();
+    let latest = state::latest_run(&client, &name, schema).await?;
+    let src_str = src_path.display().to_string();
+    let (run_id, previous) = match &latest {
+        Some(r) if r.status == "done" && !opts.fresh && !explicit => {
+            return Ok(RunOutcome::AlreadyDone { run_id: r.run_id });
+        }
+        Some(r) if !opts.fresh => {
+            if let Some(d) = fingerprint::differences(&r.fingerprint, &fp) {
+                if !opts.force {
+                    bail!(UsageError(format!(
+                        "the source {} changed since run {} started ({d}); resuming would mix old and new data. \
+                         Rerun with --fresh to start over, or --force to resume anyway",
+                        src_str, r.run_id
+                    )));
+                }
+                tracing::warn!("source changed since run {} ({d}); resuming because of --force", r.run_id);
+            }
+            if r.mapping_hash != mhash {
+                tracing::warn!(
+                    "mapping file {} changed since run {} started; tables already copied keep the old conversion (rerun them with --stage copy --table NAME)",
+                    file.display(),
+                    r.run_id
+                );
+            }
+            state::update_run_identity(&client, r.run_id, &fp, &mhash).await?;
+            state::set_run_status(&client, r.run_id, "running", None).await?;
+            tracing::info!("resuming run {}", r.run_id);
+            (r.run_id, None)
+        }
+        _ => {
+            let id = state::new_run(&client, &name, schema, &src_str, &fp, &mhash).await?;
+            tracing::info!("starting run {id} of pipeline `{name}` into {}", ctx.target.shown);
+            (id, latest.as_ref().map(|r| r.run_id))
+        }
+    };
+
+    let result = run_stages(
+        &ctx,
+        &mut client,
+        run_id,
+        previous,
+        &selected,
+        &opts,
+        &columns_by_table,
+        cancel,
+    )
+    .await;
+    match result {
+        Ok((tables, failed)) => {
+            let rejected: u64 = tables.iter().map(|t| t.rows_rejected as u64).sum();
+            if let Some(msg) = failed {
+                state::set_run_status(&client, run_id, "failed", Some(&msg)).await?;
+                print_summary(&tables);
+                bail!("{msg}\nrun {run_id} failed; rerun the same command to resume (committed chunks are kept)");
+            }
+            let all_done = all_stages_done(&client, run_id, &ctx.plans).await?;
+            state::set_run_status(&client, run_id, if all_done { "done" } else { "running" }, None).await?;
+            Ok(RunOutcome::Finished {
+                run_id,
+                tables,
+                rejected,
+                seconds: t0.elapsed().as_secs_f64(),
+            })
+        }
+        Err(e) => {
+            let msg = format!("{e:#}");
+            // The connection may be gone; the error is what matters.
+            if !client.is_closed() {
+                let _ = state::set_run_status(&client, run_id, "failed", Some(&msg)).await;
+            }
+            Err(e.context(format!(
+                "run {run_id} failed; rerun the same command to resume (committed work is kept)"
+            )))
+        }
+    }
+}
+
+async fn all_stages_done(client: &Client, run_id: i64, plans: &[TablePlan]) -> Result<bool> {
+    for s in Stage::ALL {
+        if !state::stage_done(client, run_id, s.name(), "").await? {
+            return Ok(false);
+        }
+    }
+    let _ = plans;
+    Ok(true)
+}
+
+/// Every table and column the mapping names must exist in the source, and
+/// every filter must compile: found now, not halfway through the copy.
+fn check_source_matches(conn: &rusqlite::Connection, plans: &[TablePlan], path: &Path) -> Result<()> {
+    let mut problems = Vec::new();
+    for t in plans {
+        let cols: Vec<String> = t.columns.iter().map(|c| extract::sqlite_quote(&c.source)).collect();
+        let filter = t.filter.as_deref().map(|f| format!(" WHERE ({f})")).unwrap_or_default();
+        let sql = format!(
+            "SELECT {} FROM {}{filter} LIMIT 0",
+            cols.join(", "),
+            extract::sqlite_quote(&t.source)
+        );
+        if let Err(e) = conn.prepare(&sql) {
+            problems.push(format!("table {}: {e}", t.source));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        bail!(UsageError(format!(
+            "the mapping does not match the source {}:\n  {}",
+            path.display(),
+            problems.join("\n  ")
+        )))
+    }
+}
+
+fn all_source_columns(conn: &rusqlite::Connection, plans: &[TablePlan]) -> Result<HashMap<String, Vec<String>>> {
+    let mut out = HashMap::new();
+    for t in plans {
+        let mut stmt = conn.prepare("SELECT name FROM pragma_table_xinfo(?1)")?;
+        let cols: Vec<String> = stmt
+            .query_map([&t.source], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        out.insert(t.source.clone(), cols);
+    }
+    Ok(out)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_stages(
+    ctx: &Context_,
+    client: &mut Client,
+    run_id: i64,
+    previous: Option<i64>,
+    selected: &[&TablePlan],
+    opts: &RunOptions,
+    columns_by_table: &HashMap<String, Vec<String>>,
+    cancel: watch::Receiver<bool>,
+) -> Result<(Vec<TableSummary>, Option<String>)> {
+    let wants = |s: Stage| opts.stages.is_empty() || opts.stages.contains(&s);
+    let p = &ctx.pipeline;
+    if wants(Stage::Prepare) {
+        prepare(ctx, client, run_id, previous, selected, opts, columns_by_table).await?;
+    }
+    let mut summaries = Vec::new();
+    if wants(Stage::Copy) {
+        let (s, failed) = copy_stage(ctx, client, run_id, selected, opts, columns_by_table, cancel).await?;
+        summaries = s;
+        if failed.is_some() {
+            return Ok((summaries, failed));
+        }
+    } else {
+        for t in selected {
+            summaries.push(summary_from_state(client, run_id, t, p).await?);
+        }
+    }
+    if wants(Stage::Finalize) {
+        finalize(ctx, client, run_id, selected).await?;
+    }
+    if wants(Stage::Verify) {
+        let bad = verify_counts(ctx, client, run_id, selected).await?;
+        if !bad.is_empty() {
+            return Ok((summaries, Some(format!("verification failed:\n  {}", bad.join("\n  ")))));
+        }
+    }
+    Ok((summaries, None))
+}
+
+async fn summary_from_state(client: &Client, run_id: i64, t: &TablePlan, p: &Pipeline) -> Result<TableSummary> {
+    let (read, loaded, rejected) = state::chunk_totals(client, run_id, &t.source).await?;
+    Ok(TableSummary {
+        source_table: t.source.clone(),
+        target_table: t.target.clone(),
+        rows_read: read,
+        rows_loaded: loaded,
+        rows_rejected: rejected,
+        seconds: 0.0,
+        error: None,
+        reject_file: (rejected > 0).then(|| reject_path(p, &t.source)),
+    })
+}
+
+/// `prepare`: create missing target tables (no keys yet), check that existing
+/// ones are safe to load, and record each table's chunk plan — all in one
+/// transaction per table.
+async fn prepare(
+    ctx: &Context_,
+    client: &mut Client,
+    run_id: i64,
+    previous: Option<i64>,
+    selected: &[&TablePlan],
+    opts: &RunOptions,
+    columns_by_table: &HashMap<String, Vec<String>>,
+) -> Result<()> {
+    let p = &ctx.pipeline;
+    let schema = &p.target.schema;
+    let truncate_ok = opts.truncate || p.target.if_not_empty == IfNotEmpty::Truncate;
+    let src_path = p.source_path();
+    client.batch_execute(&ddl::create_schema(schema)).await
+        .with_context(|| format!("creating target schema {schema}"))?;
+    state::set_stage(client, run_id, "prepare", "", "running", None).await?;
+    let explicit = opts.stages.contains(&Stage::Prepare);
+    for t in selected {
+        if !explicit && state::stage_done(client, run_id, "prepare", &t.source).await? {
+            continue;
+        }
+        let chunks = {
+            let conn = source::open_readonly(&src_path)?;
+            let rowid = extract::rowid_name(t, &columns_by_table[&t.source]);
+            extract::plan_chunks(&conn, t, rowid, p.defaults.chunk_size)?
+        };
+        let total: u64 = chunks.iter().map(|c| c.2).sum();
+        let tx = client.transaction().await?;
+        let exists = catalog::table_exists(&tx, schema, &t.target).await?;
+        // A table is "ours" if a run of this pipeline created it.
+        let ours_before = match state::table_row(&tx, run_id, &t.source).await? {
+            Some(r) => Some(r),
+            None => match previous {
+                Some(prev) => state::table_row(&tx, prev, &t.source).await?,
+                None => None,
+            },
+        };
+        let preexisting = if exists {
+            ours_before.as_ref().map(|r| r.preexisting).unwrap_or(true)
+        } else {
+            false
+        };
+        if !exists {
+            tx.batch_execute(&ddl::create_table(t)).await
+                .with_context(|| format!("creating target table {}", t.qualified()))?;
+        } else {
+            check_existing_columns(&tx, t).await?;
+            if catalog::has_rows(&tx, &t.qualified()).await? {
+                let loaded_by_us = ours_before.is_some();
+                if truncate_ok || loaded_by_us {
+                    // Ours from an earlier (fresh-replaced or re-prepared)
+                    // run, or the operator said so. Never CASCADE.
+                    tx.batch_execute(&format!("TRUNCATE {}", t.qualified())).await
+                        .with_context(|| format!("emptying target table {}", t.qualified()))?;
+                } else {
+                    bail!(UsageError(format!(
+                        "target table {} already holds rows that this pipeline did not load; \
+                         refusing to overwrite them. Set target.if_not_empty = \"truncate\" or pass --truncate to empty it first",
+                        t.qualified()
+                    )));
+                }
+            }
+        }
+        let row = state::TableRow {
+            source_table: t.source.clone(),
+            target_table: t.target.clone(),
+            preexisting,
+            source_rows: total as i64,
+            chunks_total: chunks.len() as i32,
+        };
+        state::record_plan(&tx, run_id, &row, &chunks).await?;
+        state::reset_stage(&tx, run_id, "copy", Some(&t.source)).await?;
+        state::reset_stage(&tx, run_id, "finalize", Some(&t.source)).await?;
+        state::set_stage(&tx, run_id, "prepare", &t.source, "done", None).await?;
+        tx.commit().await?;
+    }
+    state::set_stage(client, run_id, "prepare", "", "done", None).await?;
+    Ok(())
+}
+
+/// An existing target table must have every column the mapping loads.
+async fn check_existing_columns(c: &impl tokio_postgres::GenericClient, t: &TablePlan) -> Result<()> {
+    let actual = catalog::column_types(c, &t.schema, &t.target).await?;
+    let missing: Vec<&str> = t
+        .columns
+        .iter()
+        .filter(|col| !actual.iter().any(|(n, _, _)| n == &col.target))
+        .map(|col| col.target.as_str())
+        .collect();
+    if !missing.is_empty() {
+        bail!(UsageError(format!(
+            "target table {} exists but has no column(s) {}; add them, rename them in the mapping, or exclude them",
+            t.qualified(),
+            missing.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+pub fn reject_path(p: &Pipeline, source_table: &str) -> PathBuf {
+    let safe: String = source_table
+        .chars()
+        .map(|c| if c.is_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+        .collect();
+    p.base_dir.join("rejects").join(format!("{safe}.jsonl"))
+}
+
+async fn copy_stage(
+    ctx: &Context_,
+    client: &mut Client,
+    run_id: i64,
+    selected: &[&TablePlan],
+    opts: &RunOptions,
+    columns_by_table: &HashMap<String, Vec<String>>,
+    cancel: watch::Receiver<bool>,
+) -> Result<(Vec<TableSummary>, Option<String>)> {
+    let p = &ctx.pipeline;
+    state::set_stage(client, run_id, "copy", "", "running", None).await?;
+    let mut tables: Vec<Arc<CopyTable>> = Vec::new();
+    let mut jobs_by_table: Vec<Vec<state::ChunkRow>> = Vec::new();
+    let mut bars = Vec::new();
+    for t in selected {
+        if state::stage_done(client, run_id, "copy", &t.source).await? {
+            continue;
+        }
+        if !state::stage_done(client, run_id, "prepare", &t.source).await? {
+            bail!("table {} has not been prepared; run without --stage, or with --stage prepare first", t.source);
+        }
+        let pending = state::pending_chunks(client, run_id, &t.source).await?;
+        let (_, _, rejected_before) = state::chunk_totals(client, run_id, &t.source).await?;
+        let mut plan = (*t).clone();
+        let names: Vec<String> = plan.columns.iter().map(|c| c.target.clone()).collect();
+        let actual = catalog::copy_types(client, &plan.schema, &plan.target, &names).await?;
+        plan.retype(&names.iter().cloned().zip(actual.iter().cloned()).collect::<Vec<_>>());
+        let rowid = extract::rowid_name(&plan, &columns_by_table[&t.source]);
+        let planned: i64 = pending.iter().map(|c| c.planned_rows).sum();
+        bars.push((t.source.clone(), planned as u64));
+        tables.push(Arc::new(CopyTable {
+            idx: tables.len(),
+            transform: Arc::new(TableTransform::new(&plan)),
+            select_sql: extract::select_sql(&plan, rowid),
+            copy_sql: ddl::copy_in(&plan),
+            types: actual.iter().map(|t| t.wire_type()).collect(),
+            rejects_before: rejected_before as u64,
+            rejects: AtomicU64::new(0),
+            error: Mutex::new(None),
+            failing_rejects: Mutex::new(Vec::new()),
+            chunks_left: AtomicU64::new(pending.len() as u64),
+            plan,
+        }));
+        jobs_by_table.push(pending);
+    }
+    // Largest tables first so the long pole starts early; chunks of one
+    // table stay together so its keys can be built as soon as it is done.
+    let mut order: Vec<usize> = (0..tables.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(bars[i].1));
+    let mut jobs = Vec::new();
+    for i in order {
+        for c in jobs_by_table[i].drain(..) {
+            jobs.push(Job { table: tables[i].clone(), chunk: c });
+        }
+    }
+    let progress = Progress::new(&bars, opts.progress);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let logger = tokio::spawn(progress.clone().log_periodically(Duration::from_secs(10), stop_rx));
+    let settings = Arc::new(CopySettings {
+        run_id,
+        source_path: p.source_path(),
+        batch_size: p.defaults.batch_size,
+        reject_limit: p.defaults.reject_limit,
+        workers: p.defaults.workers,
+    });
+    let started = Instant::now();
+    let res = if jobs.is_empty() {
+        Ok(())
+    } else {
+        copy::run_jobs(&ctx.target, jobs, settings, progress.clone(), cancel.clone()).await
+    };
+    let _ = stop_tx.send(true);
+    let _ = logger.await;
+    progress.finish();
+    let seconds = started.elapsed().as_secs_f64();
+    // Make every asynchronously committed chunk durable before reporting.
+    client.batch_execute("SET synchronous_commit = on").await?;
+
+    let mut failures = Vec::new();
+    for t in &tables {
+        let err = t.error.lock().unwrap().clone();
+        match &err {
+            Some(e) => {
+                state::set_stage(client, run_id, "copy", &t.plan.source, "failed", Some(e)).await?;
+                failures.push(format!("table {}: {e}", t.plan.source));
+            }
+            None => {
+                state::set_stage(client, run_id, "copy", &t.plan.source, "done", None).await?;
+            }
+        }
+    }
+    let mut summaries = Vec::new();
+    for t in selected {
+        let (read, loaded, rejected) = state::chunk_totals(client, run_id, &t.source).await?;
+        let ct = tables.iter().find(|c| c.plan.source == t.source);
+        let failing = ct.map(|c| c.failing_rejects.lock().unwrap().clone()).unwrap_or_default();
+        let mut reject_file = None;
+        if rejected > 0 || !failing.is_empty() {
+            let path = reject_path(p, &t.source);
+            write_rejects(client, run_id, &t.source, &failing, &path).await?;
+            reject_file = Some(path);
+        }
+        summaries.push(TableSummary {
+            source_table: t.source.clone(),
+            target_table: t.target.clone(),
+            rows_read: read,
+            rows_loaded: loaded,
+            rows_rejected: rejected,
+            seconds: if ct.is_some() { seconds } else { 0.0 },
+            error: ct.and_then(|c| c.error.lock().unwrap().clone()),
+            reject_file,
+        });
+    }
+    if let Err(e) = res {
+        failures.push(format!("{e:#}"));
+    }
+    if *cancel.borrow() {
+        failures.push("interrupted; committed chunks are kept".into());
+    }
+    if failures.is_empty() {
+        state::set_stage(client, run_id, "copy", "", "done", None).await?;
+        Ok((summaries, None))
+    } else {
+        let msg = failures.join("\n");
+        state::set_stage(client, run_id, "copy", "", "failed", Some(&msg)).await?;
+        Ok((summaries, Some(msg)))
+    }
+}
+
+async fn write_rejects(
+    client: &Client,
+    run_id: i64,
+    source: &str,
+    failing: &[crate::transform::Reject],
+    path: &Path,
+) -> Result<()> {
+    let mut lines = state::rejects_json(client, run_id, source).await?;
+    lines.extend(failing.iter().map(|r| r.to_json(source)));
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut text = String::new();
+    for l in lines {
+        text.push_str(&l.to_string());
+        text.push('\n');
+    }
+    std::fs::write(path, text).with_context(|| format!("writing reject file {}", path.display()))?;
+    Ok(())
+}
+
+/// `finalize`: primary keys, CHECKs, indexes, then foreign keys (once every
+/// parent has its key), identity/sequence reset past the loaded maximum, and
+/// ANALYZE. Each step is skipped if already present, so a rerun is safe.
+async fn finalize(ctx: &Context_, client: &mut Client, run_id: i64, selected: &[&TablePlan]) -> Result<()> {
+    state::set_stage(client, run_id, "finalize", "", "running", None).await?;
+    client
+        .batch_execute("SET maintenance_work_mem = '512MB'; SET max_parallel_maintenance_workers = 2")
+        .await?;
+    let mut todo = Vec::new();
+    for t in selected {
+        if state::stage_done(client, run_id, "finalize", &t.source).await? {
+            continue;
+        }
+        if !state::stage_done(client, run_id, "copy", &t.source).await? {
+            bail!("table {} has not been copied yet; finalize needs every selected table copied", t.source);
+        }
+        let preexisting = state::table_row(client, run_id, &t.source)
+            .await?
+            .map(|r| r.preexisting)
+            .unwrap_or(true);
+        todo.push((*t, preexisting));
+    }
+    for (t, preexisting) in &todo {
+        if *preexisting {
+            continue; // the app's schema has its own keys and indexes
+        }
+        if let Some(sql) = ddl::primary_key(t) {
+            if !catalog::has_primary_key(client, &t.schema, &t.target).await? {
+                client.batch_execute(&sql).await
+                    .with_context(|| format!("adding primary key to {} (duplicate keys in the source?)", t.qualified()))?;
+            }
+        }
+        for (name, expr) in &t.checks {
+            if !catalog::constraint_exists(client, &t.schema, &t.target, name).await? {
+                client.batch_execute(&ddl::check(t, name, expr)).await
+                    .with_context(|| format!("adding CHECK {name} ({expr}) to {}", t.qualified()))?;
+            }
+        }
+        for ix in &t.indexes {
+            client.batch_execute(&ddl::index(t, ix)).await
+                .with_context(|| format!("creating index {} on {}", ix.name, t.qualified()))?;
+        }
+    }
+    for (t, preexisting) in &todo {
+        if !*preexisting {
+            for fk in &t.foreign_keys {
+                if !catalog::constraint_exists(client, &t.schema, &t.target, &fk.name).await? {
+                    client.batch_execute(&ddl::foreign_key(t, fk)).await.with_context(|| {
+                        format!(
+                            "adding foreign key {} on {} → {} (rows whose parent is missing in the source?)",
+                            fk.name, t.qualified(), fk.ref_table
+                        )
+                    })?;
+                }
+            }
+        }
+        reset_sequences(client, t).await?;
+        client.batch_execute(&format!("ANALYZE {}", t.qualified())).await?;
+        state::set_stage(client, run_id, "finalize", &t.source, "done", None).await?;
+    }
+    state::set_stage(client, run_id, "finalize", "", "done", None).await?;
+    let _ = ctx;
+    Ok(())
+}
+
+/// Move every sequence owned by a column of the table past the column's
+/// maximum, so the application's next insert gets a fresh key.
+async fn reset_sequences(client: &Client, t: &TablePlan) -> Result<()> {
+    for (col, seq) in catalog::sequences(client, &t.qualified()).await? {
+        let sql = format!(
+            "SELECT setval($1::regclass, greatest(coalesce(max({c}), 0) + 1, 1), false) FROM {t}",
+            c = crate::ident::quote(&col),
+            t = t.qualified()
+        );
+        client
+            .query_one(&sql, &[&seq])
+            .await
+            .with_context(|| format!("resetting sequence {seq} of {}.{col}", t.qualified()))?;
+    }
+    Ok(())
+}
+
+/// `verify` within `run`: target rows = source rows (after filter) − rejects.
+/// The full check with content checksums is `sqlite2pg verify`.
+async fn verify_counts(ctx: &Context_, client: &mut Client, run_id: i64, selected: &[&TablePlan]) -> Result<Vec<String>> {
+    state::set_stage(client, run_id, "verify", "", "running", None).await?;
+    let conn = source::open_readonly(&ctx.pipeline.source_path())?;
+    let mut bad = Vec::new();
+    for t in selected {
+        let filter = t.filter.as_deref().map(|f| format!(" WHERE ({f})")).unwrap_or_default();
+        let src: i64 = conn
+            .query_row(&format!("SELECT count(*) FROM {}{filter}", extract::sqlite_quote(&t.source)), [], |r| r.get(0))
+            .with_context(|| format!("counting source table {}", t.source))?;
+        let tgt: i64 = client
+            .query_one(&format!("SELECT count(*) FROM {}", t.qualified()), &[])
+            .await?
+            .get(0);
+        let (_, _, rejected) = state::chunk_totals(client, run_id, &t.source).await?;
+        if tgt + rejected != src {
+            let msg = format!(
+                "table {} → {}: source has {src} rows, target {tgt}, rejected {rejected}",
+                t.source,
+                t.qualified()
+            );
+            state::set_stage(client, run_id, "verify", &t.source, "failed", Some(&msg)).await?;
+            bad.push(msg);
+        } else {
+            state::set_stage(client, run_id, "verify", &t.source, "done", None).await?;
+        }
+    }
+    if bad.is_empty() {
+        state::set_stage(client, run_id, "verify", "", "done", None).await?;
+    } else {
+        state::set_stage(client, run_id, "verify", "", "failed", Some(&bad.join("; "))).await?;
+    }
+    Ok(bad)
+}
+
+pub fn print_summary(tables: &[TableSummary]) {
+    if tables.is_empty() {
+        return;
+    }
+    let w = tables.iter().map(|t| t.source_table.len()).max().unwrap_or(5).max(5);
+    println!(
+        "{:<w$}  {:>12}  {:>12}  {:>9}  {:>8}",
+        "table", "rows read", "loaded", "rejected", "seconds"
+    );
+    for t in tables {
+        println!(
+            "{:<w$}  {:>12}  {:>12}  {:>9}  {:>8.1}{}",
+            t.source_table,
+            t.rows_read,
+            t.rows_loaded,
+            t.rows_rejected,
+            t.seconds,
+            match (&t.error, &t.reject_file) {
+                (Some(_), _) => "  FAILED".to_string(),
+                (None, Some(f)) => format!("  rejects: {}", f.display()),
+                _ => String::new(),
+            }
+        );
+    }
+}

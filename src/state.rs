@@ -1,0 +1,362 @@
+//! The tool's own state in the target (`sqlite2pg` schema, DDL in
+//! `sql/state.sql`): runs, stages, planned tables, chunks and rejects. What
+//! is recorded here is what a rerun trusts, so every write that marks work as
+//! done shares a transaction with that work.
+
+use anyhow::{Context, Result};
+use tokio_postgres::{Client, GenericClient};
+
+pub const STATE_SQL: &str = include_str!("../sql/state.sql");
+
+/// Create or upgrade the state schema. Serialized with an advisory lock so
+/// concurrent first runs do not race on `CREATE ... IF NOT EXISTS`.
+pub async fn ensure(client: &mut Client) -> Result<()> {
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock(7349205611)", &[])
+        .await?;
+    tx.batch_execute(STATE_SQL)
+        .await
+        .context("creating the sqlite2pg state schema in the target")?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Whether the state schema exists (read-only commands must not create it).
+pub async fn exists(client: &Client) -> Result<bool> {
+    let row = client
+        .query_one(
+            "SELECT to_regclass('sqlite2pg.runs') IS NOT NULL",
+            &[],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+/// Session-level lock so two runs of one pipeline cannot interleave.
+/// Returns false when another session holds it.
+pub async fn try_lock_pipeline(client: &Client, pipeline: &str, schema: &str) -> Result<bool> {
+    let row = client
+        .query_one(
+            "SELECT pg_try_advisory_lock(hashtextextended('sqlite2pg:' || $1 || ':' || $2, 0))",
+            &[&pipeline, &schema],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+#[derive(Debug, Clone)]
+pub struct RunRow {
+    pub run_id: i64,
+    pub status: String,
+    pub fingerprint: serde_json::Value,
+    pub mapping_hash: String,
+    pub source_path: String,
+}
+
+pub async fn latest_run(client: &Client, pipeline: &str, schema: &str) -> Result<Option<RunRow>> {
+    let row = client
+        .query_opt(
+            "SELECT run_id, status, fingerprint, mapping_hash, source_path FROM sqlite2pg.runs \
+             WHERE pipeline = $1 AND target_schema = $2 ORDER BY run_id DESC LIMIT 1",
+            &[&pipeline, &schema],
+        )
+        .await?;
+    Ok(row.map(|r| RunRow {
+        run_id: r.get(0),
+        status: r.get(1),
+        fingerprint: r.get(2),
+        mapping_hash: r.get(3),
+        source_path: r.get(4),
+    }))
+}
+
+pub async fn new_run(
+    client: &Client,
+    pipeline: &str,
+    schema: &str,
+    source_path: &str,
+    fingerprint: &serde_json::Value,
+    mapping_hash: &str,
+) -> Result<i64> {
+    let row = client
+        .query_one(
+            "INSERT INTO sqlite2pg.runs (pipeline, target_schema, source_path, fingerprint, mapping_hash) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING run_id",
+            &[&pipeline, &schema, &source_path, fingerprint, &mapping_hash],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+pub async fn set_run_status(
+    client: &Client,
+    run_id: i64,
+    status: &str,
+    error: Option<&str>,
+) -> Result<()> {
+    client
+        .execute(
+            "UPDATE sqlite2pg.runs SET status = $2, last_error = $3, \
+             finished_at = CASE WHEN $2 = 'running' THEN NULL ELSE now() END \
+             WHERE run_id = $1",
+            &[&run_id, &status, &error],
+        )
+        .await?;
+    Ok(())
+}
+
+pub async fn update_run_identity(
+    client: &Client,
+    run_id: i64,
+    fingerprint: &serde_json::Value,
+    mapping_hash: &str,
+) -> Result<()> {
+    client
+        .execute(
+            "UPDATE sqlite2pg.runs SET fingerprint = $2, mapping_hash = $3 WHERE run_id = $1",
+            &[&run_id, fingerprint, &mapping_hash],
+        )
+        .await?;
+    Ok(())
+}
+
+pub async fn stage_status(
+    client: &impl GenericClient,
+    run_id: i64,
+    stage: &str,
+    table: &str,
+) -> Result<Option<String>> {
+    let row = client
+        .query_opt(
+            "SELECT status FROM sqlite2pg.stages WHERE run_id = $1 AND stage = $2 AND table_name = $3",
+            &[&run_id, &stage, &table],
+        )
+        .await?;
+    Ok(row.map(|r| r.get(0)))
+}
+
+pub async fn stage_done(
+    client: &impl GenericClient,
+    run_id: i64,
+    stage: &str,
+    table: &str,
+) -> Result<bool> {
+    Ok(stage_status(client, run_id, stage, table).await?.as_deref() == Some("done"))
+}
+
+pub async fn set_stage(
+    client: &impl GenericClient,
+    run_id: i64,
+    stage: &str,
+    table: &str,
+    status: &str,
+    error: Option<&str>,
+) -> Result<()> {
+    client
+        .execute(
+            "INSERT INTO sqlite2pg.stages (run_id, stage, table_name, status, error, finished_at) \
+             VALUES ($1, $2, $3, $4, $5, CASE WHEN $4 = 'running' THEN NULL ELSE now() END) \
+             ON CONFLICT (run_id, stage, table_name) DO UPDATE SET status = EXCLUDED.status, \
+             error = EXCLUDED.error, finished_at = EXCLUDED.finished_at, \
+             started_at = CASE WHEN EXCLUDED.status = 'running' THEN now() ELSE sqlite2pg.stages.started_at END",
+            &[&run_id, &stage, &table, &status, &error],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Forget a stage's per-table records (used when a stage is rerun on purpose).
+pub async fn reset_stage(client: &impl GenericClient, run_id: i64, stage: &str, table: Option<&str>) -> Result<()> {
+    match table {
+        Some(t) => client
+            .execute(
+                "DELETE FROM sqlite2pg.stages WHERE run_id = $1 AND stage = $2 AND table_name IN ($3, '')",
+                &[&run_id, &stage, &t],
+            )
+            .await?,
+        None => client
+            .execute(
+                "DELETE FROM sqlite2pg.stages WHERE run_id = $1 AND stage = $2",
+                &[&run_id, &stage],
+            )
+            .await?,
+    };
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct TableRow {
+    pub source_table: String,
+    pub target_table: String,
+    pub preexisting: bool,
+    pub source_rows: i64,
+    pub chunks_total: i32,
+}
+
+pub async fn table_row(client: &impl GenericClient, run_id: i64, source: &str) -> Result<Option<TableRow>> {
+    let row = client
+        .query_opt(
+            "SELECT source_table, target_table, preexisting, source_rows, chunks_total \
+             FROM sqlite2pg.tables WHERE run_id = $1 AND source_table = $2",
+            &[&run_id, &source],
+        )
+        .await?;
+    Ok(row.map(|r| TableRow {
+        source_table: r.get(0),
+        target_table: r.get(1),
+        preexisting: r.get(2),
+        source_rows: r.get(3),
+        chunks_total: r.get(4),
+    }))
+}
+
+/// Record a table's chunk plan. Replaces any earlier plan of the same table
+/// in this run (with its chunks and rejects) — callers do this only in the
+/// transaction that also empties the target table.
+pub async fn record_plan(
+    client: &impl GenericClient,
+    run_id: i64,
+    t: &TableRow,
+    chunks: &[(i64, i64, u64)],
+) -> Result<()> {
+    client
+        .execute(
+            "DELETE FROM sqlite2pg.chunks WHERE run_id = $1 AND source_table = $2",
+            &[&run_id, &t.source_table],
+        )
+        .await?;
+    client
+        .execute(
+            "DELETE FROM sqlite2pg.rejects WHERE run_id = $1 AND source_table = $2",
+            &[&run_id, &t.source_table],
+        )
+        .await?;
+    client
+        .execute(
+            "INSERT INTO sqlite2pg.tables (run_id, source_table, target_table, preexisting, source_rows, chunks_total) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_id, source_table) DO UPDATE SET \
+             target_table = EXCLUDED.target_table, preexisting = EXCLUDED.preexisting, \
+             source_rows = EXCLUDED.source_rows, chunks_total = EXCLUDED.chunks_total",
+            &[&run_id, &t.source_table, &t.target_table, &t.preexisting, &t.source_rows, &t.chunks_total],
+        )
+        .await?;
+    let los: Vec<i64> = chunks.iter().map(|c| c.0).collect();
+    let his: Vec<i64> = chunks.iter().map(|c| c.1).collect();
+    let ns: Vec<i64> = chunks.iter().map(|c| c.2 as i64).collect();
+    client
+        .execute(
+            "INSERT INTO sqlite2pg.chunks (run_id, source_table, chunk_no, lo, hi, planned_rows) \
+             SELECT $1, $2, (ord - 1)::int, lo, hi, n \
+             FROM unnest($3::bigint[], $4::bigint[], $5::bigint[]) WITH ORDINALITY AS u(lo, hi, n, ord)",
+            &[&run_id, &t.source_table, &los, &his, &ns],
+        )
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct ChunkRow {
+    pub chunk_no: i32,
+    pub lo: i64,
+    pub hi: i64,
+    pub planned_rows: i64,
+}
+
+pub async fn pending_chunks(client: &impl GenericClient, run_id: i64, source: &str) -> Result<Vec<ChunkRow>> {
+    let rows = client
+        .query(
+            "SELECT chunk_no, lo, hi, planned_rows FROM sqlite2pg.chunks \
+             WHERE run_id = $1 AND source_table = $2 AND status = 'pending' ORDER BY chunk_no",
+            &[&run_id, &source],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| ChunkRow {
+            chunk_no: r.get(0),
+            lo: r.get(1),
+            hi: r.get(2),
+            planned_rows: r.get(3),
+        })
+        .collect())
+}
+
+/// Totals over the done chunks of a table: (rows_read, rows_loaded, rows_rejected).
+pub async fn chunk_totals(client: &impl GenericClient, run_id: i64, source: &str) -> Result<(i64, i64, i64)> {
+    let r = client
+        .query_one(
+            "SELECT coalesce(sum(rows_read), 0)::bigint, coalesce(sum(rows_loaded), 0)::bigint, \
+             coalesce(sum(rows_rejected), 0)::bigint FROM sqlite2pg.chunks \
+             WHERE run_id = $1 AND source_table = $2 AND status = 'done'",
+            &[&run_id, &source],
+        )
+        .await?;
+    Ok((r.get(0), r.get(1), r.get(2)))
+}
+
+/// Mark a chunk done; must run in the chunk's load transaction.
+pub async fn finish_chunk(
+    tx: &impl GenericClient,
+    run_id: i64,
+    source: &str,
+    chunk_no: i32,
+    rows_read: i64,
+    rows_loaded: i64,
+    rows_rejected: i64,
+    seconds: f64,
+) -> Result<()> {
+    let n = tx
+        .execute(
+            "UPDATE sqlite2pg.chunks SET status = 'done', rows_read = $4, rows_loaded = $5, \
+             rows_rejected = $6, seconds = $7, finished_at = now() \
+             WHERE run_id = $1 AND source_table = $2 AND chunk_no = $3 AND status = 'pending'",
+            &[&run_id, &source, &chunk_no, &rows_read, &rows_loaded, &rows_rejected, &seconds],
+        )
+        .await?;
+    anyhow::ensure!(
+        n == 1,
+        "chunk {chunk_no} of table {source} was already marked done by another session"
+    );
+    Ok(())
+}
+
+/// Insert a chunk's rejects; must run in the chunk's load transaction.
+pub async fn insert_rejects(
+    tx: &impl GenericClient,
+    run_id: i64,
+    source: &str,
+    chunk_no: i32,
+    rejects: &[crate::transform::Reject],
+) -> Result<()> {
+    if rejects.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<&str> = rejects.iter().map(|r| r.row_key.as_str()).collect();
+    let cols: Vec<&str> = rejects.iter().map(|r| r.column.as_str()).collect();
+    let raws: Vec<serde_json::Value> = rejects.iter().map(|r| r.raw.to_json()).collect();
+    let classes: Vec<&str> = rejects.iter().map(|r| r.raw.storage_class()).collect();
+    let rules: Vec<&str> = rejects.iter().map(|r| r.rule.as_str()).collect();
+    let reasons: Vec<&str> = rejects.iter().map(|r| r.reason.as_str()).collect();
+    tx.execute(
+        "INSERT INTO sqlite2pg.rejects (run_id, source_table, chunk_no, row_key, column_name, raw_value, storage_class, rule, reason) \
+         SELECT $1, $2, $3, * FROM unnest($4::text[], $5::text[], $6::jsonb[], $7::text[], $8::text[], $9::text[])",
+        &[&run_id, &source, &chunk_no, &keys, &cols, &raws, &classes, &rules, &reasons],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Committed rejects of a table as JSON lines' objects.
+pub async fn rejects_json(client: &impl GenericClient, run_id: i64, source: &str) -> Result<Vec<serde_json::Value>> {
+    let rows = client
+        .query(
+            "SELECT jsonb_build_object('table', source_table, 'row', row_key, 'column', column_name, \
+             'value', raw_value, 'storage_class', storage_class, 'rule', rule, 'reason', reason)::text \
+             FROM sqlite2pg.rejects WHERE run_id = $1 AND source_table = $2 ORDER BY chunk_no",
+            &[&run_id, &source],
+        )
+        .await?;
+    rows.iter()
+        .map(|r| Ok(serde_json::from_str(r.get::<_, &str>(0))?))
+        .collect()
+}

@@ -1,0 +1,170 @@
+//! The PostgreSQL target: which URL (flag, mapping, environment), how it is
+//! shown (never with its password), and connections tuned for bulk loading.
+
+use anyhow::{anyhow, bail, Context, Result};
+use tokio_postgres::{Client, Config, NoTls};
+
+/// Resolve the target URL: `--target`, else `target.url` of the mapping
+/// (with `${VAR}` expanded), else `DATABASE_URL`.
+pub fn resolve_url(flag: Option<&str>, mapping_url: Option<&str>) -> Result<String> {
+    if let Some(u) = flag {
+        return Ok(u.to_string());
+    }
+    if let Some(u) = mapping_url {
+        return expand_env(u);
+    }
+    match std::env::var("DATABASE_URL") {
+        Ok(u) if !u.is_empty() => Ok(u),
+        _ => Err(crate::UsageError(
+            "no target database: pass --target URL, set target.url in the mapping file, or set DATABASE_URL".into(),
+        )
+        .into()),
+    }
+}
+
+/// Expand `${VAR}` references; an unset variable is an error naming it.
+pub fn expand_env(s: &str) -> Result<String> {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| anyhow!("unterminated `${{` in target URL"))?;
+        let var = &after[..end];
+        let val = std::env::var(var).map_err(|_| {
+            crate::UsageError(format!(
+                "target.url refers to ${{{var}}} but that environment variable is not set"
+            ))
+        })?;
+        out.push_str(&val);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The URL as it may be printed: any password replaced by `***`.
+pub fn redact(url: &str) -> String {
+    if let Ok(mut u) = url::Url::parse(url) {
+        if u.password().is_some() {
+            let _ = u.set_password(Some("***"));
+        }
+        let mut s = u.to_string();
+        // Key/value `password=` in the query string too.
+        if let Some(q) = u.query() {
+            if q.contains("password=") {
+                let red: Vec<String> = q
+                    .split('&')
+                    .map(|kv| {
+                        if kv.starts_with("password=") {
+                            "password=***".to_string()
+                        } else {
+                            kv.to_string()
+                        }
+                    })
+                    .collect();
+                u.set_query(Some(&red.join("&")));
+                s = u.to_string();
+            }
+        }
+        return s;
+    }
+    // libpq key=value form.
+    url.split_whitespace()
+        .map(|kv| {
+            if kv.starts_with("password=") {
+                "password=***"
+            } else {
+                kv
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A parsed target: the config to connect with and its printable form.
+#[derive(Clone)]
+pub struct Target {
+    pub config: Config,
+    pub shown: String,
+}
+
+impl Target {
+    pub fn parse(url: &str) -> Result<Target> {
+        let shown = redact(url);
+        let config: Config = url
+            .parse()
+            .map_err(|e| crate::UsageError(format!("invalid target URL {shown}: {e}")))?;
+        if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
+            bail!(crate::UsageError(format!(
+                "target {shown}: sslmode=require is not supported by this build (TLS is not compiled in); use sslmode=prefer or disable, or a local socket"
+            )));
+        }
+        Ok(Target { config, shown })
+    }
+
+    /// Open a connection; its background task is spawned on the runtime.
+    pub async fn connect(&self) -> Result<Client> {
+        let (client, conn) = self
+            .config
+            .connect(NoTls)
+            .await
+            .with_context(|| format!("cannot connect to target {}", self.shown))?;
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!("target connection ended: {e}");
+            }
+        });
+        client
+            .batch_execute("SET application_name = 'sqlite2pg'; SET TimeZone = 'UTC'")
+            .await
+            .with_context(|| format!("cannot configure session on {}", self.shown))?;
+        Ok(client)
+    }
+
+    /// A connection for a load worker. `synchronous_commit = off` is safe for
+    /// exactly-once: a chunk's rows and its `done` mark commit together, so a
+    /// server crash can only lose both at once, and the rerun redoes it. The
+    /// end of the copy stage commits synchronously, flushing everything.
+    pub async fn connect_loader(&self) -> Result<Client> {
+        let c = self.connect().await?;
+        c.batch_execute("SET synchronous_commit = off")
+            .await
+            .with_context(|| format!("cannot configure session on {}", self.shown))?;
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_never_shown() {
+        assert_eq!(
+            redact("postgres://bob:s3cret@db:5432/app"),
+            "postgres://bob:***@db:5432/app"
+        );
+        assert!(!redact("postgres://db/app?password=s3cret&sslmode=disable").contains("s3cret"));
+        assert!(!redact("host=db password=s3cret dbname=app").contains("s3cret"));
+    }
+
+    #[test]
+    fn env_expansion_names_missing_variable() {
+        std::env::set_var("S2P_TEST_HOST", "dbhost");
+        assert_eq!(
+            expand_env("postgres://${S2P_TEST_HOST}/x").unwrap(),
+            "postgres://dbhost/x"
+        );
+        let e = expand_env("postgres://${S2P_SURELY_UNSET_VAR}/x").unwrap_err();
+        assert!(e.to_string().contains("S2P_SURELY_UNSET_VAR"));
+    }
+
+    #[test]
+    fn invalid_url_error_hides_password() {
+        let e = Target::parse("postgres://u:topsecret@host:notaport/db").err().unwrap();
+        assert!(!format!("{e:#}").contains("topsecret"));
+    }
+}
