@@ -8,6 +8,7 @@ pub mod cell;
 pub mod convert;
 pub mod copy;
 pub mod catalog;
+pub mod checksum;
 pub mod cli;
 pub mod fingerprint;
 pub mod ddl;
@@ -20,9 +21,11 @@ pub mod progress;
 pub mod run;
 pub mod source;
 pub mod state;
+pub mod status;
 pub mod target;
 pub mod transform;
 pub mod value;
+pub mod verify;
 mod value_tmp;
 
 /// Bad arguments or configuration: exit code 2.

@@ -118,13 +118,31 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 }
             }
         }
-        Command::Status { pipeline, target, json } => {
-            let _ = (pipeline, target, json);
-            anyhow::bail!("status: not built yet")
+        Command::Status {
+            pipeline,
+            target,
+            json,
+        } => {
+            let report = sqlite2pg::status::status(&pipeline, target.as_deref()).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                sqlite2pg::status::print(&report);
+            }
+            Ok(0)
         }
-        Command::Verify { pipeline, target, json } => {
-            let _ = (pipeline, target, json);
-            anyhow::bail!("verify: not built yet")
+        Command::Verify {
+            pipeline,
+            target,
+            json,
+        } => {
+            let report = sqlite2pg::verify::verify(&pipeline, target.as_deref()).await?;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                sqlite2pg::verify::print(&report);
+            }
+            Ok(if report.ok { 0 } else { 3 })
         }
     }
 }

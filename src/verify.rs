@@ -1,0 +1,333 @@
+//! `sqlite2pg verify`: per table, source rows (after filter) against target
+//! rows plus rejects, and a content checksum of the converted values on both
+//! sides (see `checksum`); then every foreign key and every sequence. The
+//! answer is a clear yes or no: exit 0 only when everything holds.
+
+use crate::catalog;
+use crate::checksum::{Checksum, CopyOutParser, RowHasher};
+use crate::extract::{self, RawBatch};
+use crate::ident::quote;
+use crate::plan::TablePlan;
+use crate::run::load_context;
+use crate::source;
+use crate::state;
+use crate::transform::TableTransform;
+use anyhow::{anyhow, Context, Result};
+use futures::StreamExt;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use tokio::sync::mpsc;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::Client;
+
+#[derive(Debug, Serialize)]
+pub struct TableReport {
+    pub source_table: String,
+    pub target_table: String,
+    pub source_rows: u64,
+    pub target_rows: u64,
+    pub rejected_rows: u64,
+    pub checksum_match: bool,
+    pub source_checksum: String,
+    pub target_checksum: String,
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CheckReport {
+    pub table: String,
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VerifyReport {
+    pub ok: bool,
+    pub tables: Vec<TableReport>,
+    pub foreign_keys: Vec<CheckReport>,
+    pub sequences: Vec<CheckReport>,
+}
+
+pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
+    let ctx = load_context(file, target)?;
+    let src_path = ctx.pipeline.source_path();
+    let columns_by_table = {
+        let conn = source::open_readonly(&src_path)?;
+        let mut m = std::collections::HashMap::new();
+        for t in &ctx.plans {
+            let mut stmt = conn.prepare("SELECT name FROM pragma_table_xinfo(?1)")?;
+            let cols: Vec<String> = stmt
+                .query_map([&t.source], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()
+                .with_context(|| format!("reading source table {}", t.source))?;
+            if cols.is_empty() {
+                return Err(anyhow!("source {} has no table {}", src_path.display(), t.source));
+            }
+            m.insert(t.source.clone(), cols);
+        }
+        m
+    };
+    let client = ctx.target.connect().await?;
+    let run = if state::exists(&client).await? {
+        state::latest_run(&client, &ctx.pipeline.pipeline_name(), &ctx.pipeline.target.schema).await?
+    } else {
+        None
+    };
+    let mut tables = Vec::new();
+    let mut foreign_keys = Vec::new();
+    let mut sequences = Vec::new();
+    for t in &ctx.plans {
+        let rejected = match &run {
+            Some(r) => state::chunk_totals(&client, r.run_id, &t.source).await?.2 as u64,
+            None => 0,
+        };
+        if !catalog::table_exists(&client, &t.schema, &t.target).await? {
+            tables.push(TableReport {
+                source_table: t.source.clone(),
+                target_table: t.target.clone(),
+                source_rows: 0,
+                target_rows: 0,
+                rejected_rows: rejected,
+                checksum_match: false,
+                source_checksum: String::new(),
+                target_checksum: String::new(),
+                ok: false,
+                problems: vec![format!("target table {} does not exist", t.qualified())],
+            });
+            continue;
+        }
+        let names: Vec<String> = t.columns.iter().map(|c| c.target.clone()).collect();
+        let types = catalog::copy_types(&client, &t.schema, &t.target, &names).await?;
+        let mut plan = t.clone();
+        plan.retype(&names.iter().cloned().zip(types.iter().cloned()).collect::<Vec<_>>());
+        let wire: Vec<Type> = types.iter().map(|t| t.wire_type()).collect();
+        let rowid = extract::rowid_name(&plan, &columns_by_table[&t.source]);
+        let source_side = hash_source(src_path.clone(), plan.clone(), rowid, wire.clone());
+        let target_side = hash_target(&client, &plan, &wire);
+        let (src, tgt) = tokio::join!(source_side, target_side);
+        let (src, seen_rejects) = src?;
+        let tgt = tgt?;
+        let source_rows = src.rows + seen_rejects;
+        let checksum_match = src == tgt;
+        let mut problems = Vec::new();
+        if tgt.rows + rejected != source_rows {
+            problems.push(format!(
+                "row count: source {source_rows}, target {}, rejected {rejected}",
+                tgt.rows
+            ));
+        }
+        if seen_rejects != rejected {
+            problems.push(format!(
+                "{seen_rejects} source rows do not convert, but the run recorded {rejected} rejects"
+            ));
+        }
+        if !checksum_match {
+            problems.push("content checksum differs".into());
+        }
+        tables.push(TableReport {
+            source_table: t.source.clone(),
+            target_table: t.target.clone(),
+            source_rows,
+            target_rows: tgt.rows,
+            rejected_rows: rejected,
+            checksum_match,
+            source_checksum: src.hex(),
+            target_checksum: tgt.hex(),
+            ok: problems.is_empty(),
+            problems,
+        });
+        for fk in &t.foreign_keys {
+            foreign_keys.push(check_fk(&client, t, fk).await?);
+        }
+        for (col, seq) in catalog::sequences(&client, &t.qualified()).await? {
+            sequences.push(check_sequence(&client, t, &col, &seq).await?);
+        }
+    }
+    let ok = tables.iter().all(|t| t.ok)
+        && foreign_keys.iter().all(|f| f.ok)
+        && sequences.iter().all(|s| s.ok);
+    Ok(VerifyReport {
+        ok,
+        tables,
+        foreign_keys,
+        sequences,
+    })
+}
+
+/// Stream the whole source table through the transform and hash the
+/// converted rows. Returns the checksum and the number of rows that did not
+/// convert.
+async fn hash_source(path: PathBuf, plan: TablePlan, rowid: Option<&'static str>, wire: Vec<Type>) -> Result<(Checksum, u64)> {
+    let (tx, mut rx) = mpsc::channel::<RawBatch>(4);
+    let sql = extract::select_sql(&plan, rowid);
+    let width = plan.columns.len();
+    let reader = tokio::task::spawn_blocking(move || -> Result<u64> {
+        let conn = source::open_readonly(&path)?;
+        extract::extract_chunk(&conn, &sql, i64::MIN, i64::MAX, width, 2000, &tx)
+    });
+    let tf = TableTransform::new(&plan);
+    let hasher = tokio::task::spawn_blocking(move || -> Result<(Checksum, u64)> {
+        let mut sum = Checksum::default();
+        let mut rejects = 0u64;
+        let mut h = RowHasher::default();
+        let mut buf = bytes::BytesMut::new();
+        while let Some(b) = rx.blocking_recv() {
+            let vb = tf.apply(&b);
+            rejects += vb.rejects.len() as u64;
+            for row in vb.rows() {
+                for (v, ty) in row.iter().zip(&wire) {
+                    buf.clear();
+                    let is_null = v
+                        .to_sql_checked(ty, &mut buf)
+                        .map_err(|e| anyhow!("encoding a value for {ty}: {e}"))?;
+                    match is_null {
+                        tokio_postgres::types::IsNull::Yes => h.field(ty, None),
+                        tokio_postgres::types::IsNull::No => h.field(ty, Some(&buf)),
+                    }
+                }
+                sum.add_row(h.finish());
+            }
+        }
+        Ok((sum, rejects))
+    });
+    reader
+        .await
+        .map_err(|e| anyhow!("source reader panicked: {e}"))?
+        .with_context(|| format!("reading source table {}", plan.source))?;
+    hasher.await.map_err(|e| anyhow!("hasher panicked: {e}"))?
+}
+
+async fn hash_target(client: &Client, t: &TablePlan, wire: &[Type]) -> Result<Checksum> {
+    let cols: Vec<String> = t.columns.iter().map(|c| quote(&c.target)).collect();
+    let sql = format!(
+        "COPY (SELECT {} FROM {}) TO STDOUT (FORMAT binary)",
+        cols.join(", "),
+        t.qualified()
+    );
+    let stream = client
+        .copy_out(&sql)
+        .await
+        .with_context(|| format!("reading back target table {}", t.qualified()))?;
+    futures::pin_mut!(stream);
+    let mut parser = CopyOutParser::default();
+    let mut sum = Checksum::default();
+    let mut h = RowHasher::default();
+    let mut bad = None;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.with_context(|| format!("reading back target table {}", t.qualified()))?;
+        parser.feed(&chunk);
+        parser
+            .drain_rows(|fields| {
+                if fields.len() != wire.len() {
+                    bad = Some(fields.len());
+                    return;
+                }
+                for (f, ty) in fields.iter().zip(wire) {
+                    h.field(ty, *f);
+                }
+                sum.add_row(h.finish());
+            })
+            .map_err(|e| anyhow!("reading back target table {}: {e}", t.qualified()))?;
+    }
+    if let Some(n) = bad {
+        return Err(anyhow!("target COPY returned {n} fields, expected {}", wire.len()));
+    }
+    Ok(sum)
+}
+
+async fn check_fk(client: &Client, t: &TablePlan, fk: &crate::plan::ForeignKeyPlan) -> Result<CheckReport> {
+    let parent = crate::ident::qualified(&t.schema, &fk.ref_table);
+    let not_null: Vec<String> = fk.columns.iter().map(|c| format!("c.{} IS NOT NULL", quote(c))).collect();
+    let join: Vec<String> = fk
+        .columns
+        .iter()
+        .zip(&fk.ref_columns)
+        .map(|(c, r)| format!("p.{} = c.{}", quote(r), quote(c)))
+        .collect();
+    let sql = format!(
+        "SELECT count(*) FROM {} c WHERE {} AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE {})",
+        t.qualified(),
+        not_null.join(" AND "),
+        join.join(" AND ")
+    );
+    let orphans: i64 = client
+        .query_one(&sql, &[])
+        .await
+        .with_context(|| format!("checking foreign key {} of {}", fk.name, t.qualified()))?
+        .get(0);
+    let exists = catalog::constraint_exists(client, &t.schema, &t.target, &fk.name).await?;
+    let ok = orphans == 0 && exists;
+    Ok(CheckReport {
+        table: t.target.clone(),
+        name: fk.name.clone(),
+        ok,
+        detail: match (orphans, exists) {
+            (0, true) => "valid".into(),
+            (0, false) => "constraint not created (run finalize)".into(),
+            (n, _) => format!("{n} row(s) reference a missing parent row"),
+        },
+    })
+}
+
+async fn check_sequence(client: &Client, t: &TablePlan, col: &str, seq: &str) -> Result<CheckReport> {
+    let sql = format!(
+        "SELECT (SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM {seq}), \
+         (SELECT max({c})::bigint FROM {t})",
+        c = quote(col),
+        t = t.qualified()
+    );
+    let r = client
+        .query_one(&sql, &[])
+        .await
+        .with_context(|| format!("checking sequence {seq}"))?;
+    let next: i64 = r.get(0);
+    let max: Option<i64> = r.get(1);
+    let ok = max.is_none_or(|m| next > m);
+    Ok(CheckReport {
+        table: t.target.clone(),
+        name: format!("{col} ({seq})"),
+        ok,
+        detail: format!(
+            "next value {next}, column max {}",
+            max.map(|m| m.to_string()).unwrap_or_else(|| "none".into())
+        ),
+    })
+}
+
+pub fn print(r: &VerifyReport) {
+    let w = r.tables.iter().map(|t| t.source_table.len()).max().unwrap_or(5).max(5);
+    println!(
+        "{:<w$}  {:>12} {:>12} {:>9}  {:<8} result",
+        "table", "source rows", "target rows", "rejected", "checksum"
+    );
+    for t in &r.tables {
+        println!(
+            "{:<w$}  {:>12} {:>12} {:>9}  {:<8} {}",
+            t.source_table,
+            t.source_rows,
+            t.target_rows,
+            t.rejected_rows,
+            if t.checksum_match { "match" } else { "DIFFERS" },
+            if t.ok { "ok".to_string() } else { format!("MISMATCH: {}", t.problems.join("; ")) }
+        );
+    }
+    for f in &r.foreign_keys {
+        if !f.ok {
+            println!("foreign key {} on {}: {}", f.name, f.table, f.detail);
+        }
+    }
+    for s in &r.sequences {
+        if !s.ok {
+            println!("sequence {} on {}: {}", s.name, s.table, s.detail);
+        }
+    }
+    println!(
+        "{} foreign key(s) checked, {} sequence(s) checked: {}",
+        r.foreign_keys.len(),
+        r.sequences.len(),
+        if r.ok { "OK" } else { "VERIFICATION FAILED" }
+    );
+}
