@@ -2,7 +2,11 @@
 //! transform produces. The transform guarantees the variant matches the
 //! column's `PgType`, so encoding never has to guess.
 
+use std::error::Error;
+
+use bytes::{BufMut, BytesMut};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -25,4 +29,268 @@ pub enum Value {
     /// Validated JSON text; sent as `json` or as `jsonb` (version byte 1).
     Json(String),
     Uuid(uuid::Uuid),
+}
+
+type BoxError = Box<dyn Error + Sync + Send>;
+
+impl ToSql for Value {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+        match self {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Bool(v) => v.to_sql(ty, out),
+            Value::Int2(v) => v.to_sql(ty, out),
+            Value::Int4(v) => v.to_sql(ty, out),
+            Value::Int8(v) => v.to_sql(ty, out),
+            Value::Float4(v) => v.to_sql(ty, out),
+            Value::Float8(v) => v.to_sql(ty, out),
+            Value::Numeric(s) => {
+                encode_numeric(s, out)?;
+                Ok(IsNull::No)
+            }
+            Value::Text(s) => s.as_str().to_sql(ty, out),
+            Value::Bytea(b) => b.as_slice().to_sql(ty, out),
+            Value::Date(v) => v.to_sql(ty, out),
+            Value::Time(v) => v.to_sql(ty, out),
+            Value::Timestamp(v) => v.to_sql(ty, out),
+            Value::Timestamptz(v) => v.to_sql(ty, out),
+            Value::Json(s) => {
+                if *ty == Type::JSONB {
+                    out.put_u8(1);
+                }
+                out.put_slice(s.as_bytes());
+                Ok(IsNull::No)
+            }
+            Value::Uuid(v) => v.to_sql(ty, out),
+        }
+    }
+
+    /// The transform guarantees the variant matches the column type.
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+/// PostgreSQL's limits for `numeric` (see `numeric.c`): digits before and
+/// after the decimal point.
+pub const NUMERIC_MAX_INT_DIGITS: usize = 131_072;
+pub const NUMERIC_MAX_SCALE: usize = 16_383;
+
+const NUMERIC_POS: u16 = 0x0000;
+const NUMERIC_NEG: u16 = 0x4000;
+
+/// Encode a canonical decimal (`-123.4500`, `0`, `0.001`: optional `-`,
+/// digits, optional `.digits`, no exponent) as PostgreSQL binary `numeric`:
+/// ndigits, weight, sign, dscale (each 16 bits), then ndigits base-10000
+/// digits. The displayed scale (`dscale`) is the number of fraction digits as
+/// written; leading and trailing zero digit groups are not sent.
+pub fn encode_numeric(s: &str, out: &mut BytesMut) -> Result<(), BoxError> {
+    let bad = || -> BoxError { format!("not a canonical decimal: `{s}`").into() };
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let (int, frac) = match body.split_once('.') {
+        Some((i, f)) => (i.as_bytes(), f.as_bytes()),
+        None => (body.as_bytes(), &b""[..]),
+    };
+    if (int.is_empty() && frac.is_empty())
+        || !int.iter().all(u8::is_ascii_digit)
+        || !frac.iter().all(u8::is_ascii_digit)
+    {
+        return Err(bad());
+    }
+    let lead = int.iter().take_while(|&&b| b == b'0').count();
+    let int = &int[lead..];
+    if int.len() > NUMERIC_MAX_INT_DIGITS {
+        return Err(
+            format!("numeric `{s}` has more than {NUMERIC_MAX_INT_DIGITS} integer digits").into(),
+        );
+    }
+    if frac.len() > NUMERIC_MAX_SCALE {
+        return Err(
+            format!("numeric `{s}` has more than {NUMERIC_MAX_SCALE} decimal places").into(),
+        );
+    }
+
+    let int_groups = int.len().div_ceil(4);
+    let mut digits: Vec<u16> = Vec::with_capacity(int_groups + frac.len().div_ceil(4));
+    // Integer part: the first group takes the leftover (1..=4) digits.
+    let first = int.len() - 4 * int_groups.saturating_sub(1);
+    let mut rest = int;
+    if !rest.is_empty() {
+        let (head, tail) = rest.split_at(first);
+        digits.push(group(head, false));
+        rest = tail;
+    }
+    for chunk in rest.chunks(4) {
+        digits.push(group(chunk, false));
+    }
+    // Fraction part: the last group is padded with zeros on the right.
+    for chunk in frac.chunks(4) {
+        digits.push(group(chunk, true));
+    }
+    let mut weight = int_groups as i32 - 1;
+    let zeros = digits.iter().take_while(|&&d| d == 0).count();
+    if zeros == digits.len() {
+        // Zero: no digits, positive, keeps its displayed scale.
+        out.put_u16(0);
+        out.put_i16(0);
+        out.put_u16(NUMERIC_POS);
+        out.put_u16(frac.len() as u16);
+        return Ok(());
+    }
+    weight -= zeros as i32;
+    let trailing = digits.iter().rev().take_while(|&&d| d == 0).count();
+    let digits = &digits[zeros..digits.len() - trailing];
+
+    out.reserve(8 + 2 * digits.len());
+    out.put_u16(digits.len() as u16);
+    out.put_i16(i16::try_from(weight).map_err(|_| bad())?);
+    out.put_u16(if neg { NUMERIC_NEG } else { NUMERIC_POS });
+    out.put_u16(frac.len() as u16);
+    for d in digits {
+        out.put_u16(*d);
+    }
+    Ok(())
+}
+
+/// One base-10000 digit from up to four decimal digits; `pad_right` pads a
+/// short fraction group with zeros (`"5"` → 5000).
+fn group(chunk: &[u8], pad_right: bool) -> u16 {
+    let mut v = chunk
+        .iter()
+        .fold(0u16, |acc, b| acc * 10 + u16::from(b - b'0'));
+    if pad_right {
+        for _ in chunk.len()..4 {
+            v *= 10;
+        }
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Build the expected wire bytes from the header fields and digits.
+    fn wire(ndigits: u16, weight: i16, sign: u16, dscale: u16, digits: &[u16]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&ndigits.to_be_bytes());
+        v.extend_from_slice(&weight.to_be_bytes());
+        v.extend_from_slice(&sign.to_be_bytes());
+        v.extend_from_slice(&dscale.to_be_bytes());
+        for d in digits {
+            v.extend_from_slice(&d.to_be_bytes());
+        }
+        v
+    }
+
+    fn enc(s: &str) -> Vec<u8> {
+        let mut b = BytesMut::new();
+        encode_numeric(s, &mut b).unwrap();
+        b.to_vec()
+    }
+
+    #[test]
+    fn numeric_one_matches_postgres_wire_format() {
+        assert_eq!(enc("1"), vec![0, 1, 0, 0, 0, 0, 0, 0, 0, 1]);
+    }
+
+    #[test]
+    fn numeric_fraction_groups_are_padded_on_the_right() {
+        assert_eq!(enc("12345.678"), wire(3, 1, 0, 3, &[1, 2345, 6780]));
+    }
+
+    #[test]
+    fn numeric_small_negative_has_negative_weight() {
+        assert_eq!(enc("-0.0001"), wire(1, -1, 0x4000, 4, &[1]));
+        assert_eq!(enc("0.00000001"), wire(1, -2, 0, 8, &[1]));
+        assert_eq!(enc("0.001"), wire(1, -1, 0, 3, &[10]));
+    }
+
+    #[test]
+    fn numeric_trailing_zero_groups_are_stripped_but_scale_kept() {
+        assert_eq!(enc("10000"), wire(1, 1, 0, 0, &[1]));
+        assert_eq!(enc("-123.4500"), wire(2, 0, 0x4000, 4, &[123, 4500]));
+        assert_eq!(enc("100000000.0000"), wire(1, 2, 0, 4, &[1]));
+    }
+
+    #[test]
+    fn numeric_zero_keeps_scale_and_is_never_negative() {
+        assert_eq!(enc("0"), wire(0, 0, 0, 0, &[]));
+        assert_eq!(enc("0.000"), wire(0, 0, 0, 3, &[]));
+        assert_eq!(enc("-0.00"), wire(0, 0, 0, 2, &[]));
+    }
+
+    #[test]
+    fn numeric_beyond_28_digits_is_exact() {
+        assert_eq!(
+            enc("12345678901234567890.123"),
+            wire(6, 4, 0, 3, &[1234, 5678, 9012, 3456, 7890, 1230])
+        );
+        let big = "9".repeat(40) + "." + &"9".repeat(20);
+        let mut b = BytesMut::new();
+        encode_numeric(&big, &mut b).unwrap();
+        assert_eq!(&b[..8], &wire(15, 9, 0, 20, &[])[..]);
+        assert!(b[8..].chunks(2).all(|c| c == 9999u16.to_be_bytes()));
+    }
+
+    #[test]
+    fn numeric_rejects_non_canonical_text() {
+        let mut b = BytesMut::new();
+        for s in ["", "-", ".", "1e5", "+1", "1.2.3", " 1", "NaN", "1,5"] {
+            assert!(encode_numeric(s, &mut b).is_err(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn jsonb_gets_version_byte_json_does_not() {
+        let v = Value::Json(r#"{"a":1}"#.into());
+        let mut b = BytesMut::new();
+        v.to_sql(&Type::JSONB, &mut b).unwrap();
+        assert_eq!(&b[..], b"\x01{\"a\":1}");
+        let mut b = BytesMut::new();
+        v.to_sql(&Type::JSON, &mut b).unwrap();
+        assert_eq!(&b[..], b"{\"a\":1}");
+    }
+
+    #[test]
+    fn null_is_sql_null() {
+        let mut b = BytesMut::new();
+        assert!(matches!(
+            Value::Null.to_sql(&Type::INT4, &mut b).unwrap(),
+            IsNull::Yes
+        ));
+        assert!(b.is_empty());
+    }
+
+    #[test]
+    fn scalars_delegate_to_postgres_types() {
+        let mut b = BytesMut::new();
+        Value::Int2(-2).to_sql(&Type::INT2, &mut b).unwrap();
+        Value::Int4(7).to_sql(&Type::INT4, &mut b).unwrap();
+        Value::Float8(0.1).to_sql(&Type::FLOAT8, &mut b).unwrap();
+        Value::Bool(true).to_sql(&Type::BOOL, &mut b).unwrap();
+        Value::Text("é".into()).to_sql(&Type::TEXT, &mut b).unwrap();
+        let mut want = Vec::new();
+        want.extend_from_slice(&(-2i16).to_be_bytes());
+        want.extend_from_slice(&7i32.to_be_bytes());
+        want.extend_from_slice(&0.1f64.to_bits().to_be_bytes());
+        want.push(1);
+        want.extend_from_slice("é".as_bytes());
+        assert_eq!(&b[..], &want[..]);
+
+        // Timestamps are microseconds since 2000-01-01.
+        let mut b = BytesMut::new();
+        let ts = NaiveDate::from_ymd_opt(2000, 1, 1)
+            .unwrap()
+            .and_hms_micro_opt(0, 0, 1, 5)
+            .unwrap();
+        Value::Timestamp(ts)
+            .to_sql(&Type::TIMESTAMP, &mut b)
+            .unwrap();
+        assert_eq!(&b[..], &1_000_005i64.to_be_bytes());
+    }
 }
