@@ -26,7 +26,6 @@ pub mod target;
 pub mod transform;
 pub mod value;
 pub mod verify;
-mod value_tmp;
 
 /// Bad arguments or configuration: exit code 2.
 #[derive(Debug, thiserror::Error)]
