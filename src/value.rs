@@ -237,6 +237,29 @@ mod tests {
         assert!(b[8..].chunks(2).all(|c| c == 9999u16.to_be_bytes()));
     }
 
+    /// Expected bytes are PostgreSQL's own `numeric_send()` output.
+    #[test]
+    fn numeric_matches_postgres_numeric_send() {
+        for (text, hex) in [
+            ("1", "00010000000000000001"),
+            ("12345.678", "0003000100000003000109291a7c"),
+            ("-0.0001", "0001ffff400000040001"),
+            ("10000", "00010001000000000001"),
+            ("0", "0000000000000000"),
+            ("0.000", "0000000000000003"),
+            ("-123.4500", "0002000040000004007b1194"),
+            (
+                "12345678901234567890.123",
+                "000600040000000304d2162e23340d801ed204ce",
+            ),
+            ("0.001", "0001ffff00000003000a"),
+            ("100000000.0000", "00010002000000040001"),
+            ("0.00000001", "0001fffe000000080001"),
+        ] {
+            assert_eq!(hex::encode(enc(text)), hex, "{text}");
+        }
+    }
+
     #[test]
     fn numeric_rejects_non_canonical_text() {
         let mut b = BytesMut::new();
