@@ -51,7 +51,12 @@ pub async fn column_types(
         .collect())
 }
 
-pub async fn constraint_exists(c: &impl GenericClient, schema: &str, table: &str, name: &str) -> Result<bool> {
+pub async fn constraint_exists(
+    c: &impl GenericClient,
+    schema: &str,
+    table: &str,
+    name: &str,
+) -> Result<bool> {
     let r = c
         .query_one(
             "SELECT EXISTS (SELECT 1 FROM pg_constraint x JOIN pg_class k ON k.oid = x.conrelid \

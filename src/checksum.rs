@@ -76,7 +76,11 @@ fn normalize<'a>(ty: &Type, b: &'a [u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
         scratch.extend_from_slice(numeric_text(b).as_bytes());
         scratch
     } else if *ty == Type::JSONB || *ty == Type::JSON {
-        let text = if *ty == Type::JSONB && !b.is_empty() { &b[1..] } else { b };
+        let text = if *ty == Type::JSONB && !b.is_empty() {
+            &b[1..]
+        } else {
+            b
+        };
         match serde_json::from_slice::<serde_json::Value>(text) {
             Ok(v) => {
                 scratch.clear();
@@ -154,8 +158,12 @@ fn canonical_json(v: &serde_json::Value, out: &mut Vec<u8>) {
     match v {
         J::Null => out.extend_from_slice(b"null"),
         J::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-        J::Number(n) => out.extend_from_slice(format!("{:?}", n.as_f64().unwrap_or(f64::NAN)).as_bytes()),
-        J::String(s) => out.extend_from_slice(serde_json::to_string(s).unwrap_or_default().as_bytes()),
+        J::Number(n) => {
+            out.extend_from_slice(format!("{:?}", n.as_f64().unwrap_or(f64::NAN)).as_bytes())
+        }
+        J::String(s) => {
+            out.extend_from_slice(serde_json::to_string(s).unwrap_or_default().as_bytes())
+        }
         J::Array(a) => {
             out.push(b'[');
             for (i, x) in a.iter().enumerate() {
@@ -217,7 +225,11 @@ impl CopyOutParser {
             if &self.buf[..MAGIC.len()] != MAGIC {
                 return Err("not a binary COPY stream".into());
             }
-            let ext = u32::from_be_bytes(self.buf[MAGIC.len() + 4..MAGIC.len() + 8].try_into().unwrap()) as usize;
+            let ext = u32::from_be_bytes(
+                self.buf[MAGIC.len() + 4..MAGIC.len() + 8]
+                    .try_into()
+                    .unwrap(),
+            ) as usize;
             if self.buf.len() < MAGIC.len() + 8 + ext {
                 return Ok(());
             }
@@ -283,9 +295,15 @@ mod tests {
         // 10000: ndigits 1, weight 1, digits [1].
         assert_eq!(numeric_text(&[0, 1, 0, 1, 0, 0, 0, 0, 0, 1]), "10000");
         // -0.0001: weight -1, digits [1], negative.
-        assert_eq!(numeric_text(&[0, 1, 0xff, 0xff, 0x40, 0, 0, 4, 0, 1]), "-0.0001");
+        assert_eq!(
+            numeric_text(&[0, 1, 0xff, 0xff, 0x40, 0, 0, 4, 0, 1]),
+            "-0.0001"
+        );
         // 0.00000001: weight -2, digits [1] → "0.00000001".
-        assert_eq!(numeric_text(&[0, 1, 0xff, 0xfe, 0, 0, 0, 8, 0, 1]), "0.00000001");
+        assert_eq!(
+            numeric_text(&[0, 1, 0xff, 0xfe, 0, 0, 0, 8, 0, 1]),
+            "0.00000001"
+        );
         assert_eq!(numeric_text(&[0, 0, 0, 0, 0, 0, 0, 2]), "0");
     }
 
@@ -327,8 +345,10 @@ mod tests {
         let mut rows = Vec::new();
         for chunk in data.chunks(3) {
             p.feed(chunk);
-            p.drain_rows(|r| rows.push(r.iter().map(|f| f.map(|b| b.to_vec())).collect::<Vec<_>>()))
-                .unwrap();
+            p.drain_rows(|r| {
+                rows.push(r.iter().map(|f| f.map(|b| b.to_vec())).collect::<Vec<_>>())
+            })
+            .unwrap();
         }
         assert!(p.finished);
         assert_eq!(rows, vec![vec![Some(vec![0, 0, 0, 7]), None]]);

@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "sqlite2pg", version, about = "Move a SQLite database into PostgreSQL: staged, resumable, verified, binary COPY")]
+#[command(
+    name = "sqlite2pg",
+    version,
+    about = "Move a SQLite database into PostgreSQL: staged, resumable, verified, binary COPY"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

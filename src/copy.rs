@@ -240,9 +240,15 @@ async fn load_chunk(
             bail!(msg);
         }
     }
-    state::insert_rejects(&tx, s.run_id, &table.plan.source, job.chunk.chunk_no, &rejects)
-        .await
-        .with_context(ctx)?;
+    state::insert_rejects(
+        &tx,
+        s.run_id,
+        &table.plan.source,
+        job.chunk.chunk_no,
+        &rejects,
+    )
+    .await
+    .with_context(ctx)?;
     state::finish_chunk(
         &tx,
         s.run_id,
@@ -268,7 +274,9 @@ fn explain_copy_error(
     table: &CopyTable,
 ) -> anyhow::Error {
     let Some(db) = e.as_db_error() else {
-        return anyhow::Error::new(e).context("target connection failed during COPY (a rerun resumes from the last committed chunk)");
+        return anyhow::Error::new(e).context(
+            "target connection failed during COPY (a rerun resumes from the last committed chunk)",
+        );
     };
     let mut msg = format!("PostgreSQL rejected the data: {}", db.message());
     if let Some(d) = db.detail() {

@@ -117,7 +117,11 @@ pub fn copy_in(t: &TablePlan) -> String {
 }
 
 fn quote_list(names: &[String]) -> String {
-    names.iter().map(|n| quote(n)).collect::<Vec<_>>().join(", ")
+    names
+        .iter()
+        .map(|n| quote(n))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Everything `run` would execute for a table, for `check` and for people.

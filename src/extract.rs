@@ -147,7 +147,11 @@ pub fn plan_chunks(
         .unwrap_or_default();
     let Some(r) = rowid else {
         let n: i64 = conn
-            .query_row(&format!("SELECT count(*) FROM {table}{filter}"), [], |row| row.get(0))
+            .query_row(
+                &format!("SELECT count(*) FROM {table}{filter}"),
+                [],
+                |row| row.get(0),
+            )
             .with_context(|| format!("counting rows of source table {}", t.source))?;
         return Ok(vec![(i64::MIN, i64::MAX, n as u64)]);
     };

@@ -4,15 +4,15 @@
 //! rowid-range chunks, each chunk one transaction) → `finalize` (keys,
 //! indexes, sequences, ANALYZE) → `verify`.
 
-pub mod cell;
-pub mod convert;
-pub mod copy;
 pub mod catalog;
+pub mod cell;
 pub mod checksum;
 pub mod cli;
-pub mod fingerprint;
+pub mod convert;
+pub mod copy;
 pub mod ddl;
 pub mod extract;
+pub mod fingerprint;
 pub mod ident;
 pub mod mapping;
 pub mod pgtype;

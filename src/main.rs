@@ -34,13 +34,17 @@ fn main() -> ExitCode {
     };
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(format!("sqlite2pg={level},warn"))),
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new(format!("sqlite2pg={level},warn"))),
         )
         .with_writer(std::io::stderr)
         .with_target(false)
         .init();
 
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start runtime: {e}");
@@ -68,7 +72,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         }
     });
     match cli.command {
-        Command::Init { sqlite_file, output, force } => {
+        Command::Init {
+            sqlite_file,
+            output,
+            force,
+        } => {
             let _ = (sqlite_file, output, force);
             anyhow::bail!("init: not built yet")
         }

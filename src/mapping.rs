@@ -142,10 +142,14 @@ fn d_timezone() -> String {
     "UTC".into()
 }
 fn d_true() -> Vec<String> {
-    ["1", "t", "true", "y", "yes", "on"].map(String::from).to_vec()
+    ["1", "t", "true", "y", "yes", "on"]
+        .map(String::from)
+        .to_vec()
 }
 fn d_false() -> Vec<String> {
-    ["0", "f", "false", "n", "no", "off"].map(String::from).to_vec()
+    ["0", "f", "false", "n", "no", "off"]
+        .map(String::from)
+        .to_vec()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -410,7 +414,10 @@ impl Pipeline {
         if d.timezone.parse::<chrono_tz::Tz>().is_err() {
             push(
                 "defaults.timezone".into(),
-                format!("unknown time zone `{}` (use an IANA name such as `UTC` or `Europe/Berlin`)", d.timezone),
+                format!(
+                    "unknown time zone `{}` (use an IANA name such as `UTC` or `Europe/Berlin`)",
+                    d.timezone
+                ),
             );
         }
         let tv: HashSet<_> = d.true_values.iter().map(|s| s.to_lowercase()).collect();
@@ -426,8 +433,7 @@ impl Pipeline {
             push("target.schema".into(), "must not be empty".into());
         }
         let mut targets: BTreeMap<String, String> = BTreeMap::new();
-        let source_names: HashSet<&str> =
-            self.table_maps.iter().map(|(n, _)| n.as_str()).collect();
+        let source_names: HashSet<&str> = self.table_maps.iter().map(|(n, _)| n.as_str()).collect();
         for (src, t) in self.included_tables() {
             let tp = format!("tables.{}", key_seg(src));
             let tname = t.target_name(src);
@@ -461,7 +467,10 @@ impl Pipeline {
                 }
                 if let Some(tz) = &c.timezone {
                     if tz.parse::<chrono_tz::Tz>().is_err() {
-                        push(format!("{cp}.timezone"), format!("unknown time zone `{tz}`"));
+                        push(
+                            format!("{cp}.timezone"),
+                            format!("unknown time zone `{tz}`"),
+                        );
                     }
                 }
                 if c.identity && !ty.as_ref().is_some_and(PgType::is_integer) {
@@ -645,8 +654,7 @@ pub fn fk_action(a: &str) -> Option<&'static str> {
 /// A key path segment, quoted when it is not a bare TOML key.
 pub fn key_seg(k: &str) -> String {
     if !k.is_empty()
-        && k
-            .chars()
+        && k.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     {
         k.to_string()
@@ -728,7 +736,12 @@ impl Locator {
                 }
             }
         }
-        best.map(|s| self.text[..s.start.min(self.text.len())].matches('\n').count() + 1)
+        best.map(|s| {
+            self.text[..s.start.min(self.text.len())]
+                .matches('\n')
+                .count()
+                + 1
+        })
     }
 
     fn line_of_in_table(
@@ -748,7 +761,12 @@ impl Locator {
                 }
             }
         }
-        best.map(|s| self.text[..s.start.min(self.text.len())].matches('\n').count() + 1)
+        best.map(|s| {
+            self.text[..s.start.min(self.text.len())]
+                .matches('\n')
+                .count()
+                + 1
+        })
     }
 }
 
@@ -824,7 +842,10 @@ type = "text"
     fn reports_all_semantic_errors_with_lines() {
         let bad = GOOD
             .replace("type = \"bigint\"", "type = \"bigintt\"")
-            .replace("type = \"text\"", "type = \"text\"\ntimezone = \"Mars/Base\"")
+            .replace(
+                "type = \"text\"",
+                "type = \"text\"\ntimezone = \"Mars/Base\"",
+            )
             .replace("primary_key = [\"id\"]", "primary_key = [\"nope\"]");
         let e = Pipeline::parse(&bad, Path::new("p.toml")).unwrap_err();
         let keys: Vec<_> = e.issues.iter().map(|i| i.key.as_str()).collect();
@@ -834,7 +855,11 @@ type = "text"
             "{e}"
         );
         assert!(keys.contains(&"tables.users.primary_key"), "{e}");
-        let ty = e.issues.iter().find(|i| i.key.ends_with("id.type")).unwrap();
+        let ty = e
+            .issues
+            .iter()
+            .find(|i| i.key.ends_with("id.type"))
+            .unwrap();
         let line = bad
             .lines()
             .position(|l| l.contains("bigintt"))
@@ -849,7 +874,9 @@ type = "text"
         let q = Pipeline::parse(&text, Path::new("x.toml")).unwrap();
         assert_eq!(q.table_maps.len(), 1);
         assert_eq!(
-            q.table("users").unwrap().columns["Full Name"].target.as_deref(),
+            q.table("users").unwrap().columns["Full Name"]
+                .target
+                .as_deref(),
             Some("full_name")
         );
     }

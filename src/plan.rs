@@ -107,7 +107,8 @@ pub fn plan(p: &Pipeline) -> Result<Vec<TablePlan>> {
             if !c.include {
                 continue;
             }
-            let ty = PgType::parse(&c.pg_type).map_err(|e| anyhow!("table {src}, column {cname}: {e}"))?;
+            let ty = PgType::parse(&c.pg_type)
+                .map_err(|e| anyhow!("table {src}, column {cname}: {e}"))?;
             let opts = ConvertOptions::resolve(&p.defaults, Some(c))
                 .map_err(|e| anyhow!("table {src}, column {cname}: {e}"))?;
             columns.push(ColumnPlan {
@@ -136,9 +137,12 @@ pub fn plan(p: &Pipeline) -> Result<Vec<TablePlan>> {
         let pk_name = ident::derived(&[&target, "pkey"], &mut taken);
         let mut foreign_keys = Vec::new();
         for fk in &t.foreign_keys {
-            let parent = p
-                .table(&fk.references)
-                .ok_or_else(|| anyhow!("table {src}: foreign key references unknown table {}", fk.references))?;
+            let parent = p.table(&fk.references).ok_or_else(|| {
+                anyhow!(
+                    "table {src}: foreign key references unknown table {}",
+                    fk.references
+                )
+            })?;
             let ref_columns = if fk.ref_columns.is_empty() {
                 parent.primary_key.clone()
             } else {

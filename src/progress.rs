@@ -65,7 +65,11 @@ impl Progress {
     }
 
     /// Without a terminal: a log line every `every` until `stop` resolves.
-    pub async fn log_periodically(self: Arc<Self>, every: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+    pub async fn log_periodically(
+        self: Arc<Self>,
+        every: Duration,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
         if self.tty {
             return;
         }

@@ -110,7 +110,11 @@ fn mapping_hash(file: &Path) -> Result<String> {
     Ok(hex::encode(Sha256::digest(&bytes)))
 }
 
-pub async fn run(file: &Path, opts: RunOptions, cancel: watch::Receiver<bool>) -> Result<RunOutcome> {
+pub async fn run(
+    file: &Path,
+    opts: RunOptions,
+    cancel: watch::Receiver<bool>,
+) -> Result<RunOutcome> {
     let t0 = Instant::now();
     let ctx = load_context(file, opts.target.as_deref())?;
     let p = &ctx.pipeline;
@@ -162,7 +166,10 @@ pub async fn run(file: &Path, opts: RunOptions, cancel: watch::Receiver<bool>) -
                         src_str, r.run_id
                     )));
                 }
-                tracing::warn!("source changed since run {} ({d}); resuming because of --force", r.run_id);
+                tracing::warn!(
+                    "source changed since run {} ({d}); resuming because of --force",
+                    r.run_id
+                );
             }
             if r.mapping_hash != mhash {
                 tracing::warn!(
@@ -178,7 +185,10 @@ pub async fn run(file: &Path, opts: RunOptions, cancel: watch::Receiver<bool>) -
         }
         _ => {
             let id = state::new_run(&client, &name, schema, &src_str, &fp, &mhash).await?;
-            tracing::info!("starting run {id} of pipeline `{name}` into {}", ctx.target.shown);
+            tracing::info!(
+                "starting run {id} of pipeline `{name}` into {}",
+                ctx.target.shown
+            );
             (id, latest.as_ref().map(|r| r.run_id))
         }
     };
@@ -203,7 +213,13 @@ pub async fn run(file: &Path, opts: RunOptions, cancel: watch::Receiver<bool>) -
                 bail!("{msg}\nrun {run_id} failed; rerun the same command to resume (committed chunks are kept)");
             }
             let all_done = all_stages_done(&client, run_id, &ctx.plans).await?;
-            state::set_run_status(&client, run_id, if all_done { "done" } else { "running" }, None).await?;
+            state::set_run_status(
+                &client,
+                run_id,
+                if all_done { "done" } else { "running" },
+                None,
+            )
+            .await?;
             Ok(RunOutcome::Finished {
                 run_id,
                 tables,
@@ -236,11 +252,23 @@ async fn all_stages_done(client: &Client, run_id: i64, plans: &[TablePlan]) -> R
 
 /// Every table and column the mapping names must exist in the source, and
 /// every filter must compile: found now, not halfway through the copy.
-fn check_source_matches(conn: &rusqlite::Connection, plans: &[TablePlan], path: &Path) -> Result<()> {
+fn check_source_matches(
+    conn: &rusqlite::Connection,
+    plans: &[TablePlan],
+    path: &Path,
+) -> Result<()> {
     let mut problems = Vec::new();
     for t in plans {
-        let cols: Vec<String> = t.columns.iter().map(|c| extract::sqlite_quote(&c.source)).collect();
-        let filter = t.filter.as_deref().map(|f| format!(" WHERE ({f})")).unwrap_or_default();
+        let cols: Vec<String> = t
+            .columns
+            .iter()
+            .map(|c| extract::sqlite_quote(&c.source))
+            .collect();
+        let filter = t
+            .filter
+            .as_deref()
+            .map(|f| format!(" WHERE ({f})"))
+            .unwrap_or_default();
         let sql = format!(
             "SELECT {} FROM {}{filter} LIMIT 0",
             cols.join(", "),
@@ -261,7 +289,10 @@ fn check_source_matches(conn: &rusqlite::Connection, plans: &[TablePlan], path: 
     }
 }
 
-fn all_source_columns(conn: &rusqlite::Connection, plans: &[TablePlan]) -> Result<HashMap<String, Vec<String>>> {
+fn all_source_columns(
+    conn: &rusqlite::Connection,
+    plans: &[TablePlan],
+) -> Result<HashMap<String, Vec<String>>> {
     let mut out = HashMap::new();
     for t in plans {
         let mut stmt = conn.prepare("SELECT name FROM pragma_table_xinfo(?1)")?;
@@ -287,11 +318,29 @@ async fn run_stages(
     let wants = |s: Stage| opts.stages.is_empty() || opts.stages.contains(&s);
     let p = &ctx.pipeline;
     if wants(Stage::Prepare) {
-        prepare(ctx, client, run_id, previous, selected, opts, columns_by_table).await?;
+        prepare(
+            ctx,
+            client,
+            run_id,
+            previous,
+            selected,
+            opts,
+            columns_by_table,
+        )
+        .await?;
     }
     let mut summaries = Vec::new();
     if wants(Stage::Copy) {
-        let (s, failed) = copy_stage(ctx, client, run_id, selected, opts, columns_by_table, cancel).await?;
+        let (s, failed) = copy_stage(
+            ctx,
+            client,
+            run_id,
+            selected,
+            opts,
+            columns_by_table,
+            cancel,
+        )
+        .await?;
         summaries = s;
         if failed.is_some() {
             return Ok((summaries, failed));
@@ -307,13 +356,21 @@ async fn run_stages(
     if wants(Stage::Verify) {
         let bad = verify_counts(ctx, client, run_id, selected).await?;
         if !bad.is_empty() {
-            return Ok((summaries, Some(format!("verification failed:\n  {}", bad.join("\n  ")))));
+            return Ok((
+                summaries,
+                Some(format!("verification failed:\n  {}", bad.join("\n  "))),
+            ));
         }
     }
     Ok((summaries, None))
 }
 
-async fn summary_from_state(client: &Client, run_id: i64, t: &TablePlan, p: &Pipeline) -> Result<TableSummary> {
+async fn summary_from_state(
+    client: &Client,
+    run_id: i64,
+    t: &TablePlan,
+    p: &Pipeline,
+) -> Result<TableSummary> {
     let (read, loaded, rejected) = state::chunk_totals(client, run_id, &t.source).await?;
     Ok(TableSummary {
         source_table: t.source.clone(),
@@ -343,7 +400,9 @@ async fn prepare(
     let schema = &p.target.schema;
     let truncate_ok = opts.truncate || p.target.if_not_empty == IfNotEmpty::Truncate;
     let src_path = p.source_path();
-    client.batch_execute(&ddl::create_schema(schema)).await
+    client
+        .batch_execute(&ddl::create_schema(schema))
+        .await
         .with_context(|| format!("creating target schema {schema}"))?;
     state::set_stage(client, run_id, "prepare", "", "running", None).await?;
     let explicit = opts.stages.contains(&Stage::Prepare);
@@ -373,7 +432,8 @@ async fn prepare(
             false
         };
         if !exists {
-            tx.batch_execute(&ddl::create_table(t)).await
+            tx.batch_execute(&ddl::create_table(t))
+                .await
                 .with_context(|| format!("creating target table {}", t.qualified()))?;
         } else {
             check_existing_columns(&tx, t).await?;
@@ -382,7 +442,8 @@ async fn prepare(
                 if truncate_ok || loaded_by_us {
                     // Ours from an earlier (fresh-replaced or re-prepared)
                     // run, or the operator said so. Never CASCADE.
-                    tx.batch_execute(&format!("TRUNCATE {}", t.qualified())).await
+                    tx.batch_execute(&format!("TRUNCATE {}", t.qualified()))
+                        .await
                         .with_context(|| format!("emptying target table {}", t.qualified()))?;
                 } else {
                     bail!(UsageError(format!(
@@ -411,7 +472,10 @@ async fn prepare(
 }
 
 /// An existing target table must have every column the mapping loads.
-async fn check_existing_columns(c: &impl tokio_postgres::GenericClient, t: &TablePlan) -> Result<()> {
+async fn check_existing_columns(
+    c: &impl tokio_postgres::GenericClient,
+    t: &TablePlan,
+) -> Result<()> {
     let actual = catalog::column_types(c, &t.schema, &t.target).await?;
     let missing: Vec<&str> = t
         .columns
@@ -432,7 +496,13 @@ async fn check_existing_columns(c: &impl tokio_postgres::GenericClient, t: &Tabl
 pub fn reject_path(p: &Pipeline, source_table: &str) -> PathBuf {
     let safe: String = source_table
         .chars()
-        .map(|c| if c.is_alphanumeric() || c == '_' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     p.base_dir.join("rejects").join(format!("{safe}.jsonl"))
 }
@@ -463,7 +533,13 @@ async fn copy_stage(
         let mut plan = (*t).clone();
         let names: Vec<String> = plan.columns.iter().map(|c| c.target.clone()).collect();
         let actual = catalog::copy_types(client, &plan.schema, &plan.target, &names).await?;
-        plan.retype(&names.iter().cloned().zip(actual.iter().cloned()).collect::<Vec<_>>());
+        plan.retype(
+            &names
+                .iter()
+                .cloned()
+                .zip(actual.iter().cloned())
+                .collect::<Vec<_>>(),
+        );
         let rowid = extract::rowid_name(&plan, &columns_by_table[&t.source]);
         let planned: i64 = pending.iter().map(|c| c.planned_rows).sum();
         bars.push((t.source.clone(), planned as u64));
@@ -489,12 +565,19 @@ async fn copy_stage(
     let mut jobs = Vec::new();
     for i in order {
         for c in jobs_by_table[i].drain(..) {
-            jobs.push(Job { table: tables[i].clone(), chunk: c });
+            jobs.push(Job {
+                table: tables[i].clone(),
+                chunk: c,
+            });
         }
     }
     let progress = Progress::new(&bars, opts.progress);
     let (stop_tx, stop_rx) = watch::channel(false);
-    let logger = tokio::spawn(progress.clone().log_periodically(Duration::from_secs(10), stop_rx));
+    let logger = tokio::spawn(
+        progress
+            .clone()
+            .log_periodically(Duration::from_secs(10), stop_rx),
+    );
     let settings = Arc::new(CopySettings {
         run_id,
         source_path: p.source_path(),
@@ -506,7 +589,14 @@ async fn copy_stage(
     let res = if jobs.is_empty() {
         Ok(())
     } else {
-        copy::run_jobs(&ctx.target, jobs, settings, progress.clone(), cancel.clone()).await
+        copy::run_jobs(
+            &ctx.target,
+            jobs,
+            settings,
+            progress.clone(),
+            cancel.clone(),
+        )
+        .await
     };
     let _ = stop_tx.send(true);
     let _ = logger.await;
@@ -532,7 +622,9 @@ async fn copy_stage(
     for t in selected {
         let (read, loaded, rejected) = state::chunk_totals(client, run_id, &t.source).await?;
         let ct = tables.iter().find(|c| c.plan.source == t.source);
-        let failing = ct.map(|c| c.failing_rejects.lock().unwrap().clone()).unwrap_or_default();
+        let failing = ct
+            .map(|c| c.failing_rejects.lock().unwrap().clone())
+            .unwrap_or_default();
         let mut reject_file = None;
         if rejected > 0 || !failing.is_empty() {
             let path = reject_path(p, &t.source);
@@ -583,17 +675,25 @@ async fn write_rejects(
         text.push_str(&l.to_string());
         text.push('\n');
     }
-    std::fs::write(path, text).with_context(|| format!("writing reject file {}", path.display()))?;
+    std::fs::write(path, text)
+        .with_context(|| format!("writing reject file {}", path.display()))?;
     Ok(())
 }
 
 /// `finalize`: primary keys, CHECKs, indexes, then foreign keys (once every
 /// parent has its key), identity/sequence reset past the loaded maximum, and
 /// ANALYZE. Each step is skipped if already present, so a rerun is safe.
-async fn finalize(ctx: &Context_, client: &mut Client, run_id: i64, selected: &[&TablePlan]) -> Result<()> {
+async fn finalize(
+    ctx: &Context_,
+    client: &mut Client,
+    run_id: i64,
+    selected: &[&TablePlan],
+) -> Result<()> {
     state::set_stage(client, run_id, "finalize", "", "running", None).await?;
     client
-        .batch_execute("SET maintenance_work_mem = '512MB'; SET max_parallel_maintenance_workers = 2")
+        .batch_execute(
+            "SET maintenance_work_mem = '512MB'; SET max_parallel_maintenance_workers = 2",
+        )
         .await?;
     let mut todo = Vec::new();
     for t in selected {
@@ -601,7 +701,10 @@ async fn finalize(ctx: &Context_, client: &mut Client, run_id: i64, selected: &[
             continue;
         }
         if !state::stage_done(client, run_id, "copy", &t.source).await? {
-            bail!("table {} has not been copied yet; finalize needs every selected table copied", t.source);
+            bail!(
+                "table {} has not been copied yet; finalize needs every selected table copied",
+                t.source
+            );
         }
         let preexisting = state::table_row(client, run_id, &t.source)
             .await?
@@ -615,18 +718,28 @@ async fn finalize(ctx: &Context_, client: &mut Client, run_id: i64, selected: &[
         }
         if let Some(sql) = ddl::primary_key(t) {
             if !catalog::has_primary_key(client, &t.schema, &t.target).await? {
-                client.batch_execute(&sql).await
-                    .with_context(|| format!("adding primary key to {} (duplicate keys in the source?)", t.qualified()))?;
+                client.batch_execute(&sql).await.with_context(|| {
+                    format!(
+                        "adding primary key to {} (duplicate keys in the source?)",
+                        t.qualified()
+                    )
+                })?;
             }
         }
         for (name, expr) in &t.checks {
             if !catalog::constraint_exists(client, &t.schema, &t.target, name).await? {
-                client.batch_execute(&ddl::check(t, name, expr)).await
-                    .with_context(|| format!("adding CHECK {name} ({expr}) to {}", t.qualified()))?;
+                client
+                    .batch_execute(&ddl::check(t, name, expr))
+                    .await
+                    .with_context(|| {
+                        format!("adding CHECK {name} ({expr}) to {}", t.qualified())
+                    })?;
             }
         }
         for ix in &t.indexes {
-            client.batch_execute(&ddl::index(t, ix)).await
+            client
+                .batch_execute(&ddl::index(t, ix))
+                .await
                 .with_context(|| format!("creating index {} on {}", ix.name, t.qualified()))?;
         }
     }
@@ -644,7 +757,9 @@ async fn finalize(ctx: &Context_, client: &mut Client, run_id: i64, selected: &[
             }
         }
         reset_sequences(client, t).await?;
-        client.batch_execute(&format!("ANALYZE {}", t.qualified())).await?;
+        client
+            .batch_execute(&format!("ANALYZE {}", t.qualified()))
+            .await?;
         state::set_stage(client, run_id, "finalize", &t.source, "done", None).await?;
     }
     state::set_stage(client, run_id, "finalize", "", "done", None).await?;
@@ -671,14 +786,30 @@ async fn reset_sequences(client: &Client, t: &TablePlan) -> Result<()> {
 
 /// `verify` within `run`: target rows = source rows (after filter) − rejects.
 /// The full check with content checksums is `sqlite2pg verify`.
-async fn verify_counts(ctx: &Context_, client: &mut Client, run_id: i64, selected: &[&TablePlan]) -> Result<Vec<String>> {
+async fn verify_counts(
+    ctx: &Context_,
+    client: &mut Client,
+    run_id: i64,
+    selected: &[&TablePlan],
+) -> Result<Vec<String>> {
     state::set_stage(client, run_id, "verify", "", "running", None).await?;
     let conn = source::open_readonly(&ctx.pipeline.source_path())?;
     let mut bad = Vec::new();
     for t in selected {
-        let filter = t.filter.as_deref().map(|f| format!(" WHERE ({f})")).unwrap_or_default();
+        let filter = t
+            .filter
+            .as_deref()
+            .map(|f| format!(" WHERE ({f})"))
+            .unwrap_or_default();
         let src: i64 = conn
-            .query_row(&format!("SELECT count(*) FROM {}{filter}", extract::sqlite_quote(&t.source)), [], |r| r.get(0))
+            .query_row(
+                &format!(
+                    "SELECT count(*) FROM {}{filter}",
+                    extract::sqlite_quote(&t.source)
+                ),
+                [],
+                |r| r.get(0),
+            )
             .with_context(|| format!("counting source table {}", t.source))?;
         let tgt: i64 = client
             .query_one(&format!("SELECT count(*) FROM {}", t.qualified()), &[])
@@ -700,7 +831,15 @@ async fn verify_counts(ctx: &Context_, client: &mut Client, run_id: i64, selecte
     if bad.is_empty() {
         state::set_stage(client, run_id, "verify", "", "done", None).await?;
     } else {
-        state::set_stage(client, run_id, "verify", "", "failed", Some(&bad.join("; "))).await?;
+        state::set_stage(
+            client,
+            run_id,
+            "verify",
+            "",
+            "failed",
+            Some(&bad.join("; ")),
+        )
+        .await?;
     }
     Ok(bad)
 }
@@ -709,7 +848,12 @@ pub fn print_summary(tables: &[TableSummary]) {
     if tables.is_empty() {
         return;
     }
-    let w = tables.iter().map(|t| t.source_table.len()).max().unwrap_or(5).max(5);
+    let w = tables
+        .iter()
+        .map(|t| t.source_table.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
     println!(
         "{:<w$}  {:>12}  {:>12}  {:>9}  {:>8}",
         "table", "rows read", "loaded", "rejected", "seconds"

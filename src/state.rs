@@ -24,10 +24,7 @@ pub async fn ensure(client: &mut Client) -> Result<()> {
 /// Whether the state schema exists (read-only commands must not create it).
 pub async fn exists(client: &Client) -> Result<bool> {
     let row = client
-        .query_one(
-            "SELECT to_regclass('sqlite2pg.runs') IS NOT NULL",
-            &[],
-        )
+        .query_one("SELECT to_regclass('sqlite2pg.runs') IS NOT NULL", &[])
         .await?;
     Ok(row.get(0))
 }
@@ -166,7 +163,12 @@ pub async fn set_stage(
 }
 
 /// Forget a stage's per-table records (used when a stage is rerun on purpose).
-pub async fn reset_stage(client: &impl GenericClient, run_id: i64, stage: &str, table: Option<&str>) -> Result<()> {
+pub async fn reset_stage(
+    client: &impl GenericClient,
+    run_id: i64,
+    stage: &str,
+    table: Option<&str>,
+) -> Result<()> {
     match table {
         Some(t) => client
             .execute(
@@ -193,7 +195,11 @@ pub struct TableRow {
     pub chunks_total: i32,
 }
 
-pub async fn table_row(client: &impl GenericClient, run_id: i64, source: &str) -> Result<Option<TableRow>> {
+pub async fn table_row(
+    client: &impl GenericClient,
+    run_id: i64,
+    source: &str,
+) -> Result<Option<TableRow>> {
     let row = client
         .query_opt(
             "SELECT source_table, target_table, preexisting, source_rows, chunks_total \
@@ -262,7 +268,11 @@ pub struct ChunkRow {
     pub planned_rows: i64,
 }
 
-pub async fn pending_chunks(client: &impl GenericClient, run_id: i64, source: &str) -> Result<Vec<ChunkRow>> {
+pub async fn pending_chunks(
+    client: &impl GenericClient,
+    run_id: i64,
+    source: &str,
+) -> Result<Vec<ChunkRow>> {
     let rows = client
         .query(
             "SELECT chunk_no, lo, hi, planned_rows FROM sqlite2pg.chunks \
@@ -282,7 +292,11 @@ pub async fn pending_chunks(client: &impl GenericClient, run_id: i64, source: &s
 }
 
 /// Totals over the done chunks of a table: (rows_read, rows_loaded, rows_rejected).
-pub async fn chunk_totals(client: &impl GenericClient, run_id: i64, source: &str) -> Result<(i64, i64, i64)> {
+pub async fn chunk_totals(
+    client: &impl GenericClient,
+    run_id: i64,
+    source: &str,
+) -> Result<(i64, i64, i64)> {
     let r = client
         .query_one(
             "SELECT coalesce(sum(rows_read), 0)::bigint, coalesce(sum(rows_loaded), 0)::bigint, \
@@ -310,7 +324,15 @@ pub async fn finish_chunk(
             "UPDATE sqlite2pg.chunks SET status = 'done', rows_read = $4, rows_loaded = $5, \
              rows_rejected = $6, seconds = $7, finished_at = now() \
              WHERE run_id = $1 AND source_table = $2 AND chunk_no = $3 AND status = 'pending'",
-            &[&run_id, &source, &chunk_no, &rows_read, &rows_loaded, &rows_rejected, &seconds],
+            &[
+                &run_id,
+                &source,
+                &chunk_no,
+                &rows_read,
+                &rows_loaded,
+                &rows_rejected,
+                &seconds,
+            ],
         )
         .await?;
     anyhow::ensure!(
@@ -347,7 +369,11 @@ pub async fn insert_rejects(
 }
 
 /// Committed rejects of a table as JSON lines' objects.
-pub async fn rejects_json(client: &impl GenericClient, run_id: i64, source: &str) -> Result<Vec<serde_json::Value>> {
+pub async fn rejects_json(
+    client: &impl GenericClient,
+    run_id: i64,
+    source: &str,
+) -> Result<Vec<serde_json::Value>> {
     let rows = client
         .query(
             "SELECT jsonb_build_object('table', source_table, 'row', row_key, 'column', column_name, \

@@ -125,8 +125,10 @@ pub async fn status(file: &Path, target: Option<&str>) -> Result<StatusReport> {
                 &[&run.run_id, &t.source],
             )
             .await?;
-        let stages: Vec<(String, Option<String>)> =
-            Stage::ALL.iter().map(|s| lookup(s.name(), &t.source)).collect();
+        let stages: Vec<(String, Option<String>)> = Stage::ALL
+            .iter()
+            .map(|s| lookup(s.name(), &t.source))
+            .collect();
         let last_error = stages.iter().rev().find_map(|(_, e)| e.clone());
         let mut copy = stages[1].0.clone();
         let (done, total): (i64, i64) = (c.get(0), c.get(1));

@@ -45,43 +45,41 @@ pub fn expand_env(s: &str) -> Result<String> {
     Ok(out)
 }
 
-/// The URL as it may be printed: any password replaced by `***`.
+/// The URL as it may be printed: any password replaced by `***`. Works on
+/// text that is not a valid URL too, since error messages show those.
 pub fn redact(url: &str) -> String {
-    if let Ok(mut u) = url::Url::parse(url) {
-        if u.password().is_some() {
-            let _ = u.set_password(Some("***"));
-        }
-        let mut s = u.to_string();
-        // Key/value `password=` in the query string too.
-        if let Some(q) = u.query() {
-            if q.contains("password=") {
-                let red: Vec<String> = q
-                    .split('&')
-                    .map(|kv| {
-                        if kv.starts_with("password=") {
-                            "password=***".to_string()
-                        } else {
-                            kv.to_string()
-                        }
-                    })
-                    .collect();
-                u.set_query(Some(&red.join("&")));
-                s = u.to_string();
+    let mut out = url.to_string();
+    // userinfo of scheme://user:password@host
+    if let Some(scheme_end) = out.find("://") {
+        let auth_start = scheme_end + 3;
+        let auth_end = out[auth_start..]
+            .find(['/', '?'])
+            .map(|i| auth_start + i)
+            .unwrap_or(out.len());
+        if let Some(at) = out[auth_start..auth_end].rfind('@') {
+            let userinfo = &out[auth_start..auth_start + at];
+            if let Some(colon) = userinfo.find(':') {
+                let from = auth_start + colon + 1;
+                let to = auth_start + at;
+                out.replace_range(from..to, "***");
             }
         }
-        return s;
     }
-    // libpq key=value form.
-    url.split_whitespace()
-        .map(|kv| {
-            if kv.starts_with("password=") {
-                "password=***"
-            } else {
-                kv
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    // password=... in a query string or a key=value connection string.
+    let mut result = String::with_capacity(out.len());
+    let mut rest = out.as_str();
+    while let Some(i) = rest.find("password=") {
+        let boundary = i == 0 || matches!(rest.as_bytes()[i - 1], b'?' | b'&' | b' ');
+        result.push_str(&rest[..i + "password=".len()]);
+        rest = &rest[i + "password=".len()..];
+        if boundary {
+            let end = rest.find(['&', ' ']).unwrap_or(rest.len());
+            result.push_str("***");
+            rest = &rest[end..];
+        }
+    }
+    result.push_str(rest);
+    result
 }
 
 /// A parsed target: the config to connect with and its printable form.
@@ -164,7 +162,9 @@ mod tests {
 
     #[test]
     fn invalid_url_error_hides_password() {
-        let e = Target::parse("postgres://u:topsecret@host:notaport/db").err().unwrap();
+        let e = Target::parse("postgres://u:topsecret@host:notaport/db")
+            .err()
+            .unwrap();
         assert!(!format!("{e:#}").contains("topsecret"));
     }
 }

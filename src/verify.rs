@@ -64,7 +64,11 @@ pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
                 .collect::<rusqlite::Result<_>>()
                 .with_context(|| format!("reading source table {}", t.source))?;
             if cols.is_empty() {
-                return Err(anyhow!("source {} has no table {}", src_path.display(), t.source));
+                return Err(anyhow!(
+                    "source {} has no table {}",
+                    src_path.display(),
+                    t.source
+                ));
             }
             m.insert(t.source.clone(), cols);
         }
@@ -72,7 +76,12 @@ pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
     };
     let client = ctx.target.connect().await?;
     let run = if state::exists(&client).await? {
-        state::latest_run(&client, &ctx.pipeline.pipeline_name(), &ctx.pipeline.target.schema).await?
+        state::latest_run(
+            &client,
+            &ctx.pipeline.pipeline_name(),
+            &ctx.pipeline.target.schema,
+        )
+        .await?
     } else {
         None
     };
@@ -102,7 +111,13 @@ pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
         let names: Vec<String> = t.columns.iter().map(|c| c.target.clone()).collect();
         let types = catalog::copy_types(&client, &t.schema, &t.target, &names).await?;
         let mut plan = t.clone();
-        plan.retype(&names.iter().cloned().zip(types.iter().cloned()).collect::<Vec<_>>());
+        plan.retype(
+            &names
+                .iter()
+                .cloned()
+                .zip(types.iter().cloned())
+                .collect::<Vec<_>>(),
+        );
         let wire: Vec<Type> = types.iter().map(|t| t.wire_type()).collect();
         let rowid = extract::rowid_name(&plan, &columns_by_table[&t.source]);
         let source_side = hash_source(src_path.clone(), plan.clone(), rowid, wire.clone());
@@ -160,7 +175,12 @@ pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
 /// Stream the whole source table through the transform and hash the
 /// converted rows. Returns the checksum and the number of rows that did not
 /// convert.
-async fn hash_source(path: PathBuf, plan: TablePlan, rowid: Option<&'static str>, wire: Vec<Type>) -> Result<(Checksum, u64)> {
+async fn hash_source(
+    path: PathBuf,
+    plan: TablePlan,
+    rowid: Option<&'static str>,
+    wire: Vec<Type>,
+) -> Result<(Checksum, u64)> {
     let (tx, mut rx) = mpsc::channel::<RawBatch>(4);
     let sql = extract::select_sql(&plan, rowid);
     let width = plan.columns.len();
@@ -217,7 +237,8 @@ async fn hash_target(client: &Client, t: &TablePlan, wire: &[Type]) -> Result<Ch
     let mut h = RowHasher::default();
     let mut bad = None;
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.with_context(|| format!("reading back target table {}", t.qualified()))?;
+        let chunk =
+            chunk.with_context(|| format!("reading back target table {}", t.qualified()))?;
         parser.feed(&chunk);
         parser
             .drain_rows(|fields| {
@@ -233,14 +254,25 @@ async fn hash_target(client: &Client, t: &TablePlan, wire: &[Type]) -> Result<Ch
             .map_err(|e| anyhow!("reading back target table {}: {e}", t.qualified()))?;
     }
     if let Some(n) = bad {
-        return Err(anyhow!("target COPY returned {n} fields, expected {}", wire.len()));
+        return Err(anyhow!(
+            "target COPY returned {n} fields, expected {}",
+            wire.len()
+        ));
     }
     Ok(sum)
 }
 
-async fn check_fk(client: &Client, t: &TablePlan, fk: &crate::plan::ForeignKeyPlan) -> Result<CheckReport> {
+async fn check_fk(
+    client: &Client,
+    t: &TablePlan,
+    fk: &crate::plan::ForeignKeyPlan,
+) -> Result<CheckReport> {
     let parent = crate::ident::qualified(&t.schema, &fk.ref_table);
-    let not_null: Vec<String> = fk.columns.iter().map(|c| format!("c.{} IS NOT NULL", quote(c))).collect();
+    let not_null: Vec<String> = fk
+        .columns
+        .iter()
+        .map(|c| format!("c.{} IS NOT NULL", quote(c)))
+        .collect();
     let join: Vec<String> = fk
         .columns
         .iter()
@@ -272,7 +304,12 @@ async fn check_fk(client: &Client, t: &TablePlan, fk: &crate::plan::ForeignKeyPl
     })
 }
 
-async fn check_sequence(client: &Client, t: &TablePlan, col: &str, seq: &str) -> Result<CheckReport> {
+async fn check_sequence(
+    client: &Client,
+    t: &TablePlan,
+    col: &str,
+    seq: &str,
+) -> Result<CheckReport> {
     let sql = format!(
         "SELECT (SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM {seq}), \
          (SELECT max({c})::bigint FROM {t})",
@@ -298,7 +335,13 @@ async fn check_sequence(client: &Client, t: &TablePlan, col: &str, seq: &str) ->
 }
 
 pub fn print(r: &VerifyReport) {
-    let w = r.tables.iter().map(|t| t.source_table.len()).max().unwrap_or(5).max(5);
+    let w = r
+        .tables
+        .iter()
+        .map(|t| t.source_table.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
     println!(
         "{:<w$}  {:>12} {:>12} {:>9}  {:<8} result",
         "table", "source rows", "target rows", "rejected", "checksum"
@@ -311,7 +354,11 @@ pub fn print(r: &VerifyReport) {
             t.target_rows,
             t.rejected_rows,
             if t.checksum_match { "match" } else { "DIFFERS" },
-            if t.ok { "ok".to_string() } else { format!("MISMATCH: {}", t.problems.join("; ")) }
+            if t.ok {
+                "ok".to_string()
+            } else {
+                format!("MISMATCH: {}", t.problems.join("; "))
+            }
         );
     }
     for f in &r.foreign_keys {

@@ -14,7 +14,8 @@ pub fn server_url() -> String {
 }
 
 fn with_db(url: &str, db: &str) -> String {
-    let mut u = url::Url::parse(url).expect("SQLITE2PG_TEST_DATABASE_URL must be a postgres:// URL");
+    let mut u =
+        url::Url::parse(url).expect("SQLITE2PG_TEST_DATABASE_URL must be a postgres:// URL");
     u.set_path(&format!("/{db}"));
     u.to_string()
 }
@@ -89,7 +90,10 @@ impl TestDb {
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        admin(&format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name));
+        admin(&format!(
+            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+            self.name
+        ));
     }
 }
 
@@ -111,7 +115,9 @@ fn admin(sql: &str) {
                 .await
                 .unwrap_or_else(|e| panic!("cannot reach test PostgreSQL at {url}: {e}"));
             tokio::spawn(conn);
-            c.batch_execute(&sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+            c.batch_execute(&sql)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
         })
     })
     .join()
