@@ -38,6 +38,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| EnvFilter::new(format!("sqlite2pg={level},warn"))),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
 

@@ -772,7 +772,7 @@ async fn finalize(
 async fn reset_sequences(client: &Client, t: &TablePlan) -> Result<()> {
     for (col, seq) in catalog::sequences(client, &t.qualified()).await? {
         let sql = format!(
-            "SELECT setval($1::regclass, greatest(coalesce(max({c}), 0) + 1, 1), false) FROM {t}",
+            "SELECT setval($1::text::regclass, greatest(coalesce(max({c}), 0) + 1, 1), false) FROM {t}",
             c = crate::ident::quote(&col),
             t = t.qualified()
         );
