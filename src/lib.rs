@@ -10,4 +10,5 @@ pub mod ident;
 pub mod mapping;
 pub mod pgtype;
 pub mod source;
+pub mod typemap;
 pub mod value;
