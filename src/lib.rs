@@ -12,3 +12,4 @@ pub mod pgtype;
 pub mod source;
 pub mod typemap;
 pub mod value;
+pub mod introspect;
