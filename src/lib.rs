@@ -13,3 +13,4 @@ pub mod source;
 pub mod typemap;
 pub mod value;
 pub mod introspect;
+pub mod init;
