@@ -11,7 +11,7 @@ use crate::mapping::{
 };
 use crate::pgtype::PgType;
 use crate::source;
-use crate::typemap::{map_declared_type, tokenize, translate_default, translate_expr_with};
+use crate::typemap::{map_declared_type, tokenize, translate_default, translate_expr_with, Tok};
 use anyhow::{bail, Context, Result};
 use rusqlite::Connection;
 use std::collections::{HashMap, HashSet};
@@ -211,7 +211,9 @@ pub fn build_pipeline_profiled(
                 ));
                 f
             };
-            let ty = if c.declared_type.trim().is_empty() {
+            // No declared type (or STRICT's ANY): the cells decide.
+            let decl = c.declared_type.trim();
+            let ty = if decl.is_empty() || decl.eq_ignore_ascii_case("any") {
                 untyped_from_profile(prof.and_then(|p| p.get(&c.name)))
             } else {
                 map_declared_type(&c.declared_type)
@@ -515,20 +517,20 @@ fn expr(tn: &TableNames, sql: &str) -> Result<String, String> {
 }
 
 /// A CHECK for the target, `Ok(None)` when the target type already implies
-/// it (`flag IN (0, 1)` on a boolean column).
+/// it (`flag IN (0, 1)` on a boolean column, `json_valid(doc)` on jsonb).
 fn check_def(tn: &TableNames, chk: &str) -> Result<Option<String>, String> {
     if let Ok(toks) = tokenize(chk) {
         let col = toks.first().and_then(|t| match &t.tok {
-            crate::typemap::Tok::Word(n) | crate::typemap::Tok::Quoted { name: n, .. } => tn.col(n),
+            Tok::Word(n) | Tok::Quoted { name: n, .. } => tn.col(n),
             _ => None,
         });
         let shape: Vec<String> = toks
             .iter()
             .skip(1)
             .map(|t| match &t.tok {
-                crate::typemap::Tok::Word(w) => w.to_ascii_uppercase(),
-                crate::typemap::Tok::Num(n) => n.clone(),
-                crate::typemap::Tok::Op(o) => o.clone(),
+                Tok::Word(w) => w.to_ascii_uppercase(),
+                Tok::Num(n) => n.clone(),
+                Tok::Op(o) => o.clone(),
                 _ => "?".into(),
             })
             .collect();
@@ -537,6 +539,21 @@ fn check_def(tn: &TableNames, chk: &str) -> Result<Option<String>, String> {
                 || shape == ["IN", "(", "1", ",", "0", ")"])
         {
             return Ok(None);
+        }
+        // json_valid(col) [= 1]: jsonb only holds valid JSON.
+        if toks.first().is_some_and(|t| t.is_word("json_valid"))
+            && toks.get(1).is_some_and(|t| t.is_op("("))
+            && toks.get(3).is_some_and(|t| t.is_op(")"))
+            && (toks.len() == 4
+                || (toks.len() == 6 && toks[4].is_op("=") && toks[5].tok == Tok::Num("1".into())))
+        {
+            let col = match &toks[2].tok {
+                Tok::Word(n) | Tok::Quoted { name: n, .. } => tn.col(n),
+                _ => None,
+            };
+            if col.is_some_and(|c| matches!(c.ty, PgType::Jsonb | PgType::Json)) {
+                return Ok(None);
+            }
         }
     }
     expr(tn, chk).map(Some)
@@ -842,6 +859,7 @@ mod tests {
               active BOOLEAN NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
               "say ""hi""" text,
               deleted_at datetime,
+              prefs JSON CHECK (json_valid(prefs)),
               UNIQUE ("Email")
             );
             CREATE INDEX ua_lower_email ON "User Accounts" (lower("Email"));
@@ -925,6 +943,8 @@ mod tests {
         );
         assert_eq!(ua.indexes[2].columns, ["(lower(\"Email\"))"]);
         assert!(w.iter().any(|w| w.contains("ua_glob")), "{w:?}");
+        assert!(!w.iter().any(|w| w.contains("json_valid")), "{w:?}");
+        assert_eq!(col("prefs").pg_type, "jsonb");
 
         let long = &p.table_maps[1].1;
         let t = long.target.as_deref().unwrap();

@@ -7,10 +7,10 @@
 pub mod cell;
 pub mod convert;
 pub mod ident;
+pub mod init;
+pub mod introspect;
 pub mod mapping;
 pub mod pgtype;
 pub mod source;
 pub mod typemap;
 pub mod value;
-pub mod introspect;
-pub mod init;

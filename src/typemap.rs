@@ -933,7 +933,10 @@ pub fn translate_expr_with(
                     }
                     _ => return None,
                 };
+                let unary = (o == "-" || o == "+") && !prev_operand;
                 push(&mut out, o, &mut glue);
+                // Unary minus/plus attaches to its operand: `-1`.
+                glue |= unary || o == "~";
                 prev_operand = o == ")";
             }
         }
@@ -1222,6 +1225,10 @@ mod tests {
             Some("CASE WHEN \"a\" > 0 THEN 1 ELSE 0 END = 1")
         );
         assert_eq!(t("\"select\" > 0").as_deref(), Some("\"select\" > 0"));
+        assert_eq!(
+            t("x > -1 AND y - 2 < 0").as_deref(),
+            Some("\"x\" > -1 AND \"y\" - 2 < 0")
+        );
         assert_eq!(t("\"a\"\"b\" > 0").as_deref(), Some("\"a\"\"b\" > 0"));
     }
 
