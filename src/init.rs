@@ -28,6 +28,9 @@ pub struct ColumnProfile {
     /// Smallest / largest numeric (integer or real) cell.
     pub min_number: Option<f64>,
     pub max_number: Option<f64>,
+    /// For a declared `decimal(p,s)`: cells that `numeric(p,s)` would round
+    /// or refuse (more than `s` decimals, or too large).
+    pub scale_loss: u64,
 }
 
 /// Profiles by table, then column (source names).
@@ -56,12 +59,28 @@ pub fn profile(conn: &Connection, schema: &SourceSchema) -> Result<Profiles> {
                 let num = format!("CASE WHEN typeof({q}) IN ('integer', 'real') THEN {q} END");
                 exprs.push(format!("min({num})"));
                 exprs.push(format!("max({num})"));
+                exprs.push(match map_declared_type(&c.declared_type) {
+                    PgType::Numeric(Some((p, sc))) => format!(
+                        "coalesce(sum(CASE \
+                           WHEN typeof({q}) IN ('integer', 'real') \
+                             THEN abs({q}) >= 1e{mag} OR {q} <> round({q}, {sc}) \
+                           WHEN typeof({q}) = 'text' \
+                             THEN instr({q}, '.') > 0 AND length({q}) - instr({q}, '.') > {sc} \
+                                  OR length(rtrim(ltrim({q}, '-+ '), '0123456789.eE+- ')) > 0 \
+                                  OR instr({q}, 'e') > 0 OR instr({q}, 'E') > 0 \
+                                  OR length(ltrim({q}, '-+ 0')) - (instr({q}, '.') > 0) \
+                                     - max(0, length({q}) - instr({q}, '.')) * (instr({q}, '.') > 0) > {mag} \
+                           ELSE 0 END), 0)",
+                        mag = p - sc
+                    ),
+                    _ => "0".into(),
+                });
             }
             let sql = format!("SELECT {} FROM {}", exprs.join(", "), sqlite_quote(&t.name));
             conn.query_row(&sql, [], |r| {
                 let total: i64 = r.get(0)?;
                 for (k, c) in chunk.iter().enumerate() {
-                    let b = 1 + k * 6;
+                    let b = 1 + k * 7;
                     let g = |i: usize| r.get::<_, i64>(b + i).map(|v| v as u64);
                     let (integer, real, text, blob) = (g(0)?, g(1)?, g(2)?, g(3)?);
                     let p = ColumnProfile {
@@ -72,6 +91,7 @@ pub fn profile(conn: &Connection, schema: &SourceSchema) -> Result<Profiles> {
                         null: (total as u64).saturating_sub(integer + real + text + blob),
                         min_number: r.get::<_, Option<f64>>(b + 4)?,
                         max_number: r.get::<_, Option<f64>>(b + 5)?,
+                        scale_loss: g(6)?,
                     };
                     cols_out.insert(c.name.clone(), p);
                 }
@@ -112,6 +132,10 @@ fn detect_epoch(p: &ColumnProfile) -> Option<EpochUnit> {
     } else {
         Some(EpochUnit::Auto)
     }
+}
+
+fn cp_max(prof: Option<&HashMap<String, ColumnProfile>>, col: &str) -> Option<f64> {
+    prof.and_then(|p| p.get(col)).and_then(|p| p.max_number)
 }
 
 /// Type for a column without a declared type, from what its cells hold.
@@ -213,11 +237,21 @@ pub fn build_pipeline_profiled(
             };
             // No declared type (or STRICT's ANY): the cells decide.
             let decl = c.declared_type.trim();
-            let ty = if decl.is_empty() || decl.eq_ignore_ascii_case("any") {
-                untyped_from_profile(prof.and_then(|p| p.get(&c.name)))
+            let cp = prof.and_then(|p| p.get(&c.name));
+            let mut ty = if decl.is_empty() || decl.eq_ignore_ascii_case("any") {
+                untyped_from_profile(cp)
             } else {
                 map_declared_type(&c.declared_type)
             };
+            if let (PgType::Numeric(Some(_)), Some(cp)) = (&ty, cp) {
+                if cp.scale_loss > 0 {
+                    warnings.push(format!(
+                        "`{}`.`{}` is declared {} but {} value(s) have more digits (SQLite does not enforce it): using unconstrained numeric so nothing is rounded",
+                        t.name, c.name, c.declared_type, cp.scale_loss
+                    ));
+                    ty = PgType::Numeric(None);
+                }
+            }
             cols.push((
                 c.name.clone(),
                 ColInfo {
@@ -275,6 +309,17 @@ pub fn build_pipeline_profiled(
                 || (t.autoincrement && t.primary_key.len() == 1 && c.pk_position == 1);
             if identity && info.ty.is_integer() {
                 cm.identity = true;
+                let max = cp_max(prof, &c.name);
+                if let (Some(seq), true) = (t.sequence, t.autoincrement) {
+                    if max.is_none_or(|m| (seq as f64) > m) {
+                        warnings.push(format!(
+                            "`{}`.`{}`: AUTOINCREMENT has handed out ids up to {seq}, above the largest id present ({}); restart the identity above {seq} after the load so deleted ids are never reused",
+                            t.name,
+                            c.name,
+                            max.map(|m| format!("{m}")).unwrap_or_else(|| "none".into())
+                        ));
+                    }
+                }
             } else if let Some(raw) = &c.default {
                 match translate_default(raw, &info.ty) {
                     Ok(d) => cm.default = d,
@@ -688,7 +733,10 @@ pub fn render_profiled(
                 facts.push("WITHOUT ROWID".into());
             }
             if st.autoincrement {
-                facts.push("AUTOINCREMENT".into());
+                facts.push(match st.sequence {
+                    Some(n) => format!("AUTOINCREMENT (sqlite_sequence: {n})"),
+                    None => "AUTOINCREMENT".into(),
+                });
             }
             if let Some(a) = &st.rowid_alias {
                 facts.push(format!("rowid alias: {a}"));
@@ -738,6 +786,9 @@ pub fn render_profiled(
                             if n > 0 {
                                 parts.push(format!("{n} {what}"));
                             }
+                        }
+                        if pr.scale_loss > 0 {
+                            parts.push(format!("{} beyond the declared precision", pr.scale_loss));
                         }
                         if let (Some(lo), Some(hi)) = (pr.min_number, pr.max_number) {
                             parts.push(format!("numbers {lo}..{hi}"));
@@ -868,7 +919,10 @@ mod tests {
             CREATE TABLE "order" (
               id INTEGER PRIMARY KEY,
               account_id INTEGER NOT NULL REFERENCES "User Accounts"(id) ON DELETE CASCADE,
-              total decimal(10,2) CHECK (total >= 0)
+              total decimal(10,2) CHECK (total >= 0),
+              fee decimal(4,2),
+              tax decimal(6,2),
+              note_amount decimal(6,2)
             );
             CREATE TABLE order_lines (
               order_id INTEGER REFERENCES "order"(id) ON DELETE CASCADE ON UPDATE RESTRICT,
@@ -884,7 +938,10 @@ mod tests {
             CREATE INDEX "{LONG}_index" ON "{LONG}" ("{LONG}col");
             CREATE VIEW open_orders AS SELECT * FROM "order";
             INSERT INTO "User Accounts"("Email", created, anything) VALUES ('a@x', 1700000000, 1), ('b@x', 1700000001, 2);
-            INSERT INTO "order"(account_id, total) VALUES (1, 9.5);
+            INSERT INTO "User Accounts"("Email", created) VALUES ('gone', 0);
+            DELETE FROM "User Accounts" WHERE "Email" = 'gone';
+            INSERT INTO "order"(account_id, total, fee, tax, note_amount) VALUES (1, 9.5, 1.234, 123, '12.50');
+            INSERT INTO "order"(account_id, total, fee, tax, note_amount) VALUES (1, 0, 100, -12.25, '1234.5');
             "#
         ))
         .unwrap();
@@ -956,6 +1013,18 @@ mod tests {
 
         let order = &p.table_maps[2].1;
         assert_eq!(order.columns["total"].pg_type, "numeric(10,2)");
+        assert_eq!(
+            order.columns["fee"].pg_type, "numeric",
+            "1.234 and 100 do not fit (4,2)"
+        );
+        assert_eq!(order.columns["tax"].pg_type, "numeric(6,2)");
+        assert_eq!(order.columns["note_amount"].pg_type, "numeric(6,2)");
+        assert!(w.iter().any(|w| w.contains("`order`.`fee`")), "{w:?}");
+        assert!(
+            w.iter()
+                .any(|w| w.contains("ids up to 3, above the largest id present (2)")),
+            "{w:?}"
+        );
         assert_eq!(order.checks, ["\"total\" >= 0"]);
         let fk = &order.foreign_keys[0];
         assert_eq!(fk.references, "User Accounts");
@@ -990,7 +1059,9 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("# source table `User Accounts` — rows: 2, AUTOINCREMENT"),
+            text.contains(
+                "# source table `User Accounts` — rows: 2, AUTOINCREMENT (sqlite_sequence: 3)"
+            ),
             "{text}"
         );
         assert!(
@@ -1073,5 +1144,47 @@ mod tests {
             Some(EpochUnit::JulianDay)
         );
         assert_eq!(detect_epoch(&ColumnProfile::default()), None);
+    }
+
+    #[test]
+    fn odd_names_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("odd.db");
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(
+            r#"
+            CREATE TABLE "we""ird.na me" ("it's" TEXT, "new
+line" INT, "ü" ANY, "Ä" REAL, [x y] BLOB DEFAULT X'00FF', "a.b" text DEFAULT 'x\y',
+              "only gen" INT GENERATED ALWAYS AS (1) STORED);
+            CREATE TABLE gen_only (g INT GENERATED ALWAYS AS (2) VIRTUAL, dummy);
+            CREATE INDEX "idx ""q""" ON "we""ird.na me" ("it's" DESC, "ü");
+            INSERT INTO "we""ird.na me" ("it's", "ü") VALUES ('a', x'01'), ('b', 'text');
+            "#,
+        )
+        .unwrap();
+        drop(c);
+        let out = dir.path().join("odd.toml");
+        run_init(&path, Some(&out)).unwrap();
+        let text = std::fs::read_to_string(&out).unwrap();
+        let p = Pipeline::parse(&text, &out).unwrap();
+        let t = p.table("we\"ird.na me").unwrap();
+        let names: Vec<_> = t.columns.keys().cloned().collect();
+        assert_eq!(
+            names,
+            ["it's", "new\nline", "ü", "Ä", "x y", "a.b", "only gen"]
+        );
+        assert_eq!(t.columns["ü"].pg_type, "text", "ANY with mixed cells");
+        assert_eq!(
+            t.columns["x y"].default.as_deref(),
+            Some("'\\x00ff'::bytea")
+        );
+        assert_eq!(t.columns["a.b"].default.as_deref(), Some("E'x\\\\y'"));
+        assert!(!t.columns["only gen"].include);
+        assert_eq!(t.indexes[0].name, "idx \"q\"");
+        assert_eq!(t.indexes[0].columns, ["(\"it's\") DESC", "ü"]);
+        assert!(
+            p.table("gen_only").unwrap().include,
+            "dummy is still movable"
+        );
     }
 }

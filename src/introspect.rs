@@ -35,6 +35,9 @@ pub struct SourceTable {
     pub checks: Vec<String>,
     pub row_count: u64,
     pub sql: String,
+    /// AUTOINCREMENT high-water mark from `sqlite_sequence` (may be above
+    /// the largest id still present: SQLite never reuses ids below it).
+    pub sequence: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -283,6 +286,18 @@ fn read_table(conn: &Connection, name: &str, sql: &str) -> Result<SourceTable> {
         )
         .context("cannot count rows")?;
 
+    let sequence: Option<i64> = if autoincrement {
+        conn.query_row(
+            "SELECT seq FROM sqlite_sequence WHERE name = ?1",
+            params![name],
+            |r| r.get(0),
+        )
+        .optional()
+        .unwrap_or(None) // no sqlite_sequence table yet
+    } else {
+        None
+    };
+
     Ok(SourceTable {
         name: name.to_string(),
         columns,
@@ -295,6 +310,7 @@ fn read_table(conn: &Connection, name: &str, sql: &str) -> Result<SourceTable> {
         checks,
         row_count: row_count as u64,
         sql: sql.to_string(),
+        sequence,
     })
 }
 
@@ -486,7 +502,8 @@ mod tests {
             );
             CREATE TABLE pairs (a INT, b TEXT, v, PRIMARY KEY (b, a)) WITHOUT ROWID;
             CREATE TABLE plain (id integer primary key desc, x);
-            INSERT INTO "User Accounts"("select") VALUES ('a'), ('b');
+            INSERT INTO "User Accounts"("select") VALUES ('a'), ('b'), ('c');
+            DELETE FROM "User Accounts" WHERE id = 3;
         "#);
         let s = introspect(&c).unwrap();
         let u = s.table("user accounts").unwrap();
@@ -494,6 +511,7 @@ mod tests {
         assert!(u.autoincrement && !u.without_rowid);
         assert_eq!(u.rowid_alias.as_deref(), Some("id"));
         assert_eq!(u.row_count, 2);
+        assert_eq!(u.sequence, Some(3));
         let names: Vec<_> = u.columns.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["id", "select", "score", "a\"b", "full_name"]);
         assert_eq!(u.columns[1].default.as_deref(), Some("'x'"));
