@@ -14,6 +14,8 @@ pub mod ddl;
 pub mod extract;
 pub mod fingerprint;
 pub mod ident;
+pub mod init;
+pub mod introspect;
 pub mod mapping;
 pub mod pgtype;
 pub mod plan;
@@ -22,8 +24,8 @@ pub mod run;
 pub mod source;
 pub mod state;
 pub mod status;
-pub mod target;
 pub mod transform;
+pub mod typemap;
 pub mod value;
 pub mod verify;
 

@@ -1,0 +1,639 @@
+//! Reading the SQLite schema: tables, columns, keys, indexes, foreign keys,
+//! CHECK constraints and row counts, through the table-valued pragma
+//! functions (bound parameters, so any table name works).
+
+use crate::typemap::{matching_paren, tokenize, Token};
+use anyhow::{Context, Result};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceSchema {
+    /// Parents before children where foreign keys allow (cycles fall back to
+    /// name order).
+    pub tables: Vec<SourceTable>,
+    pub views: Vec<String>,
+    /// Objects skipped (virtual tables and their shadow tables).
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceTable {
+    pub name: String,
+    pub columns: Vec<SourceColumn>,
+    /// Primary key columns in key order.
+    pub primary_key: Vec<String>,
+    pub autoincrement: bool,
+    pub without_rowid: bool,
+    /// The `INTEGER PRIMARY KEY` column that is the rowid.
+    pub rowid_alias: Option<String>,
+    /// Indexes from `UNIQUE` constraints and `CREATE INDEX`; not the one
+    /// implementing the primary key.
+    pub indexes: Vec<SourceIndex>,
+    pub foreign_keys: Vec<SourceForeignKey>,
+    /// CHECK expressions as written (without the outer parentheses).
+    pub checks: Vec<String>,
+    pub row_count: u64,
+    pub sql: String,
+    /// AUTOINCREMENT high-water mark from `sqlite_sequence` (may be above
+    /// the largest id still present: SQLite never reuses ids below it).
+    pub sequence: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceColumn {
+    pub name: String,
+    pub declared_type: String,
+    pub not_null: bool,
+    /// Raw default text (`dflt_value`).
+    pub default: Option<String>,
+    /// 1-based position in the primary key; 0 = not part of it.
+    pub pk_position: u32,
+    /// `table_xinfo.hidden`: 0 normal, 1 hidden (virtual tables), 2 virtual
+    /// generated, 3 stored generated.
+    pub hidden: i32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceIndex {
+    pub name: String,
+    pub unique: bool,
+    /// `c` (CREATE INDEX) or `u` (UNIQUE constraint).
+    pub origin: String,
+    pub columns: Vec<IndexPart>,
+    /// Text after `WHERE` in the CREATE INDEX statement.
+    pub partial_where: Option<String>,
+    /// The CREATE INDEX statement; `None` for constraint indexes.
+    pub sql: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum IndexPart {
+    Column {
+        name: String,
+        desc: bool,
+        /// Collation when not the default `BINARY` (e.g. `NOCASE`).
+        collation: Option<String>,
+    },
+    /// Expression text from the CREATE INDEX statement (direction and
+    /// collation stripped into `desc`).
+    Expression { sql: String, desc: bool },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceForeignKey {
+    pub columns: Vec<String>,
+    /// Parent table; normalised to the parent's actual spelling when it
+    /// exists (SQLite matches names case-insensitively).
+    pub ref_table: String,
+    /// Empty = the parent's primary key.
+    pub ref_columns: Vec<String>,
+    pub on_delete: String,
+    pub on_update: String,
+}
+
+impl SourceTable {
+    pub fn column(&self, name: &str) -> Option<&SourceColumn> {
+        self.columns
+            .iter()
+            .find(|c| c.name.eq_ignore_ascii_case(name))
+    }
+}
+
+impl SourceSchema {
+    pub fn table(&self, name: &str) -> Option<&SourceTable> {
+        self.tables
+            .iter()
+            .find(|t| t.name.eq_ignore_ascii_case(name))
+    }
+}
+
+/// Identifier quoting for SQLite statements.
+pub fn sqlite_quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Read the whole schema of the `main` database.
+pub fn introspect(conn: &Connection) -> Result<SourceSchema> {
+    let mut warnings = Vec::new();
+    // pragma_table_list (SQLite 3.37+) tells shadow tables of virtual tables
+    // apart; on older libraries we go without.
+    let mut kinds: HashMap<String, String> = HashMap::new();
+    if let Ok(mut st) =
+        conn.prepare("SELECT name, type FROM pragma_table_list WHERE schema = 'main'")
+    {
+        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)));
+        if let Ok(rows) = rows {
+            for (n, k) in rows.flatten() {
+                kinds.insert(n, k);
+            }
+        }
+    }
+    let mut st = conn
+        .prepare(
+            "SELECT type, name, coalesce(sql, '') FROM sqlite_schema \
+             WHERE type IN ('table', 'view') ORDER BY name",
+        )
+        .context("cannot read sqlite_schema")?;
+    let objects: Vec<(String, String, String)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()
+        .context("cannot read sqlite_schema")?;
+    let mut views = Vec::new();
+    let mut tables = Vec::new();
+    for (kind, name, sql) in objects {
+        if name.to_ascii_lowercase().starts_with("sqlite_") {
+            continue;
+        }
+        if kind == "view" {
+            views.push(name);
+            continue;
+        }
+        let virtual_table = kinds.get(&name).is_some_and(|k| k == "virtual")
+            || tokenize(&sql)
+                .ok()
+                .is_some_and(|t| t.get(1).is_some_and(|t| t.is_word("virtual")));
+        if virtual_table {
+            let msg =
+                format!("virtual table `{name}` is not moved (recreate it in PostgreSQL by hand)");
+            tracing::warn!("{msg}");
+            warnings.push(msg);
+            continue;
+        }
+        if kinds.get(&name).is_some_and(|k| k == "shadow") {
+            let msg = format!("`{name}` is a shadow table of a virtual table: not moved");
+            tracing::warn!("{msg}");
+            warnings.push(msg);
+            continue;
+        }
+        tables.push(
+            read_table(conn, &name, &sql)
+                .with_context(|| format!("cannot read the schema of table `{name}`"))?,
+        );
+    }
+    // Parent names as the tables spell them.
+    let canon: HashMap<String, String> = tables
+        .iter()
+        .map(|t| (t.name.to_lowercase(), t.name.clone()))
+        .collect();
+    for t in &mut tables {
+        for fk in &mut t.foreign_keys {
+            if let Some(c) = canon.get(&fk.ref_table.to_lowercase()) {
+                fk.ref_table = c.clone();
+            }
+        }
+    }
+    Ok(SourceSchema {
+        tables: parents_first(tables),
+        views,
+        warnings,
+    })
+}
+
+fn read_table(conn: &Connection, name: &str, sql: &str) -> Result<SourceTable> {
+    let mut st = conn.prepare(
+        "SELECT name, coalesce(type, ''), \"notnull\", dflt_value, pk, hidden \
+         FROM pragma_table_xinfo(?1) ORDER BY cid",
+    )?;
+    let columns: Vec<SourceColumn> = st
+        .query_map(params![name], |r| {
+            Ok(SourceColumn {
+                name: r.get(0)?,
+                declared_type: r.get(1)?,
+                not_null: r.get::<_, i64>(2)? != 0,
+                default: r.get(3)?,
+                pk_position: r.get::<_, i64>(4)? as u32,
+                hidden: r.get::<_, i64>(5)? as i32,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut pk: Vec<&SourceColumn> = columns.iter().filter(|c| c.pk_position > 0).collect();
+    pk.sort_by_key(|c| c.pk_position);
+    let primary_key: Vec<String> = pk.iter().map(|c| c.name.clone()).collect();
+
+    let toks = tokenize(sql).unwrap_or_default();
+    let autoincrement = toks.iter().any(|t| t.is_word("autoincrement"));
+    let without_rowid = table_options(&toks)
+        .windows(2)
+        .any(|w| w[0].is_word("without") && w[1].is_word("rowid"));
+    let rowid_alias = match pk.as_slice() {
+        [c] if !without_rowid && c.declared_type.trim().eq_ignore_ascii_case("integer") => {
+            Some(c.name.clone())
+        }
+        _ => None,
+    };
+    let checks = check_constraints(sql, &toks);
+
+    let mut indexes = Vec::new();
+    let mut st = conn.prepare(
+        "SELECT name, \"unique\", origin FROM pragma_index_list(?1) \
+         WHERE origin <> 'pk' ORDER BY name",
+    )?;
+    let list: Vec<(String, bool, String)> = st
+        .query_map(params![name], |r| {
+            Ok((r.get(0)?, r.get::<_, i64>(1)? != 0, r.get(2)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for (iname, unique, origin) in list {
+        indexes.push(read_index(conn, iname, unique, origin)?);
+    }
+
+    let mut st = conn.prepare(
+        "SELECT id, \"table\", \"from\", \"to\", on_update, on_delete \
+         FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
+    )?;
+    type FkRow = (i64, String, String, Option<String>, String, String);
+    let rows: Vec<FkRow> = st
+        .query_map(params![name], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut fks: BTreeMap<i64, SourceForeignKey> = BTreeMap::new();
+    for (id, parent, from, to, on_update, on_delete) in rows {
+        let fk = fks.entry(id).or_insert_with(|| SourceForeignKey {
+            columns: Vec::new(),
+            ref_table: parent,
+            ref_columns: Vec::new(),
+            on_delete,
+            on_update,
+        });
+        fk.columns.push(from);
+        if let Some(to) = to {
+            fk.ref_columns.push(to);
+        }
+    }
+    // SQLite numbers foreign keys last-declared first.
+    let mut foreign_keys: Vec<SourceForeignKey> = fks.into_values().rev().collect();
+    for fk in &mut foreign_keys {
+        // Partly named parent columns cannot happen in valid SQL; be safe.
+        if fk.ref_columns.len() != fk.columns.len() {
+            fk.ref_columns.clear();
+        }
+    }
+
+    let row_count: i64 = conn
+        .query_row(
+            &format!("SELECT count(*) FROM {}", sqlite_quote(name)),
+            [],
+            |r| r.get(0),
+        )
+        .context("cannot count rows")?;
+
+    let sequence: Option<i64> = if autoincrement {
+        conn.query_row(
+            "SELECT seq FROM sqlite_sequence WHERE name = ?1",
+            params![name],
+            |r| r.get(0),
+        )
+        .optional()
+        .unwrap_or(None) // no sqlite_sequence table yet
+    } else {
+        None
+    };
+
+    Ok(SourceTable {
+        name: name.to_string(),
+        columns,
+        primary_key,
+        autoincrement,
+        without_rowid,
+        rowid_alias,
+        indexes,
+        foreign_keys,
+        checks,
+        row_count: row_count as u64,
+        sql: sql.to_string(),
+        sequence,
+    })
+}
+
+/// Tokens after the column-definition list of a CREATE TABLE
+/// (`WITHOUT ROWID`, `STRICT`).
+fn table_options(toks: &[Token]) -> &[Token] {
+    toks.iter()
+        .position(|t| t.is_op("("))
+        .and_then(|open| matching_paren(toks, open))
+        .map(|close| &toks[close + 1..])
+        .unwrap_or(&[])
+}
+
+/// CHECK expressions of a CREATE TABLE, column and table constraints alike.
+fn check_constraints(sql: &str, toks: &[Token]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, t) in toks.iter().enumerate() {
+        if t.is_word("check") && toks.get(i + 1).is_some_and(|n| n.is_op("(")) {
+            if let Some(close) = matching_paren(toks, i + 1) {
+                if close > i + 2 {
+                    out.push(sql[toks[i + 2].start..toks[close - 1].end].to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+fn read_index(
+    conn: &Connection,
+    name: String,
+    unique: bool,
+    origin: String,
+) -> Result<SourceIndex> {
+    let sql: Option<String> = conn
+        .query_row(
+            "SELECT sql FROM sqlite_schema WHERE type = 'index' AND name = ?1",
+            params![name],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    let mut st = conn.prepare(
+        "SELECT cid, name, \"desc\", coalesce(coll, 'BINARY') FROM pragma_index_xinfo(?1) \
+         WHERE key = 1 ORDER BY seqno",
+    )?;
+    let parts: Vec<(i64, Option<String>, bool, String)> = st
+        .query_map(params![name], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? != 0, r.get(3)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let (items, partial_where) = match &sql {
+        Some(s) => parse_create_index(s),
+        None => (Vec::new(), None),
+    };
+    let mut columns = Vec::new();
+    for (k, (cid, cname, desc, coll)) in parts.into_iter().enumerate() {
+        let part = match (cid, cname) {
+            (c, Some(n)) if c >= 0 => IndexPart::Column {
+                name: n,
+                desc,
+                collation: (!coll.eq_ignore_ascii_case("binary")).then_some(coll),
+            },
+            // -1: the rowid; -2: an expression (its text is only in the SQL).
+            (-1, _) => IndexPart::Expression {
+                sql: "rowid".into(),
+                desc,
+            },
+            _ => IndexPart::Expression {
+                sql: items.get(k).cloned().unwrap_or_default(),
+                desc,
+            },
+        };
+        columns.push(part);
+    }
+    Ok(SourceIndex {
+        name,
+        unique,
+        origin,
+        columns,
+        partial_where,
+        sql,
+    })
+}
+
+/// The indexed items (text, without ASC/DESC) and the WHERE text of a
+/// CREATE INDEX statement.
+fn parse_create_index(sql: &str) -> (Vec<String>, Option<String>) {
+    let Ok(toks) = tokenize(sql) else {
+        return (Vec::new(), None);
+    };
+    let Some(on) = toks.iter().position(|t| t.is_word("on")) else {
+        return (Vec::new(), None);
+    };
+    let Some(open) = toks
+        .iter()
+        .skip(on)
+        .position(|t| t.is_op("("))
+        .map(|p| p + on)
+    else {
+        return (Vec::new(), None);
+    };
+    let Some(close) = matching_paren(&toks, open) else {
+        return (Vec::new(), None);
+    };
+    let mut items = Vec::new();
+    let mut depth = 0;
+    let mut item_start = open + 1;
+    for k in open + 1..=close {
+        let t = &toks[k];
+        if t.is_op("(") {
+            depth += 1;
+        } else if t.is_op(")") && depth > 0 {
+            depth -= 1;
+        } else if (t.is_op(",") && depth == 0) || k == close {
+            let mut end = k;
+            while end > item_start
+                && (toks[end - 1].is_word("asc") || toks[end - 1].is_word("desc"))
+            {
+                end -= 1;
+            }
+            if end > item_start {
+                items.push(sql[toks[item_start].start..toks[end - 1].end].to_string());
+            } else {
+                items.push(String::new());
+            }
+            item_start = k + 1;
+        }
+    }
+    let partial = toks
+        .get(close + 1)
+        .filter(|t| t.is_word("where"))
+        .map(|t| sql[t.end..].trim().trim_end_matches(';').trim().to_string())
+        .filter(|s| !s.is_empty());
+    (items, partial)
+}
+
+/// Order tables so that every foreign-key parent comes before its children;
+/// within that, by name. Tables in a cycle go in name order.
+fn parents_first(mut tables: Vec<SourceTable>) -> Vec<SourceTable> {
+    tables.sort_by(|a, b| a.name.cmp(&b.name));
+    let names: HashSet<String> = tables.iter().map(|t| t.name.to_lowercase()).collect();
+    let parents: Vec<HashSet<String>> = tables
+        .iter()
+        .map(|t| {
+            t.foreign_keys
+                .iter()
+                .map(|fk| fk.ref_table.to_lowercase())
+                .filter(|p| *p != t.name.to_lowercase() && names.contains(p))
+                .collect()
+        })
+        .collect();
+    let mut placed: HashSet<String> = HashSet::new();
+    let mut order: Vec<usize> = Vec::new();
+    let mut remaining: Vec<usize> = (0..tables.len()).collect();
+    while !remaining.is_empty() {
+        let pick = remaining
+            .iter()
+            .position(|&i| parents[i].iter().all(|p| placed.contains(p)))
+            .unwrap_or(0); // a cycle: the first by name breaks it
+        let i = remaining.remove(pick);
+        placed.insert(tables[i].name.to_lowercase());
+        order.push(i);
+    }
+    let mut slots: Vec<Option<SourceTable>> = tables.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db(sql: &str) -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(sql).unwrap();
+        c
+    }
+
+    #[test]
+    fn reads_columns_keys_and_flags() {
+        let c = db(r#"
+            CREATE TABLE "User Accounts" (
+              id INTEGER PRIMARY KEY AUTOINCREMENT,
+              "select" text NOT NULL DEFAULT 'x',
+              score int(5) DEFAULT 0 CHECK (score >= 0),
+              "a""b" nvarchar(20),
+              full_name TEXT GENERATED ALWAYS AS ("select" || '!') VIRTUAL,
+              CHECK (length("select") > 0)
+            );
+            CREATE TABLE pairs (a INT, b TEXT, v, PRIMARY KEY (b, a)) WITHOUT ROWID;
+            CREATE TABLE plain (id integer primary key desc, x);
+            INSERT INTO "User Accounts"("select") VALUES ('a'), ('b'), ('c');
+            DELETE FROM "User Accounts" WHERE id = 3;
+        "#);
+        let s = introspect(&c).unwrap();
+        let u = s.table("user accounts").unwrap();
+        assert_eq!(u.name, "User Accounts");
+        assert!(u.autoincrement && !u.without_rowid);
+        assert_eq!(u.rowid_alias.as_deref(), Some("id"));
+        assert_eq!(u.row_count, 2);
+        assert_eq!(u.sequence, Some(3));
+        let names: Vec<_> = u.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["id", "select", "score", "a\"b", "full_name"]);
+        assert_eq!(u.columns[1].default.as_deref(), Some("'x'"));
+        assert!(u.columns[1].not_null);
+        assert_eq!(u.columns[2].declared_type, "int(5)");
+        assert_eq!(u.columns[4].hidden, 2);
+        assert_eq!(u.checks, ["score >= 0", "length(\"select\") > 0"]);
+
+        let p = s.table("pairs").unwrap();
+        assert!(p.without_rowid && p.rowid_alias.is_none() && !p.autoincrement);
+        assert_eq!(p.primary_key, ["b", "a"]);
+        assert!(p.indexes.is_empty(), "{:?}", p.indexes);
+        assert_eq!(p.columns[2].declared_type, "");
+
+        // `integer` (any case) aliases the rowid.
+        let pl = s.table("plain").unwrap();
+        assert_eq!(pl.rowid_alias.as_deref(), Some("id"));
+    }
+
+    #[test]
+    fn reads_indexes() {
+        let c = db(r#"
+            CREATE TABLE t (id INTEGER PRIMARY KEY, email TEXT UNIQUE, a INT, b INT,
+                            deleted_at DATETIME, UNIQUE (a, b));
+            CREATE INDEX t_lower ON t (lower(email), a DESC);
+            CREATE INDEX "t live" ON "t"(a) WHERE deleted_at IS NULL;
+            CREATE INDEX t_nocase ON t (email COLLATE NOCASE);
+        "#);
+        let s = introspect(&c).unwrap();
+        let t = s.table("t").unwrap();
+        let by = |n: &str| t.indexes.iter().find(|i| i.name == n).unwrap();
+        let uniq: Vec<_> = t.indexes.iter().filter(|i| i.origin == "u").collect();
+        assert_eq!(uniq.len(), 2);
+        assert!(uniq.iter().all(|i| i.unique && i.sql.is_none()));
+        let l = by("t_lower");
+        assert_eq!(
+            l.columns,
+            [
+                IndexPart::Expression {
+                    sql: "lower(email)".into(),
+                    desc: false
+                },
+                IndexPart::Column {
+                    name: "a".into(),
+                    desc: true,
+                    collation: None
+                }
+            ]
+        );
+        assert_eq!(
+            by("t live").partial_where.as_deref(),
+            Some("deleted_at IS NULL")
+        );
+        assert_eq!(
+            by("t_nocase").columns,
+            [IndexPart::Column {
+                name: "email".into(),
+                desc: false,
+                collation: Some("NOCASE".into())
+            }]
+        );
+    }
+
+    #[test]
+    fn foreign_keys_and_parent_first_order() {
+        let c = db(r#"
+            PRAGMA foreign_keys = OFF;
+            CREATE TABLE c_items (id INTEGER PRIMARY KEY, order_id INT REFERENCES "ORDER"(id) ON DELETE CASCADE,
+                                  ka INT, kb INT, FOREIGN KEY (ka, kb) REFERENCES b_pairs);
+            CREATE TABLE "order" (id INTEGER PRIMARY KEY, customer INT REFERENCES a_customers);
+            CREATE TABLE a_customers (id INTEGER PRIMARY KEY, best_order INT REFERENCES "order"(id));
+            CREATE TABLE b_pairs (x INT, y INT, PRIMARY KEY (x, y));
+            CREATE TABLE z_root (id INTEGER PRIMARY KEY, parent INT REFERENCES z_root(id));
+            CREATE TABLE vt_src (x);
+            CREATE VIRTUAL TABLE ft USING fts5(body);
+            CREATE VIEW v AS SELECT * FROM b_pairs;
+        "#);
+        let s = introspect(&c).unwrap();
+        assert_eq!(s.views, ["v"]);
+        assert!(
+            s.warnings.iter().any(|w| w.contains("virtual table `ft`")),
+            "{:?}",
+            s.warnings
+        );
+        assert!(
+            s.warnings.iter().any(|w| w.contains("ft_data")),
+            "{:?}",
+            s.warnings
+        );
+        let order: Vec<_> = s.tables.iter().map(|t| t.name.as_str()).collect();
+        // Each step takes the first table (by name) whose parents are placed;
+        // a_customers <-> order is a cycle, broken at a_customers.
+        assert_eq!(
+            order,
+            [
+                "b_pairs",
+                "vt_src",
+                "z_root",
+                "a_customers",
+                "order",
+                "c_items"
+            ]
+        );
+        let ci = s.table("c_items").unwrap();
+        assert_eq!(ci.foreign_keys.len(), 2);
+        let fk = &ci.foreign_keys[0];
+        assert_eq!(fk.ref_table, "order");
+        assert_eq!(fk.columns, ["order_id"]);
+        assert_eq!(fk.ref_columns, ["id"]);
+        assert_eq!(fk.on_delete, "CASCADE");
+        assert_eq!(fk.on_update, "NO ACTION");
+        let fk2 = &ci.foreign_keys[1];
+        assert_eq!(fk2.columns, ["ka", "kb"]);
+        assert!(fk2.ref_columns.is_empty());
+    }
+
+    #[test]
+    fn create_index_parsing() {
+        let (items, w) = parse_create_index(
+            "CREATE UNIQUE INDEX i ON t(substr(a, 1, 2) DESC, \"b c\", [d]) WHERE (x > 1) AND y",
+        );
+        assert_eq!(items, ["substr(a, 1, 2)", "\"b c\"", "[d]"]);
+        assert_eq!(w.as_deref(), Some("(x > 1) AND y"));
+    }
+}
