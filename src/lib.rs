@@ -24,6 +24,7 @@ pub mod run;
 pub mod source;
 pub mod state;
 pub mod status;
+pub mod target;
 pub mod transform;
 pub mod typemap;
 pub mod value;
