@@ -78,11 +78,23 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             output,
             force,
         } => {
-            let _ = (sqlite_file, output, force);
-            anyhow::bail!("init: not built yet")
+            if force {
+                if let Some(o) = output.as_deref().filter(|o| o.exists()) {
+                    std::fs::remove_file(o)?;
+                }
+            }
+            let written = sqlite2pg::init::run_init(&sqlite_file, output.as_deref())?;
+            println!(
+                "wrote {} — review it, then: sqlite2pg run {}",
+                written.display(),
+                written.display()
+            );
+            Ok(0)
         }
         Command::Check { pipeline } => {
-            let _ = pipeline;
+            // Full dry run: see `check` module (in progress); the mapping is
+            // validated here already.
+            sqlite2pg::mapping::Pipeline::load(&pipeline)?;
             anyhow::bail!("check: not built yet")
         }
         Command::Run {
