@@ -69,7 +69,8 @@ CREATE TABLE IF NOT EXISTS sqlite2pg.rejects (
     chunk_no      integer NOT NULL,
     row_key       text    NOT NULL,
     column_name   text    NOT NULL,
-    raw_value     jsonb,
+    -- json, not jsonb: the raw value may hold \u0000, which jsonb refuses.
+    raw_value     json,
     storage_class text    NOT NULL,
     rule          text    NOT NULL,
     reason        text    NOT NULL

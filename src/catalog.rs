@@ -115,3 +115,23 @@ pub async fn copy_types(
         })
         .collect()
 }
+
+/// Target columns that must get a value from the load: NOT NULL, without a
+/// default, not an identity or generated column.
+pub async fn required_columns(
+    c: &impl GenericClient,
+    schema: &str,
+    table: &str,
+) -> Result<Vec<String>> {
+    let rows = c
+        .query(
+            "SELECT a.attname::text FROM pg_attribute a JOIN pg_class k ON k.oid = a.attrelid \
+             JOIN pg_namespace n ON n.oid = k.relnamespace \
+             WHERE n.nspname = $1 AND k.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped \
+             AND a.attnotnull AND NOT a.atthasdef AND a.attidentity = '' AND a.attgenerated = '' \
+             ORDER BY a.attnum",
+            &[&schema, &table],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}

@@ -108,12 +108,25 @@ fn fail<T>(reason: impl Into<String>) -> Result<T, ConvertError> {
 /// Longest excerpt of a value quoted in a reason, in characters.
 const QUOTE_MAX: usize = 60;
 
-/// A value quoted for a reason: backticks, at most `QUOTE_MAX` characters.
+/// A value quoted for a reason: backticks, at most `QUOTE_MAX` characters,
+/// control characters escaped (a reason is stored in a PostgreSQL text
+/// column, which cannot hold NUL, and is printed to a terminal).
 fn q(s: &str) -> String {
-    match s.char_indices().nth(QUOTE_MAX) {
-        Some((i, _)) => format!("`{}…`", &s[..i]),
-        None => format!("`{s}`"),
+    let mut out = String::with_capacity(s.len().min(QUOTE_MAX * 4) + 4);
+    out.push('`');
+    for (n, c) in s.chars().enumerate() {
+        if n == QUOTE_MAX {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
     }
+    out.push('`');
+    out
 }
 
 fn qb(b: &[u8]) -> String {
@@ -1209,6 +1222,13 @@ fn parse_iso(b: &[u8]) -> Iso {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn reasons_never_carry_nul_or_control_characters() {
+        let r = super::q("a\0b\nc");
+        assert_eq!(r, "`a\\u{0}b\\nc`");
+        assert!(!r.contains('\0'));
+    }
+
     use super::*;
     use crate::mapping::Defaults;
 

@@ -108,7 +108,12 @@ pub fn foreign_key(t: &TablePlan, fk: &ForeignKeyPlan) -> String {
 
 /// `COPY "s"."t" ("a", "b") FROM STDIN (FORMAT binary)`.
 pub fn copy_in(t: &TablePlan) -> String {
-    let cols: Vec<String> = t.columns.iter().map(|c| quote(&c.target)).collect();
+    let cols: Vec<String> = t
+        .columns
+        .iter()
+        .map(|c| quote(&c.target))
+        .chain(t.constants.iter().map(|(n, _, _)| quote(n)))
+        .collect();
     format!(
         "COPY {} ({}) FROM STDIN (FORMAT binary)",
         t.qualified(),

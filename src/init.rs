@@ -312,12 +312,9 @@ pub fn build_pipeline_profiled(
                 let max = cp_max(prof, &c.name);
                 if let (Some(seq), true) = (t.sequence, t.autoincrement) {
                     if max.is_none_or(|m| (seq as f64) > m) {
-                        warnings.push(format!(
-                            "`{}`.`{}`: AUTOINCREMENT has handed out ids up to {seq}, above the largest id present ({}); restart the identity above {seq} after the load so deleted ids are never reused",
-                            t.name,
-                            c.name,
-                            max.map(|m| format!("{m}")).unwrap_or_else(|| "none".into())
-                        ));
+                        // Ids up to `seq` were handed out and some deleted:
+                        // the identity must restart above them.
+                        cm.sequence_floor = Some(seq);
                     }
                 }
             } else if let Some(raw) = &c.default {
@@ -791,7 +788,7 @@ pub fn render_profiled(
                             parts.push(format!("{} beyond the declared precision", pr.scale_loss));
                         }
                         if let (Some(lo), Some(hi)) = (pr.min_number, pr.max_number) {
-                            parts.push(format!("numbers {lo}..{hi}"));
+                            parts.push(format!("numbers {}..{}", short_num(lo), short_num(hi)));
                         }
                         if !parts.is_empty() {
                             line.push_str(&format!("# cells: {}\n", parts.join(", ")));
@@ -1186,5 +1183,14 @@ line" INT, "ü" ANY, "Ä" REAL, [x y] BLOB DEFAULT X'00FF', "a.b" text DEFAULT '
             p.table("gen_only").unwrap().include,
             "dummy is still movable"
         );
+    }
+}
+
+/// A number for a profile comment: plain when short, else scientific.
+fn short_num(x: f64) -> String {
+    if x == 0.0 || (x.abs() >= 1e-4 && x.abs() < 1e15) {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
     }
 }

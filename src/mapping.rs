@@ -240,6 +240,11 @@ pub struct ColumnMap {
     /// loaded maximum in `finalize`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub identity: bool,
+    /// The highest id the source ever handed out (SQLite AUTOINCREMENT's
+    /// `sqlite_sequence`): `finalize` moves the sequence past
+    /// max(column, sequence_floor), so ids deleted in SQLite are never reused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence_floor: Option<i64>,
     /// Numbers in a timestamp/date column: their unit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub epoch: Option<EpochUnit>,
@@ -437,7 +442,8 @@ impl Pipeline {
         for (src, t) in self.included_tables() {
             let tp = format!("tables.{}", key_seg(src));
             let tname = t.target_name(src);
-            if let Some(prev) = targets.insert(tname.to_lowercase(), src.to_string()) {
+            // Every identifier is quoted, so names compare exactly.
+            if let Some(prev) = targets.insert(tname.to_string(), src.to_string()) {
                 push(
                     format!("{tp}.target"),
                     format!("target table `{tname}` is also the target of source table `{prev}`"),
@@ -459,7 +465,7 @@ impl Pipeline {
                     }
                 };
                 let target = c.target_name(cname);
-                if !cols.insert(target.to_lowercase()) {
+                if !cols.insert(target.to_string()) {
                     push(
                         format!("{cp}.target"),
                         format!("target column `{target}` appears twice in table `{tname}`"),
@@ -472,6 +478,12 @@ impl Pipeline {
                             format!("unknown time zone `{tz}`"),
                         );
                     }
+                }
+                if c.sequence_floor.is_some() && !c.identity {
+                    push(
+                        format!("{cp}.sequence_floor"),
+                        "only meaningful with identity = true".into(),
+                    );
                 }
                 if c.identity && !ty.as_ref().is_some_and(PgType::is_integer) {
                     push(
@@ -500,7 +512,7 @@ impl Pipeline {
                 if let Err(e) = PgType::parse(&c.pg_type) {
                     push(format!("{cp}.type"), e);
                 }
-                if !cols.insert(cname.to_lowercase()) {
+                if !cols.insert(cname.clone()) {
                     push(
                         cp.clone(),
                         format!("target column `{cname}` appears twice in table `{tname}`"),
@@ -516,7 +528,7 @@ impl Pipeline {
             if !any {
                 push(format!("{tp}.columns"), "no included column".into());
             }
-            let known = |c: &str| cols.contains(&c.to_lowercase());
+            let known = |c: &str| cols.contains(c);
             for pk in &t.primary_key {
                 if !known(pk) {
                     push(

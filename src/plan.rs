@@ -18,6 +18,7 @@ pub struct ColumnPlan {
     pub not_null: bool,
     pub default: Option<String>,
     pub identity: bool,
+    pub sequence_floor: Option<i64>,
     pub converter: Converter,
 }
 
@@ -57,6 +58,9 @@ pub struct TablePlan {
     pub foreign_keys: Vec<ForeignKeyPlan>,
     /// (constraint name, expression)
     pub checks: Vec<(String, String)>,
+    /// Loading into an existing table: added columns filled with a constant
+    /// (their `default` evaluated once), after the loaded columns.
+    pub constants: Vec<(String, PgType, crate::value::Value)>,
 }
 
 impl TablePlan {
@@ -119,6 +123,7 @@ pub fn plan(p: &Pipeline) -> Result<Vec<TablePlan>> {
                 not_null: c.not_null,
                 default: c.default.clone(),
                 identity: c.identity,
+                sequence_floor: c.sequence_floor,
             });
         }
         let added = t
@@ -190,6 +195,7 @@ pub fn plan(p: &Pipeline) -> Result<Vec<TablePlan>> {
             indexes: t.indexes.clone(),
             foreign_keys,
             checks,
+            constants: Vec::new(),
         });
     }
     Ok(out)

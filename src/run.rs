@@ -471,26 +471,62 @@ async fn prepare(
     Ok(())
 }
 
-/// An existing target table must have every column the mapping loads.
+/// Loading into a table the application created: before anything is
+/// loaded, every source column must have a target column, and every target
+/// column that must get a value (NOT NULL, no default) must have a source.
+/// All problems of the table are reported at once, with what to do.
 async fn check_existing_columns(
     c: &impl tokio_postgres::GenericClient,
     t: &TablePlan,
 ) -> Result<()> {
     let actual = catalog::column_types(c, &t.schema, &t.target).await?;
-    let missing: Vec<&str> = t
+    let mut problems = Vec::new();
+    let missing: Vec<String> = t
         .columns
         .iter()
         .filter(|col| !actual.iter().any(|(n, _, _)| n == &col.target))
-        .map(|col| col.target.as_str())
+        .map(|col| format!("{} (target {})", col.source, col.target))
         .collect();
     if !missing.is_empty() {
-        bail!(UsageError(format!(
-            "target table {} exists but has no column(s) {}; add them, rename them in the mapping, or exclude them",
-            t.qualified(),
+        problems.push(format!(
+            "source column(s) with no target column: {} — rename them with `target = \"...\"` or set `include = false`",
             missing.join(", ")
-        )));
+        ));
     }
-    Ok(())
+    let filled = |n: &str| {
+        t.columns.iter().any(|c| c.target == n)
+            || t.added.iter().any(|a| a.name == n && a.default.is_some())
+    };
+    let required: Vec<String> = catalog::required_columns(c, &t.schema, &t.target)
+        .await?
+        .into_iter()
+        .filter(|n| !filled(n))
+        .collect();
+    if !required.is_empty() {
+        problems.push(format!(
+            "target NOT NULL column(s) with no source and no default: {} — map a source column to them, \
+             or give them a value with [tables.{}.add_columns.NAME] type = \"...\", default = \"<SQL expression>\"",
+            required.join(", "),
+            crate::mapping::key_seg(&t.source)
+        ));
+    }
+    for a in &t.added {
+        if !actual.iter().any(|(n, _, _)| n == &a.name) {
+            problems.push(format!(
+                "add_columns.{} does not exist in the existing table (this tool does not alter an application's tables)",
+                a.name
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        bail!(UsageError(format!(
+            "target table {} exists (created by the application?) but does not match the mapping:\n  {}",
+            t.qualified(),
+            problems.join("\n  ")
+        )))
+    }
 }
 
 pub fn reject_path(p: &Pipeline, source_table: &str) -> PathBuf {
@@ -540,6 +576,12 @@ async fn copy_stage(
                 .zip(actual.iter().cloned())
                 .collect::<Vec<_>>(),
         );
+        let preexisting = state::table_row(client, run_id, &t.source)
+            .await?
+            .is_some_and(|r| r.preexisting);
+        if preexisting {
+            plan.constants = constants_for(client, &plan, p).await?;
+        }
         let rowid = extract::rowid_name(&plan, &columns_by_table[&t.source]);
         let planned: i64 = pending.iter().map(|c| c.planned_rows).sum();
         bars.push((t.source.clone(), planned as u64));
@@ -548,7 +590,11 @@ async fn copy_stage(
             transform: Arc::new(TableTransform::new(&plan)),
             select_sql: extract::select_sql(&plan, rowid),
             copy_sql: ddl::copy_in(&plan),
-            types: actual.iter().map(|t| t.wire_type()).collect(),
+            types: actual
+                .iter()
+                .chain(plan.constants.iter().map(|(_, ty, _)| ty))
+                .map(|t| t.wire_type())
+                .collect(),
             rejects_before: rejected_before as u64,
             rejects: AtomicU64::new(0),
             error: Mutex::new(None),
@@ -656,6 +702,40 @@ async fn copy_stage(
         state::set_stage(client, run_id, "copy", "", "failed", Some(&msg)).await?;
         Ok((summaries, Some(msg)))
     }
+}
+
+/// For a table the application created: each `add_columns` entry with a
+/// default becomes a constant, evaluated once by PostgreSQL and converted to
+/// the column's actual type.
+async fn constants_for(
+    client: &Client,
+    t: &TablePlan,
+    p: &Pipeline,
+) -> Result<Vec<(String, crate::pgtype::PgType, crate::value::Value)>> {
+    let mut out = Vec::new();
+    for a in &t.added {
+        let Some(expr) = &a.default else { continue };
+        let ty = catalog::copy_types(client, &t.schema, &t.target, std::slice::from_ref(&a.name))
+            .await?
+            .remove(0);
+        let text: Option<String> = client
+            .query_one(&format!("SELECT ({expr})::{ty}::text"), &[])
+            .await
+            .with_context(|| format!("evaluating add_columns.{}.default `{expr}` as {ty}", a.name))?
+            .get(0);
+        let cell = text
+            .map(|s| crate::cell::Cell::Text(s.into_bytes()))
+            .unwrap_or(crate::cell::Cell::Null);
+        let opts = crate::convert::ConvertOptions::resolve(&p.defaults, None)
+            .map_err(anyhow::Error::msg)?;
+        let v = crate::convert::Converter::new(ty.clone(), opts)
+            .convert(&cell)
+            .map_err(|e| {
+                anyhow::anyhow!("add_columns.{}.default `{expr}`: {}", a.name, e.reason)
+            })?;
+        out.push((a.name.clone(), ty, v));
+    }
+    Ok(out)
 }
 
 async fn write_rejects(
@@ -771,8 +851,14 @@ async fn finalize(
 /// maximum, so the application's next insert gets a fresh key.
 async fn reset_sequences(client: &Client, t: &TablePlan) -> Result<()> {
     for (col, seq) in catalog::sequences(client, &t.qualified()).await? {
+        let floor = t
+            .columns
+            .iter()
+            .find(|c| c.target == col)
+            .and_then(|c| c.sequence_floor)
+            .unwrap_or(0);
         let sql = format!(
-            "SELECT setval($1::text::regclass, greatest(coalesce(max({c}), 0) + 1, 1), false) FROM {t}",
+            "SELECT setval($1::text::regclass, greatest(coalesce(max({c}), 0), {floor}) + 1, false) FROM {t}",
             c = crate::ident::quote(&col),
             t = t.qualified()
         );

@@ -353,15 +353,21 @@ pub async fn insert_rejects(
     if rejects.is_empty() {
         return Ok(());
     }
-    let keys: Vec<&str> = rejects.iter().map(|r| r.row_key.as_str()).collect();
-    let cols: Vec<&str> = rejects.iter().map(|r| r.column.as_str()).collect();
-    let raws: Vec<serde_json::Value> = rejects.iter().map(|r| r.raw.to_json()).collect();
+    // PostgreSQL text cannot hold NUL; raw values go in as json text.
+    let clean = |s: &str| s.replace('\0', "\\0");
+    let keys: Vec<String> = rejects.iter().map(|r| clean(&r.row_key)).collect();
+    let cols: Vec<String> = rejects.iter().map(|r| clean(&r.column)).collect();
+    let raws: Vec<String> = rejects
+        .iter()
+        .map(|r| r.raw.to_json().to_string())
+        .collect();
     let classes: Vec<&str> = rejects.iter().map(|r| r.raw.storage_class()).collect();
-    let rules: Vec<&str> = rejects.iter().map(|r| r.rule.as_str()).collect();
-    let reasons: Vec<&str> = rejects.iter().map(|r| r.reason.as_str()).collect();
+    let rules: Vec<String> = rejects.iter().map(|r| clean(&r.rule)).collect();
+    let reasons: Vec<String> = rejects.iter().map(|r| clean(&r.reason)).collect();
     tx.execute(
         "INSERT INTO sqlite2pg.rejects (run_id, source_table, chunk_no, row_key, column_name, raw_value, storage_class, rule, reason) \
-         SELECT $1, $2, $3, * FROM unnest($4::text[], $5::text[], $6::jsonb[], $7::text[], $8::text[], $9::text[])",
+         SELECT $1, $2, $3, k, c, r::json, s, u, e \
+         FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[]) AS x(k, c, r, s, u, e)",
         &[&run_id, &source, &chunk_no, &keys, &cols, &raws, &classes, &rules, &reasons],
     )
     .await?;
@@ -376,13 +382,27 @@ pub async fn rejects_json(
 ) -> Result<Vec<serde_json::Value>> {
     let rows = client
         .query(
-            "SELECT jsonb_build_object('table', source_table, 'row', row_key, 'column', column_name, \
-             'value', raw_value, 'storage_class', storage_class, 'rule', rule, 'reason', reason)::text \
+            "SELECT source_table, row_key, column_name, raw_value::text, storage_class, rule, reason \
              FROM sqlite2pg.rejects WHERE run_id = $1 AND source_table = $2 ORDER BY chunk_no",
             &[&run_id, &source],
         )
         .await?;
     rows.iter()
-        .map(|r| Ok(serde_json::from_str(r.get::<_, &str>(0))?))
+        .map(|r| {
+            let raw: Option<String> = r.get(3);
+            let value = match raw {
+                Some(t) => serde_json::from_str(&t)?,
+                None => serde_json::Value::Null,
+            };
+            Ok(serde_json::json!({
+                "table": r.get::<_, String>(0),
+                "row": r.get::<_, String>(1),
+                "column": r.get::<_, String>(2),
+                "value": value,
+                "storage_class": r.get::<_, String>(4),
+                "rule": r.get::<_, String>(5),
+                "reason": r.get::<_, String>(6),
+            }))
+        })
         .collect()
 }

@@ -64,6 +64,8 @@ pub struct TableTransform {
     not_null: Vec<bool>,
     pk_pos: Vec<usize>,
     rowid: bool,
+    /// Appended to every row (see `TablePlan::constants`).
+    constants: Vec<Value>,
 }
 
 impl TableTransform {
@@ -77,17 +79,24 @@ impl TableTransform {
             not_null: t.columns.iter().map(|c| c.not_null || c.identity).collect(),
             pk_pos: t.source_pk_positions(),
             rowid: !t.without_rowid,
+            constants: t.constants.iter().map(|(_, _, v)| v.clone()).collect(),
         }
     }
 
+    /// Source cells per row.
     pub fn width(&self) -> usize {
         self.columns.len()
     }
 
+    /// Values per output row.
+    pub fn out_width(&self) -> usize {
+        self.columns.len() + self.constants.len()
+    }
+
     pub fn apply(&self, raw: &RawBatch) -> ValueBatch {
-        let width = self.columns.len();
+        let width = self.out_width();
         let mut out = ValueBatch {
-            values: Vec::with_capacity(raw.cells.len()),
+            values: Vec::with_capacity(raw.len() * width),
             keys: Vec::with_capacity(raw.len()),
             width,
             rows_read: raw.len(),
@@ -120,6 +129,7 @@ impl TableTransform {
                     }
                 }
             }
+            out.values.extend(self.constants.iter().cloned());
             out.keys.push(raw.keys[i]);
         }
         out

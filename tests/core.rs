@@ -447,3 +447,42 @@ fn a_target_table_with_rows_is_never_overwritten_without_permission() {
         "1=new"
     );
 }
+
+/// Regression: a rejected value holding a NUL byte (or a reason quoting it)
+/// made the chunk's transaction fail, because PostgreSQL text and jsonb
+/// cannot store `\0`. Found by the benchmark's messy table.
+#[test]
+fn regression_rejected_values_with_nul_bytes_are_recorded_not_fatal() {
+    let db = TestDb::new();
+    let (dir, src) = sqlite_fixture(
+        "CREATE TABLE m (id INTEGER PRIMARY KEY, n INTEGER, note TEXT);
+         INSERT INTO m VALUES (1, 1, 'ok'), (2, CAST(x'41004243' AS TEXT), 'nul in int'),
+                              (3, 3, CAST(x'610062' AS TEXT)), (4, x'0001', 'blob');",
+    );
+    let toml = dir.path().join("p.toml");
+    let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = std::fs::read_to_string(&toml)
+        .unwrap()
+        .replace("reject_limit = 0", "reject_limit = 10");
+    std::fs::write(&toml, text).unwrap();
+    let o = sqlite2pg(&[
+        "run",
+        toml.to_str().unwrap(),
+        "--target",
+        &db.url,
+        "--no-progress",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(
+        db.scalar("SELECT string_agg(id::text, ',' ORDER BY id) FROM m"),
+        "1"
+    );
+    let rejects = std::fs::read_to_string(dir.path().join("rejects/m.jsonl")).unwrap();
+    assert_eq!(rejects.lines().count(), 3, "{rejects}");
+    let first: serde_json::Value = serde_json::from_str(rejects.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        first["value"], "A\u{0}BC",
+        "the raw value keeps its NUL in the reject file"
+    );
+}

@@ -1,0 +1,103 @@
+//! Loading into a schema the application created, and keys the app relies
+//! on afterwards.
+
+mod common;
+use common::*;
+
+fn init(src: &std::path::Path, toml: &std::path::Path) {
+    let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn autoincrement_ids_deleted_in_sqlite_are_never_reissued() {
+    let db = TestDb::new();
+    let (dir, src) = sqlite_fixture(
+        "CREATE TABLE a (id INTEGER PRIMARY KEY AUTOINCREMENT, v TEXT);
+         INSERT INTO a (v) VALUES ('x'), ('y'), ('z');
+         DELETE FROM a WHERE id = 3;",
+    );
+    let toml = dir.path().join("p.toml");
+    init(&src, &toml);
+    let text = std::fs::read_to_string(&toml).unwrap();
+    assert!(text.contains("sequence_floor = 3"), "{text}");
+    let o = sqlite2pg(&[
+        "run",
+        toml.to_str().unwrap(),
+        "--target",
+        &db.url,
+        "--no-progress",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        db.scalar("INSERT INTO a (v) VALUES ('new') RETURNING id"),
+        "4"
+    );
+}
+
+#[test]
+fn mismatched_app_schema_is_reported_whole_before_loading_anything() {
+    let db = TestDb::new();
+    let (dir, src) = sqlite_fixture(
+        "CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT, legacy_flag INTEGER);
+         INSERT INTO people VALUES (1, 'ann', 0);",
+    );
+    db.exec(
+        "CREATE TABLE people (id integer PRIMARY KEY, name varchar(32) NOT NULL, \
+         tenant_id integer NOT NULL, created_at timestamptz NOT NULL DEFAULT now())",
+    );
+    let toml = dir.path().join("p.toml");
+    init(&src, &toml);
+    let o = sqlite2pg(&[
+        "run",
+        toml.to_str().unwrap(),
+        "--target",
+        &db.url,
+        "--no-progress",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("legacy_flag"),
+        "source column without target: {e}"
+    );
+    assert!(
+        e.contains("tenant_id"),
+        "NOT NULL target column without source: {e}"
+    );
+    assert!(
+        !e.contains("created_at"),
+        "a column with a default needs nothing: {e}"
+    );
+    assert_eq!(db.scalar("SELECT count(*) FROM people"), "0");
+
+    // The operator says what to do: drop legacy_flag, give tenant_id a value.
+    let text = std::fs::read_to_string(&toml).unwrap().replace(
+        "[tables.people.columns.legacy_flag]\n",
+        "[tables.people.columns.legacy_flag]\ninclude = false\n",
+    );
+    let text = format!(
+        "{text}\n[tables.people.add_columns.tenant_id]\ntype = \"integer\"\ndefault = \"40 + 2\"\n"
+    );
+    std::fs::write(&toml, text).unwrap();
+    let o = sqlite2pg(&[
+        "run",
+        toml.to_str().unwrap(),
+        "--target",
+        &db.url,
+        "--no-progress",
+        "--fresh",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        db.scalar("SELECT id || ',' || name || ',' || tenant_id || ',' || (created_at IS NOT NULL) FROM people"),
+        "1,ann,42,true"
+    );
+    // The app's schema keeps its own key; nothing duplicated by finalize.
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM pg_constraint WHERE conrelid = 'people'::regclass AND contype = 'p'"),
+        "1"
+    );
+    let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}
