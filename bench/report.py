@@ -89,7 +89,7 @@ md = [f"# sqlite2pg benchmark, scale {scale}", "",
       f"{datetime.datetime.now().isoformat(timespec='seconds')}, {os.cpu_count()} CPUs. {head}.", "",
       "| " + " | ".join(hdr) + " |",
       "|" + "|".join([" --- "] + [" ---: "] * (len(hdr) - 2) + [" --- "]) + "|"]
-md += ["| " + " | ".join(row) + " |" for row in table]
+md += ["| " + " | ".join(x.replace("|", "\\|") for x in row) + " |" for row in table]
 md += ["", "seconds: median wall time of the successful rounds; rows/s: source rows of the tables "
        "that contender loads / seconds; peak RSS: largest max-RSS of the client-side processes "
        "(not the PostgreSQL server); x floor: seconds / floor seconds. See bench/README.md."]

@@ -234,7 +234,7 @@ run_sqlite2pg() { # $1 = database, $2 = full|clean
     } >>"$RES"
     # 3 = finished with rejected rows (expected: the messy table).
     if [[ $rc != 0 && $rc != 3 ]]; then
-        echo "fail=run exit $rc" >>"$RES"
+        echo "fail=run exit $rc: $(grep '^error:' "$log" | tail -n1 | cut -c1-200)" >>"$RES"
         return 0
     fi
     timed s2p-verify "$BIN" verify "$mapping" --target "$(url "$d")" --json \
@@ -406,7 +406,8 @@ for ((ROUND = 1; ROUND <= REPEATS; ROUND++)); do
         if grep -q '^fail=' "$RES"; then status=FAIL note=$(sed -n 's/^fail=//p' "$RES" | paste -sd';'); fi
         mapping=$(get mapping)
         if [[ -n $mapping ]]; then
-            note="mapping: $mapping; run exit $(get run_rc), verify exit $(get verify_rc); $note"
+            note="mapping: $mapping; run exit $(get run_rc), verify exit $(get verify_rc || true); $note"
+            note=${note//verify exit ;/no verify;}
         fi
         rss=$(max_rss_kb)
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "$ROUND" "$secs" "$rss" "$status" "${note//$'\t'/ }" \
