@@ -254,10 +254,12 @@ async fn load_chunk(
         s.run_id,
         &table.plan.source,
         job.chunk.chunk_no,
-        read as i64,
-        loaded as i64,
-        n_rej as i64,
-        t0.elapsed().as_secs_f64(),
+        state::ChunkDone {
+            rows_read: read as i64,
+            rows_loaded: loaded as i64,
+            rows_rejected: n_rej as i64,
+            seconds: t0.elapsed().as_secs_f64(),
+        },
     )
     .await
     .with_context(ctx)?;

@@ -882,6 +882,15 @@ pub fn run_init(sqlite: &Path, out: Option<&Path>) -> Result<PathBuf> {
     Ok(out)
 }
 
+/// A number for a profile comment: plain when short, else scientific.
+fn short_num(x: f64) -> String {
+    if x == 0.0 || (x.abs() >= 1e-4 && x.abs() < 1e15) {
+        format!("{x}")
+    } else {
+        format!("{x:e}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1183,14 +1192,5 @@ line" INT, "ü" ANY, "Ä" REAL, [x y] BLOB DEFAULT X'00FF', "a.b" text DEFAULT '
             p.table("gen_only").unwrap().include,
             "dummy is still movable"
         );
-    }
-}
-
-/// A number for a profile comment: plain when short, else scientific.
-fn short_num(x: f64) -> String {
-    if x == 0.0 || (x.abs() >= 1e-4 && x.abs() < 1e15) {
-        format!("{x}")
-    } else {
-        format!("{x:e}")
     }
 }

@@ -308,17 +308,29 @@ pub async fn chunk_totals(
     Ok((r.get(0), r.get(1), r.get(2)))
 }
 
+/// What a loaded chunk did.
+#[derive(Debug, Clone, Copy)]
+pub struct ChunkDone {
+    pub rows_read: i64,
+    pub rows_loaded: i64,
+    pub rows_rejected: i64,
+    pub seconds: f64,
+}
+
 /// Mark a chunk done; must run in the chunk's load transaction.
 pub async fn finish_chunk(
     tx: &impl GenericClient,
     run_id: i64,
     source: &str,
     chunk_no: i32,
-    rows_read: i64,
-    rows_loaded: i64,
-    rows_rejected: i64,
-    seconds: f64,
+    done: ChunkDone,
 ) -> Result<()> {
+    let ChunkDone {
+        rows_read,
+        rows_loaded,
+        rows_rejected,
+        seconds,
+    } = done;
     let n = tx
         .execute(
             "UPDATE sqlite2pg.chunks SET status = 'done', rows_read = $4, rows_loaded = $5, \
