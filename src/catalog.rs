@@ -135,3 +135,17 @@ pub async fn required_columns(
         .await?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
+
+/// Tables referenced by the foreign keys of a table (excluding itself), as
+/// (schema, table).
+pub async fn fk_parents(c: &impl GenericClient, qualified: &str) -> Result<Vec<(String, String)>> {
+    let rows = c
+        .query(
+            "SELECT DISTINCT n.nspname::text, k.relname::text FROM pg_constraint x \
+             JOIN pg_class k ON k.oid = x.confrelid JOIN pg_namespace n ON n.oid = k.relnamespace \
+             WHERE x.contype = 'f' AND x.conrelid = $1::text::regclass AND x.confrelid <> x.conrelid",
+            &[&qualified],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}

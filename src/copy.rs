@@ -46,11 +46,33 @@ pub struct CopyTable {
     /// so the reject file can show them.
     pub failing_rejects: Mutex<Vec<Reject>>,
     pub chunks_left: AtomicU64,
+    /// Tables that must be fully loaded first: the parents of an existing
+    /// (application-created) table's foreign keys. Tables this tool creates
+    /// get their foreign keys in `finalize`, so they have none.
+    pub deps: std::sync::OnceLock<Vec<Arc<CopyTable>>>,
 }
 
 impl CopyTable {
     pub fn failed(&self) -> bool {
         self.error.lock().unwrap().is_some()
+    }
+
+    /// Whether this table's chunks may start: every parent loaded. A failed
+    /// parent fails this table too (its jobs are then skipped).
+    fn ready(&self) -> bool {
+        for d in self.deps.get().map(Vec::as_slice).unwrap_or_default() {
+            if d.failed() {
+                self.fail(format!(
+                    "not loaded because parent table {} failed (its foreign key needs the parent rows first)",
+                    d.plan.source
+                ));
+                return true;
+            }
+            if d.chunks_left.load(Ordering::SeqCst) > 0 {
+                return false;
+            }
+        }
+        true
     }
     fn fail(&self, msg: String) {
         let mut e = self.error.lock().unwrap();
@@ -98,8 +120,19 @@ pub async fn run_jobs(
                 if *cancel.borrow() {
                     return Ok(());
                 }
-                let Some(job) = queue.lock().unwrap().pop_front() else {
-                    return Ok(());
+                let job = {
+                    let mut q = queue.lock().unwrap();
+                    if q.is_empty() {
+                        return Ok(());
+                    }
+                    q.iter()
+                        .position(|j| j.table.ready())
+                        .and_then(|i| q.remove(i))
+                };
+                let Some(job) = job else {
+                    // Every queued table waits for a parent still loading.
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
                 };
                 if job.table.failed() {
                     continue;

@@ -557,6 +557,8 @@ async fn copy_stage(
     let mut tables: Vec<Arc<CopyTable>> = Vec::new();
     let mut jobs_by_table: Vec<Vec<state::ChunkRow>> = Vec::new();
     let mut bars = Vec::new();
+    // (index in `tables`, FK parents) of existing tables.
+    let mut parents: Vec<(usize, Vec<(String, String)>)> = Vec::new();
     for t in selected {
         if state::stage_done(client, run_id, "copy", &t.source).await? {
             continue;
@@ -581,6 +583,10 @@ async fn copy_stage(
             .is_some_and(|r| r.preexisting);
         if preexisting {
             plan.constants = constants_for(client, &plan, p).await?;
+            parents.push((
+                tables.len(),
+                catalog::fk_parents(client, &plan.qualified()).await?,
+            ));
         }
         let rowid = extract::rowid_name(&plan, &columns_by_table[&t.source]);
         let planned: i64 = pending.iter().map(|c| c.planned_rows).sum();
@@ -600,9 +606,60 @@ async fn copy_stage(
             error: Mutex::new(None),
             failing_rejects: Mutex::new(Vec::new()),
             chunks_left: AtomicU64::new(pending.len() as u64),
+            deps: std::sync::OnceLock::new(),
             plan,
         }));
         jobs_by_table.push(pending);
+    }
+    // An application's foreign keys are enforced during the load: parents
+    // are loaded before their children. A cycle cannot be ordered: its
+    // tables load in parallel and the operator is told.
+    let dep_idx: Vec<(usize, Vec<usize>)> = parents
+        .iter()
+        .map(|(i, ps)| {
+            let d = ps
+                .iter()
+                .filter_map(|(s, n)| {
+                    tables
+                        .iter()
+                        .position(|t| &t.plan.schema == s && &t.plan.target == n)
+                })
+                .collect();
+            (*i, d)
+        })
+        .collect();
+    let edges = |i: usize| -> Vec<usize> {
+        dep_idx
+            .iter()
+            .find(|(j, _)| *j == i)
+            .map(|(_, d)| d.clone())
+            .unwrap_or_default()
+    };
+    for (i, d) in &dep_idx {
+        // Is `i` reachable from its own parents?
+        let mut stack = d.clone();
+        let mut seen = std::collections::HashSet::new();
+        let mut cyclic = false;
+        while let Some(n) = stack.pop() {
+            if n == *i {
+                cyclic = true;
+                break;
+            }
+            if seen.insert(n) {
+                stack.extend(edges(n));
+            }
+        }
+        let deps = if cyclic {
+            tracing::warn!(
+                "table {}: its foreign keys form a cycle with other tables; loading them in parallel \
+                 (make the constraints DEFERRABLE or load with --table in a working order if rows are refused)",
+                tables[*i].plan.source
+            );
+            Vec::new()
+        } else {
+            d.iter().map(|&k| tables[k].clone()).collect()
+        };
+        let _ = tables[*i].deps.set(deps);
     }
     // Largest tables first so the long pole starts early; chunks of one
     // table stay together so its keys can be built as soon as it is done.

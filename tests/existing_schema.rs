@@ -101,3 +101,37 @@ fn mismatched_app_schema_is_reported_whole_before_loading_anything() {
     let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 }
+
+#[test]
+fn app_foreign_keys_are_respected_by_loading_parents_first() {
+    let db = TestDb::new();
+    // The child is much larger, so a size-ordered queue would start it first.
+    let (dir, src) = sqlite_fixture(
+        "CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT);
+         CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id));
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+         INSERT INTO parent SELECT i, 'p' || i FROM n;
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+         INSERT INTO child SELECT i, 1 + i % 2000 FROM n;",
+    );
+    db.exec(
+        "CREATE TABLE parent (id bigint PRIMARY KEY, name text);
+         CREATE TABLE child (id bigint PRIMARY KEY, parent_id bigint NOT NULL REFERENCES parent(id));",
+    );
+    let toml = dir.path().join("p.toml");
+    init(&src, &toml);
+    let text = std::fs::read_to_string(&toml)
+        .unwrap()
+        .replace("chunk_size = 100000", "chunk_size = 500");
+    std::fs::write(&toml, text).unwrap();
+    let o = sqlite2pg(&[
+        "run",
+        toml.to_str().unwrap(),
+        "--target",
+        &db.url,
+        "--no-progress",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(db.scalar("SELECT count(*) FROM child"), "20000");
+    assert_eq!(db.scalar("SELECT count(*) FROM parent"), "2000");
+}
