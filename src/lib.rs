@@ -12,6 +12,7 @@ pub mod convert;
 pub mod copy;
 pub mod ddl;
 pub mod extract;
+pub mod finalize;
 pub mod fingerprint;
 pub mod ident;
 pub mod init;

@@ -135,7 +135,13 @@ pub async fn run(
     // The source is checked before the target is touched.
     let src_path = p.source_path();
     let (fp, columns_by_table) = {
+        let t0 = Instant::now();
         let conn = source::open_checked(&src_path)?;
+        tracing::info!(
+            "source {} passed PRAGMA quick_check ({:.1}s)",
+            src_path.display(),
+            t0.elapsed().as_secs_f64()
+        );
         check_source_matches(&conn, &ctx.plans, &src_path)?;
         let fp = fingerprint::compute(&conn, &src_path)?;
         let cols = all_source_columns(&conn, &ctx.plans)?;
@@ -351,7 +357,8 @@ async fn run_stages(
         }
     }
     if wants(Stage::Finalize) {
-        finalize(ctx, client, run_id, selected).await?;
+        crate::finalize::finalize(&ctx.target, client, run_id, selected, p.defaults.workers)
+            .await?;
     }
     if wants(Stage::Verify) {
         let bad = verify_counts(ctx, client, run_id, selected).await?;
@@ -406,6 +413,7 @@ async fn prepare(
         .with_context(|| format!("creating target schema {schema}"))?;
     state::set_stage(client, run_id, "prepare", "", "running", None).await?;
     let explicit = opts.stages.contains(&Stage::Prepare);
+    let t_prepare = Instant::now();
     for t in selected {
         if !explicit && state::stage_done(client, run_id, "prepare", &t.source).await? {
             continue;
@@ -468,6 +476,7 @@ async fn prepare(
         tx.commit().await?;
     }
     state::set_stage(client, run_id, "prepare", "", "done", None).await?;
+    tracing::info!("prepare done ({:.1}s)", t_prepare.elapsed().as_secs_f64());
     Ok(())
 }
 
@@ -814,116 +823,6 @@ async fn write_rejects(
     }
     std::fs::write(path, text)
         .with_context(|| format!("writing reject file {}", path.display()))?;
-    Ok(())
-}
-
-/// `finalize`: primary keys, CHECKs, indexes, then foreign keys (once every
-/// parent has its key), identity/sequence reset past the loaded maximum, and
-/// ANALYZE. Each step is skipped if already present, so a rerun is safe.
-async fn finalize(
-    ctx: &Context_,
-    client: &mut Client,
-    run_id: i64,
-    selected: &[&TablePlan],
-) -> Result<()> {
-    state::set_stage(client, run_id, "finalize", "", "running", None).await?;
-    client
-        .batch_execute(
-            "SET maintenance_work_mem = '512MB'; SET max_parallel_maintenance_workers = 2",
-        )
-        .await?;
-    let mut todo = Vec::new();
-    for t in selected {
-        if state::stage_done(client, run_id, "finalize", &t.source).await? {
-            continue;
-        }
-        if !state::stage_done(client, run_id, "copy", &t.source).await? {
-            bail!(
-                "table {} has not been copied yet; finalize needs every selected table copied",
-                t.source
-            );
-        }
-        let preexisting = state::table_row(client, run_id, &t.source)
-            .await?
-            .map(|r| r.preexisting)
-            .unwrap_or(true);
-        todo.push((*t, preexisting));
-    }
-    for (t, preexisting) in &todo {
-        if *preexisting {
-            continue; // the app's schema has its own keys and indexes
-        }
-        if let Some(sql) = ddl::primary_key(t) {
-            if !catalog::has_primary_key(client, &t.schema, &t.target).await? {
-                client.batch_execute(&sql).await.with_context(|| {
-                    format!(
-                        "adding primary key to {} (duplicate keys in the source?)",
-                        t.qualified()
-                    )
-                })?;
-            }
-        }
-        for (name, expr) in &t.checks {
-            if !catalog::constraint_exists(client, &t.schema, &t.target, name).await? {
-                client
-                    .batch_execute(&ddl::check(t, name, expr))
-                    .await
-                    .with_context(|| {
-                        format!("adding CHECK {name} ({expr}) to {}", t.qualified())
-                    })?;
-            }
-        }
-        for ix in &t.indexes {
-            client
-                .batch_execute(&ddl::index(t, ix))
-                .await
-                .with_context(|| format!("creating index {} on {}", ix.name, t.qualified()))?;
-        }
-    }
-    for (t, preexisting) in &todo {
-        if !*preexisting {
-            for fk in &t.foreign_keys {
-                if !catalog::constraint_exists(client, &t.schema, &t.target, &fk.name).await? {
-                    client.batch_execute(&ddl::foreign_key(t, fk)).await.with_context(|| {
-                        format!(
-                            "adding foreign key {} on {} → {} (rows whose parent is missing in the source?)",
-                            fk.name, t.qualified(), fk.ref_table
-                        )
-                    })?;
-                }
-            }
-        }
-        reset_sequences(client, t).await?;
-        client
-            .batch_execute(&format!("ANALYZE {}", t.qualified()))
-            .await?;
-        state::set_stage(client, run_id, "finalize", &t.source, "done", None).await?;
-    }
-    state::set_stage(client, run_id, "finalize", "", "done", None).await?;
-    let _ = ctx;
-    Ok(())
-}
-
-/// Move every sequence owned by a column of the table past the column's
-/// maximum, so the application's next insert gets a fresh key.
-async fn reset_sequences(client: &Client, t: &TablePlan) -> Result<()> {
-    for (col, seq) in catalog::sequences(client, &t.qualified()).await? {
-        let floor = t
-            .columns
-            .iter()
-            .find(|c| c.target == col)
-            .and_then(|c| c.sequence_floor)
-            .unwrap_or(0);
-        let sql = format!(
-            "SELECT setval($1::text::regclass, greatest(coalesce(max({c}), 0), {floor}) + 1, false) FROM {t}",
-            c = crate::ident::quote(&col),
-            t = t.qualified()
-        );
-        client
-            .query_one(&sql, &[&seq])
-            .await
-            .with_context(|| format!("resetting sequence {seq} of {}.{col}", t.qualified()))?;
-    }
     Ok(())
 }
 

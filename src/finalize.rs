@@ -1,0 +1,243 @@
+//! `finalize`: keys, indexes, constraints, sequences and statistics, built
+//! after the data is in, in parallel over several connections:
+//!
+//! 1. every index build — each primary key's unique index included — at once
+//!    (`CREATE INDEX` takes a SHARE lock, so builds on one table run
+//!    side by side);
+//! 2. per table: the primary key attached `USING INDEX` (metadata only) and
+//!    the CHECK constraints;
+//! 3. foreign keys, one after another (each locks two tables; in sequence
+//!    they cannot deadlock);
+//! 4. per table: sequences moved past the loaded maximum, ANALYZE.
+//!
+//! Every step is skipped when its object exists, so finalize can be rerun
+//! after a crash at any point.
+
+use crate::catalog;
+use crate::ddl;
+use crate::ident::quote;
+use crate::plan::TablePlan;
+use crate::state;
+use crate::target::Target;
+use anyhow::{anyhow, bail, Context, Result};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio_postgres::Client;
+
+/// One statement (or a few, run together) and what to say if it fails.
+struct Step {
+    sql: String,
+    what: String,
+    hint: &'static str,
+}
+
+const SESSION: &str =
+    "SET maintenance_work_mem = '512MB'; SET max_parallel_maintenance_workers = 2";
+
+/// Run steps over up to `n` connections; every failure is reported.
+async fn run_parallel(target: &Target, steps: Vec<Step>, n: usize) -> Result<()> {
+    if steps.is_empty() {
+        return Ok(());
+    }
+    let n = n.clamp(1, steps.len());
+    let queue = Arc::new(Mutex::new(VecDeque::from(steps)));
+    let errors = Arc::new(Mutex::new(Vec::<String>::new()));
+    let mut handles = Vec::new();
+    for _ in 0..n {
+        let queue = queue.clone();
+        let errors = errors.clone();
+        let target = target.clone();
+        handles.push(tokio::spawn(async move {
+            let client = match target.connect().await {
+                Ok(c) => c,
+                Err(e) => {
+                    errors.lock().unwrap().push(format!("{e:#}"));
+                    return;
+                }
+            };
+            if let Err(e) = client.batch_execute(SESSION).await {
+                errors.lock().unwrap().push(e.to_string());
+                return;
+            }
+            loop {
+                let Some(step) = queue.lock().unwrap().pop_front() else {
+                    return;
+                };
+                let t0 = Instant::now();
+                match client.batch_execute(&step.sql).await {
+                    Ok(()) => tracing::info!(
+                        "finalize: {} ({:.1}s)",
+                        step.what,
+                        t0.elapsed().as_secs_f64()
+                    ),
+                    Err(e) => {
+                        let detail = e
+                            .as_db_error()
+                            .map(|d| match d.detail() {
+                                Some(x) => format!("{}: {x}", d.message()),
+                                None => d.message().to_string(),
+                            })
+                            .unwrap_or_else(|| e.to_string());
+                        errors
+                            .lock()
+                            .unwrap()
+                            .push(format!("{}: {detail}{}", step.what, step.hint));
+                        if client.is_closed() {
+                            return;
+                        }
+                    }
+                }
+            }
+        }));
+    }
+    for h in handles {
+        h.await
+            .map_err(|e| anyhow!("finalize worker panicked: {e}"))?;
+    }
+    let errors = std::mem::take(&mut *errors.lock().unwrap());
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        bail!("finalize failed:\n  {}", errors.join("\n  "))
+    }
+}
+
+pub async fn finalize(
+    target: &Target,
+    client: &mut Client,
+    run_id: i64,
+    selected: &[&TablePlan],
+    workers: usize,
+) -> Result<()> {
+    state::set_stage(client, run_id, "finalize", "", "running", None).await?;
+    let mut todo = Vec::new();
+    for t in selected {
+        if state::stage_done(client, run_id, "finalize", &t.source).await? {
+            continue;
+        }
+        if !state::stage_done(client, run_id, "copy", &t.source).await? {
+            bail!(
+                "table {} has not been copied yet; finalize needs every selected table copied",
+                t.source
+            );
+        }
+        let preexisting = state::table_row(client, run_id, &t.source)
+            .await?
+            .map(|r| r.preexisting)
+            .unwrap_or(true);
+        todo.push((*t, preexisting));
+    }
+    // The application's own tables keep their own keys and indexes.
+    let ours: Vec<&TablePlan> = todo
+        .iter()
+        .filter(|(_, pre)| !pre)
+        .map(|(t, _)| *t)
+        .collect();
+
+    // 1. Index builds, all in parallel.
+    let mut builds = Vec::new();
+    let mut attach = Vec::new();
+    for t in &ours {
+        let mut table_steps = Vec::new();
+        if !t.primary_key.is_empty()
+            && !catalog::has_primary_key(client, &t.schema, &t.target).await?
+        {
+            let cols: Vec<String> = t.primary_key.iter().map(|c| quote(c)).collect();
+            builds.push(Step {
+                sql: format!(
+                    "CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} ({})",
+                    quote(&t.pk_name),
+                    t.qualified(),
+                    cols.join(", ")
+                ),
+                what: format!("primary key index of {}", t.qualified()),
+                hint: " (duplicate keys in the source?)",
+            });
+            table_steps.push(format!(
+                "ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY USING INDEX {}",
+                t.qualified(),
+                quote(&t.pk_name),
+                quote(&t.pk_name)
+            ));
+        }
+        for ix in &t.indexes {
+            builds.push(Step {
+                sql: ddl::index(t, ix),
+                what: format!("index {} on {}", ix.name, t.qualified()),
+                hint: if ix.unique {
+                    " (duplicate values in the source?)"
+                } else {
+                    ""
+                },
+            });
+        }
+        for (name, expr) in &t.checks {
+            if !catalog::constraint_exists(client, &t.schema, &t.target, name).await? {
+                table_steps.push(ddl::check(t, name, expr));
+            }
+        }
+        if !table_steps.is_empty() {
+            attach.push(Step {
+                sql: table_steps.join(";\n"),
+                what: format!("primary key and CHECKs of {}", t.qualified()),
+                hint: " (NULL key values, or rows that break a CHECK?)",
+            });
+        }
+    }
+    run_parallel(target, builds, workers).await?;
+    // 2. Primary keys attached, CHECKs added: per table, tables in parallel.
+    run_parallel(target, attach, workers).await?;
+    // 3. Foreign keys, in sequence.
+    let mut fks = Vec::new();
+    for t in &ours {
+        for fk in &t.foreign_keys {
+            if !catalog::constraint_exists(client, &t.schema, &t.target, &fk.name).await? {
+                fks.push(Step {
+                    sql: ddl::foreign_key(t, fk),
+                    what: format!(
+                        "foreign key {} on {} → {}",
+                        fk.name,
+                        t.qualified(),
+                        fk.ref_table
+                    ),
+                    hint: " (rows whose parent row is missing in the source?)",
+                });
+            }
+        }
+    }
+    run_parallel(target, fks, 1).await?;
+    // 4. Sequences and statistics, tables in parallel.
+    let mut last = Vec::new();
+    for (t, _) in &todo {
+        let mut sqls = Vec::new();
+        for (col, seq) in catalog::sequences(client, &t.qualified()).await? {
+            let floor = t
+                .columns
+                .iter()
+                .find(|c| c.target == col)
+                .and_then(|c| c.sequence_floor)
+                .unwrap_or(0);
+            sqls.push(format!(
+                "SELECT setval({}::regclass, greatest(coalesce(max({}), 0), {floor}) + 1, false) FROM {}",
+                crate::ident::literal(&seq),
+                quote(&col),
+                t.qualified()
+            ));
+        }
+        sqls.push(format!("ANALYZE {}", t.qualified()));
+        last.push(Step {
+            sql: sqls.join(";\n"),
+            what: format!("sequences and statistics of {}", t.qualified()),
+            hint: "",
+        });
+    }
+    run_parallel(target, last, workers).await?;
+    for (t, _) in &todo {
+        state::set_stage(client, run_id, "finalize", &t.source, "done", None)
+            .await
+            .with_context(|| format!("recording finalize of {}", t.source))?;
+    }
+    state::set_stage(client, run_id, "finalize", "", "done", None).await?;
+    Ok(())
+}
