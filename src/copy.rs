@@ -5,22 +5,24 @@
 //! transaction, stores the chunk's rejects and marks it done. A crash at any
 //! point therefore loses nothing and duplicates nothing.
 
+use crate::encode;
 use crate::extract::{extract_chunk, RawBatch};
 use crate::plan::TablePlan;
 use crate::progress::Progress;
 use crate::source;
 use crate::state::{self, ChunkRow};
 use crate::target::Target;
-use crate::transform::{Reject, TableTransform, ValueBatch};
+use crate::transform::{Reject, TableTransform};
 use anyhow::{anyhow, bail, Context, Result};
+use bytes::{Bytes, BytesMut};
 use futures::pin_mut;
+use futures::SinkExt;
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::{mpsc, watch};
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 
@@ -199,7 +201,7 @@ async fn load_chunk(
     let table = &job.table;
     let ctx = || format!("table {}, chunk {}", table.plan.source, job.chunk.chunk_no);
     let (raw_tx, mut raw_rx) = mpsc::channel::<RawBatch>(CHANNEL_BATCHES);
-    let (val_tx, mut val_rx) = mpsc::channel::<ValueBatch>(CHANNEL_BATCHES);
+    let (val_tx, mut val_rx) = mpsc::channel::<EncodedBatch>(CHANNEL_BATCHES);
 
     let extractor = {
         let path = s.source_path.clone();
@@ -214,9 +216,10 @@ async fn load_chunk(
     };
     let transformer = {
         let tf = table.transform.clone();
+        let types = table.types.clone();
         tokio::task::spawn_blocking(move || {
             while let Some(b) = raw_rx.blocking_recv() {
-                if val_tx.blocking_send(tf.apply(&b)).is_err() {
+                if val_tx.blocking_send(encode_batch(&tf, &types, &b)).is_err() {
                     break;
                 }
             }
@@ -224,23 +227,36 @@ async fn load_chunk(
     };
 
     let tx = client.transaction().await.with_context(ctx)?;
-    let sink = tx.copy_in(&table.copy_sql).await.with_context(ctx)?;
-    let writer = BinaryCopyInWriter::new(sink, &table.types);
-    pin_mut!(writer);
+    let sink = tx
+        .copy_in::<_, Bytes>(&table.copy_sql)
+        .await
+        .with_context(ctx)?;
+    pin_mut!(sink);
     let mut rejects: Vec<Reject> = Vec::new();
     let mut keys: Vec<i64> = Vec::new();
     let (mut read, mut loaded) = (0u64, 0u64);
-    while let Some(batch) = val_rx.recv().await {
-        for row in batch.rows() {
-            if let Err(e) = writer.as_mut().write_raw(row.iter()).await {
-                return Err(explain_copy_error(e, &keys, &batch.keys, table)).with_context(ctx);
-            }
-        }
+    let mut failed = sink.send(Bytes::from_static(encode::HEADER)).await.err();
+    while failed.is_none() {
+        let Some(batch) = val_rx.recv().await else {
+            break;
+        };
+        failed = sink.send(batch.data).await.err();
         read += batch.rows_read as u64;
-        loaded += batch.len() as u64;
+        loaded += batch.keys.len() as u64;
         keys.extend_from_slice(&batch.keys);
         rejects.extend(batch.rejects);
         progress.inc(table.idx, batch.rows_read as u64);
+    }
+    if failed.is_none() {
+        failed = sink.send(Bytes::from_static(encode::TRAILER)).await.err();
+    }
+    if let Some(e) = failed {
+        // The server's reason arrives with the end of the COPY.
+        let e = match sink.finish().await {
+            Err(server) => server,
+            Ok(_) => e,
+        };
+        return Err(explain_copy_error(e, &keys, &[], table)).with_context(ctx);
     }
     let extracted = extractor
         .await
@@ -250,7 +266,7 @@ async fn load_chunk(
     transformer
         .await
         .map_err(|e| anyhow!("transform panicked: {e}"))?;
-    let copied = match writer.finish().await {
+    let copied = match sink.finish().await {
         Ok(n) => n,
         Err(e) => return Err(explain_copy_error(e, &keys, &[], table)).with_context(ctx),
     };
@@ -339,4 +355,41 @@ fn explain_copy_error(
         msg.push_str(&format!(", column {c}"));
     }
     anyhow!(msg)
+}
+
+/// A batch as the loader receives it: binary COPY rows ready to send.
+struct EncodedBatch {
+    data: Bytes,
+    /// Source key of each encoded row.
+    keys: Vec<i64>,
+    rows_read: usize,
+    rejects: Vec<Reject>,
+}
+
+/// Transform and encode one batch (runs on the transform thread). A row
+/// whose value cannot be encoded becomes a reject like any other.
+fn encode_batch(tf: &TableTransform, types: &[Type], raw: &RawBatch) -> EncodedBatch {
+    let vb = tf.apply(raw);
+    let mut data = BytesMut::with_capacity(vb.values.len() * 16 + 64);
+    let mut keys = Vec::with_capacity(vb.keys.len());
+    let mut rejects = Vec::new();
+    for (row, &key) in vb.rows().zip(&vb.keys) {
+        match encode::encode_row(row, types, &mut data) {
+            Ok(()) => keys.push(key),
+            Err(reason) => rejects.push(Reject {
+                row_key: format!("rowid {key}"),
+                column: "(row)".into(),
+                raw: crate::cell::Cell::Null,
+                rule: "binary COPY encoding".into(),
+                reason,
+            }),
+        }
+    }
+    rejects.extend(vb.rejects);
+    EncodedBatch {
+        data: data.freeze(),
+        keys,
+        rows_read: vb.rows_read,
+        rejects,
+    }
 }

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod convert;
 pub mod copy;
 pub mod ddl;
+pub mod encode;
 pub mod extract;
 pub mod finalize;
 pub mod fingerprint;
