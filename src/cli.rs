@@ -35,7 +35,12 @@ pub enum Command {
         force: bool,
     },
     /// Full dry run: convert every row as `run` would, write nothing.
-    Check { pipeline: PathBuf },
+    Check {
+        pipeline: PathBuf,
+        /// One JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the pipeline (or resume it): prepare, copy, finalize, verify.
     Run {
         pipeline: PathBuf,

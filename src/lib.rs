@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod cell;
+pub mod check;
 pub mod checksum;
 pub mod cli;
 pub mod convert;

@@ -91,11 +91,19 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             );
             Ok(0)
         }
-        Command::Check { pipeline } => {
-            // Full dry run: see `check` module (in progress); the mapping is
-            // validated here already.
-            sqlite2pg::mapping::Pipeline::load(&pipeline)?;
-            anyhow::bail!("check: not built yet")
+        Command::Check { pipeline, json } => {
+            // Blocking work (SQLite reads, conversion) off the async threads.
+            let cancel = cancel_rx.clone();
+            let report = tokio::task::spawn_blocking(move || {
+                sqlite2pg::check::check(&pipeline, Some(cancel))
+            })
+            .await??;
+            if json {
+                println!("{}", serde_json::to_string(&report)?);
+            } else {
+                sqlite2pg::check::print(&report);
+            }
+            Ok(if report.ok { 0 } else { 3 })
         }
         Command::Run {
             pipeline,

@@ -258,13 +258,27 @@ async fn all_stages_done(client: &Client, run_id: i64, plans: &[TablePlan]) -> R
 
 /// Every table and column the mapping names must exist in the source, and
 /// every filter must compile: found now, not halfway through the copy.
-fn check_source_matches(
+pub fn check_source_matches(
     conn: &rusqlite::Connection,
     plans: &[TablePlan],
     path: &Path,
 ) -> Result<()> {
     let mut problems = Vec::new();
     for t in plans {
+        // Checked by name first: SQLite reads a double-quoted name that is
+        // not a column as a string literal, so the query below would
+        // prepare fine and load the column's name into every row.
+        let mut stmt = conn.prepare("SELECT name FROM pragma_table_xinfo(?1)")?;
+        let present: Vec<String> = stmt
+            .query_map([&t.source], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if !present.is_empty() {
+            for c in &t.columns {
+                if !present.iter().any(|p| p.eq_ignore_ascii_case(&c.source)) {
+                    problems.push(format!("table {}: no such column: {}", t.source, c.source));
+                }
+            }
+        }
         let cols: Vec<String> = t
             .columns
             .iter()

@@ -1,0 +1,401 @@
+//! `sqlite2pg check`: a full dry run. Validates the mapping, opens the source
+//! read-only (integrity-checked), checks that the mapping matches it, then
+//! reads and converts **every row of every included table** exactly as `run`
+//! would — the same chunk query (with the table's filter) and the same
+//! [`TableTransform`] — and writes nothing anywhere. It never connects to the
+//! target, so it needs no target URL.
+//!
+//! What it cannot see, because it does not look at the target: rows that
+//! PostgreSQL itself would refuse (duplicate keys, foreign keys, CHECKs), and
+//! tables that already exist there with other column types (`run` converts to
+//! the types it finds in the catalog; `check` uses the mapping's types).
+//!
+//! Rejects are counted per table and grouped by column, rule and the reason
+//! with the offending value taken out, each group with a couple of example
+//! rows. Memory stays flat: rows stream through bounded channels in batches
+//! and only the groups (bounded in number) and their examples are kept.
+
+use crate::cell::Cell;
+use crate::ddl;
+use crate::extract::{self, RawBatch};
+use crate::mapping::Pipeline;
+use crate::plan::{self, TablePlan};
+use crate::source;
+use crate::transform::{Reject, TableTransform};
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+use std::path::Path;
+use std::time::Instant;
+use tokio::sync::{mpsc, watch};
+
+/// Example rows kept per reject group.
+const EXAMPLES_PER_GROUP: usize = 2;
+/// Distinct reject groups kept per table; the rest are counted together.
+const MAX_GROUPS: usize = 100;
+/// Longest raw value shown in an example, in characters.
+const VALUE_MAX: usize = 80;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RejectExample {
+    pub row: String,
+    pub value: String,
+    pub storage_class: &'static str,
+    pub reason: String,
+}
+
+/// Rejects of one column that failed the same way.
+#[derive(Debug, Clone, Serialize)]
+pub struct RejectGroup {
+    pub column: String,
+    pub rule: String,
+    /// The reason with the offending value replaced by `…`.
+    pub reason: String,
+    pub count: u64,
+    pub examples: Vec<RejectExample>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TableCheck {
+    pub source_table: String,
+    pub target_table: String,
+    pub rows_read: u64,
+    pub rows_ok: u64,
+    pub rows_rejected: u64,
+    /// `run` would fail this table: more rejects than `defaults.reject_limit`.
+    pub exceeds_reject_limit: bool,
+    /// Most frequent first.
+    pub reject_groups: Vec<RejectGroup>,
+    /// The statements `run` would execute for this table, in order.
+    pub ddl: Vec<String>,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckReport {
+    /// True when no row would be rejected.
+    pub ok: bool,
+    pub pipeline: String,
+    pub source: String,
+    pub reject_limit: u64,
+    pub rows_read: u64,
+    pub rows_rejected: u64,
+    pub tables: Vec<TableCheck>,
+}
+
+/// Run the dry run. Blocking: call it from a blocking thread, not from an
+/// async task. `cancel` is polled between batches.
+pub fn check(file: &Path, cancel: Option<watch::Receiver<bool>>) -> Result<CheckReport> {
+    let pipeline = Pipeline::load(file)?;
+    let plans = plan::plan(&pipeline)?;
+    let src_path = pipeline.source_path();
+    let conn = source::open_checked(&src_path)?;
+    crate::run::check_source_matches(&conn, &plans, &src_path)?;
+    let mut tables = Vec::new();
+    for t in &plans {
+        let all_cols = source_columns(&conn, &t.source)?;
+        tables.push(check_table(
+            &src_path,
+            &pipeline,
+            t,
+            &all_cols,
+            cancel.as_ref(),
+        )?);
+    }
+    let rows_read = tables.iter().map(|t| t.rows_read).sum();
+    let rows_rejected = tables.iter().map(|t| t.rows_rejected).sum();
+    Ok(CheckReport {
+        ok: rows_rejected == 0,
+        pipeline: file.display().to_string(),
+        source: src_path.display().to_string(),
+        reject_limit: pipeline.defaults.reject_limit,
+        rows_read,
+        rows_rejected,
+        tables,
+    })
+}
+
+fn source_columns(conn: &rusqlite::Connection, table: &str) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_xinfo(?1)")?;
+    let cols = stmt
+        .query_map([table], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(cols)
+}
+
+fn check_table(
+    src_path: &Path,
+    p: &Pipeline,
+    t: &TablePlan,
+    all_cols: &[String],
+    cancel: Option<&watch::Receiver<bool>>,
+) -> Result<TableCheck> {
+    let started = Instant::now();
+    tracing::info!("checking table {} → {}", t.source, t.qualified());
+    let rowid = extract::rowid_name(t, all_cols);
+    let sql = extract::select_sql(t, rowid);
+    let transform = TableTransform::new(t);
+    let width = transform.width();
+    let batch_size = p.defaults.batch_size;
+    let (tx, mut rx) = mpsc::channel::<RawBatch>(crate::copy::CHANNEL_BATCHES);
+    let mut groups = Groups::default();
+    let mut rows_read = 0u64;
+    let mut rows_ok = 0u64;
+    let mut last_log = Instant::now();
+    let mut interrupted = false;
+    let extracted = std::thread::scope(|s| -> Result<u64> {
+        let sql = &sql;
+        let reader = s.spawn(move || -> Result<u64> {
+            // Its own read-only connection, as `run`'s extract threads have.
+            // `tx` is moved in: the channel closes when the reader is done.
+            let conn = source::open_readonly(src_path)?;
+            // One range covering every chunk `run` would plan: the same rows,
+            // in the same order, through the same query.
+            extract::extract_chunk(&conn, sql, i64::MIN, i64::MAX, width, batch_size, &tx)
+                .with_context(|| format!("reading source table {}", t.source))
+        });
+        while let Some(raw) = rx.blocking_recv() {
+            let out = transform.apply(&raw);
+            rows_read += out.rows_read as u64;
+            rows_ok += out.len() as u64;
+            for r in &out.rejects {
+                groups.add(r);
+            }
+            if cancel.is_some_and(|c| *c.borrow()) {
+                interrupted = true;
+                break;
+            }
+            if last_log.elapsed().as_secs() >= 10 {
+                tracing::info!("table {}: {rows_read} rows checked", t.source);
+                last_log = Instant::now();
+            }
+        }
+        // Dropping the receiver stops the reader at its next send.
+        drop(rx);
+        reader.join().expect("source reader thread panicked")
+    })?;
+    if interrupted {
+        bail!("interrupted");
+    }
+    debug_assert_eq!(extracted, rows_read);
+    let rows_rejected = groups.total;
+    Ok(TableCheck {
+        source_table: t.source.clone(),
+        target_table: t.qualified(),
+        rows_read,
+        rows_ok,
+        rows_rejected,
+        exceeds_reject_limit: rows_rejected > p.defaults.reject_limit,
+        reject_groups: groups.into_sorted(),
+        ddl: ddl::describe(t),
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+#[derive(Default)]
+struct Groups {
+    groups: Vec<RejectGroup>,
+    index: std::collections::HashMap<(String, String, String), usize>,
+    total: u64,
+}
+
+impl Groups {
+    fn add(&mut self, r: &Reject) {
+        self.total += 1;
+        let mut key = (r.column.clone(), r.rule.clone(), reason_pattern(r));
+        let idx = match self.index.get(&key) {
+            Some(&i) => i,
+            None if self.groups.len() < MAX_GROUPS => self.insert(key),
+            None => {
+                key.2 = "(other reasons: too many distinct kinds to list)".into();
+                match self.index.get(&key) {
+                    Some(&i) => i,
+                    None => self.insert(key),
+                }
+            }
+        };
+        let g = &mut self.groups[idx];
+        g.count += 1;
+        if g.examples.len() < EXAMPLES_PER_GROUP {
+            g.examples.push(RejectExample {
+                row: r.row_key.clone(),
+                value: shorten(&r.raw.to_string()),
+                storage_class: r.raw.storage_class(),
+                reason: r.reason.clone(),
+            });
+        }
+    }
+
+    fn insert(&mut self, key: (String, String, String)) -> usize {
+        let i = self.groups.len();
+        self.groups.push(RejectGroup {
+            column: key.0.clone(),
+            rule: key.1.clone(),
+            reason: key.2.clone(),
+            count: 0,
+            examples: Vec::new(),
+        });
+        self.index.insert(key, i);
+        i
+    }
+
+    fn into_sorted(mut self) -> Vec<RejectGroup> {
+        // Stable: equal counts keep the order they were first seen in.
+        self.groups.sort_by_key(|g| std::cmp::Reverse(g.count));
+        self.groups
+    }
+}
+
+/// The reason without the offending value, so that rows failing the same way
+/// group together: backquoted excerpts become `…`, and so does the number
+/// after `integer `/`real ` that the converter names.
+fn reason_pattern(r: &Reject) -> String {
+    let mut s = r.reason.clone();
+    let num = match &r.raw {
+        Cell::Integer(i) => Some(format!("integer {i}")),
+        Cell::Real(f) => Some(format!("real {f:?}")),
+        _ => None,
+    };
+    if let Some(n) = num {
+        if let Some(pos) = s.find(&n) {
+            let word = n.split(' ').next().unwrap_or_default();
+            s.replace_range(pos..pos + n.len(), &format!("{word} …"));
+        }
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s.as_str();
+    while let Some(a) = rest.find('`') {
+        match rest[a + 1..].find('`') {
+            Some(b) => {
+                out.push_str(&rest[..a]);
+                out.push_str("`…`");
+                rest = &rest[a + 1 + b + 1..];
+            }
+            None => break,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn shorten(s: &str) -> String {
+    match s.char_indices().nth(VALUE_MAX) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// The human-readable report on stdout.
+pub fn print(r: &CheckReport) {
+    println!(
+        "check of {} (source {}): dry run, nothing was written",
+        r.pipeline, r.source
+    );
+    for t in &r.tables {
+        println!();
+        println!("table {} → {}", t.source_table, t.target_table);
+        println!("  rows read          {:>12}", t.rows_read);
+        println!("  would load         {:>12}", t.rows_ok);
+        println!("  would be rejected  {:>12}", t.rows_rejected);
+        if t.rows_rejected > 0 {
+            if t.exceeds_reject_limit {
+                println!(
+                    "  run would FAIL this table: {} rejected rows exceed defaults.reject_limit = {}",
+                    t.rows_rejected, r.reject_limit
+                );
+            }
+            println!("  reject reasons (most frequent first):");
+            for g in &t.reject_groups {
+                println!(
+                    "    {:>8} × column {} [{}]: {}",
+                    g.count, g.column, g.rule, g.reason
+                );
+                for e in &g.examples {
+                    println!(
+                        "             e.g. {}: {} ({}) — {}",
+                        e.row, e.value, e.storage_class, e.reason
+                    );
+                }
+            }
+        }
+        println!("  DDL run would execute (CREATE TABLE in prepare; keys, CHECKs, indexes and foreign keys in finalize, after the data):");
+        for stmt in &t.ddl {
+            for line in stmt.lines() {
+                println!("    {line}");
+            }
+            println!("    ;");
+        }
+    }
+    println!();
+    let n_tables = r.tables.iter().filter(|t| t.rows_rejected > 0).count();
+    if r.ok {
+        println!(
+            "ok: all {} rows of {} table(s) would load",
+            r.rows_read,
+            r.tables.len()
+        );
+    } else {
+        println!(
+            "{} of {} rows would be rejected, in {} table(s)",
+            r.rows_rejected, r.rows_read, n_tables
+        );
+    }
+    println!(
+        "note: check does not connect to the target; rows PostgreSQL itself refuses (duplicate keys, foreign keys, CHECKs) \
+         and tables that already exist there with other types are not covered"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rej(raw: Cell, reason: &str) -> Reject {
+        Reject {
+            row_key: "rowid 1".into(),
+            column: "c".into(),
+            raw,
+            rule: "r".into(),
+            reason: reason.into(),
+        }
+    }
+
+    #[test]
+    fn pattern_drops_the_value() {
+        assert_eq!(
+            reason_pattern(&rej(
+                Cell::Text(b"abc".to_vec()),
+                "text `abc` is not a valid integer"
+            )),
+            "text `…` is not a valid integer"
+        );
+        assert_eq!(
+            reason_pattern(&rej(
+                Cell::Integer(5),
+                "integer 5 is not a boolean (only 0 and 1 are)"
+            )),
+            "integer … is not a boolean (only 0 and 1 are)"
+        );
+        assert_eq!(
+            reason_pattern(&rej(Cell::Real(0.5), "real 0.5 is not an integer")),
+            "real … is not an integer"
+        );
+    }
+
+    #[test]
+    fn groups_count_and_keep_few_examples() {
+        let mut g = Groups::default();
+        for v in ["a", "b", "c"] {
+            g.add(&rej(
+                Cell::Text(v.as_bytes().to_vec()),
+                &format!("text `{v}` is not a valid integer"),
+            ));
+        }
+        g.add(&rej(Cell::Null, "NULL in a NOT NULL column"));
+        assert_eq!(g.total, 4);
+        let v = g.into_sorted();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].count, 3);
+        assert_eq!(v[0].examples.len(), EXAMPLES_PER_GROUP);
+        assert_eq!(v[1].reason, "NULL in a NOT NULL column");
+    }
+}
