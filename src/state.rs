@@ -318,7 +318,6 @@ pub struct ChunkDone {
 }
 
 /// Mark a chunk done; must run in the chunk's load transaction.
-#[allow(clippy::too_many_arguments)]
 pub async fn finish_chunk(
     tx: &impl GenericClient,
     run_id: i64,
