@@ -9,6 +9,20 @@ use sqlite2pg::UsageError;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
+/// glibc malloc gives every thread that allocates an arena of its own (up
+/// to 8 per core) and keeps freed memory there. With extract and transform
+/// threads per chunk that measured 209 MB peak RSS and 4.7 s of system time
+/// at bench scale 1.0; two arenas measured 137 MB and 1.6 s (mimalloc was no
+/// better: 220-258 MB). Set before any thread starts.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only adjusts allocator parameters; called once, first
+    // thing in main, before other threads exist.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
 /// 0 success; 1 runtime failure (resumable); 2 bad arguments or mapping;
 /// 3 finished with rejected rows or a verification mismatch.
 fn exit_code_for(e: &anyhow::Error) -> u8 {
@@ -22,6 +36,7 @@ fn exit_code_for(e: &anyhow::Error) -> u8 {
 }
 
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let cli = Cli::parse();
     let level = if cli.quiet {
         "warn"
