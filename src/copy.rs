@@ -84,9 +84,13 @@ impl CopyTable {
     }
 }
 
+/// Work for one transaction: normally one chunk. With `replace`, every
+/// chunk of the table after a TRUNCATE, all in one transaction, so an already
+/// loaded table is swapped for a fresh copy atomically.
 pub struct Job {
     pub table: Arc<CopyTable>,
-    pub chunk: ChunkRow,
+    pub chunks: Vec<ChunkRow>,
+    pub replace: bool,
 }
 
 pub struct CopySettings {
@@ -141,12 +145,13 @@ pub async fn run_jobs(
                 }
                 let table = job.table.clone();
                 let res = tokio::select! {
-                    r = load_chunk(&mut client, &job, &settings, &progress) => r,
+                    r = run_job(&mut client, &job, &settings, &progress) => r,
                     _ = cancel.changed() => Err(anyhow!("interrupted")),
                 };
                 match res {
                     Ok(()) => {
-                        if table.chunks_left.fetch_sub(1, Ordering::SeqCst) == 1 {
+                        let n = job.chunks.len() as u64;
+                        if table.chunks_left.fetch_sub(n, Ordering::SeqCst) == n {
                             progress.finish_table(table.idx);
                         }
                     }
@@ -190,23 +195,56 @@ pub async fn run_jobs(
     Ok(())
 }
 
-/// Load one chunk in one transaction.
-async fn load_chunk(
+/// One job, one transaction: its rows and the chunks' done marks commit
+/// together or not at all.
+async fn run_job(
     client: &mut Client,
     job: &Job,
     s: &CopySettings,
     progress: &Progress,
 ) -> Result<()> {
-    let t0 = Instant::now();
     let table = &job.table;
-    let ctx = || format!("table {}, chunk {}", table.plan.source, job.chunk.chunk_no);
+    let tx = client
+        .transaction()
+        .await
+        .with_context(|| format!("table {}", table.plan.source))?;
+    if job.replace {
+        tx.batch_execute(&format!("TRUNCATE {}", table.plan.qualified()))
+            .await
+            .with_context(|| {
+                format!(
+                    "emptying {} to reload it (a table other tables reference cannot be truncated alone)",
+                    table.plan.qualified()
+                )
+            })?;
+        state::reset_chunks(&tx, s.run_id, &table.plan.source).await?;
+    }
+    for chunk in &job.chunks {
+        load_chunk(&tx, table, chunk, s, progress).await?;
+    }
+    tx.commit()
+        .await
+        .with_context(|| format!("table {}: commit", table.plan.source))?;
+    Ok(())
+}
+
+/// Load one chunk inside the caller's transaction.
+async fn load_chunk(
+    tx: &tokio_postgres::Transaction<'_>,
+    table: &CopyTable,
+    chunk: &ChunkRow,
+    s: &CopySettings,
+    progress: &Progress,
+) -> Result<()> {
+    let t0 = Instant::now();
+    let ctx = || format!("table {}, chunk {}", table.plan.source, chunk.chunk_no);
     let (raw_tx, mut raw_rx) = mpsc::channel::<RawBatch>(CHANNEL_BATCHES);
     let (val_tx, mut val_rx) = mpsc::channel::<EncodedBatch>(CHANNEL_BATCHES);
 
     let extractor = {
         let path = s.source_path.clone();
         let sql = table.select_sql.clone();
-        let (lo, hi) = (job.chunk.lo, job.chunk.hi);
+        let (lo, hi) = (chunk.lo, chunk.hi);
         let width = table.transform.width();
         let batch = s.batch_size;
         tokio::task::spawn_blocking(move || -> Result<u64> {
@@ -226,7 +264,6 @@ async fn load_chunk(
         })
     };
 
-    let tx = client.transaction().await.with_context(ctx)?;
     let sink = tx
         .copy_in::<_, Bytes>(&table.copy_sql)
         .await
@@ -289,20 +326,14 @@ async fn load_chunk(
             bail!(msg);
         }
     }
-    state::insert_rejects(
-        &tx,
-        s.run_id,
-        &table.plan.source,
-        job.chunk.chunk_no,
-        &rejects,
-    )
-    .await
-    .with_context(ctx)?;
+    state::insert_rejects(tx, s.run_id, &table.plan.source, chunk.chunk_no, &rejects)
+        .await
+        .with_context(ctx)?;
     state::finish_chunk(
-        &tx,
+        tx,
         s.run_id,
         &table.plan.source,
-        job.chunk.chunk_no,
+        chunk.chunk_no,
         state::ChunkDone {
             rows_read: read as i64,
             rows_loaded: loaded as i64,
@@ -312,7 +343,6 @@ async fn load_chunk(
     )
     .await
     .with_context(ctx)?;
-    tx.commit().await.with_context(ctx)?;
     Ok(())
 }
 

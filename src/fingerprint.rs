@@ -10,12 +10,14 @@ use std::path::Path;
 
 pub fn compute(conn: &Connection, path: &Path) -> Result<serde_json::Value> {
     let meta = std::fs::metadata(path)?;
-    let mtime = meta
+    // Integer nanoseconds: a float does not survive the trip through jsonb
+    // exactly, and a resume would then see a "changed" source.
+    let mtime_ns = meta
         .modified()
         .ok()
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
     let page_count: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
     let data_version: i64 = conn.query_row("PRAGMA schema_version", [], |r| r.get(0))?;
     let mut stmt = conn.prepare(
@@ -31,7 +33,7 @@ pub fn compute(conn: &Connection, path: &Path) -> Result<serde_json::Value> {
     }
     Ok(serde_json::json!({
         "size": meta.len(),
-        "mtime": mtime,
+        "mtime_ns": mtime_ns,
         "page_count": page_count,
         "schema_version": data_version,
         "schema_sha256": hex::encode(h.finalize()),
@@ -40,7 +42,7 @@ pub fn compute(conn: &Connection, path: &Path) -> Result<serde_json::Value> {
 
 /// Human description of what differs, or None when equal.
 pub fn differences(old: &serde_json::Value, new: &serde_json::Value) -> Option<String> {
-    let keys = ["size", "mtime", "page_count", "schema_sha256"];
+    let keys = ["size", "mtime_ns", "page_count", "schema_sha256"];
     let diffs: Vec<String> = keys
         .iter()
         .filter(|k| old.get(**k) != new.get(**k))

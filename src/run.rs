@@ -239,6 +239,10 @@ pub async fn run(
             if !client.is_closed() {
                 let _ = state::set_run_status(&client, run_id, "failed", Some(&msg)).await;
             }
+            if e.chain().any(|c| c.is::<UsageError>()) {
+                // Rerunning as is would not help: the operator must act.
+                return Err(e);
+            }
             Err(e.context(format!(
                 "run {run_id} failed; rerun the same command to resume (committed work is kept)"
             )))
@@ -428,10 +432,14 @@ async fn prepare(
     state::set_stage(client, run_id, "prepare", "", "running", None).await?;
     let explicit = opts.stages.contains(&Stage::Prepare);
     let t_prepare = Instant::now();
+    let mut todo = Vec::new();
     for t in selected {
-        if !explicit && state::stage_done(client, run_id, "prepare", &t.source).await? {
-            continue;
+        if explicit || !state::stage_done(client, run_id, "prepare", &t.source).await? {
+            todo.push(*t);
         }
+    }
+    empty_targets(client, run_id, previous, &todo, truncate_ok).await?;
+    for t in todo {
         let chunks = {
             let conn = source::open_readonly(&src_path)?;
             let rowid = extract::rowid_name(t, &columns_by_table[&t.source]);
@@ -440,41 +448,33 @@ async fn prepare(
         let total: u64 = chunks.iter().map(|c| c.2).sum();
         let tx = client.transaction().await?;
         let exists = catalog::table_exists(&tx, schema, &t.target).await?;
-        // A table is "ours" if a run of this pipeline created it.
-        let ours_before = match state::table_row(&tx, run_id, &t.source).await? {
-            Some(r) => Some(r),
-            None => match previous {
-                Some(prev) => state::table_row(&tx, prev, &t.source).await?,
-                None => None,
-            },
-        };
         let preexisting = if exists {
-            ours_before.as_ref().map(|r| r.preexisting).unwrap_or(true)
+            // Still there after `empty_targets`: the application's table,
+            // or ours from this same run.
+            state::table_row(&tx, run_id, &t.source)
+                .await?
+                .map(|r| r.preexisting)
+                .unwrap_or(true)
         } else {
             false
         };
-        if !exists {
+        if exists {
+            check_existing_columns(&tx, t).await?;
+            if catalog::has_rows(&tx, &t.qualified()).await? {
+                // Ours from this run (prepare rerun on purpose).
+                tx.batch_execute(&format!("TRUNCATE {}", t.qualified()))
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "emptying target table {} (a table other tables reference cannot be truncated alone)",
+                            t.qualified()
+                        )
+                    })?;
+            }
+        } else {
             tx.batch_execute(&ddl::create_table(t))
                 .await
                 .with_context(|| format!("creating target table {}", t.qualified()))?;
-        } else {
-            check_existing_columns(&tx, t).await?;
-            if catalog::has_rows(&tx, &t.qualified()).await? {
-                let loaded_by_us = ours_before.is_some();
-                if truncate_ok || loaded_by_us {
-                    // Ours from an earlier (fresh-replaced or re-prepared)
-                    // run, or the operator said so. Never CASCADE.
-                    tx.batch_execute(&format!("TRUNCATE {}", t.qualified()))
-                        .await
-                        .with_context(|| format!("emptying target table {}", t.qualified()))?;
-                } else {
-                    bail!(UsageError(format!(
-                        "target table {} already holds rows that this pipeline did not load; \
-                         refusing to overwrite them. Set target.if_not_empty = \"truncate\" or pass --truncate to empty it first",
-                        t.qualified()
-                    )));
-                }
-            }
         }
         let row = state::TableRow {
             source_table: t.source.clone(),
@@ -491,6 +491,87 @@ async fn prepare(
     }
     state::set_stage(client, run_id, "prepare", "", "done", None).await?;
     tracing::info!("prepare done ({:.1}s)", t_prepare.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Before a new run loads anything: tables that an earlier run of this
+/// pipeline created are dropped (all in one statement, never CASCADE) so
+/// they are recreated without the old keys, indexes and foreign keys; other
+/// tables holding rows are emptied only with permission (all in one
+/// TRUNCATE, never CASCADE), otherwise nothing is touched and the run stops.
+async fn empty_targets(
+    client: &mut Client,
+    run_id: i64,
+    previous: Option<i64>,
+    todo: &[&TablePlan],
+    truncate_ok: bool,
+) -> Result<()> {
+    let mut drop = Vec::new();
+    let mut truncate = Vec::new();
+    let mut refused = Vec::new();
+    for t in todo {
+        if !catalog::table_exists(&*client, &t.schema, &t.target).await? {
+            continue;
+        }
+        if state::table_row(&*client, run_id, &t.source)
+            .await?
+            .is_some()
+        {
+            continue; // this run's own table: handled per table
+        }
+        let created_by_previous = match previous {
+            Some(prev) => state::table_row(&*client, prev, &t.source)
+                .await?
+                .is_some_and(|r| !r.preexisting),
+            None => false,
+        };
+        if created_by_previous {
+            drop.push(t.qualified());
+        } else if catalog::has_rows(&*client, &t.qualified()).await? {
+            if truncate_ok {
+                truncate.push(t.qualified());
+            } else {
+                refused.push(t.qualified());
+            }
+        }
+    }
+    if !refused.is_empty() {
+        let (what, verb, them) = if refused.len() == 1 {
+            ("table", "holds", "it")
+        } else {
+            ("tables", "hold", "them")
+        };
+        bail!(UsageError(format!(
+            "target {what} {} already {verb} rows that this pipeline did not load; refusing to overwrite {them}. \
+             Set target.if_not_empty = \"truncate\" or pass --truncate to empty {them} first",
+            refused.join(", ")
+        )));
+    }
+    let tx = client.transaction().await?;
+    if !drop.is_empty() {
+        tx.batch_execute(&format!("DROP TABLE {}", drop.join(", ")))
+            .await
+            .with_context(|| {
+                format!(
+                    "dropping {} (created by the previous run) to load them afresh; \
+                     something outside this pipeline depends on them",
+                    drop.join(", ")
+                )
+            })?;
+        tracing::info!("dropped {} (created by the previous run)", drop.join(", "));
+    }
+    if !truncate.is_empty() {
+        tx.batch_execute(&format!("TRUNCATE {}", truncate.join(", ")))
+            .await
+            .with_context(|| {
+                format!(
+                    "emptying {} (tables outside this pipeline reference them?)",
+                    truncate.join(", ")
+                )
+            })?;
+        tracing::info!("emptied {}", truncate.join(", "));
+    }
+    tx.commit().await?;
     Ok(())
 }
 
@@ -582,15 +663,25 @@ async fn copy_stage(
     let mut bars = Vec::new();
     // (index in `tables`, FK parents) of existing tables.
     let mut parents: Vec<(usize, Vec<(String, String)>)> = Vec::new();
+    // Tables copied already are reloaded only when asked (`--stage copy`),
+    // and then replaced atomically.
+    let mut replace: Vec<bool> = Vec::new();
     for t in selected {
-        if state::stage_done(client, run_id, "copy", &t.source).await? {
+        let done = state::stage_done(client, run_id, "copy", &t.source).await?;
+        let reload = done && opts.stages.contains(&Stage::Copy);
+        if done && !reload {
             continue;
         }
         if !state::stage_done(client, run_id, "prepare", &t.source).await? {
             bail!("table {} has not been prepared; run without --stage, or with --stage prepare first", t.source);
         }
-        let pending = state::pending_chunks(client, run_id, &t.source).await?;
-        let (_, _, rejected_before) = state::chunk_totals(client, run_id, &t.source).await?;
+        let pending = state::chunks(client, run_id, &t.source, reload).await?;
+        let rejected_before = if reload {
+            0
+        } else {
+            state::chunk_totals(client, run_id, &t.source).await?.2
+        };
+        replace.push(reload);
         let mut plan = (*t).clone();
         let names: Vec<String> = plan.columns.iter().map(|c| c.target.clone()).collect();
         let actual = catalog::copy_types(client, &plan.schema, &plan.target, &names).await?;
@@ -690,10 +781,19 @@ async fn copy_stage(
     order.sort_by_key(|&i| std::cmp::Reverse(bars[i].1));
     let mut jobs = Vec::new();
     for i in order {
+        if replace[i] {
+            jobs.push(Job {
+                table: tables[i].clone(),
+                chunks: std::mem::take(&mut jobs_by_table[i]),
+                replace: true,
+            });
+            continue;
+        }
         for c in jobs_by_table[i].drain(..) {
             jobs.push(Job {
                 table: tables[i].clone(),
-                chunk: c,
+                chunks: vec![c],
+                replace: false,
             });
         }
     }
@@ -741,6 +841,11 @@ async fn copy_stage(
             }
             None => {
                 state::set_stage(client, run_id, "copy", &t.plan.source, "done", None).await?;
+                if replace[t.idx] {
+                    // Reloaded: its sequences, statistics and counts are due again.
+                    state::reset_stage(client, run_id, "finalize", Some(&t.plan.source)).await?;
+                    state::reset_stage(client, run_id, "verify", Some(&t.plan.source)).await?;
+                }
             }
         }
     }

@@ -268,16 +268,18 @@ pub struct ChunkRow {
     pub planned_rows: i64,
 }
 
-pub async fn pending_chunks(
+/// The chunks still to load (`all`: every chunk of the table).
+pub async fn chunks(
     client: &impl GenericClient,
     run_id: i64,
     source: &str,
+    all: bool,
 ) -> Result<Vec<ChunkRow>> {
     let rows = client
         .query(
             "SELECT chunk_no, lo, hi, planned_rows FROM sqlite2pg.chunks \
-             WHERE run_id = $1 AND source_table = $2 AND status = 'pending' ORDER BY chunk_no",
-            &[&run_id, &source],
+             WHERE run_id = $1 AND source_table = $2 AND ($3 OR status = 'pending') ORDER BY chunk_no",
+            &[&run_id, &source, &all],
         )
         .await?;
     Ok(rows
@@ -289,6 +291,23 @@ pub async fn pending_chunks(
             planned_rows: r.get(3),
         })
         .collect())
+}
+
+/// Mark every chunk of a table pending again and forget its rejects; only
+/// in the transaction that also empties the target table.
+pub async fn reset_chunks(tx: &impl GenericClient, run_id: i64, source: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE sqlite2pg.chunks SET status = 'pending', rows_read = NULL, rows_loaded = NULL, \
+         rows_rejected = NULL, seconds = NULL, finished_at = NULL WHERE run_id = $1 AND source_table = $2",
+        &[&run_id, &source],
+    )
+    .await?;
+    tx.execute(
+        "DELETE FROM sqlite2pg.rejects WHERE run_id = $1 AND source_table = $2",
+        &[&run_id, &source],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Totals over the done chunks of a table: (rows_read, rows_loaded, rows_rejected).
