@@ -309,6 +309,7 @@ pub async fn chunk_totals(
 }
 
 /// Mark a chunk done; must run in the chunk's load transaction.
+#[allow(clippy::too_many_arguments)]
 pub async fn finish_chunk(
     tx: &impl GenericClient,
     run_id: i64,
