@@ -10,8 +10,11 @@ use std::path::Path;
 
 pub fn compute(conn: &Connection, path: &Path) -> Result<serde_json::Value> {
     let meta = std::fs::metadata(path)?;
-    // Integer nanoseconds: a float does not survive the trip through jsonb
-    // exactly, and a resume would then see a "changed" source.
+    // Whole nanoseconds, not float seconds: the fingerprint makes a round
+    // trip through jsonb and serde_json, whose default float parser can come
+    // back one ulp off (1795261899.8339021 reads back as 1795261899.833902),
+    // which made a resume of an unchanged source fail as "source changed".
+    // Integers round-trip exactly.
     let mtime_ns = meta
         .modified()
         .ok()
@@ -58,5 +61,32 @@ pub fn differences(old: &serde_json::Value, new: &serde_json::Value) -> Option<S
         None
     } else {
         Some(diffs.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fingerprint read back from the state table equals the one computed
+    /// now; before mtime was an integer this failed for some mtimes.
+    #[test]
+    fn fingerprint_survives_a_round_trip_through_json_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE t (x)").unwrap();
+        // The mtime of the failure seen in tests/crash.rs.
+        let mtime = std::time::UNIX_EPOCH + std::time::Duration::new(1_795_261_899, 833_902_100);
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+        let fp = compute(&conn, &path).unwrap();
+        let back: serde_json::Value = serde_json::from_str(&fp.to_string()).unwrap();
+        assert_eq!(differences(&back, &fp), None);
+        assert_eq!(back["mtime_ns"], 1_795_261_899_833_902_100u64);
     }
 }

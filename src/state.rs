@@ -29,16 +29,30 @@ pub async fn exists(client: &Client) -> Result<bool> {
     Ok(row.get(0))
 }
 
+/// How long `try_lock_pipeline` waits for another session to let go.
+pub const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Session-level lock so two runs of one pipeline cannot interleave.
-/// Returns false when another session holds it.
+/// Returns false when another session still holds it after
+/// [`LOCK_PATIENCE`]. The wait is for a run killed a moment ago: its server
+/// session ends only once the server notices the client is gone (within
+/// `client_connection_check_interval`, see `Target::connect`), and an
+/// immediate rerun should resume rather than be told another run is going.
 pub async fn try_lock_pipeline(client: &Client, pipeline: &str, schema: &str) -> Result<bool> {
-    let row = client
-        .query_one(
-            "SELECT pg_try_advisory_lock(hashtextextended('sqlite2pg:' || $1 || ':' || $2, 0))",
-            &[&pipeline, &schema],
-        )
-        .await?;
-    Ok(row.get(0))
+    let deadline = std::time::Instant::now() + LOCK_PATIENCE;
+    loop {
+        let row = client
+            .query_one(
+                "SELECT pg_try_advisory_lock(hashtextextended('sqlite2pg:' || $1 || ':' || $2, 0))",
+                &[&pipeline, &schema],
+            )
+            .await?;
+        let got: bool = row.get(0);
+        if got || std::time::Instant::now() >= deadline {
+            return Ok(got);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
 
 #[derive(Debug, Clone)]

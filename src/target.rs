@@ -119,6 +119,21 @@ impl Target {
             .batch_execute("SET application_name = 'sqlite2pg'; SET TimeZone = 'UTC'")
             .await
             .with_context(|| format!("cannot configure session on {}", self.shown))?;
+        // If this process dies (kill -9, OOM killer), the server otherwise
+        // notices only when it next talks to the client: a statement in
+        // progress — building a primary key, or queued for a table lock
+        // behind an app's open transaction — runs on for as long as it takes,
+        // holding the pipeline lock (so a rerun is refused as "another run is
+        // in progress") and, when queued for ACCESS EXCLUSIVE, blocking every
+        // reader of that table. With this the server checks the socket every
+        // second and cancels the orphaned statement. Best effort: PostgreSQL
+        // 14+ on platforms that support it; older servers just refuse it.
+        if let Err(e) = client
+            .batch_execute("SET client_connection_check_interval = '1s'")
+            .await
+        {
+            tracing::debug!("client_connection_check_interval not available: {e}");
+        }
         Ok(client)
     }
 
