@@ -116,7 +116,7 @@ pub async fn run(
     cancel: watch::Receiver<bool>,
 ) -> Result<RunOutcome> {
     let t0 = Instant::now();
-    let ctx = load_context(file, opts.target.as_deref())?;
+    let mut ctx = load_context(file, opts.target.as_deref())?;
     let p = &ctx.pipeline;
     for t in &opts.tables {
         if !ctx.plans.iter().any(|pl| &pl.source == t) {
@@ -156,6 +156,10 @@ pub async fn run(
     if !state::try_lock_pipeline(&client, &name, schema).await? {
         bail!("another sqlite2pg run of pipeline `{name}` into schema `{schema}` is in progress on {}", ctx.target.shown);
     }
+    let key = state::session_lock_key(&client, &name, schema).await?;
+    state::wait_for_leftover_sessions(&client, key).await?;
+    // From here on every connection of this run holds the key shared.
+    ctx.target.session_lock = Some(key);
     let explicit = !opts.stages.is_empty() || !opts.tables.is_empty();
     let latest = state::latest_run(&client, &name, schema).await?;
     let src_str = src_path.display().to_string();

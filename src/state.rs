@@ -55,6 +55,36 @@ pub async fn try_lock_pipeline(client: &Client, pipeline: &str, schema: &str) ->
     }
 }
 
+/// The key every session of a run of this pipeline holds in shared mode.
+pub async fn session_lock_key(client: &Client, pipeline: &str, schema: &str) -> Result<i64> {
+    let row = client
+        .query_one(
+            "SELECT hashtextextended('sqlite2pg-sessions:' || $1 || ':' || $2, 0)",
+            &[&pipeline, &schema],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+/// Wait until no session of an earlier run of this pipeline is left on the
+/// server. A killed run's worker sessions can outlive it for a moment (until
+/// the server notices the client is gone), still running a COPY or an index
+/// build; a rerun must not work beside them. They hold the key in shared
+/// mode, so taking it exclusively (and releasing it at once) waits them out.
+pub async fn wait_for_leftover_sessions(client: &Client, key: i64) -> Result<()> {
+    client.batch_execute("SET lock_timeout = '120s'").await?;
+    let res = client.execute("SELECT pg_advisory_lock($1)", &[&key]).await;
+    client.batch_execute("RESET lock_timeout").await?;
+    res.context(
+        "sessions of an earlier run of this pipeline are still active on the server after 120 s \
+         (see pg_stat_activity, application_name = 'sqlite2pg')",
+    )?;
+    client
+        .execute("SELECT pg_advisory_unlock($1)", &[&key])
+        .await?;
+    Ok(())
+}
+
 #[derive(Debug, Clone)]
 pub struct RunRow {
     pub run_id: i64,

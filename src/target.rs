@@ -87,6 +87,9 @@ pub fn redact(url: &str) -> String {
 pub struct Target {
     pub config: Config,
     pub shown: String,
+    /// Advisory lock key every connection of a run holds in shared mode
+    /// (see `state::wait_for_leftover_sessions`).
+    pub session_lock: Option<i64>,
 }
 
 impl Target {
@@ -100,7 +103,11 @@ impl Target {
                 "target {shown}: sslmode=require is not supported by this build (TLS is not compiled in); use sslmode=prefer or disable, or a local socket"
             )));
         }
-        Ok(Target { config, shown })
+        Ok(Target {
+            config,
+            shown,
+            session_lock: None,
+        })
     }
 
     /// Open a connection; its background task is spawned on the runtime.
@@ -133,6 +140,12 @@ impl Target {
             .await
         {
             tracing::debug!("client_connection_check_interval not available: {e}");
+        }
+        if let Some(key) = self.session_lock {
+            client
+                .execute("SELECT pg_advisory_lock_shared($1)", &[&key])
+                .await
+                .with_context(|| format!("cannot take the session lock on {}", self.shown))?;
         }
         Ok(client)
     }
