@@ -25,6 +25,13 @@ pub async fn has_rows(c: &impl GenericClient, qualified: &str) -> Result<bool> {
     Ok(r.get(0))
 }
 
+pub async fn row_count(c: &impl GenericClient, qualified: &str) -> Result<i64> {
+    let r = c
+        .query_one(&format!("SELECT count(*) FROM {qualified}"), &[])
+        .await?;
+    Ok(r.get(0))
+}
+
 /// (column name, type) of a target table in column order.
 pub async fn column_types(
     c: &impl GenericClient,
@@ -148,4 +155,18 @@ pub async fn fk_parents(c: &impl GenericClient, qualified: &str) -> Result<Vec<(
         )
         .await?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+/// The plan with its loaded columns re-typed to what the target table really
+/// has (an app-created table may differ from the mapping), and those types.
+pub async fn retyped(
+    c: &impl GenericClient,
+    t: &crate::plan::TablePlan,
+) -> Result<(crate::plan::TablePlan, Vec<PgType>)> {
+    let names: Vec<String> = t.columns.iter().map(|c| c.target.clone()).collect();
+    let types = copy_types(c, &t.schema, &t.target, &names).await?;
+    let mut plan = t.clone();
+    let pairs: Vec<(String, PgType)> = names.into_iter().zip(types.iter().cloned()).collect();
+    plan.retype(&pairs);
+    Ok((plan, types))
 }

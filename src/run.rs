@@ -163,8 +163,12 @@ pub async fn run(
     let explicit = !opts.stages.is_empty() || !opts.tables.is_empty();
     let latest = state::latest_run(&client, &name, schema).await?;
     let src_str = src_path.display().to_string();
-    let (run_id, previous) = match &latest {
-        Some(r) if r.status == "done" && !opts.fresh && !explicit => {
+    let finished = match &latest {
+        Some(r) if r.status == "done" => all_stages_done(&client, r.run_id, &ctx.plans).await?,
+        _ => false,
+    };
+    let run_id = match &latest {
+        Some(r) if finished && !opts.fresh && !explicit => {
             return Ok(RunOutcome::AlreadyDone { run_id: r.run_id });
         }
         Some(r) if !opts.fresh => {
@@ -191,7 +195,7 @@ pub async fn run(
             state::update_run_identity(&client, r.run_id, &fp, &mhash).await?;
             state::set_run_status(&client, r.run_id, "running", None).await?;
             tracing::info!("resuming run {}", r.run_id);
-            (r.run_id, None)
+            r.run_id
         }
         _ => {
             let id = state::new_run(&client, &name, schema, &src_str, &fp, &mhash).await?;
@@ -199,7 +203,7 @@ pub async fn run(
                 "starting run {id} of pipeline `{name}` into {}",
                 ctx.target.shown
             );
-            (id, latest.as_ref().map(|r| r.run_id))
+            id
         }
     };
 
@@ -207,7 +211,6 @@ pub async fn run(
         &ctx,
         &mut client,
         run_id,
-        previous,
         &selected,
         &opts,
         &columns_by_table,
@@ -254,13 +257,17 @@ pub async fn run(
     }
 }
 
+/// A run is done when every stage is done for every table of the mapping,
+/// not just for the tables one `--table` run selected (and a table added to
+/// the mapping later makes it not done).
 async fn all_stages_done(client: &Client, run_id: i64, plans: &[TablePlan]) -> Result<bool> {
-    for s in Stage::ALL {
-        if !state::stage_done(client, run_id, s.name(), "").await? {
-            return Ok(false);
+    for t in plans {
+        for s in Stage::ALL {
+            if !state::stage_done(client, run_id, s.name(), &t.source).await? {
+                return Ok(false);
+            }
         }
     }
-    let _ = plans;
     Ok(true)
 }
 
@@ -276,10 +283,7 @@ pub fn check_source_matches(
         // Checked by name first: SQLite reads a double-quoted name that is
         // not a column as a string literal, so the query below would
         // prepare fine and load the column's name into every row.
-        let mut stmt = conn.prepare("SELECT name FROM pragma_table_xinfo(?1)")?;
-        let present: Vec<String> = stmt
-            .query_map([&t.source], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+        let present = source::table_columns(conn, &t.source)?;
         if !present.is_empty() {
             for c in &t.columns {
                 if !present.iter().any(|p| p.eq_ignore_ascii_case(&c.source)) {
@@ -317,17 +321,13 @@ pub fn check_source_matches(
     }
 }
 
-fn all_source_columns(
+pub fn all_source_columns(
     conn: &rusqlite::Connection,
     plans: &[TablePlan],
 ) -> Result<HashMap<String, Vec<String>>> {
     let mut out = HashMap::new();
     for t in plans {
-        let mut stmt = conn.prepare("SELECT name FROM pragma_table_xinfo(?1)")?;
-        let cols: Vec<String> = stmt
-            .query_map([&t.source], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
-        out.insert(t.source.clone(), cols);
+        out.insert(t.source.clone(), source::table_columns(conn, &t.source)?);
     }
     Ok(out)
 }
@@ -337,7 +337,6 @@ async fn run_stages(
     ctx: &Context_,
     client: &mut Client,
     run_id: i64,
-    previous: Option<i64>,
     selected: &[&TablePlan],
     opts: &RunOptions,
     columns_by_table: &HashMap<String, Vec<String>>,
@@ -346,16 +345,7 @@ async fn run_stages(
     let wants = |s: Stage| opts.stages.is_empty() || opts.stages.contains(&s);
     let p = &ctx.pipeline;
     if wants(Stage::Prepare) {
-        prepare(
-            ctx,
-            client,
-            run_id,
-            previous,
-            selected,
-            opts,
-            columns_by_table,
-        )
-        .await?;
+        prepare(ctx, client, run_id, selected, opts, columns_by_table).await?;
     }
     let mut summaries = Vec::new();
     if wants(Stage::Copy) {
@@ -420,7 +410,6 @@ async fn prepare(
     ctx: &Context_,
     client: &mut Client,
     run_id: i64,
-    previous: Option<i64>,
     selected: &[&TablePlan],
     opts: &RunOptions,
     columns_by_table: &HashMap<String, Vec<String>>,
@@ -442,7 +431,7 @@ async fn prepare(
             todo.push(*t);
         }
     }
-    empty_targets(client, run_id, previous, &todo, truncate_ok).await?;
+    empty_targets(client, run_id, &p.pipeline_name(), &todo, truncate_ok).await?;
     for t in todo {
         let chunks = {
             let conn = source::open_readonly(&src_path)?;
@@ -498,7 +487,7 @@ async fn prepare(
     Ok(())
 }
 
-/// Before a new run loads anything: tables that an earlier run of this
+/// Before a run loads anything: tables that an earlier run of this
 /// pipeline created are dropped (all in one statement, never CASCADE) so
 /// they are recreated without the old keys, indexes and foreign keys; other
 /// tables holding rows are emptied only with permission (all in one
@@ -506,7 +495,7 @@ async fn prepare(
 async fn empty_targets(
     client: &mut Client,
     run_id: i64,
-    previous: Option<i64>,
+    pipeline: &str,
     todo: &[&TablePlan],
     truncate_ok: bool,
 ) -> Result<()> {
@@ -523,13 +512,17 @@ async fn empty_targets(
         {
             continue; // this run's own table: handled per table
         }
-        let created_by_previous = match previous {
-            Some(prev) => state::table_row(&*client, prev, &t.source)
-                .await?
-                .is_some_and(|r| !r.preexisting),
-            None => false,
-        };
-        if created_by_previous {
+        if let Some(loaded) = state::created_by_earlier_run(&*client, pipeline, run_id, t).await? {
+            // Ours — unless someone wrote to it since: then it is not ours
+            // to drop.
+            let now = catalog::row_count(&*client, &t.qualified()).await?;
+            if now != loaded && !truncate_ok {
+                refused.push(format!(
+                    "{} (an earlier run loaded {loaded} rows, it now has {now})",
+                    t.qualified()
+                ));
+                continue;
+            }
             drop.push(t.qualified());
         } else if catalog::has_rows(&*client, &t.qualified()).await? {
             if truncate_ok {
@@ -546,7 +539,7 @@ async fn empty_targets(
             ("tables", "hold", "them")
         };
         bail!(UsageError(format!(
-            "target {what} {} already {verb} rows that this pipeline did not load; refusing to overwrite {them}. \
+            "target {what} {} already {verb} rows that this pipeline did not load (or that changed since it did); refusing to overwrite {them}. \
              Set target.if_not_empty = \"truncate\" or pass --truncate to empty {them} first",
             refused.join(", ")
         )));
@@ -672,30 +665,40 @@ async fn copy_stage(
     let mut replace: Vec<bool> = Vec::new();
     for t in selected {
         let done = state::stage_done(client, run_id, "copy", &t.source).await?;
-        let reload = done && opts.stages.contains(&Stage::Copy);
-        if done && !reload {
-            continue;
-        }
         if !state::stage_done(client, run_id, "prepare", &t.source).await? {
             bail!("table {} has not been prepared; run without --stage, or with --stage prepare first", t.source);
         }
-        let pending = state::chunks(client, run_id, &t.source, reload).await?;
+        let pending_now = state::chunks(client, run_id, &t.source, false).await?;
+        // `--stage copy` on a table whose chunks are all committed reloads
+        // it — also after a failed reload, which rolled back and left every
+        // chunk done.
+        let reload = opts.stages.contains(&Stage::Copy) && pending_now.is_empty();
+        if done && !reload {
+            continue;
+        }
+        if reload && !opts.truncate {
+            let loaded = state::chunk_totals(client, run_id, &t.source).await?.1;
+            let now = catalog::row_count(client, &t.qualified()).await?;
+            if now != loaded {
+                bail!(UsageError(format!(
+                    "target table {} has {now} rows but this run loaded {loaded}: it changed since \
+                     (the application wrote to it?). Refusing to reload it; pass --truncate to replace it anyway",
+                    t.qualified()
+                )));
+            }
+        }
+        let pending = if reload {
+            state::chunks(client, run_id, &t.source, true).await?
+        } else {
+            pending_now
+        };
         let rejected_before = if reload {
             0
         } else {
             state::chunk_totals(client, run_id, &t.source).await?.2
         };
         replace.push(reload);
-        let mut plan = (*t).clone();
-        let names: Vec<String> = plan.columns.iter().map(|c| c.target.clone()).collect();
-        let actual = catalog::copy_types(client, &plan.schema, &plan.target, &names).await?;
-        plan.retype(
-            &names
-                .iter()
-                .cloned()
-                .zip(actual.iter().cloned())
-                .collect::<Vec<_>>(),
-        );
+        let (mut plan, actual) = catalog::retyped(&*client, t).await?;
         let preexisting = state::table_row(client, run_id, &t.source)
             .await?
             .is_some_and(|r| r.preexisting);

@@ -68,3 +68,14 @@ pub fn open_checked(path: &Path) -> Result<Connection> {
     quick_check(&conn, path)?;
     Ok(conn)
 }
+
+/// Column names of a source table (`pragma_table_xinfo`, so generated and
+/// hidden columns too); empty when there is no such table.
+pub fn table_columns(conn: &Connection, table: &str) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare_cached("SELECT name FROM pragma_table_xinfo(?1)")?;
+    let cols = stmt
+        .query_map([table], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()
+        .with_context(|| format!("reading the columns of source table {table}"))?;
+    Ok(cols)
+}

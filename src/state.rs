@@ -230,6 +230,28 @@ pub async fn reset_stage(
     Ok(())
 }
 
+/// If an earlier run of this pipeline (any, not just the last: a `--fresh`
+/// run may itself have failed early) created this target table: the rows
+/// the most recent such run loaded into it.
+pub async fn created_by_earlier_run(
+    client: &impl GenericClient,
+    pipeline: &str,
+    run_id: i64,
+    t: &crate::plan::TablePlan,
+) -> Result<Option<i64>> {
+    let row = client
+        .query_opt(
+            "SELECT (SELECT coalesce(sum(c.rows_loaded), 0)::bigint FROM sqlite2pg.chunks c \
+                     WHERE c.run_id = t.run_id AND c.source_table = t.source_table AND c.status = 'done') \
+             FROM sqlite2pg.tables t JOIN sqlite2pg.runs r USING (run_id) \
+             WHERE r.pipeline = $1 AND r.target_schema = $2 AND t.run_id <> $3 \
+             AND t.target_table = $4 AND NOT t.preexisting ORDER BY t.run_id DESC LIMIT 1",
+            &[&pipeline, &t.schema, &run_id, &t.target],
+        )
+        .await?;
+    Ok(row.map(|r| r.get(0)))
+}
+
 #[derive(Debug, Clone)]
 pub struct TableRow {
     pub source_table: String,

@@ -56,21 +56,13 @@ pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
     let src_path = ctx.pipeline.source_path();
     let columns_by_table = {
         let conn = source::open_readonly(&src_path)?;
-        let mut m = std::collections::HashMap::new();
-        for t in &ctx.plans {
-            let mut stmt = conn.prepare("SELECT name FROM pragma_table_xinfo(?1)")?;
-            let cols: Vec<String> = stmt
-                .query_map([&t.source], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()
-                .with_context(|| format!("reading source table {}", t.source))?;
-            if cols.is_empty() {
-                return Err(anyhow!(
-                    "source {} has no table {}",
-                    src_path.display(),
-                    t.source
-                ));
-            }
-            m.insert(t.source.clone(), cols);
+        let m = crate::run::all_source_columns(&conn, &ctx.plans)?;
+        if let Some(t) = ctx.plans.iter().find(|t| m[&t.source].is_empty()) {
+            return Err(anyhow!(
+                "source {} has no table {}",
+                src_path.display(),
+                t.source
+            ));
         }
         m
     };
@@ -108,16 +100,7 @@ pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
             });
             continue;
         }
-        let names: Vec<String> = t.columns.iter().map(|c| c.target.clone()).collect();
-        let types = catalog::copy_types(&client, &t.schema, &t.target, &names).await?;
-        let mut plan = t.clone();
-        plan.retype(
-            &names
-                .iter()
-                .cloned()
-                .zip(types.iter().cloned())
-                .collect::<Vec<_>>(),
-        );
+        let (plan, types) = catalog::retyped(&client, t).await?;
         let wire: Vec<Type> = types.iter().map(|t| t.wire_type()).collect();
         let rowid = extract::rowid_name(&plan, &columns_by_table[&t.source]);
         let source_side = hash_source(src_path.clone(), plan.clone(), rowid, wire.clone());

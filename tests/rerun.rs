@@ -25,7 +25,9 @@ fn copy_stage_rerun_of_a_done_table_replaces_its_rows_atomically() {
     let o = sqlite2pg(&["verify", &toml, "--target", &db.url]);
     assert_eq!(o.status.code(), Some(3));
 
-    let o = sqlite2pg(&[
+    // The table no longer holds what was loaded (someone wrote to it): a
+    // reload is refused unless the operator says to replace it anyway.
+    let reload = [
         "run",
         &toml,
         "--target",
@@ -35,7 +37,14 @@ fn copy_stage_rerun_of_a_done_table_replaces_its_rows_atomically() {
         "copy",
         "--table",
         "events",
-    ]);
+    ];
+    let o = sqlite2pg(&reload);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("changed since"), "{}", stderr(&o));
+    assert_eq!(db.scalar("SELECT count(*) FROM events"), "50000");
+    let mut forced = reload.to_vec();
+    forced.push("--truncate");
+    let o = sqlite2pg(&forced);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(db.scalar("SELECT count(*) FROM events"), "100000");
     assert_eq!(
@@ -74,6 +83,38 @@ fn reloading_a_referenced_parent_alone_is_refused_and_changes_nothing() {
     );
     assert_eq!(db.scalar("SELECT count(*) FROM \"User Accounts\""), "4");
     assert_eq!(db.scalar("SELECT count(*) FROM \"order\""), "4");
+}
+
+/// Regression: `run --table X` marked the whole run done, so the next plain
+/// `run` said "already completed" with the other tables never loaded.
+#[test]
+fn a_partial_table_run_does_not_complete_the_pipeline() {
+    let db = TestDb::new();
+    let (dir, src) = sqlite_fixture(FIXTURE_SQL);
+    let toml = dir.path().join("p.toml");
+    let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0));
+    let toml = toml.to_str().unwrap();
+    let o = sqlite2pg(&[
+        "run",
+        toml,
+        "--target",
+        &db.url,
+        "--no-progress",
+        "--table",
+        "empty_table",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM pg_tables WHERE tablename = 'events'"),
+        "0"
+    );
+    let o = sqlite2pg(&["run", toml, "--target", &db.url, "--no-progress"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("already completed"), "{}", stdout(&o));
+    assert_eq!(db.scalar("SELECT count(*) FROM events"), "100000");
+    let o = sqlite2pg(&["verify", toml, "--target", &db.url]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 }
 
 #[test]
