@@ -168,5 +168,13 @@ pub async fn retyped(
     let mut plan = t.clone();
     let pairs: Vec<(String, PgType)> = names.into_iter().zip(types.iter().cloned()).collect();
     plan.retype(&pairs);
+    // NOT NULL as the table really has it, so a NULL there is a reject of
+    // one row rather than a failed COPY of the whole chunk.
+    let actual = column_types(c, &t.schema, &t.target).await?;
+    for col in &mut plan.columns {
+        if actual.iter().any(|(n, _, nn)| n == &col.target && *nn) {
+            col.not_null = true;
+        }
+    }
     Ok((plan, types))
 }

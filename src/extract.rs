@@ -73,7 +73,7 @@ pub fn select_sql(t: &TablePlan, rowid: Option<&str>) -> String {
                 format!(" ORDER BY {}", order.join(", "))
             };
             format!(
-                "SELECT 0, {} FROM {table} WHERE ?1 <= ?2{filter}{order}",
+                "SELECT NULL, {} FROM {table} WHERE ?1 <= ?2{filter}{order}",
                 cols.join(", ")
             )
         }
@@ -95,7 +95,8 @@ pub fn extract_chunk(
     let mut rows = stmt.query([lo, hi]).context("querying source")?;
     let mut batch = new_batch(width, batch_size);
     let mut n = 0u64;
-    let mut ordinal = lo;
+    // WITHOUT ROWID rows are named by ordinal within the chunk.
+    let mut ordinal = if lo == i64::MIN { 0 } else { lo };
     while let Some(row) = rows.next().context("reading source row")? {
         let key = match row.get_ref(0)? {
             rusqlite::types::ValueRef::Integer(k) => k,

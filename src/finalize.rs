@@ -72,13 +72,19 @@ async fn run_parallel(target: &Target, steps: Vec<Step>, n: usize) -> Result<()>
                         t0.elapsed().as_secs_f64()
                     ),
                     Err(e) => {
-                        let detail = e
+                        let mut detail = e
                             .as_db_error()
                             .map(|d| match d.detail() {
                                 Some(x) => format!("{}: {x}", d.message()),
                                 None => d.message().to_string(),
                             })
                             .unwrap_or_else(|| e.to_string());
+                        if e.code() == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE) {
+                            detail.push_str(
+                                " — another session holds a lock on this table (find it with \
+                                 pg_blocking_pids / pg_stat_activity); rerun when it is gone",
+                            );
+                        }
                         errors
                             .lock()
                             .unwrap()

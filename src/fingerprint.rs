@@ -34,7 +34,22 @@ pub fn compute(conn: &Connection, path: &Path) -> Result<serde_json::Value> {
             h.update([0u8]);
         }
     }
+    // In WAL mode commits land in `<db>-wal` and the main file changes only
+    // at a checkpoint: the WAL's size and mtime are part of the fingerprint.
+    let wal = {
+        let mut p = path.as_os_str().to_owned();
+        p.push("-wal");
+        std::fs::metadata(std::path::PathBuf::from(p)).ok()
+    };
+    let wal_size = wal.as_ref().map(|m| m.len()).unwrap_or(0);
+    let wal_mtime_ns = wal
+        .and_then(|m| m.modified().ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
     Ok(serde_json::json!({
+        "wal_size": wal_size,
+        "wal_mtime_ns": wal_mtime_ns,
         "size": meta.len(),
         "mtime_ns": mtime_ns,
         "page_count": page_count,
@@ -45,7 +60,14 @@ pub fn compute(conn: &Connection, path: &Path) -> Result<serde_json::Value> {
 
 /// Human description of what differs, or None when equal.
 pub fn differences(old: &serde_json::Value, new: &serde_json::Value) -> Option<String> {
-    let keys = ["size", "mtime_ns", "page_count", "schema_sha256"];
+    let keys = [
+        "size",
+        "mtime_ns",
+        "page_count",
+        "schema_sha256",
+        "wal_size",
+        "wal_mtime_ns",
+    ];
     let diffs: Vec<String> = keys
         .iter()
         .filter(|k| old.get(**k) != new.get(**k))

@@ -30,6 +30,8 @@ fn exit_code_for(e: &anyhow::Error) -> u8 {
         .any(|c| c.is::<MappingError>() || c.is::<UsageError>())
     {
         2
+    } else if e.chain().any(|c| c.is::<run::VerifyMismatch>()) {
+        3
     } else {
         1
     }

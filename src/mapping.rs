@@ -437,11 +437,24 @@ impl Pipeline {
         if self.target.schema.trim().is_empty() {
             push("target.schema".into(), "must not be empty".into());
         }
+        if self.target.schema == "sqlite2pg" {
+            push(
+                "target.schema".into(),
+                "`sqlite2pg` holds this tool's own state; load into another schema".into(),
+            );
+        }
+        let too_long = |n: &str| n.len() > crate::ident::MAX_IDENT_BYTES;
         let mut targets: BTreeMap<String, String> = BTreeMap::new();
         let source_names: HashSet<&str> = self.table_maps.iter().map(|(n, _)| n.as_str()).collect();
         for (src, t) in self.included_tables() {
             let tp = format!("tables.{}", key_seg(src));
             let tname = t.target_name(src);
+            if too_long(tname) {
+                push(
+                    format!("{tp}.target"),
+                    format!("`{tname}` is longer than PostgreSQL's 63 bytes; shorten it"),
+                );
+            }
             // Every identifier is quoted, so names compare exactly.
             if let Some(prev) = targets.insert(tname.to_string(), src.to_string()) {
                 push(
@@ -465,6 +478,12 @@ impl Pipeline {
                     }
                 };
                 let target = c.target_name(cname);
+                if too_long(target) {
+                    push(
+                        format!("{cp}.target"),
+                        format!("`{target}` is longer than PostgreSQL's 63 bytes; shorten it"),
+                    );
+                }
                 if !cols.insert(target.to_string()) {
                     push(
                         format!("{cp}.target"),
@@ -560,6 +579,15 @@ impl Pipeline {
                             format!("`{c}` is not a target column of `{tname}`"),
                         );
                     }
+                }
+                if self.table(&fk.references).is_some_and(|p| !p.include) {
+                    push(
+                        format!("{tp}.foreign_keys.{i}.references"),
+                        format!(
+                            "`{}` is excluded (include = false): drop this foreign key or include the table",
+                            fk.references
+                        ),
+                    );
                 }
                 if !source_names.contains(fk.references.as_str()) {
                     push(

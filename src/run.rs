@@ -25,6 +25,13 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use tokio_postgres::Client;
 
+const VERIFY_FAILED: &str = "verification failed:";
+
+/// Finished, but the target does not match the source: exit code 3.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct VerifyMismatch(pub String);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
 pub enum Stage {
     Prepare,
@@ -223,6 +230,14 @@ pub async fn run(
             if let Some(msg) = failed {
                 state::set_run_status(&client, run_id, "failed", Some(&msg)).await?;
                 print_summary(&tables);
+                if msg.starts_with(VERIFY_FAILED) {
+                    // Loaded, but the counts disagree: exit 3, and rerunning
+                    // as is would not change that.
+                    return Err(VerifyMismatch(format!(
+                        "{msg}\nrun {run_id}: the target does not match the source; see `sqlite2pg verify`"
+                    ))
+                    .into());
+                }
                 bail!("{msg}\nrun {run_id} failed; rerun the same command to resume (committed chunks are kept)");
             }
             let all_done = all_stages_done(&client, run_id, &ctx.plans).await?;
@@ -377,7 +392,7 @@ async fn run_stages(
         if !bad.is_empty() {
             return Ok((
                 summaries,
-                Some(format!("verification failed:\n  {}", bad.join("\n  "))),
+                Some(format!("{VERIFY_FAILED}\n  {}", bad.join("\n  "))),
             ));
         }
     }
@@ -910,11 +925,28 @@ async fn constants_for(
         let ty = catalog::copy_types(client, &t.schema, &t.target, std::slice::from_ref(&a.name))
             .await?
             .remove(0);
-        let text: Option<String> = client
-            .query_one(&format!("SELECT ({expr})::{ty}::text"), &[])
+        // Evaluated twice: a volatile default (clock_timestamp(),
+        // gen_random_uuid(), nextval()) would give every row the same value,
+        // so it is refused. now() is stable within a statement: allowed.
+        let r = client
+            .query_one(
+                &format!("SELECT ({expr})::{ty}::text, ({expr})::{ty}::text"),
+                &[],
+            )
             .await
-            .with_context(|| format!("evaluating add_columns.{}.default `{expr}` as {ty}", a.name))?
-            .get(0);
+            .with_context(|| {
+                format!("evaluating add_columns.{}.default `{expr}` as {ty}", a.name)
+            })?;
+        let text: Option<String> = r.get(0);
+        let again: Option<String> = r.get(1);
+        if text != again {
+            bail!(UsageError(format!(
+                "add_columns.{}.default `{expr}` gives a different value each time; loading into an existing \
+                 table it would be evaluated once for all rows. Give the column that default in the table itself \
+                 and remove it from add_columns",
+                a.name
+            )));
+        }
         let cell = text
             .map(|s| crate::cell::Cell::Text(s.into_bytes()))
             .unwrap_or(crate::cell::Cell::Null);

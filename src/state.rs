@@ -74,7 +74,7 @@ pub async fn session_lock_key(client: &Client, pipeline: &str, schema: &str) -> 
 pub async fn wait_for_leftover_sessions(client: &Client, key: i64) -> Result<()> {
     client.batch_execute("SET lock_timeout = '120s'").await?;
     let res = client.execute("SELECT pg_advisory_lock($1)", &[&key]).await;
-    client.batch_execute("RESET lock_timeout").await?;
+    client.batch_execute(crate::target::LOCK_TIMEOUT).await?;
     res.context(
         "sessions of an earlier run of this pipeline are still active on the server after 120 s \
          (see pg_stat_activity, application_name = 'sqlite2pg')",

@@ -4,6 +4,11 @@
 use anyhow::{anyhow, bail, Context, Result};
 use tokio_postgres::{Client, Config, NoTls};
 
+/// How long any statement of this tool waits for a lock held by another
+/// session (an application transaction left open, say) before it fails with
+/// a message, instead of hanging and blocking that table's readers.
+pub const LOCK_TIMEOUT: &str = "SET lock_timeout = '60s'";
+
 /// Resolve the target URL: `--target`, else `target.url` of the mapping
 /// (with `${VAR}` expanded), else `DATABASE_URL`.
 pub fn resolve_url(flag: Option<&str>, mapping_url: Option<&str>) -> Result<String> {
@@ -82,6 +87,33 @@ pub fn redact(url: &str) -> String {
     result
 }
 
+/// `postgres://user@host:port/dbname` from parsed settings, without the
+/// password.
+pub fn describe(c: &Config) -> String {
+    use tokio_postgres::config::Host;
+    let hosts: Vec<String> = c
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let host = match h {
+                Host::Tcp(h) => h.clone(),
+                Host::Unix(p) => p.display().to_string(),
+            };
+            match c.get_ports().get(i).or(c.get_ports().first()) {
+                Some(p) => format!("{host}:{p}"),
+                None => host,
+            }
+        })
+        .collect();
+    format!(
+        "postgres://{}{}/{}",
+        c.get_user().map(|u| format!("{u}@")).unwrap_or_default(),
+        hosts.join(","),
+        c.get_dbname().unwrap_or("")
+    )
+}
+
 /// A parsed target: the config to connect with and its printable form.
 #[derive(Clone)]
 pub struct Target {
@@ -94,10 +126,12 @@ pub struct Target {
 
 impl Target {
     pub fn parse(url: &str) -> Result<Target> {
-        let shown = redact(url);
         let config: Config = url
             .parse()
-            .map_err(|e| crate::UsageError(format!("invalid target URL {shown}: {e}")))?;
+            .map_err(|e| crate::UsageError(format!("invalid target URL {}: {e}", redact(url))))?;
+        // Shown as rebuilt from the parsed settings: no string surgery on
+        // the original can leak a password it failed to recognise.
+        let shown = describe(&config);
         if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
             bail!(crate::UsageError(format!(
                 "target {shown}: sslmode=require is not supported by this build (TLS is not compiled in); use sslmode=prefer or disable, or a local socket"
@@ -123,7 +157,9 @@ impl Target {
             }
         });
         client
-            .batch_execute("SET application_name = 'sqlite2pg'; SET TimeZone = 'UTC'")
+            .batch_execute(&format!(
+                "SET application_name = 'sqlite2pg'; SET TimeZone = 'UTC'; {LOCK_TIMEOUT}"
+            ))
             .await
             .with_context(|| format!("cannot configure session on {}", self.shown))?;
         // If this process dies (kill -9, OOM killer), the server otherwise
@@ -186,6 +222,37 @@ mod tests {
         );
         let e = expand_env("postgres://${S2P_SURELY_UNSET_VAR}/x").unwrap_err();
         assert!(e.to_string().contains("S2P_SURELY_UNSET_VAR"));
+    }
+
+    #[test]
+    fn shown_target_is_rebuilt_without_any_password() {
+        for (url, secrets) in [
+            (
+                "postgres://bob:pa/ss?word@db:5433/app",
+                &["pa/ss", "word"][..],
+            ),
+            (
+                "host=db port=5433 user=bob password = 'a b c' dbname=app",
+                &["a b c"][..],
+            ),
+            (
+                "postgres://bob:s3cret@db/app?sslmode=disable",
+                &["s3cret"][..],
+            ),
+        ] {
+            // Either it parses and is shown without the password, or the
+            // error says why without it.
+            let shown = match Target::parse(url) {
+                Ok(t) => {
+                    assert!(t.shown.starts_with("postgres://bob@db"), "{}", t.shown);
+                    t.shown
+                }
+                Err(e) => format!("{e:#}"),
+            };
+            for secret in secrets {
+                assert!(!shown.contains(secret), "{url} shown as {shown}");
+            }
+        }
     }
 
     #[test]

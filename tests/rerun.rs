@@ -146,3 +146,26 @@ fn fresh_reloads_everything_without_duplicates() {
     let o = sqlite2pg(&["verify", &toml, "--target", &db.url]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 }
+
+#[test]
+fn verify_stage_rerun_after_tampering_exits_3_not_1() {
+    let db = TestDb::new();
+    let (_dir, toml) = loaded_fixture(&db);
+    db.exec("DELETE FROM order_items WHERE line_no = 2");
+    let o = sqlite2pg(&[
+        "run",
+        &toml,
+        "--target",
+        &db.url,
+        "--no-progress",
+        "--stage",
+        "verify",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("order_items"), "{}", stderr(&o));
+    assert!(
+        !stderr(&o).contains("resume"),
+        "rerunning would not help: {}",
+        stderr(&o)
+    );
+}
