@@ -178,3 +178,21 @@ pub async fn retyped(
     }
     Ok((plan, types))
 }
+
+/// The table an index of this name belongs to in the schema, if any (index
+/// names share the schema's namespace with tables).
+pub async fn index_owner(
+    c: &impl GenericClient,
+    schema: &str,
+    index: &str,
+) -> Result<Option<String>> {
+    let row = c
+        .query_opt(
+            "SELECT t.relname::text FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
+             JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = i.relnamespace \
+             WHERE n.nspname = $1 AND i.relname = $2",
+            &[&schema, &index],
+        )
+        .await?;
+    Ok(row.map(|r| r.get(0)))
+}

@@ -168,6 +168,20 @@ pub async fn finalize(
             ));
         }
         for ix in &t.indexes {
+            // `IF NOT EXISTS` would silently skip ours if another table
+            // already has an index of that name.
+            if let Some(owner) = catalog::index_owner(client, &t.schema, &ix.name).await? {
+                if owner != t.target {
+                    bail!(crate::UsageError(format!(
+                        "index {} of {} cannot be created: table {owner} in schema {} already has an index \
+                         of that name (index names are per schema); rename it in the mapping",
+                        ix.name,
+                        t.qualified(),
+                        t.schema
+                    )));
+                }
+                continue;
+            }
             builds.push(Step {
                 sql: ddl::index(t, ix),
                 what: format!("index {} on {}", ix.name, t.qualified()),

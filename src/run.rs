@@ -446,13 +446,30 @@ async fn prepare(
             todo.push(*t);
         }
     }
-    empty_targets(client, run_id, &p.pipeline_name(), &todo, truncate_ok).await?;
-    for t in todo {
-        let chunks = {
-            let conn = source::open_readonly(&src_path)?;
+    // Everything that can refuse is checked before anything is emptied:
+    // chunk plans from the source, and existing tables against the mapping.
+    let mut plans = Vec::with_capacity(todo.len());
+    {
+        let conn = source::open_readonly(&src_path)?;
+        for t in &todo {
             let rowid = extract::rowid_name(t, &columns_by_table[&t.source]);
-            extract::plan_chunks(&conn, t, rowid, p.defaults.chunk_size)?
-        };
+            plans.push(extract::plan_chunks(
+                &conn,
+                t,
+                rowid,
+                p.defaults.chunk_size,
+            )?);
+            if catalog::table_exists(&*client, schema, &t.target).await?
+                && state::created_by_earlier_run(&*client, &p.pipeline_name(), run_id, t)
+                    .await?
+                    .is_none()
+            {
+                check_existing_columns(&*client, t).await?;
+            }
+        }
+    }
+    empty_targets(client, run_id, &p.pipeline_name(), &todo, truncate_ok).await?;
+    for (t, chunks) in todo.into_iter().zip(plans) {
         let total: u64 = chunks.iter().map(|c| c.2).sum();
         let tx = client.transaction().await?;
         let exists = catalog::table_exists(&tx, schema, &t.target).await?;

@@ -135,3 +135,31 @@ fn app_foreign_keys_are_respected_by_loading_parents_first() {
     assert_eq!(db.scalar("SELECT count(*) FROM child"), "20000");
     assert_eq!(db.scalar("SELECT count(*) FROM parent"), "2000");
 }
+
+/// Regression (review): with --truncate, tables were emptied before the
+/// other tables' checks ran, so a mismatch in table 2 left table 1 empty.
+#[test]
+fn a_mismatch_anywhere_stops_the_run_before_any_table_is_emptied() {
+    let db = TestDb::new();
+    let (dir, src) = sqlite_fixture(
+        "CREATE TABLE a (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO a VALUES (1, 'new');
+         CREATE TABLE b (id INTEGER PRIMARY KEY, w TEXT); INSERT INTO b VALUES (1, 'new');",
+    );
+    db.exec(
+        "CREATE TABLE a (id bigint, v text); INSERT INTO a VALUES (7, 'keep me');
+         CREATE TABLE b (id bigint, other text NOT NULL);",
+    );
+    let toml = dir.path().join("p.toml");
+    init(&src, &toml);
+    let o = sqlite2pg(&[
+        "run",
+        toml.to_str().unwrap(),
+        "--target",
+        &db.url,
+        "--no-progress",
+        "--truncate",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("other"), "{}", stderr(&o));
+    assert_eq!(db.scalar("SELECT v FROM a"), "keep me");
+}
