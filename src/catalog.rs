@@ -143,6 +143,18 @@ pub async fn required_columns(
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
+/// Whether a foreign key of the table references the table itself.
+pub async fn self_referencing(c: &impl GenericClient, qualified: &str) -> Result<bool> {
+    let r = c
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' \
+             AND conrelid = $1::text::regclass AND confrelid = conrelid)",
+            &[&qualified],
+        )
+        .await?;
+    Ok(r.get(0))
+}
+
 /// Tables referenced by the foreign keys of a table (excluding itself), as
 /// (schema, table).
 pub async fn fk_parents(c: &impl GenericClient, qualified: &str) -> Result<Vec<(String, String)>> {

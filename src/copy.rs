@@ -52,6 +52,12 @@ pub struct CopyTable {
     /// (application-created) table's foreign keys. Tables this tool creates
     /// get their foreign keys in `finalize`, so they have none.
     pub deps: std::sync::OnceLock<Vec<Arc<CopyTable>>>,
+    /// An existing table whose foreign key references itself: its chunks
+    /// load one at a time in rowid order, so a parent row earlier in the
+    /// table is committed before its children.
+    pub serial: bool,
+    /// Jobs of this table being loaded right now.
+    pub in_flight: AtomicU64,
 }
 
 impl CopyTable {
@@ -62,6 +68,9 @@ impl CopyTable {
     /// Whether this table's chunks may start: every parent loaded. A failed
     /// parent fails this table too (its jobs are then skipped).
     fn ready(&self) -> bool {
+        if self.serial && self.in_flight.load(Ordering::SeqCst) > 0 {
+            return false;
+        }
         for d in self.deps.get().map(Vec::as_slice).unwrap_or_default() {
             if d.failed() {
                 self.fail(format!(
@@ -131,9 +140,14 @@ pub async fn run_jobs(
                     if q.is_empty() {
                         return Ok(());
                     }
-                    q.iter()
+                    let job = q
+                        .iter()
                         .position(|j| j.table.ready())
-                        .and_then(|i| q.remove(i))
+                        .and_then(|i| q.remove(i));
+                    if let Some(j) = &job {
+                        j.table.in_flight.fetch_add(1, Ordering::SeqCst);
+                    }
+                    job
                 };
                 let Some(job) = job else {
                     // Every queued table waits for a parent still loading.
@@ -148,6 +162,7 @@ pub async fn run_jobs(
                     r = run_job(&mut client, &job, &settings, &progress) => r,
                     _ = cancel.changed() => Err(anyhow!("interrupted")),
                 };
+                table.in_flight.fetch_sub(1, Ordering::SeqCst);
                 match res {
                     Ok(()) => {
                         let n = job.chunks.len() as u64;

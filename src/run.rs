@@ -734,12 +734,14 @@ async fn copy_stage(
         let preexisting = state::table_row(client, run_id, &t.source)
             .await?
             .is_some_and(|r| r.preexisting);
+        let mut serial = false;
         if preexisting {
             plan.constants = constants_for(client, &plan, p).await?;
             parents.push((
                 tables.len(),
                 catalog::fk_parents(client, &plan.qualified()).await?,
             ));
+            serial = catalog::self_referencing(client, &plan.qualified()).await?;
         }
         let rowid = extract::rowid_name(&plan, &columns_by_table[&t.source]);
         let planned: i64 = pending.iter().map(|c| c.planned_rows).sum();
@@ -760,6 +762,8 @@ async fn copy_stage(
             failing_rejects: Mutex::new(Vec::new()),
             chunks_left: AtomicU64::new(pending.len() as u64),
             deps: std::sync::OnceLock::new(),
+            serial,
+            in_flight: AtomicU64::new(0),
             plan,
         }));
         jobs_by_table.push(pending);
@@ -876,7 +880,8 @@ async fn copy_stage(
         match &err {
             Some(e) => {
                 state::set_stage(client, run_id, "copy", &t.plan.source, "failed", Some(e)).await?;
-                failures.push(format!("table {}: {e}", t.plan.source));
+                // The error names its table (and chunk) already.
+                failures.push(e.clone());
             }
             None => {
                 state::set_stage(client, run_id, "copy", &t.plan.source, "done", None).await?;

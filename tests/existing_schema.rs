@@ -163,3 +163,32 @@ fn a_mismatch_anywhere_stops_the_run_before_any_table_is_emptied() {
     assert!(stderr(&o).contains("other"), "{}", stderr(&o));
     assert_eq!(db.scalar("SELECT v FROM a"), "keep me");
 }
+
+/// Review finding: an app table whose foreign key references itself was
+/// loaded in parallel chunks, so a child could be committed before its
+/// parent in another chunk. Its chunks now load one at a time in order.
+#[test]
+fn self_referencing_app_table_loads_parents_before_children() {
+    let db = TestDb::new();
+    let (dir, src) = sqlite_fixture(
+        "CREATE TABLE node (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES node(id));
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000)
+         INSERT INTO node SELECT i, CASE WHEN i > 1 THEN i - 1 END FROM n;",
+    );
+    db.exec("CREATE TABLE node (id bigint PRIMARY KEY, parent_id bigint REFERENCES node(id))");
+    let toml = dir.path().join("p.toml");
+    init(&src, &toml);
+    let text = std::fs::read_to_string(&toml)
+        .unwrap()
+        .replace("chunk_size = 100000", "chunk_size = 100");
+    std::fs::write(&toml, text).unwrap();
+    let o = sqlite2pg(&[
+        "run",
+        toml.to_str().unwrap(),
+        "--target",
+        &db.url,
+        "--no-progress",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(db.scalar("SELECT count(*) FROM node"), "5000");
+}
