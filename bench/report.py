@@ -95,7 +95,8 @@ md += ["", "seconds: median wall time of the successful rounds; rows/s: source r
        "(not the PostgreSQL server); x floor: seconds / floor seconds. See bench/README.md."]
 if breakdown:
     md += ["", "sqlite2pg medians by step (init = `init` or the fallback mapping; run = prepare, copy, "
-           "finalize, count check; verify = `verify --json`, counts and checksums):", ""] + breakdown
+           "finalize, count check — these two are the timed seconds; verify = `verify --json`, counts and checksums, "
+           "run after the clock as the correctness gate):", ""] + breakdown
 md += ["", "Notes (last round):", ""] + notes
 md += ["", f"Per-round figures: `bench/out/{os.path.basename(raw)}`.", ""]
 with open(out, "w") as fh:
