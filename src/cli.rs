@@ -33,6 +33,9 @@ pub enum Command {
         /// Overwrite the output file if it exists.
         #[arg(long)]
         force: bool,
+        /// Profile only the first N rows of each table (default: all).
+        #[arg(long, value_name = "N")]
+        sample: Option<u64>,
     },
     /// Full dry run: convert every row as `run` would, write nothing.
     Check {

@@ -31,6 +31,92 @@ pub struct ColumnProfile {
     /// For a declared `decimal(p,s)`: cells that `numeric(p,s)` would round
     /// or refuse (more than `s` decimals, or too large).
     pub scale_loss: u64,
+    /// What the text cells look like (counts), to review the rule.
+    pub text_formats: TextFormats,
+}
+
+/// Formats recognised in text cells.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TextFormats {
+    pub iso_timestamp: u64,
+    pub integer: u64,
+    pub decimal: u64,
+    pub boolean: u64,
+    pub json: u64,
+    pub uuid: u64,
+}
+
+impl TextFormats {
+    fn add(&mut self, b: &[u8]) {
+        let t = b.trim_ascii();
+        if t.is_empty() {
+            return;
+        }
+        let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
+        let unsigned = t
+            .strip_prefix(b"-")
+            .or_else(|| t.strip_prefix(b"+"))
+            .unwrap_or(t);
+        if t.len() >= 10
+            && digits(&t[..4])
+            && t[4] == b'-'
+            && digits(&t[5..7])
+            && t[7] == b'-'
+            && digits(&t[8..10])
+        {
+            self.iso_timestamp += 1;
+        } else if digits(unsigned) {
+            self.integer += 1;
+        } else if unsigned.iter().filter(|&&c| c == b'.').count() == 1
+            && unsigned.iter().all(|&c| c.is_ascii_digit() || c == b'.')
+            && unsigned.len() > 1
+        {
+            self.decimal += 1;
+        } else if [
+            &b"true"[..],
+            b"false",
+            b"t",
+            b"f",
+            b"yes",
+            b"no",
+            b"y",
+            b"n",
+            b"on",
+            b"off",
+        ]
+        .iter()
+        .any(|w| t.eq_ignore_ascii_case(w))
+        {
+            self.boolean += 1;
+        } else if (t[0] == b'{' || t[0] == b'[')
+            && serde_json::from_slice::<serde::de::IgnoredAny>(t).is_ok()
+        {
+            self.json += 1;
+        } else if std::str::from_utf8(t)
+            .ok()
+            .and_then(|s| uuid::Uuid::try_parse(s).ok())
+            .is_some()
+        {
+            self.uuid += 1;
+        }
+    }
+
+    /// `"9812 ISO-8601, 12 JSON"` — only what was seen.
+    fn describe(&self) -> Option<String> {
+        let parts: Vec<String> = [
+            (self.iso_timestamp, "ISO-8601 date/time"),
+            (self.integer, "integer"),
+            (self.decimal, "decimal"),
+            (self.boolean, "boolean word"),
+            (self.json, "JSON"),
+            (self.uuid, "UUID"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, w)| format!("{n} {w}"))
+        .collect();
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
 }
 
 /// Profiles by table, then column (source names).
@@ -40,7 +126,7 @@ pub type Profiles = HashMap<String, HashMap<String, ColumnProfile>>;
 /// class is read from the row as SQLite hands it over (one pass, no SQL
 /// expression per cell: at bench scale 1.0 an aggregate query per table took
 /// 14 s, this pass a fraction of it).
-pub fn profile(conn: &Connection, schema: &SourceSchema) -> Result<Profiles> {
+pub fn profile(conn: &Connection, schema: &SourceSchema, sample: Option<u64>) -> Result<Profiles> {
     let mut out = Profiles::new();
     for t in &schema.tables {
         let cols: Vec<&SourceColumn> = t.columns.iter().filter(|c| c.hidden == 0).collect();
@@ -55,7 +141,12 @@ pub fn profile(conn: &Connection, schema: &SourceSchema) -> Result<Profiles> {
             .collect();
         if t.row_count > 0 && !cols.is_empty() {
             let list: Vec<String> = cols.iter().map(|c| sqlite_quote(&c.name)).collect();
-            let sql = format!("SELECT {} FROM {}", list.join(", "), sqlite_quote(&t.name));
+            let limit = sample.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+            let sql = format!(
+                "SELECT {} FROM {}{limit}",
+                list.join(", "),
+                sqlite_quote(&t.name)
+            );
             let mut stmt = conn
                 .prepare(&sql)
                 .with_context(|| format!("cannot profile table `{}`", t.name))?;
@@ -110,6 +201,7 @@ impl ColumnProfile {
             }
             ValueRef::Text(b) => {
                 self.text += 1;
+                self.text_formats.add(b);
                 if let Some((mag, sc)) = limit {
                     if !decimal_text_fits(b, mag, sc) {
                         self.scale_loss += 1;
@@ -825,6 +917,9 @@ pub fn render_profiled(
                         if pr.scale_loss > 0 {
                             parts.push(format!("{} beyond the declared precision", pr.scale_loss));
                         }
+                        if let Some(f) = pr.text_formats.describe() {
+                            parts.push(format!("text as: {f}"));
+                        }
                         if let (Some(lo), Some(hi)) = (pr.min_number, pr.max_number) {
                             parts.push(format!("numbers {}..{}", short_num(lo), short_num(hi)));
                         }
@@ -880,7 +975,8 @@ pub fn render_profiled(
 
 /// `sqlite2pg init`: write a mapping file for `sqlite` to `out`, or to
 /// `pipelines/<stem>.toml`. Refuses to overwrite an existing file.
-pub fn run_init(sqlite: &Path, out: Option<&Path>) -> Result<PathBuf> {
+/// `sample`: profile at most this many rows per table (the first ones).
+pub fn run_init(sqlite: &Path, out: Option<&Path>, sample: Option<u64>) -> Result<PathBuf> {
     let out: PathBuf = match out {
         Some(o) => o.to_path_buf(),
         None => {
@@ -912,7 +1008,7 @@ pub fn run_init(sqlite: &Path, out: Option<&Path>) -> Result<PathBuf> {
         t0.elapsed().as_secs_f64()
     );
     let t0 = std::time::Instant::now();
-    let profiles = profile(&conn, &schema)?;
+    let profiles = profile(&conn, &schema, sample)?;
     tracing::info!("profiled every column ({:.1}s)", t0.elapsed().as_secs_f64());
     let out_dir = out
         .parent()
@@ -1010,7 +1106,7 @@ mod tests {
         let db = fixture(dir);
         let conn = source::open_checked(&db).unwrap();
         let schema = introspect(&conn).unwrap();
-        let prof = profile(&conn, &schema).unwrap();
+        let prof = profile(&conn, &schema, None).unwrap();
         let (p, w) = build_pipeline_profiled(&schema, &prof, &db, dir);
         (schema, prof, p, w)
     }
@@ -1149,11 +1245,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = fixture(dir.path());
         let out = dir.path().join("pipelines/app.toml");
-        let written = run_init(&db, Some(&out)).unwrap();
+        let written = run_init(&db, Some(&out), None).unwrap();
         assert_eq!(written, out);
         let p = Pipeline::load(&out).unwrap();
         assert_eq!(p.table_maps.len(), 5);
-        let e = run_init(&db, Some(&out)).unwrap_err().to_string();
+        let e = run_init(&db, Some(&out), None).unwrap_err().to_string();
         assert!(e.contains("already exists"), "{e}");
     }
 
@@ -1227,7 +1323,7 @@ line" INT, "ü" ANY, "Ä" REAL, [x y] BLOB DEFAULT X'00FF', "a.b" text DEFAULT '
         .unwrap();
         drop(c);
         let out = dir.path().join("odd.toml");
-        run_init(&path, Some(&out)).unwrap();
+        run_init(&path, Some(&out), None).unwrap();
         let text = std::fs::read_to_string(&out).unwrap();
         let p = Pipeline::parse(&text, &out).unwrap();
         let t = p.table("we\"ird.na me").unwrap();

@@ -94,13 +94,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             sqlite_file,
             output,
             force,
+            sample,
         } => {
             if force {
                 if let Some(o) = output.as_deref().filter(|o| o.exists()) {
                     std::fs::remove_file(o)?;
                 }
             }
-            let written = sqlite2pg::init::run_init(&sqlite_file, output.as_deref())?;
+            let written = sqlite2pg::init::run_init(&sqlite_file, output.as_deref(), sample)?;
             println!(
                 "wrote {} — review it, then: sqlite2pg run {}",
                 written.display(),
