@@ -146,6 +146,7 @@ pub async fn run_jobs(
                         .and_then(|i| q.remove(i));
                     if let Some(j) = &job {
                         j.table.in_flight.fetch_add(1, Ordering::SeqCst);
+                        progress.start_table(j.table.idx);
                     }
                     job
                 };

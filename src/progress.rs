@@ -24,9 +24,15 @@ impl Progress {
             ProgressDrawTarget::hidden()
         });
         let style = ProgressStyle::with_template(
-            "{prefix:>24.bold} [{bar:30}] {human_pos:>11}/{human_len:<11} {per_sec:>12} ETA {eta}",
+            "{prefix:>24.bold} [{bar:30}] {human_pos:>11}/{human_len:<11} {rate:>13} ETA {eta}",
         )
         .expect("static template")
+        .with_key(
+            "rate",
+            |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0} rows/s", s.per_sec());
+            },
+        )
         .progress_chars("=> ");
         let total: u64 = tables.iter().map(|t| t.1).sum();
         let overall = multi.add(ProgressBar::new(total));
@@ -48,6 +54,16 @@ impl Progress {
             tty,
             started: Instant::now(),
         })
+    }
+
+    /// A table's first chunk starts: its rate and ETA count from now, not
+    /// from when the bars were drawn.
+    pub fn start_table(&self, table: usize) {
+        let b = &self.bars[table].1;
+        if b.position() == 0 {
+            b.reset_elapsed();
+            b.reset_eta();
+        }
     }
 
     pub fn inc(&self, table: usize, rows: u64) {
