@@ -238,7 +238,7 @@ pub async fn run(
                     ))
                     .into());
                 }
-                bail!("{msg}\nrun {run_id} failed; rerun the same command to resume (committed chunks are kept)");
+                bail!("{msg}\nrun {run_id} failed; {}", resume_hint(&opts));
             }
             let all_done = all_stages_done(&client, run_id, &ctx.plans).await?;
             state::set_run_status(
@@ -265,9 +265,7 @@ pub async fn run(
                 // Rerunning as is would not help: the operator must act.
                 return Err(e);
             }
-            Err(e.context(format!(
-                "run {run_id} failed; rerun the same command to resume (committed work is kept)"
-            )))
+            Err(e.context(format!("run {run_id} failed; {}", resume_hint(&opts))))
         }
     }
 }
@@ -662,6 +660,16 @@ async fn check_existing_columns(
     }
 }
 
+/// What to run to resume: the same command, less `--fresh` (which would
+/// start over instead).
+fn resume_hint(opts: &RunOptions) -> &'static str {
+    if opts.fresh {
+        "rerun the same command without --fresh to resume (committed work is kept)"
+    } else {
+        "rerun the same command to resume (committed work is kept)"
+    }
+}
+
 pub fn reject_path(p: &Pipeline, source_table: &str) -> PathBuf {
     let safe: String = source_table
         .chars()
@@ -673,7 +681,16 @@ pub fn reject_path(p: &Pipeline, source_table: &str) -> PathBuf {
             }
         })
         .collect();
-    p.base_dir.join("rejects").join(format!("{safe}.jsonl"))
+    // Names that had to be changed get a short hash, so `a b` and `a_b`
+    // never share a file.
+    let name = if safe == source_table {
+        safe
+    } else {
+        use sha2::Digest;
+        let h = Sha256::digest(source_table.as_bytes());
+        format!("{safe}-{}", hex::encode(&h[..4]))
+    };
+    p.base_dir.join("rejects").join(format!("{name}.jsonl"))
 }
 
 async fn copy_stage(
