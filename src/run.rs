@@ -1001,6 +1001,9 @@ async fn constants_for(
     Ok(out)
 }
 
+/// Write `rejects/<table>.jsonl`: the committed rejects streamed from the
+/// state table into a buffered file (never all in memory: a messy table can
+/// have millions), then those of the chunk that broke the limit.
 async fn write_rejects(
     client: &Client,
     run_id: i64,
@@ -1008,18 +1011,23 @@ async fn write_rejects(
     failing: &[crate::transform::Reject],
     path: &Path,
 ) -> Result<()> {
-    let mut lines = state::rejects_json(client, run_id, source).await?;
-    lines.extend(failing.iter().map(|r| r.to_json(source)));
+    use std::io::Write;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let mut text = String::new();
-    for l in lines {
-        text.push_str(&l.to_string());
-        text.push('\n');
+    let ctx = || format!("writing reject file {}", path.display());
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).with_context(ctx)?);
+    state::stream_rejects(client, run_id, source, |line| {
+        out.write_all(line.to_string().as_bytes())?;
+        out.write_all(b"\n")?;
+        Ok(())
+    })
+    .await
+    .with_context(ctx)?;
+    for r in failing {
+        writeln!(out, "{}", r.to_json(source)).with_context(ctx)?;
     }
-    std::fs::write(path, text)
-        .with_context(|| format!("writing reject file {}", path.display()))?;
+    out.flush().with_context(ctx)?;
     Ok(())
 }
 

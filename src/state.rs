@@ -471,35 +471,38 @@ pub async fn insert_rejects(
     Ok(())
 }
 
-/// Committed rejects of a table as JSON lines' objects.
-pub async fn rejects_json(
-    client: &impl GenericClient,
+/// Committed rejects of a table, one JSON object at a time, streamed.
+pub async fn stream_rejects(
+    client: &Client,
     run_id: i64,
     source: &str,
-) -> Result<Vec<serde_json::Value>> {
+    mut each: impl FnMut(serde_json::Value) -> std::io::Result<()>,
+) -> Result<()> {
+    use futures::StreamExt;
     let rows = client
-        .query(
+        .query_raw(
             "SELECT source_table, row_key, column_name, raw_value::text, storage_class, rule, reason \
              FROM sqlite2pg.rejects WHERE run_id = $1 AND source_table = $2 ORDER BY chunk_no",
-            &[&run_id, &source],
+            [&run_id as &(dyn tokio_postgres::types::ToSql + Sync), &source],
         )
         .await?;
-    rows.iter()
-        .map(|r| {
-            let raw: Option<String> = r.get(3);
-            let value = match raw {
-                Some(t) => serde_json::from_str(&t)?,
-                None => serde_json::Value::Null,
-            };
-            Ok(serde_json::json!({
-                "table": r.get::<_, String>(0),
-                "row": r.get::<_, String>(1),
-                "column": r.get::<_, String>(2),
-                "value": value,
-                "storage_class": r.get::<_, String>(4),
-                "rule": r.get::<_, String>(5),
-                "reason": r.get::<_, String>(6),
-            }))
-        })
-        .collect()
+    futures::pin_mut!(rows);
+    while let Some(r) = rows.next().await {
+        let r = r?;
+        let raw: Option<String> = r.get(3);
+        let value = match raw {
+            Some(t) => serde_json::from_str(&t)?,
+            None => serde_json::Value::Null,
+        };
+        each(serde_json::json!({
+            "table": r.get::<_, String>(0),
+            "row": r.get::<_, String>(1),
+            "column": r.get::<_, String>(2),
+            "value": value,
+            "storage_class": r.get::<_, String>(4),
+            "rule": r.get::<_, String>(5),
+            "reason": r.get::<_, String>(6),
+        }))?;
+    }
+    Ok(())
 }
