@@ -150,7 +150,10 @@ pub fn profile(conn: &Connection, schema: &SourceSchema, sample: Option<u64>) ->
             let mut stmt = conn
                 .prepare(&sql)
                 .with_context(|| format!("cannot profile table `{}`", t.name))?;
+            let total = sample.map_or(t.row_count, |n| n.min(t.row_count));
+            let bar = profile_bar(&t.name, total);
             let mut rows = stmt.query([])?;
+            let mut n = 0u64;
             while let Some(r) = rows
                 .next()
                 .with_context(|| format!("cannot profile table `{}`", t.name))?
@@ -159,7 +162,12 @@ pub fn profile(conn: &Connection, schema: &SourceSchema, sample: Option<u64>) ->
                     let v = r.get_ref(i)?;
                     p.add(v, limits[i]);
                 }
+                n += 1;
+                if n.is_multiple_of(65536) {
+                    bar.set_position(n);
+                }
             }
+            bar.finish_and_clear();
         }
         let cols_out = cols
             .iter()
@@ -169,6 +177,24 @@ pub fn profile(conn: &Connection, schema: &SourceSchema, sample: Option<u64>) ->
         out.insert(t.name.clone(), cols_out);
     }
     Ok(out)
+}
+
+/// A progress bar for one table's profile scan: drawn on a terminal only.
+fn profile_bar(table: &str, rows: u64) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() || rows < 1_000_000 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let b = indicatif::ProgressBar::new(rows);
+    b.set_style(
+        indicatif::ProgressStyle::with_template(
+            "profiling {prefix} [{bar:30}] {human_pos}/{human_len} rows, ETA {eta}",
+        )
+        .expect("static template")
+        .progress_chars("=> "),
+    );
+    b.set_prefix(table.to_string());
+    b
 }
 
 impl ColumnProfile {

@@ -893,7 +893,17 @@ async fn copy_stage(
 
     let mut failures = Vec::new();
     for t in &tables {
-        let err = t.error.lock().unwrap().clone();
+        let mut err = t.error.lock().unwrap().clone();
+        // Done means every chunk committed — not merely "no error": after
+        // Ctrl-C (or a worker that could not connect) some tables' chunks
+        // never ran, and must stay pending for the rerun.
+        let left = t.chunks_left.load(std::sync::atomic::Ordering::SeqCst);
+        if err.is_none() && left > 0 {
+            err = Some(format!(
+                "table {}: {left} chunk(s) not loaded (interrupted)",
+                t.plan.source
+            ));
+        }
         match &err {
             Some(e) => {
                 state::set_stage(client, run_id, "copy", &t.plan.source, "failed", Some(e)).await?;

@@ -899,3 +899,47 @@ fn verify_catches_a_changed_a_deleted_and_a_duplicated_row() {
 
     assert_eq!(sha256_file(&fx.source), fx.source_sha256);
 }
+
+/// Ctrl-C (SIGINT) mid-copy: the workers stop at a transaction boundary —
+/// chunks in flight roll back, committed ones stay — the run exits 1 saying
+/// a rerun resumes, promptly, and the rerun completes exactly.
+#[test]
+fn ctrl_c_mid_copy_stops_at_a_transaction_boundary_and_rerun_completes() {
+    let db = TestDb::new();
+    let fx = fixture(BIG_SOURCE_SQL, big_mapping);
+    let pg = Pg::connect(&db.url);
+    let mut child = spawn_run(&fx, &db.url, "interrupted");
+    let t0 = Instant::now();
+    while pg.done_chunks() < 5 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "run ended before the copy was under way"
+        );
+        assert!(t0.elapsed() < HANG, "copy never got going");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // SAFETY: sends a signal to our own child process.
+    let rc = unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(rc, 0, "could not signal the run");
+    let t_signal = Instant::now();
+    let code = wait_with_deadline(&mut child, "interrupted run");
+    let (out, err) = log_of(&fx, "interrupted");
+    assert!(
+        t_signal.elapsed() < Duration::from_secs(20),
+        "took {:?} to stop after Ctrl-C",
+        t_signal.elapsed()
+    );
+    assert_eq!(code, Some(1), "expected exit 1:\n{out}\n{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert!(err.contains("resume"), "{err}");
+    pg.wait_tool_backends_gone();
+    pg.assert_rows_match_done_chunks("interrupted");
+    assert!(pg.done_chunks() >= 5, "committed chunks lost");
+
+    let mut child = spawn_run(&fx, &db.url, "after-interrupt");
+    let code = wait_with_deadline(&mut child, "rerun after Ctrl-C");
+    let (out, err) = log_of(&fx, "after-interrupt");
+    assert_eq!(code, Some(0), "rerun failed:\n{out}\n{err}");
+    assert!(err.contains("resuming run 1"), "{err}");
+    assert_complete_and_exact(&fx, &db);
+}
