@@ -1105,12 +1105,7 @@ pub fn print_summary(tables: &[TableSummary]) {
     if tables.is_empty() {
         return;
     }
-    let w = tables
-        .iter()
-        .map(|t| t.source_table.len())
-        .max()
-        .unwrap_or(5)
-        .max(5);
+    let w = name_width(tables.iter().map(|t| t.source_table.as_str()));
     println!(
         "{:<w$}  {:>12}  {:>12}  {:>9}  {:>8}",
         "table", "rows read", "loaded", "rejected", "seconds"
@@ -1130,4 +1125,9 @@ pub fn print_summary(tables: &[TableSummary]) {
             }
         );
     }
+}
+
+/// Width of the table-name column of a printed report.
+pub fn name_width<'a>(names: impl Iterator<Item = &'a str>) -> usize {
+    names.map(str::len).max().unwrap_or(0).max(5)
 }

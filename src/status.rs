@@ -180,13 +180,7 @@ pub fn print(r: &StatusReport) {
     if !stages.is_empty() {
         println!("stages: {}", stages.join(", "));
     }
-    let w = r
-        .tables
-        .iter()
-        .map(|t| t.source_table.len())
-        .max()
-        .unwrap_or(5)
-        .max(5);
+    let w = crate::run::name_width(r.tables.iter().map(|t| t.source_table.as_str()));
     println!(
         "{:<w$}  {:<8} {:<8} {:<8} {:<8} {:>13} {:>12} {:>9} {:>8}",
         "table", "prepare", "copy", "finalize", "verify", "chunks", "rows", "rejected", "seconds"

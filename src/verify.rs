@@ -318,13 +318,7 @@ async fn check_sequence(
 }
 
 pub fn print(r: &VerifyReport) {
-    let w = r
-        .tables
-        .iter()
-        .map(|t| t.source_table.len())
-        .max()
-        .unwrap_or(5)
-        .max(5);
+    let w = crate::run::name_width(r.tables.iter().map(|t| t.source_table.as_str()));
     println!(
         "{:<w$}  {:>12} {:>12} {:>9}  {:<8} result",
         "table", "source rows", "target rows", "rejected", "checksum"
