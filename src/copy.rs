@@ -204,7 +204,7 @@ pub async fn run_jobs(
         for j in &left {
             j.table.fail(format!("{e:#}"));
         }
-        if left.iter().any(|_| true) || n_workers == 1 {
+        if !left.is_empty() || n_workers == 1 {
             return Err(e);
         }
     }
@@ -309,7 +309,7 @@ async fn load_chunk(
             Err(server) => server,
             Ok(_) => e,
         };
-        return Err(explain_copy_error(e, &keys, &[], table)).with_context(ctx);
+        return Err(explain_copy_error(e, &keys, table)).with_context(ctx);
     }
     let extracted = extractor
         .await
@@ -321,7 +321,7 @@ async fn load_chunk(
         .map_err(|e| anyhow!("transform panicked: {e}"))?;
     let copied = match sink.finish().await {
         Ok(n) => n,
-        Err(e) => return Err(explain_copy_error(e, &keys, &[], table)).with_context(ctx),
+        Err(e) => return Err(explain_copy_error(e, &keys, table)).with_context(ctx),
     };
     if extracted != read || copied != loaded {
         bail!(
@@ -364,12 +364,7 @@ async fn load_chunk(
 
 /// A server-side COPY error, with the offending row named by its source key
 /// when PostgreSQL tells which line (row) of the COPY failed.
-fn explain_copy_error(
-    e: tokio_postgres::Error,
-    sent: &[i64],
-    current: &[i64],
-    table: &CopyTable,
-) -> anyhow::Error {
+fn explain_copy_error(e: tokio_postgres::Error, sent: &[i64], table: &CopyTable) -> anyhow::Error {
     let Some(db) = e.as_db_error() else {
         return anyhow::Error::new(e).context(
             "target connection failed during COPY (a rerun resumes from the last committed chunk)",
@@ -385,10 +380,7 @@ fn explain_copy_error(
         .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
         .and_then(|n| n.parse::<usize>().ok())
     {
-        let key = sent
-            .iter()
-            .chain(current.iter())
-            .nth(line.saturating_sub(1));
+        let key = sent.get(line.saturating_sub(1));
         if let Some(k) = key {
             if table.plan.without_rowid {
                 msg.push_str(&format!(" at row {line} of the chunk"));

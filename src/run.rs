@@ -94,18 +94,18 @@ pub enum RunOutcome {
 }
 
 /// Everything about a pipeline that `run`, `status` and `verify` share.
-pub struct Context_ {
+pub struct PipelineContext {
     pub pipeline: Pipeline,
     pub plans: Vec<TablePlan>,
     pub target: Target,
 }
 
-pub fn load_context(file: &Path, target_flag: Option<&str>) -> Result<Context_> {
+pub fn load_context(file: &Path, target_flag: Option<&str>) -> Result<PipelineContext> {
     let pipeline = Pipeline::load(file)?;
     let plans = plan::plan(&pipeline)?;
     let url = target::resolve_url(target_flag, pipeline.target.url.as_deref())?;
     let target = Target::parse(&url)?;
-    Ok(Context_ {
+    Ok(PipelineContext {
         pipeline,
         plans,
         target,
@@ -347,7 +347,7 @@ pub fn all_source_columns(
 
 #[allow(clippy::too_many_arguments)]
 async fn run_stages(
-    ctx: &Context_,
+    ctx: &PipelineContext,
     client: &mut Client,
     run_id: i64,
     selected: &[&TablePlan],
@@ -420,7 +420,7 @@ async fn summary_from_state(
 /// ones are safe to load, and record each table's chunk plan — all in one
 /// transaction per table.
 async fn prepare(
-    ctx: &Context_,
+    ctx: &PipelineContext,
     client: &mut Client,
     run_id: i64,
     selected: &[&TablePlan],
@@ -694,7 +694,7 @@ pub fn reject_path(p: &Pipeline, source_table: &str) -> PathBuf {
 }
 
 async fn copy_stage(
-    ctx: &Context_,
+    ctx: &PipelineContext,
     client: &mut Client,
     run_id: i64,
     selected: &[&TablePlan],
@@ -1044,7 +1044,7 @@ async fn write_rejects(
 /// `verify` within `run`: target rows = source rows (after filter) − rejects.
 /// The full check with content checksums is `sqlite2pg verify`.
 async fn verify_counts(
-    ctx: &Context_,
+    ctx: &PipelineContext,
     client: &mut Client,
     run_id: i64,
     selected: &[&TablePlan],
