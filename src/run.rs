@@ -931,6 +931,14 @@ async fn copy_stage(
         if rejected > 0 || !failing.is_empty() {
             let path = reject_path(p, &t.source);
             write_rejects(client, run_id, &t.source, &failing, &path).await?;
+            if !failing.is_empty() {
+                // The table failed on its rejects: say where they are.
+                failures.push(format!(
+                    "table {}: the rejected rows are in {}",
+                    t.source,
+                    path.display()
+                ));
+            }
             reject_file = Some(path);
         }
         summaries.push(TableSummary {

@@ -397,6 +397,10 @@ fn a_value_that_cannot_convert_names_table_rowid_and_column() {
     assert!(e.contains("items"), "{e}");
     assert!(e.contains("rowid 2"), "{e}");
     assert!(e.contains("qty"), "{e}");
+    assert!(
+        e.contains("rejects/items.jsonl"),
+        "the error names the reject file: {e}"
+    );
     // Nothing half-written: the failed chunk rolled back.
     assert_eq!(db.scalar("SELECT count(*) FROM items"), "0");
     let rejects = std::fs::read_to_string(dir.path().join("rejects/items.jsonl")).unwrap();
