@@ -23,8 +23,7 @@ INSERT INTO clean VALUES (1, 'a'), (2, 'b');
 
 fn init(src: &Path, dir: &Path) -> String {
     let toml = dir.join("p.toml");
-    let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "init failed: {}", stderr(&o));
+    init_mapping(src, &toml);
     toml.to_str().unwrap().to_string()
 }
 

@@ -613,8 +613,7 @@ fn existing_schema_gets_values_converted_to_its_own_types() {
              (4, 'Dee', 1, '2024-01-02 03:04:05.25', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a14', '"s"', 99999999.99);"#,
     );
     let toml = dir.path().join("p.toml");
-    let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    init_mapping(&src, &toml);
     let o = sqlite2pg(&[
         "run",
         toml.to_str().unwrap(),

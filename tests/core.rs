@@ -7,8 +7,7 @@ use std::path::Path;
 
 fn init_and_run(db: &TestDb, src: &Path, dir: &Path) -> std::process::Output {
     let toml = dir.join("p.toml");
-    let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "init failed: {}", stderr(&o));
+    init_mapping(src, &toml);
     sqlite2pg(&[
         "run",
         toml.to_str().unwrap(),
@@ -301,8 +300,7 @@ fn corrupt_sqlite_file_fails_quick_check_and_target_is_untouched() {
     let db = TestDb::new();
     let (dir, src) = sqlite_fixture(FIXTURE_SQL);
     let toml = dir.path().join("p.toml");
-    let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0));
+    init_mapping(&src, &toml);
     // Scribble over the middle of the file (b-tree pages), keep the header.
     let mut bytes = std::fs::read(&src).unwrap();
     let len = bytes.len();
@@ -332,8 +330,7 @@ fn corrupt_sqlite_file_fails_quick_check_and_target_is_untouched() {
 fn unreachable_server_fails_cleanly_and_never_shows_the_password() {
     let (dir, src) = sqlite_fixture("CREATE TABLE t (a INTEGER); INSERT INTO t VALUES (1);");
     let toml = dir.path().join("p.toml");
-    let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0));
+    init_mapping(&src, &toml);
     let o = sqlite2pg(&[
         "run",
         toml.to_str().unwrap(),
@@ -383,8 +380,7 @@ fn a_value_that_cannot_convert_names_table_rowid_and_column() {
          INSERT INTO items VALUES (1, 5, 'ok'), (2, 'five', 'bad'), (3, 7, 'ok');",
     );
     let toml = dir.path().join("p.toml");
-    let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0));
+    init_mapping(&src, &toml);
     let o = sqlite2pg(&[
         "run",
         toml.to_str().unwrap(),
@@ -464,8 +460,7 @@ fn regression_rejected_values_with_nul_bytes_are_recorded_not_fatal() {
                               (3, 3, CAST(x'610062' AS TEXT)), (4, x'0001', 'blob');",
     );
     let toml = dir.path().join("p.toml");
-    let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0));
+    init_mapping(&src, &toml);
     let text = std::fs::read_to_string(&toml)
         .unwrap()
         .replace("reject_limit = 0", "reject_limit = 10");

@@ -4,11 +4,6 @@
 mod common;
 use common::*;
 
-fn init(src: &std::path::Path, toml: &std::path::Path) {
-    let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-}
-
 #[test]
 fn autoincrement_ids_deleted_in_sqlite_are_never_reissued() {
     let db = TestDb::new();
@@ -18,7 +13,7 @@ fn autoincrement_ids_deleted_in_sqlite_are_never_reissued() {
          DELETE FROM a WHERE id = 3;",
     );
     let toml = dir.path().join("p.toml");
-    init(&src, &toml);
+    init_mapping(&src, &toml);
     let text = std::fs::read_to_string(&toml).unwrap();
     assert!(text.contains("sequence_floor = 3"), "{text}");
     let o = sqlite2pg(&[
@@ -47,7 +42,7 @@ fn mismatched_app_schema_is_reported_whole_before_loading_anything() {
          tenant_id integer NOT NULL, created_at timestamptz NOT NULL DEFAULT now())",
     );
     let toml = dir.path().join("p.toml");
-    init(&src, &toml);
+    init_mapping(&src, &toml);
     let o = sqlite2pg(&[
         "run",
         toml.to_str().unwrap(),
@@ -119,7 +114,7 @@ fn app_foreign_keys_are_respected_by_loading_parents_first() {
          CREATE TABLE child (id bigint PRIMARY KEY, parent_id bigint NOT NULL REFERENCES parent(id));",
     );
     let toml = dir.path().join("p.toml");
-    init(&src, &toml);
+    init_mapping(&src, &toml);
     let text = std::fs::read_to_string(&toml)
         .unwrap()
         .replace("chunk_size = 100000", "chunk_size = 500");
@@ -150,7 +145,7 @@ fn a_mismatch_anywhere_stops_the_run_before_any_table_is_emptied() {
          CREATE TABLE b (id bigint, other text NOT NULL);",
     );
     let toml = dir.path().join("p.toml");
-    init(&src, &toml);
+    init_mapping(&src, &toml);
     let o = sqlite2pg(&[
         "run",
         toml.to_str().unwrap(),
@@ -177,7 +172,7 @@ fn self_referencing_app_table_loads_parents_before_children() {
     );
     db.exec("CREATE TABLE node (id bigint PRIMARY KEY, parent_id bigint REFERENCES node(id))");
     let toml = dir.path().join("p.toml");
-    init(&src, &toml);
+    init_mapping(&src, &toml);
     let text = std::fs::read_to_string(&toml)
         .unwrap()
         .replace("chunk_size = 100000", "chunk_size = 100");

@@ -6,8 +6,7 @@ use common::*;
 fn loaded_fixture(db: &TestDb) -> (tempfile::TempDir, String) {
     let (dir, src) = sqlite_fixture(FIXTURE_SQL);
     let toml = dir.path().join("p.toml");
-    let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0));
+    init_mapping(&src, &toml);
     let toml = toml.to_str().unwrap().to_string();
     let o = sqlite2pg(&["run", &toml, "--target", &db.url, "--no-progress"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -92,8 +91,7 @@ fn a_partial_table_run_does_not_complete_the_pipeline() {
     let db = TestDb::new();
     let (dir, src) = sqlite_fixture(FIXTURE_SQL);
     let toml = dir.path().join("p.toml");
-    let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0));
+    init_mapping(&src, &toml);
     let toml = toml.to_str().unwrap();
     let o = sqlite2pg(&[
         "run",

@@ -142,6 +142,12 @@ pub fn sqlite2pg(args: &[&str]) -> Output {
     out
 }
 
+/// `sqlite2pg init SRC -o TOML`, which must succeed.
+pub fn init_mapping(src: &Path, toml: &Path) {
+    let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "init failed: {}", stderr(&o));
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
