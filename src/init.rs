@@ -332,20 +332,9 @@ impl TableNames {
     }
 }
 
-/// Build the pipeline for `schema` without profiling data (see
-/// [`build_pipeline_profiled`]). `out_dir` is where the mapping file will be
-/// written: a relative `source_path` is stored relative to it.
-pub fn build_pipeline(
-    schema: &SourceSchema,
-    source_path: &Path,
-    out_dir: &Path,
-) -> (Pipeline, Vec<String>) {
-    build_pipeline_profiled(schema, &Profiles::new(), source_path, out_dir)
-}
-
 /// Build the pipeline: one table map per source table, parents first.
 /// Returns it with the warnings about everything not carried over.
-pub fn build_pipeline_profiled(
+pub fn build_pipeline(
     schema: &SourceSchema,
     profiles: &Profiles,
     source_path: &Path,
@@ -858,13 +847,10 @@ fn comment_lines(text: &str) -> String {
         .collect()
 }
 
-/// Render the mapping file: the pipeline as TOML, with the schema facts and
-/// the warnings as comments. The result is checked to parse back.
-pub fn render(p: &Pipeline, schema: &SourceSchema, warnings: &[String]) -> Result<String> {
-    render_profiled(p, schema, &Profiles::new(), warnings)
-}
-
-pub fn render_profiled(
+/// Render the mapping file: the pipeline as TOML, with the schema facts, the
+/// column profiles and the warnings as comments. The result is checked to
+/// parse back.
+pub fn render(
     p: &Pipeline,
     schema: &SourceSchema,
     profiles: &Profiles,
@@ -1042,8 +1028,8 @@ pub fn run_init(sqlite: &Path, out: Option<&Path>, sample: Option<u64>) -> Resul
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(out_dir)
         .with_context(|| format!("cannot create directory {}", out_dir.display()))?;
-    let (p, warnings) = build_pipeline_profiled(&schema, &profiles, sqlite, out_dir);
-    let text = render_profiled(&p, &schema, &profiles, &warnings)?;
+    let (p, warnings) = build_pipeline(&schema, &profiles, sqlite, out_dir);
+    let text = render(&p, &schema, &profiles, &warnings)?;
     // create_new: never clobber a file that appeared meanwhile.
     use std::io::Write;
     let mut f = std::fs::OpenOptions::new()
@@ -1133,7 +1119,7 @@ mod tests {
         let conn = source::open_checked(&db).unwrap();
         let schema = introspect(&conn).unwrap();
         let prof = profile(&conn, &schema, None).unwrap();
-        let (p, w) = build_pipeline_profiled(&schema, &prof, &db, dir);
+        let (p, w) = build_pipeline(&schema, &prof, &db, dir);
         (schema, prof, p, w)
     }
 
@@ -1234,7 +1220,7 @@ mod tests {
     fn render_parses_back_to_the_same_tables() {
         let dir = tempfile::tempdir().unwrap();
         let (schema, prof, p, w) = built(dir.path());
-        let text = render_profiled(&p, &schema, &prof, &w).unwrap();
+        let text = render(&p, &schema, &prof, &w).unwrap();
         if std::env::var_os("SHOW_INIT").is_some() {
             println!("{text}");
         }
