@@ -150,7 +150,7 @@ fn check_agrees_with_run_on_the_same_rows() {
     let c = sqlite2pg(&["check", &toml, "--json"]);
     assert_eq!(c.status.code(), Some(3));
     let j: serde_json::Value = serde_json::from_str(&stdout(&c)).unwrap();
-    let r = sqlite2pg(&["run", &toml, "--target", &db.url, "--no-progress"]);
+    let r = run_pipeline(&toml, &db.url, &[]);
     assert_eq!(r.status.code(), Some(3), "{}", stderr(&r));
     assert_eq!(db.scalar("SELECT count(*) FROM messy"), "4");
     let rejects = std::fs::read_to_string(dir.path().join("rejects/messy.jsonl")).unwrap();

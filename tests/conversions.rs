@@ -17,13 +17,7 @@ fn run_mapping(db: &TestDb, sql: &str, tables: &str) -> (tempfile::TempDir, std:
     let text =
         format!("[source]\npath = \"source.db\"\n\n[defaults]\nreject_limit = 1000\n\n{tables}");
     std::fs::write(&toml, text).unwrap();
-    let o = sqlite2pg(&[
-        "run",
-        toml.to_str().unwrap(),
-        "--target",
-        &db.url,
-        "--no-progress",
-    ]);
+    let o = run_pipeline(toml.to_str().unwrap(), &db.url, &[]);
     (dir, o)
 }
 
@@ -614,13 +608,7 @@ fn existing_schema_gets_values_converted_to_its_own_types() {
     );
     let toml = dir.path().join("p.toml");
     init_mapping(&src, &toml);
-    let o = sqlite2pg(&[
-        "run",
-        toml.to_str().unwrap(),
-        "--target",
-        &db.url,
-        "--no-progress",
-    ]);
+    let o = run_pipeline(toml.to_str().unwrap(), &db.url, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     // The app's table is kept as it was: its types, its key.
     assert_eq!(

@@ -8,13 +8,7 @@ use std::path::Path;
 fn init_and_run(db: &TestDb, src: &Path, dir: &Path) -> std::process::Output {
     let toml = dir.join("p.toml");
     init_mapping(src, &toml);
-    sqlite2pg(&[
-        "run",
-        toml.to_str().unwrap(),
-        "--target",
-        &db.url,
-        "--no-progress",
-    ])
+    run_pipeline(toml.to_str().unwrap(), &db.url, &[])
 }
 
 #[test]
@@ -201,13 +195,7 @@ fn full_fixture_moves_with_keys_indexes_sequences_and_exact_values() {
 
     // A rerun of a finished pipeline does nothing and says so.
     let toml = dir.path().join("p.toml");
-    let o = sqlite2pg(&[
-        "run",
-        toml.to_str().unwrap(),
-        "--target",
-        &db.url,
-        "--no-progress",
-    ]);
+    let o = run_pipeline(toml.to_str().unwrap(), &db.url, &[]);
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).contains("already completed"), "{}", stdout(&o));
     assert_eq!(db.scalar("SELECT count(*) FROM events"), "100001");
@@ -381,13 +369,7 @@ fn a_value_that_cannot_convert_names_table_rowid_and_column() {
     );
     let toml = dir.path().join("p.toml");
     init_mapping(&src, &toml);
-    let o = sqlite2pg(&[
-        "run",
-        toml.to_str().unwrap(),
-        "--target",
-        &db.url,
-        "--no-progress",
-    ]);
+    let o = run_pipeline(toml.to_str().unwrap(), &db.url, &[]);
     assert_eq!(o.status.code(), Some(1), "reject limit 0: the table fails");
     let e = stderr(&o);
     assert!(e.contains("items"), "{e}");
@@ -420,27 +402,13 @@ fn a_target_table_with_rows_is_never_overwritten_without_permission() {
             .code(),
         Some(0)
     );
-    let o = sqlite2pg(&[
-        "run",
-        toml.to_str().unwrap(),
-        "--target",
-        &db.url,
-        "--no-progress",
-    ]);
+    let o = run_pipeline(toml.to_str().unwrap(), &db.url, &[]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("already holds rows"), "{}", stderr(&o));
     assert_eq!(db.scalar("SELECT v FROM t"), "precious");
 
     // With --truncate it is emptied (TRUNCATE, not DROP) and loaded.
-    let o = sqlite2pg(&[
-        "run",
-        toml.to_str().unwrap(),
-        "--target",
-        &db.url,
-        "--no-progress",
-        "--truncate",
-        "--fresh",
-    ]);
+    let o = run_pipeline(toml.to_str().unwrap(), &db.url, &["--truncate", "--fresh"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(
         db.scalar("SELECT string_agg(id || '=' || v, ',') FROM t"),
@@ -465,13 +433,7 @@ fn regression_rejected_values_with_nul_bytes_are_recorded_not_fatal() {
         .unwrap()
         .replace("reject_limit = 0", "reject_limit = 10");
     std::fs::write(&toml, text).unwrap();
-    let o = sqlite2pg(&[
-        "run",
-        toml.to_str().unwrap(),
-        "--target",
-        &db.url,
-        "--no-progress",
-    ]);
+    let o = run_pipeline(toml.to_str().unwrap(), &db.url, &[]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert_eq!(
         db.scalar("SELECT string_agg(id::text, ',' ORDER BY id) FROM m"),

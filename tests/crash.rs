@@ -732,13 +732,7 @@ fn sigkill_at_many_moments_then_resume_loads_every_row_exactly_once() {
     pg.assert_rows_match_done_chunks("final");
 
     // A further run has nothing to do.
-    let o = sqlite2pg(&[
-        "run",
-        fx.toml.to_str().unwrap(),
-        "--target",
-        &db.url,
-        "--no-progress",
-    ]);
+    let o = run_pipeline(fx.toml.to_str().unwrap(), &db.url, &[]);
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).contains("already completed"), "{}", stdout(&o));
 
@@ -837,13 +831,7 @@ type = "bigint"
 fn verify_catches_a_changed_a_deleted_and_a_duplicated_row() {
     let db = TestDb::new();
     let fx = fixture(SMALL_SOURCE_SQL, small_mapping);
-    let o = sqlite2pg(&[
-        "run",
-        fx.toml.to_str().unwrap(),
-        "--target",
-        &db.url,
-        "--no-progress",
-    ]);
+    let o = run_pipeline(fx.toml.to_str().unwrap(), &db.url, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 
     let assert_ok = |when: &str| {

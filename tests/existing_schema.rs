@@ -16,13 +16,7 @@ fn autoincrement_ids_deleted_in_sqlite_are_never_reissued() {
     init_mapping(&src, &toml);
     let text = std::fs::read_to_string(&toml).unwrap();
     assert!(text.contains("sequence_floor = 3"), "{text}");
-    let o = sqlite2pg(&[
-        "run",
-        toml.to_str().unwrap(),
-        "--target",
-        &db.url,
-        "--no-progress",
-    ]);
+    let o = run_pipeline(toml.to_str().unwrap(), &db.url, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(
         db.scalar("INSERT INTO a (v) VALUES ('new') RETURNING id"),
@@ -43,13 +37,7 @@ fn mismatched_app_schema_is_reported_whole_before_loading_anything() {
     );
     let toml = dir.path().join("p.toml");
     init_mapping(&src, &toml);
-    let o = sqlite2pg(&[
-        "run",
-        toml.to_str().unwrap(),
-        "--target",
-        &db.url,
-        "--no-progress",
-    ]);
+    let o = run_pipeline(toml.to_str().unwrap(), &db.url, &[]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let e = stderr(&o);
     assert!(
@@ -75,14 +63,7 @@ fn mismatched_app_schema_is_reported_whole_before_loading_anything() {
         "{text}\n[tables.people.add_columns.tenant_id]\ntype = \"integer\"\ndefault = \"40 + 2\"\n"
     );
     std::fs::write(&toml, text).unwrap();
-    let o = sqlite2pg(&[
-        "run",
-        toml.to_str().unwrap(),
-        "--target",
-        &db.url,
-        "--no-progress",
-        "--fresh",
-    ]);
+    let o = run_pipeline(toml.to_str().unwrap(), &db.url, &["--fresh"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(
         db.scalar("SELECT id || ',' || name || ',' || tenant_id || ',' || (created_at IS NOT NULL) FROM people"),
@@ -119,13 +100,7 @@ fn app_foreign_keys_are_respected_by_loading_parents_first() {
         .unwrap()
         .replace("chunk_size = 100000", "chunk_size = 500");
     std::fs::write(&toml, text).unwrap();
-    let o = sqlite2pg(&[
-        "run",
-        toml.to_str().unwrap(),
-        "--target",
-        &db.url,
-        "--no-progress",
-    ]);
+    let o = run_pipeline(toml.to_str().unwrap(), &db.url, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(db.scalar("SELECT count(*) FROM child"), "20000");
     assert_eq!(db.scalar("SELECT count(*) FROM parent"), "2000");
@@ -146,14 +121,7 @@ fn a_mismatch_anywhere_stops_the_run_before_any_table_is_emptied() {
     );
     let toml = dir.path().join("p.toml");
     init_mapping(&src, &toml);
-    let o = sqlite2pg(&[
-        "run",
-        toml.to_str().unwrap(),
-        "--target",
-        &db.url,
-        "--no-progress",
-        "--truncate",
-    ]);
+    let o = run_pipeline(toml.to_str().unwrap(), &db.url, &["--truncate"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("other"), "{}", stderr(&o));
     assert_eq!(db.scalar("SELECT v FROM a"), "keep me");
@@ -177,13 +145,7 @@ fn self_referencing_app_table_loads_parents_before_children() {
         .unwrap()
         .replace("chunk_size = 100000", "chunk_size = 100");
     std::fs::write(&toml, text).unwrap();
-    let o = sqlite2pg(&[
-        "run",
-        toml.to_str().unwrap(),
-        "--target",
-        &db.url,
-        "--no-progress",
-    ]);
+    let o = run_pipeline(toml.to_str().unwrap(), &db.url, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(db.scalar("SELECT count(*) FROM node"), "5000");
 }

@@ -8,7 +8,7 @@ fn loaded_fixture(db: &TestDb) -> (tempfile::TempDir, String) {
     let toml = dir.path().join("p.toml");
     init_mapping(&src, &toml);
     let toml = toml.to_str().unwrap().to_string();
-    let o = sqlite2pg(&["run", &toml, "--target", &db.url, "--no-progress"]);
+    let o = run_pipeline(&toml, &db.url, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     (dir, toml)
 }
@@ -52,7 +52,7 @@ fn copy_stage_rerun_of_a_done_table_replaces_its_rows_atomically() {
     );
     // The reload reopened finalize and verify for that table: a plain run
     // finishes them, and everything verifies.
-    let o = sqlite2pg(&["run", &toml, "--target", &db.url, "--no-progress"]);
+    let o = run_pipeline(&toml, &db.url, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(!stdout(&o).contains("already completed"), "{}", stdout(&o));
     let o = sqlite2pg(&["verify", &toml, "--target", &db.url]);
@@ -63,17 +63,11 @@ fn copy_stage_rerun_of_a_done_table_replaces_its_rows_atomically() {
 fn reloading_a_referenced_parent_alone_is_refused_and_changes_nothing() {
     let db = TestDb::new();
     let (_dir, toml) = loaded_fixture(&db);
-    let o = sqlite2pg(&[
-        "run",
+    let o = run_pipeline(
         &toml,
-        "--target",
         &db.url,
-        "--no-progress",
-        "--stage",
-        "copy",
-        "--table",
-        "User Accounts",
-    ]);
+        &["--stage", "copy", "--table", "User Accounts"],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("cannot be truncated alone"),
@@ -93,21 +87,13 @@ fn a_partial_table_run_does_not_complete_the_pipeline() {
     let toml = dir.path().join("p.toml");
     init_mapping(&src, &toml);
     let toml = toml.to_str().unwrap();
-    let o = sqlite2pg(&[
-        "run",
-        toml,
-        "--target",
-        &db.url,
-        "--no-progress",
-        "--table",
-        "empty_table",
-    ]);
+    let o = run_pipeline(toml, &db.url, &["--table", "empty_table"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(
         db.scalar("SELECT count(*) FROM pg_tables WHERE tablename = 'events'"),
         "0"
     );
-    let o = sqlite2pg(&["run", toml, "--target", &db.url, "--no-progress"]);
+    let o = run_pipeline(toml, &db.url, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(!stdout(&o).contains("already completed"), "{}", stdout(&o));
     assert_eq!(db.scalar("SELECT count(*) FROM events"), "100000");
@@ -130,14 +116,7 @@ fn unknown_table_or_stage_is_a_usage_error() {
 fn fresh_reloads_everything_without_duplicates() {
     let db = TestDb::new();
     let (_dir, toml) = loaded_fixture(&db);
-    let o = sqlite2pg(&[
-        "run",
-        &toml,
-        "--target",
-        &db.url,
-        "--no-progress",
-        "--fresh",
-    ]);
+    let o = run_pipeline(&toml, &db.url, &["--fresh"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(db.scalar("SELECT count(*) FROM events"), "100000");
     assert_eq!(db.scalar("SELECT count(*) FROM sqlite2pg.runs"), "2");
@@ -150,15 +129,7 @@ fn verify_stage_rerun_after_tampering_exits_3_not_1() {
     let db = TestDb::new();
     let (_dir, toml) = loaded_fixture(&db);
     db.exec("DELETE FROM order_items WHERE line_no = 2");
-    let o = sqlite2pg(&[
-        "run",
-        &toml,
-        "--target",
-        &db.url,
-        "--no-progress",
-        "--stage",
-        "verify",
-    ]);
+    let o = run_pipeline(&toml, &db.url, &["--stage", "verify"]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert!(stderr(&o).contains("order_items"), "{}", stderr(&o));
     assert!(

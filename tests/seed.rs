@@ -74,7 +74,7 @@ fn workflow_processes_becomes_workflow_runs() {
     let o = sqlite2pg(&["check", &toml]);
     assert_eq!(o.status.code(), Some(0), "check: {}", stdout(&o));
 
-    let o = sqlite2pg(&["run", &toml, "--target", &db.url, "--no-progress"]);
+    let o = run_pipeline(&toml, &db.url, &[]);
     assert_eq!(o.status.code(), Some(0), "run failed: {}", stderr(&o));
     assert!(!dir.path().join("rejects").exists());
 

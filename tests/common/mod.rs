@@ -142,6 +142,14 @@ pub fn sqlite2pg(args: &[&str]) -> Output {
     out
 }
 
+/// `sqlite2pg run TOML --target URL --no-progress EXTRA...`.
+pub fn run_pipeline(toml: impl AsRef<Path>, url: &str, extra: &[&str]) -> Output {
+    let toml = toml.as_ref().to_str().expect("UTF-8 path");
+    let mut args = vec!["run", toml, "--target", url, "--no-progress"];
+    args.extend_from_slice(extra);
+    sqlite2pg(&args)
+}
+
 /// `sqlite2pg init SRC -o TOML`, which must succeed.
 pub fn init_mapping(src: &Path, toml: &Path) {
     let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
