@@ -25,6 +25,17 @@ impl Cell {
         }
     }
 
+    pub fn as_ref(&self) -> rusqlite::types::ValueRef<'_> {
+        use rusqlite::types::ValueRef;
+        match self {
+            Cell::Null => ValueRef::Null,
+            Cell::Integer(i) => ValueRef::Integer(*i),
+            Cell::Real(f) => ValueRef::Real(*f),
+            Cell::Text(t) => ValueRef::Text(t),
+            Cell::Blob(b) => ValueRef::Blob(b),
+        }
+    }
+
     /// SQLite's name for the storage class, as `typeof()` reports it.
     pub fn storage_class(&self) -> &'static str {
         match self {

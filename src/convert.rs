@@ -34,6 +34,7 @@ use crate::cell::Cell;
 use crate::mapping::{ColumnMap, Defaults, EpochUnit, Utf8Policy};
 use crate::pgtype::PgType;
 use crate::value::Value;
+use rusqlite::types::ValueRef;
 
 /// Everything a column's conversion depends on, resolved from the mapping
 /// (column settings over `[defaults]`).
@@ -241,15 +242,42 @@ impl Converter {
     }
 
     pub fn convert(&self, cell: &Cell) -> Result<Value, ConvertError> {
+        self.convert_ref(cell.as_ref())
+    }
+
+    /// [`Converter::convert`] on a cell borrowed from SQLite's row buffer:
+    /// nothing is copied unless the value itself needs it.
+    pub fn convert_ref(&self, cell: ValueRef<'_>) -> Result<Value, ConvertError> {
         if let Some(prefix) = &self.wrap_prefix {
             return self.wrap(prefix, cell);
         }
         match cell {
-            Cell::Null => Ok(Value::Null),
-            Cell::Integer(i) => self.integer_cell(*i),
-            Cell::Real(f) => self.real_cell(*f),
-            Cell::Text(b) => self.text_cell(b),
-            Cell::Blob(b) => self.blob_cell(b),
+            ValueRef::Null => Ok(Value::Null),
+            ValueRef::Integer(i) => self.integer_cell(i),
+            ValueRef::Real(f) => self.real_cell(f),
+            ValueRef::Text(b) => self.text_cell(b),
+            ValueRef::Blob(b) => self.blob_cell(b),
+        }
+    }
+
+    /// A text cell bound for a text, varchar or char column, borrowed and
+    /// checked exactly as [`Converter::convert_ref`] checks it: the encoder
+    /// then copies it once, straight into the COPY buffer. `None` when the
+    /// cell or the column takes another path.
+    pub fn text_passthrough<'a>(
+        &self,
+        cell: ValueRef<'a>,
+    ) -> Option<Result<Cow<'a, str>, ConvertError>> {
+        match (cell, &self.ty) {
+            (ValueRef::Text(b), PgType::Text | PgType::Varchar(_) | PgType::Char(_))
+                if self.wrap_prefix.is_none() =>
+            {
+                Some(self.decode(b).and_then(|s| {
+                    self.check_text(&s)?;
+                    Ok(s)
+                }))
+            }
+            _ => None,
         }
     }
 
@@ -482,6 +510,11 @@ impl Converter {
 
     /// Text for text/varchar/char: no NUL, length limit in characters.
     fn text_value(&self, s: Cow<'_, str>) -> Result<Value, ConvertError> {
+        self.check_text(&s)?;
+        Ok(Value::Text(s.into_owned()))
+    }
+
+    fn check_text(&self, s: &str) -> Result<(), ConvertError> {
         if let Some(i) = s.bytes().position(|b| b == 0) {
             return fail(format!(
                 "text {} contains a NUL byte at byte {i}, which PostgreSQL text cannot store",
@@ -496,13 +529,13 @@ impl Converter {
                 if chars > n {
                     return fail(format!(
                         "text {} is {chars} characters, {} allows {n}",
-                        q(&s),
+                        q(s),
                         self.ty
                     ));
                 }
             }
         }
-        Ok(Value::Text(s.into_owned()))
+        Ok(())
     }
 
     fn text_to_bool(&self, s: &str) -> Result<Value, ConvertError> {
@@ -523,7 +556,7 @@ impl Converter {
         }
     }
 
-    fn wrap(&self, prefix: &str, cell: &Cell) -> Result<Value, ConvertError> {
+    fn wrap(&self, prefix: &str, cell: ValueRef<'_>) -> Result<Value, ConvertError> {
         if !matches!(self.ty, PgType::Json | PgType::Jsonb) {
             return fail(format!(
                 "json_wrap needs a json or jsonb column, not {}",
@@ -531,14 +564,14 @@ impl Converter {
             ));
         }
         let inner = match cell {
-            Cell::Null => return Ok(Value::Json("{}".into())),
-            Cell::Integer(i) => i.to_string(),
-            Cell::Real(f) => json_number(*f)?,
-            Cell::Text(b) => {
+            ValueRef::Null => return Ok(Value::Json("{}".into())),
+            ValueRef::Integer(i) => i.to_string(),
+            ValueRef::Real(f) => json_number(f)?,
+            ValueRef::Text(b) => {
                 let s = self.decode(b)?;
                 self.json_string(&s)?
             }
-            Cell::Blob(b) => match std::str::from_utf8(b) {
+            ValueRef::Blob(b) => match std::str::from_utf8(b) {
                 Ok(s) => self.json_string(s)?,
                 Err(e) => {
                     return fail(format!(

@@ -1,12 +1,12 @@
 //! The copy stage: load workers, each with its own PostgreSQL connection,
-//! take chunks from a shared queue. For each chunk an extract thread and a
-//! transform thread feed the worker through bounded channels; the worker
-//! streams rows into `COPY ... FROM STDIN (FORMAT binary)` and, in the same
+//! take chunks from a shared queue. For each chunk a reader thread reads,
+//! converts and encodes rows in place from SQLite's row buffer and feeds the
+//! worker through a bounded channel; the worker streams rows into `COPY ... FROM STDIN (FORMAT binary)` and, in the same
 //! transaction, stores the chunk's rejects and marks it done. A crash at any
 //! point therefore loses nothing and duplicates nothing.
 
 use crate::encode;
-use crate::extract::{extract_chunk, RawBatch};
+use crate::extract::{extract_encoded, EncodedBatch};
 use crate::plan::TablePlan;
 use crate::progress::Progress;
 use crate::source;
@@ -14,7 +14,7 @@ use crate::state::{self, ChunkRow};
 use crate::target::Target;
 use crate::transform::{Reject, TableTransform};
 use anyhow::{anyhow, bail, Context, Result};
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::pin_mut;
 use futures::SinkExt;
 use std::collections::VecDeque;
@@ -254,29 +254,18 @@ async fn load_chunk(
 ) -> Result<()> {
     let t0 = Instant::now();
     let ctx = || format!("table {}, chunk {}", table.plan.source, chunk.chunk_no);
-    let (raw_tx, mut raw_rx) = mpsc::channel::<RawBatch>(CHANNEL_BATCHES);
     let (val_tx, mut val_rx) = mpsc::channel::<EncodedBatch>(CHANNEL_BATCHES);
 
     let extractor = {
         let path = s.source_path.clone();
         let sql = table.select_sql.clone();
         let (lo, hi) = (chunk.lo, chunk.hi);
-        let width = table.transform.width();
+        let tf = table.transform.clone();
+        let types = table.types.clone();
         let batch = s.batch_size;
         tokio::task::spawn_blocking(move || -> Result<u64> {
             let conn = source::open_readonly(&path)?;
-            extract_chunk(&conn, &sql, lo, hi, width, batch, &raw_tx)
-        })
-    };
-    let transformer = {
-        let tf = table.transform.clone();
-        let types = table.types.clone();
-        tokio::task::spawn_blocking(move || {
-            while let Some(b) = raw_rx.blocking_recv() {
-                if val_tx.blocking_send(encode_batch(&tf, &types, &b)).is_err() {
-                    break;
-                }
-            }
+            extract_encoded(&conn, &sql, lo, hi, &tf, &types, batch, &val_tx)
         })
     };
 
@@ -316,9 +305,6 @@ async fn load_chunk(
         .map_err(|e| anyhow!("source reader panicked: {e}"))?
         .with_context(|| format!("reading source table {}", table.plan.source))
         .with_context(ctx)?;
-    transformer
-        .await
-        .map_err(|e| anyhow!("transform panicked: {e}"))?;
     let copied = match sink.finish().await {
         Ok(n) => n,
         Err(e) => return Err(explain_copy_error(e, &keys, table)).with_context(ctx),
@@ -393,41 +379,4 @@ fn explain_copy_error(e: tokio_postgres::Error, sent: &[i64], table: &CopyTable)
         msg.push_str(&format!(", column {c}"));
     }
     anyhow!(msg)
-}
-
-/// A batch as the loader receives it: binary COPY rows ready to send.
-struct EncodedBatch {
-    data: Bytes,
-    /// Source key of each encoded row.
-    keys: Vec<i64>,
-    rows_read: usize,
-    rejects: Vec<Reject>,
-}
-
-/// Transform and encode one batch (runs on the transform thread). A row
-/// whose value cannot be encoded becomes a reject like any other.
-fn encode_batch(tf: &TableTransform, types: &[Type], raw: &RawBatch) -> EncodedBatch {
-    let vb = tf.apply(raw);
-    let mut data = BytesMut::with_capacity(vb.values.len() * 16 + 64);
-    let mut keys = Vec::with_capacity(vb.keys.len());
-    let mut rejects = Vec::new();
-    for (row, &key) in vb.rows().zip(&vb.keys) {
-        match encode::encode_row(row, types, &mut data) {
-            Ok(()) => keys.push(key),
-            Err(reason) => rejects.push(Reject {
-                row_key: format!("rowid {key}"),
-                column: "(row)".into(),
-                raw: crate::cell::Cell::Null,
-                rule: "binary COPY encoding".into(),
-                reason,
-            }),
-        }
-    }
-    rejects.extend(vb.rejects);
-    EncodedBatch {
-        data: data.freeze(),
-        keys,
-        rows_read: vb.rows_read,
-        rejects,
-    }
 }

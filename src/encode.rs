@@ -23,28 +23,50 @@ pub fn encode_row(values: &[Value], types: &[Type], buf: &mut BytesMut) -> Resul
     let start = buf.len();
     buf.put_i16(values.len() as i16);
     for (v, ty) in values.iter().zip(types) {
-        let len_at = buf.len();
-        buf.put_i32(0);
-        match v.to_sql_checked(ty, buf) {
-            Ok(IsNull::Yes) => {
-                buf.truncate(len_at);
-                buf.put_i32(-1);
-            }
-            Ok(IsNull::No) => {
-                let len = buf.len() - len_at - 4;
-                if len > i32::MAX as usize {
-                    buf.truncate(start);
-                    return Err("value larger than 2 GB".into());
-                }
-                buf[len_at..len_at + 4].copy_from_slice(&(len as i32).to_be_bytes());
-            }
-            Err(e) => {
-                buf.truncate(start);
-                return Err(format!("cannot encode value for {ty}: {e}"));
-            }
+        if let Err(e) = put_value(v, ty, buf) {
+            buf.truncate(start);
+            return Err(e);
         }
     }
     Ok(())
+}
+
+/// Append one field: its length, then its binary encoding (or length -1 for
+/// NULL). On error the buffer may hold a partial field; callers truncate to
+/// the row's start.
+pub fn put_value(v: &Value, ty: &Type, buf: &mut BytesMut) -> Result<(), String> {
+    let len_at = buf.len();
+    buf.put_i32(0);
+    match v.to_sql_checked(ty, buf) {
+        Ok(IsNull::Yes) => {
+            buf.truncate(len_at);
+            buf.put_i32(-1);
+            Ok(())
+        }
+        Ok(IsNull::No) => {
+            let len = buf.len() - len_at - 4;
+            if len > i32::MAX as usize {
+                return Err("value larger than 2 GB".into());
+            }
+            buf[len_at..len_at + 4].copy_from_slice(&(len as i32).to_be_bytes());
+            Ok(())
+        }
+        Err(e) => Err(format!("cannot encode value for {ty}: {e}")),
+    }
+}
+
+/// Append one text field (text, varchar, bpchar are sent as their UTF-8
+/// bytes, as `&str`'s `ToSql` sends them).
+pub fn put_text(s: &str, buf: &mut BytesMut) -> Result<(), String> {
+    let len = i32::try_from(s.len()).map_err(|_| "value larger than 2 GB".to_string())?;
+    buf.put_i32(len);
+    buf.put_slice(s.as_bytes());
+    Ok(())
+}
+
+/// Append the NULL field.
+pub fn put_null(buf: &mut BytesMut) {
+    buf.put_i32(-1);
 }
 
 #[cfg(test)]

@@ -5,9 +5,13 @@
 
 use crate::cell::Cell;
 use crate::plan::TablePlan;
+use crate::transform::{Reject, TableTransform};
 use anyhow::{Context, Result};
+use bytes::{Bytes, BytesMut};
+use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 use tokio::sync::mpsc;
+use tokio_postgres::types::Type;
 
 /// Rows of one batch, row-major in one flat vector (no per-row allocation).
 #[derive(Debug, Default)]
@@ -119,6 +123,78 @@ pub fn extract_chunk(
     }
     if !batch.is_empty() && tx.blocking_send(batch).is_err() {
         return Ok(n);
+    }
+    Ok(n)
+}
+
+/// Source rows converted and framed for binary COPY, ready to send.
+#[derive(Debug, Default)]
+pub struct EncodedBatch {
+    pub data: Bytes,
+    /// Source key of each encoded row, in order (names a row PostgreSQL
+    /// refuses by its line number).
+    pub keys: Vec<i64>,
+    pub rows_read: usize,
+    pub rejects: Vec<Reject>,
+}
+
+/// A batch is sent when it has `batch_size` rows or this many bytes,
+/// whichever comes first, so wide rows do not make batches huge.
+const BATCH_BYTES: usize = 1 << 20;
+
+/// Read rows `[lo, hi]`, convert and encode each one in place from SQLite's
+/// row buffer (no owned copy of a cell on the way), and send them in
+/// batches. The copy stage's reader: one thread does extract, transform and
+/// encode, so the only copy of a text value is the one into the COPY buffer.
+/// Returns the number of rows read; stops early (Ok) if the receiver has
+/// gone away.
+#[allow(clippy::too_many_arguments)]
+pub fn extract_encoded(
+    conn: &Connection,
+    sql: &str,
+    lo: i64,
+    hi: i64,
+    tf: &TableTransform,
+    types: &[Type],
+    batch_size: usize,
+    tx: &mpsc::Sender<EncodedBatch>,
+) -> Result<u64> {
+    let mut stmt = conn.prepare_cached(sql).context("preparing source query")?;
+    let mut rows = stmt.query([lo, hi]).context("querying source")?;
+    let mut batch = EncodedBatch::default();
+    let mut buf = BytesMut::with_capacity(64 * 1024);
+    let mut n = 0u64;
+    let mut ordinal = if lo == i64::MIN { 0 } else { lo };
+    while let Some(row) = rows.next().context("reading source row")? {
+        let key = match row.get_ref(0)? {
+            ValueRef::Integer(k) => k,
+            _ => {
+                ordinal += 1;
+                ordinal
+            }
+        };
+        n += 1;
+        batch.rows_read += 1;
+        match tf
+            .encode_row(key, |i| row.get_ref(i + 1), types, &mut buf)
+            .context("reading source row")?
+        {
+            Ok(()) => batch.keys.push(key),
+            Err(reject) => batch.rejects.push(reject),
+        }
+        if batch.rows_read >= batch_size || buf.len() >= BATCH_BYTES {
+            let next = BytesMut::with_capacity(buf.len() + buf.len() / 8);
+            batch.data = std::mem::replace(&mut buf, next).freeze();
+            if tx.blocking_send(std::mem::take(&mut batch)).is_err() {
+                return Ok(n);
+            }
+        }
+    }
+    if batch.rows_read > 0 {
+        batch.data = buf.freeze();
+        if tx.blocking_send(batch).is_err() {
+            return Ok(n);
+        }
     }
     Ok(n)
 }

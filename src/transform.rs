@@ -5,10 +5,18 @@
 //! easy to test.
 
 use crate::cell::Cell;
-use crate::convert::Converter;
+use crate::convert::{ConvertError, Converter};
+use crate::encode;
 use crate::extract::RawBatch;
 use crate::plan::TablePlan;
 use crate::value::Value;
+use bytes::{BufMut, BytesMut};
+use rusqlite::types::ValueRef;
+use tokio_postgres::types::Type;
+
+fn encode_error(reason: String) -> ConvertError {
+    ConvertError { reason }
+}
 
 #[derive(Debug, Clone)]
 pub struct Reject {
@@ -93,6 +101,28 @@ impl TableTransform {
         self.columns.len() + self.constants.len()
     }
 
+    /// Column `i`'s value for one cell: its conversion rule, and NULL in a
+    /// NOT NULL column refused here rather than by a failed COPY.
+    fn value(&self, i: usize, cell: ValueRef<'_>) -> Result<Value, ConvertError> {
+        match self.columns[i].1.convert_ref(cell) {
+            Ok(Value::Null) if self.not_null[i] => Err(ConvertError {
+                reason: "NULL in a NOT NULL column".into(),
+            }),
+            other => other,
+        }
+    }
+
+    fn reject(&self, i: usize, key: i64, row: &[Cell], e: ConvertError) -> Reject {
+        let (name, conv) = &self.columns[i];
+        Reject {
+            row_key: self.row_key(key, row),
+            column: name.clone(),
+            raw: row[i].clone(),
+            rule: conv.rule(),
+            reason: e.reason,
+        }
+    }
+
     pub fn apply(&self, raw: &RawBatch) -> ValueBatch {
         let width = self.out_width();
         let mut out = ValueBatch {
@@ -105,26 +135,12 @@ impl TableTransform {
         'rows: for i in 0..raw.len() {
             let row = raw.row(i);
             let start = out.values.len();
-            for ((cell, (name, conv)), &not_null) in
-                row.iter().zip(&self.columns).zip(&self.not_null)
-            {
-                let converted = match conv.convert(cell) {
-                    Ok(Value::Null) if not_null => Err(crate::convert::ConvertError {
-                        reason: "NULL in a NOT NULL column".into(),
-                    }),
-                    other => other,
-                };
-                match converted {
+            for (c, cell) in row.iter().enumerate() {
+                match self.value(c, cell.as_ref()) {
                     Ok(v) => out.values.push(v),
                     Err(e) => {
                         out.values.truncate(start);
-                        out.rejects.push(Reject {
-                            row_key: self.row_key(raw.keys[i], row),
-                            column: name.clone(),
-                            raw: cell.clone(),
-                            rule: conv.rule(),
-                            reason: e.reason,
-                        });
+                        out.rejects.push(self.reject(c, raw.keys[i], row, e));
                         continue 'rows;
                     }
                 }
@@ -135,11 +151,199 @@ impl TableTransform {
         out
     }
 
+    /// Convert one source row and append it to `buf` in binary COPY format,
+    /// reading each cell in place from SQLite's row (`cell(i)`, i from 0):
+    /// the same rules as [`TableTransform::apply`] followed by
+    /// [`encode::encode_row`], without an owned copy of the row. A row that
+    /// cannot convert or encode leaves `buf` as it was and comes back as a
+    /// reject.
+    pub fn encode_row<'r>(
+        &self,
+        key: i64,
+        cell: impl Fn(usize) -> rusqlite::Result<ValueRef<'r>>,
+        types: &[Type],
+        buf: &mut BytesMut,
+    ) -> Result<Result<(), Reject>, rusqlite::Error> {
+        let start = buf.len();
+        buf.put_i16(self.out_width() as i16);
+        for (i, (_, conv)) in self.columns.iter().enumerate() {
+            let v = cell(i)?;
+            let put = match conv.text_passthrough(v) {
+                Some(Ok(s)) => encode::put_text(&s, buf).map_err(encode_error),
+                Some(Err(e)) => Err(e),
+                None => match self.value(i, v) {
+                    Ok(Value::Null) => {
+                        encode::put_null(buf);
+                        Ok(())
+                    }
+                    Ok(value) => encode::put_value(&value, &types[i], buf).map_err(encode_error),
+                    Err(e) => Err(e),
+                },
+            };
+            if let Err(e) = put {
+                buf.truncate(start);
+                let row = (0..self.width())
+                    .map(|c| cell(c).map(Cell::from_ref))
+                    .collect::<rusqlite::Result<Vec<Cell>>>()?;
+                return Ok(Err(self.reject(i, key, &row, e)));
+            }
+        }
+        for (value, ty) in self.constants.iter().zip(&types[self.width()..]) {
+            if let Err(reason) = encode::put_value(value, ty, buf) {
+                buf.truncate(start);
+                return Ok(Err(Reject {
+                    row_key: format!("rowid {key}"),
+                    column: "(constant)".into(),
+                    raw: Cell::Null,
+                    rule: "binary COPY encoding".into(),
+                    reason,
+                }));
+            }
+        }
+        Ok(Ok(()))
+    }
+
     fn row_key(&self, key: i64, row: &[Cell]) -> String {
         if self.rowid || self.pk_pos.is_empty() {
             return format!("rowid {key}");
         }
         let parts: Vec<String> = self.pk_pos.iter().map(|&i| row[i].to_string()).collect();
         format!("primary key ({})", parts.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::Pipeline;
+    use std::path::Path;
+
+    /// One table with a column of every kind of rule, plus a constant.
+    fn table() -> TablePlan {
+        let toml = r#"
+[source]
+path = "x.db"
+[target]
+url = "postgres://localhost/x"
+[tables.t]
+[tables.t.columns]
+a = { type = "text" }
+b = { type = "varchar(3)" }
+c = { type = "bigint", not_null = true }
+d = { type = "smallint" }
+e = { type = "double precision" }
+f = { type = "numeric(6,2)" }
+g = { type = "timestamptz", epoch = "s" }
+h = { type = "boolean" }
+i = { type = "bytea" }
+j = { type = "jsonb" }
+k = { type = "uuid" }
+l = { type = "char(2)" }
+"#;
+        let p = Pipeline::parse(toml, Path::new("t.toml")).unwrap();
+        let mut t = crate::plan::plan(&p).unwrap().remove(0);
+        // An existing table's added column: a default evaluated once.
+        let ty = crate::pgtype::PgType::Text;
+        t.constants
+            .push(("origin".into(), ty, Value::Text("legacy".into())));
+        t
+    }
+
+    /// The copy stage's in-place encoder writes exactly what `apply` +
+    /// `encode_row` write, and rejects exactly the same rows with the same
+    /// reasons, for every cell of every storage class in every column.
+    #[test]
+    fn in_place_encoding_matches_convert_then_encode() {
+        let t = table();
+        let tf = TableTransform::new(&t);
+        let types: Vec<Type> = t
+            .columns
+            .iter()
+            .map(|c| c.ty.wire_type())
+            .chain(t.constants.iter().map(|(_, ty, _)| ty.wire_type()))
+            .collect();
+        let cells = [
+            Cell::Null,
+            Cell::Integer(0),
+            Cell::Integer(1),
+            Cell::Integer(70_000),
+            Cell::Integer(1_700_000_000),
+            Cell::Real(2.5),
+            Cell::Real(1e300),
+            Cell::Text(b"ab".to_vec()),
+            Cell::Text(b"abcd".to_vec()),
+            Cell::Text("h\u{e9}!".as_bytes().to_vec()),
+            Cell::Text(b"a\0b".to_vec()),
+            Cell::Text(b"bad \xff utf8".to_vec()),
+            Cell::Text(b"12.345".to_vec()),
+            Cell::Text(b"2024-02-29 12:00:00".to_vec()),
+            Cell::Text(b"{\"k\": [1, 2]}".to_vec()),
+            Cell::Text(b"true".to_vec()),
+            Cell::Text(b"6f1c1b1e-8a1d-4d8e-9a53-0a0b0c0d0e0f".to_vec()),
+            Cell::Blob(vec![0xde, 0xad]),
+            Cell::Blob(vec![7; 16]),
+        ];
+        let base = [
+            Cell::Text(b"x".to_vec()),
+            Cell::Null,
+            Cell::Integer(9),
+            Cell::Null,
+            Cell::Null,
+            Cell::Null,
+            Cell::Null,
+            Cell::Null,
+            Cell::Null,
+            Cell::Null,
+            Cell::Null,
+            Cell::Null,
+        ];
+        assert_eq!(base.len(), tf.width());
+        let (mut rows, mut keys) = (Vec::new(), Vec::new());
+        for col in 0..tf.width() {
+            for cell in &cells {
+                let mut row = base.to_vec();
+                row[col] = cell.clone();
+                keys.push(rows.len() as i64 + 1);
+                rows.push(row);
+            }
+        }
+        let raw = RawBatch {
+            keys: keys.clone(),
+            cells: rows.concat(),
+            width: tf.width(),
+        };
+        let vb = tf.apply(&raw);
+        let mut expected = BytesMut::new();
+        for row in vb.rows() {
+            encode::encode_row(row, &types, &mut expected).unwrap();
+        }
+
+        let mut got = BytesMut::new();
+        let (mut got_keys, mut got_rejects) = (Vec::new(), Vec::new());
+        for (row, &key) in rows.iter().zip(&keys) {
+            match tf
+                .encode_row(key, |i| Ok(row[i].as_ref()), &types, &mut got)
+                .unwrap()
+            {
+                Ok(()) => got_keys.push(key),
+                Err(r) => got_rejects.push(r),
+            }
+        }
+        assert!(!vb.rejects.is_empty() && !vb.keys.is_empty());
+        assert_eq!(got_keys, vb.keys);
+        assert_eq!(&got[..], &expected[..]);
+        let summary = |r: &[Reject]| -> Vec<(String, String, String, Cell)> {
+            r.iter()
+                .map(|r| {
+                    (
+                        r.row_key.clone(),
+                        r.column.clone(),
+                        r.reason.clone(),
+                        r.raw.clone(),
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(summary(&got_rejects), summary(&vb.rejects));
     }
 }
