@@ -14,8 +14,10 @@ use crate::source;
 use crate::typemap::{map_declared_type, tokenize, translate_default, translate_expr_with, Tok};
 use anyhow::{bail, Context, Result};
 use rusqlite::Connection;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 /// What the cells of one column really hold (SQLite is dynamically typed).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -126,57 +128,151 @@ pub type Profiles = HashMap<String, HashMap<String, ColumnProfile>>;
 /// class is read from the row as SQLite hands it over (one pass, no SQL
 /// expression per cell: at bench scale 1.0 an aggregate query per table took
 /// 14 s, this pass a fraction of it).
-pub fn profile(conn: &Connection, schema: &SourceSchema, sample: Option<u64>) -> Result<Profiles> {
-    let mut out = Profiles::new();
-    for t in &schema.tables {
-        let cols: Vec<&SourceColumn> = t.columns.iter().filter(|c| c.hidden == 0).collect();
-        let mut profs: Vec<ColumnProfile> = vec![ColumnProfile::default(); cols.len()];
-        // (precision - scale, scale) of declared decimal(p,s) columns.
-        let limits: Vec<Option<(u32, u32)>> = cols
-            .iter()
-            .map(|c| match map_declared_type(&c.declared_type) {
-                PgType::Numeric(Some((p, sc))) => Some((p - sc, sc)),
-                _ => None,
-            })
-            .collect();
-        if t.row_count > 0 && !cols.is_empty() {
-            let list: Vec<String> = cols.iter().map(|c| sqlite_quote(&c.name)).collect();
-            let limit = sample.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
-            let sql = format!(
-                "SELECT {} FROM {}{limit}",
-                list.join(", "),
-                sqlite_quote(&t.name)
-            );
-            let mut stmt = conn
-                .prepare(&sql)
-                .with_context(|| format!("cannot profile table `{}`", t.name))?;
-            let total = sample.map_or(t.row_count, |n| n.min(t.row_count));
-            let bar = profile_bar(&t.name, total);
-            let mut rows = stmt.query([])?;
-            let mut n = 0u64;
-            while let Some(r) = rows
-                .next()
-                .with_context(|| format!("cannot profile table `{}`", t.name))?
-            {
-                for (i, p) in profs.iter_mut().enumerate() {
-                    let v = r.get_ref(i)?;
-                    p.add(v, limits[i]);
+pub fn profile(path: &Path, schema: &SourceSchema, sample: Option<u64>) -> Result<Profiles> {
+    scan(path, schema, sample, false)
+}
+
+/// `PRAGMA quick_check` (when `quick_check`) and every table's profile, side
+/// by side: one read-only connection per thread, as many threads as cores,
+/// the longest jobs first. A failed integrity check is the error reported
+/// (it explains any other); otherwise the first table that failed.
+fn scan(
+    path: &Path,
+    schema: &SourceSchema,
+    sample: Option<u64>,
+    quick_check: bool,
+) -> Result<Profiles> {
+    let cost = |t: &SourceTable| {
+        let rows = sample.map_or(t.row_count, |n| n.min(t.row_count));
+        rows * (t.columns.len() as u64 + 1)
+    };
+    // None is the integrity check; it reads every page, tables and indexes
+    // (measured at about half the time of profiling every column).
+    let mut jobs: Vec<(u64, Option<&SourceTable>)> =
+        schema.tables.iter().map(|t| (cost(t), Some(t))).collect();
+    if quick_check {
+        let total: u64 = jobs.iter().map(|(c, _)| c).sum();
+        jobs.push((total / 2, None));
+    }
+    jobs.sort_by_key(|(c, _)| std::cmp::Reverse(*c));
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .min(jobs.len())
+        .max(1);
+    let queue = Mutex::new(jobs.into_iter().map(|(_, j)| j).collect::<VecDeque<_>>());
+    let stop = AtomicBool::new(false);
+    let bars = indicatif::MultiProgress::new();
+    let results: Mutex<Vec<(Option<String>, Result<HashMap<String, ColumnProfile>>)>> =
+        Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                let conn = match source::open_readonly(path) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        stop.store(true, Ordering::Relaxed);
+                        results.lock().unwrap().push((None, Err(e)));
+                        return;
+                    }
+                };
+                while !stop.load(Ordering::Relaxed) {
+                    let Some(job) = queue.lock().unwrap().pop_front() else {
+                        return;
+                    };
+                    let res = match job {
+                        None => source::quick_check(&conn, path).map(|()| HashMap::new()),
+                        Some(t) => profile_table(&conn, t, sample, &bars, &stop),
+                    };
+                    if res.is_err() {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    results
+                        .lock()
+                        .unwrap()
+                        .push((job.map(|t| t.name.clone()), res));
                 }
-                n += 1;
-                if n.is_multiple_of(65536) {
-                    bar.set_position(n);
+            });
+        }
+    });
+    let mut out = Profiles::new();
+    let mut first_err = None;
+    for (table, res) in results.into_inner().unwrap() {
+        match (table, res) {
+            (Some(name), Ok(p)) => {
+                out.insert(name, p);
+            }
+            (None, Ok(_)) => {}
+            (None, Err(e)) => return Err(e),
+            (Some(_), Err(e)) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = first_err {
+        return Err(e);
+    }
+    // Stopped early only on an error, which returned above.
+    debug_assert_eq!(out.len(), schema.tables.len());
+    Ok(out)
+}
+
+/// One table's profile scan. Returns early (with what it has) once `stop`
+/// is set: another thread failed and only its error will be reported.
+fn profile_table(
+    conn: &Connection,
+    t: &SourceTable,
+    sample: Option<u64>,
+    bars: &indicatif::MultiProgress,
+    stop: &AtomicBool,
+) -> Result<HashMap<String, ColumnProfile>> {
+    let cols: Vec<&SourceColumn> = t.columns.iter().filter(|c| c.hidden == 0).collect();
+    let mut profs: Vec<ColumnProfile> = vec![ColumnProfile::default(); cols.len()];
+    // (precision - scale, scale) of declared decimal(p,s) columns.
+    let limits: Vec<Option<(u32, u32)>> = cols
+        .iter()
+        .map(|c| match map_declared_type(&c.declared_type) {
+            PgType::Numeric(Some((p, sc))) => Some((p - sc, sc)),
+            _ => None,
+        })
+        .collect();
+    if t.row_count > 0 && !cols.is_empty() {
+        let list: Vec<String> = cols.iter().map(|c| sqlite_quote(&c.name)).collect();
+        let limit = sample.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+        let sql = format!(
+            "SELECT {} FROM {}{limit}",
+            list.join(", "),
+            sqlite_quote(&t.name)
+        );
+        let mut stmt = conn
+            .prepare(&sql)
+            .with_context(|| format!("cannot profile table `{}`", t.name))?;
+        let total = sample.map_or(t.row_count, |n| n.min(t.row_count));
+        let bar = bars.add(profile_bar(&t.name, total));
+        let mut rows = stmt.query([])?;
+        let mut n = 0u64;
+        while let Some(r) = rows
+            .next()
+            .with_context(|| format!("cannot profile table `{}`", t.name))?
+        {
+            for (i, p) in profs.iter_mut().enumerate() {
+                let v = r.get_ref(i)?;
+                p.add(v, limits[i]);
+            }
+            n += 1;
+            if n.is_multiple_of(65536) {
+                bar.set_position(n);
+                if stop.load(Ordering::Relaxed) {
+                    break;
                 }
             }
-            bar.finish_and_clear();
         }
-        let cols_out = cols
-            .iter()
-            .zip(profs)
-            .map(|(c, p)| (c.name.clone(), p))
-            .collect();
-        out.insert(t.name.clone(), cols_out);
+        bar.finish_and_clear();
     }
-    Ok(out)
+    Ok(cols
+        .iter()
+        .zip(profs)
+        .map(|(c, p)| (c.name.clone(), p))
+        .collect())
 }
 
 /// A progress bar for one table's profile scan: drawn on a terminal only.
@@ -1005,13 +1101,7 @@ pub fn run_init(sqlite: &Path, out: Option<&Path>, sample: Option<u64>) -> Resul
             out.display()
         );
     }
-    let t0 = std::time::Instant::now();
-    let conn = source::open_checked(sqlite)?;
-    tracing::info!(
-        "{} passed PRAGMA quick_check ({:.1}s)",
-        sqlite.display(),
-        t0.elapsed().as_secs_f64()
-    );
+    let conn = source::open_readonly(sqlite)?;
     let t0 = std::time::Instant::now();
     let schema = introspect(&conn)?;
     tracing::info!(
@@ -1020,8 +1110,12 @@ pub fn run_init(sqlite: &Path, out: Option<&Path>, sample: Option<u64>) -> Resul
         t0.elapsed().as_secs_f64()
     );
     let t0 = std::time::Instant::now();
-    let profiles = profile(&conn, &schema, sample)?;
-    tracing::info!("profiled every column ({:.1}s)", t0.elapsed().as_secs_f64());
+    let profiles = scan(sqlite, &schema, sample, true)?;
+    tracing::info!(
+        "{} passed PRAGMA quick_check; profiled every column ({:.1}s)",
+        sqlite.display(),
+        t0.elapsed().as_secs_f64()
+    );
     let out_dir = out
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -1118,7 +1212,7 @@ mod tests {
         let db = fixture(dir);
         let conn = source::open_checked(&db).unwrap();
         let schema = introspect(&conn).unwrap();
-        let prof = profile(&conn, &schema, None).unwrap();
+        let prof = profile(&db, &schema, None).unwrap();
         let (p, w) = build_pipeline(&schema, &prof, &db, dir);
         (schema, prof, p, w)
     }
