@@ -518,7 +518,7 @@ impl Converter {
         if let Some(i) = s.bytes().position(|b| b == 0) {
             return fail(format!(
                 "text {} contains a NUL byte at byte {i}, which PostgreSQL text cannot store",
-                q(&s)
+                q(s)
             ));
         }
         if let PgType::Varchar(Some(n)) | PgType::Char(Some(n)) = self.ty {

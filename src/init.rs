@@ -122,7 +122,9 @@ impl TextFormats {
 }
 
 /// Profiles by table, then column (source names).
-pub type Profiles = HashMap<String, HashMap<String, ColumnProfile>>;
+pub type Profiles = HashMap<String, TableProfile>;
+/// One table's profiles by column.
+pub type TableProfile = HashMap<String, ColumnProfile>;
 
 /// Scan every table once and count storage classes per column. Each cell's
 /// class is read from the row as SQLite hands it over (one pass, no SQL
@@ -162,8 +164,7 @@ fn scan(
     let queue = Mutex::new(jobs.into_iter().map(|(_, j)| j).collect::<VecDeque<_>>());
     let stop = AtomicBool::new(false);
     let bars = indicatif::MultiProgress::new();
-    let results: Mutex<Vec<(Option<String>, Result<HashMap<String, ColumnProfile>>)>> =
-        Mutex::new(Vec::new());
+    let results: Mutex<Vec<(Option<String>, Result<TableProfile>)>> = Mutex::new(Vec::new());
     std::thread::scope(|s| {
         for _ in 0..threads {
             s.spawn(|| {
@@ -224,7 +225,7 @@ fn profile_table(
     sample: Option<u64>,
     bars: &indicatif::MultiProgress,
     stop: &AtomicBool,
-) -> Result<HashMap<String, ColumnProfile>> {
+) -> Result<TableProfile> {
     let cols: Vec<&SourceColumn> = t.columns.iter().filter(|c| c.hidden == 0).collect();
     let mut profs: Vec<ColumnProfile> = vec![ColumnProfile::default(); cols.len()];
     // (precision - scale, scale) of declared decimal(p,s) columns.
