@@ -64,15 +64,28 @@ pub async fn constraint_exists(
     table: &str,
     name: &str,
 ) -> Result<bool> {
+    Ok(constraint_validated(c, schema, table, name)
+        .await?
+        .is_some())
+}
+
+/// `None` when the table has no constraint of that name, else whether it is
+/// validated (a foreign key added `NOT VALID` is not, until `VALIDATE`).
+pub async fn constraint_validated(
+    c: &impl GenericClient,
+    schema: &str,
+    table: &str,
+    name: &str,
+) -> Result<Option<bool>> {
     let r = c
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM pg_constraint x JOIN pg_class k ON k.oid = x.conrelid \
+        .query_opt(
+            "SELECT x.convalidated FROM pg_constraint x JOIN pg_class k ON k.oid = x.conrelid \
              JOIN pg_namespace n ON n.oid = k.relnamespace \
-             WHERE n.nspname = $1 AND k.relname = $2 AND x.conname = $3)",
+             WHERE n.nspname = $1 AND k.relname = $2 AND x.conname = $3",
             &[&schema, &table, &name],
         )
         .await?;
-    Ok(r.get(0))
+    Ok(r.map(|r| r.get(0)))
 }
 
 pub async fn has_primary_key(c: &impl GenericClient, schema: &str, table: &str) -> Result<bool> {

@@ -103,7 +103,17 @@ pub fn foreign_key(t: &TablePlan, fk: &ForeignKeyPlan) -> String {
     if let Some(a) = fk.on_update {
         s.push_str(&format!(" ON UPDATE {a}"));
     }
+    s.push_str(" NOT VALID");
     s
+}
+
+/// Check the rows of a foreign key added `NOT VALID` (see `finalize`).
+pub fn validate_foreign_key(t: &TablePlan, fk: &ForeignKeyPlan) -> String {
+    format!(
+        "ALTER TABLE {} VALIDATE CONSTRAINT {}",
+        t.qualified(),
+        quote(&fk.name)
+    )
 }
 
 /// `COPY "s"."t" ("a", "b") FROM STDIN (FORMAT binary)`.
@@ -135,6 +145,10 @@ pub fn describe(t: &TablePlan) -> Vec<String> {
     v.extend(primary_key(t));
     v.extend(t.checks.iter().map(|(n, e)| check(t, n, e)));
     v.extend(t.indexes.iter().map(|ix| index(t, ix)));
-    v.extend(t.foreign_keys.iter().map(|fk| foreign_key(t, fk)));
+    v.extend(
+        t.foreign_keys
+            .iter()
+            .flat_map(|fk| [foreign_key(t, fk), validate_foreign_key(t, fk)]),
+    );
     v
 }

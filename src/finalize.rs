@@ -6,9 +6,13 @@
 //!    side by side);
 //! 2. per table: the primary key attached `USING INDEX` (metadata only) and
 //!    the CHECK constraints;
-//! 3. foreign keys, one after another (each locks two tables; in sequence
-//!    they cannot deadlock);
-//! 4. per table: sequences moved past the loaded maximum, ANALYZE.
+//! 3. foreign keys added `NOT VALID`, one after another (each locks two
+//!    tables briefly; in sequence they cannot deadlock);
+//! 4. per table, tables in parallel: its foreign keys validated, sequences
+//!    moved past the loaded maximum, ANALYZE. `VALIDATE CONSTRAINT` locks
+//!    its own table against ANALYZE but the referenced table only against
+//!    writes, so one table's validation (a single-threaded join) runs beside
+//!    the other tables' statistics instead of before them.
 //!
 //! Every step is skipped when its object exists, so finalize can be rerun
 //! after a crash at any point.
@@ -37,11 +41,19 @@ const SESSION: &str =
 
 /// Run steps over up to `n` connections; every failure is reported.
 async fn run_parallel(target: &Target, steps: Vec<Step>, n: usize) -> Result<()> {
-    if steps.is_empty() {
+    run_chains(target, steps.into_iter().map(|s| vec![s]).collect(), n).await
+}
+
+/// Run chains of steps over up to `n` connections: the steps of one chain
+/// in order on one connection (a failed step ends its chain), chains side
+/// by side. Every failure is reported.
+async fn run_chains(target: &Target, chains: Vec<Vec<Step>>, n: usize) -> Result<()> {
+    let chains: Vec<Vec<Step>> = chains.into_iter().filter(|c| !c.is_empty()).collect();
+    if chains.is_empty() {
         return Ok(());
     }
-    let n = n.clamp(1, steps.len());
-    let queue = Arc::new(Mutex::new(VecDeque::from(steps)));
+    let n = n.clamp(1, chains.len());
+    let queue = Arc::new(Mutex::new(VecDeque::from(chains)));
     let errors = Arc::new(Mutex::new(Vec::<String>::new()));
     let mut handles = Vec::new();
     for _ in 0..n {
@@ -61,36 +73,41 @@ async fn run_parallel(target: &Target, steps: Vec<Step>, n: usize) -> Result<()>
                 return;
             }
             loop {
-                let Some(step) = queue.lock().unwrap().pop_front() else {
+                let Some(chain) = queue.lock().unwrap().pop_front() else {
                     return;
                 };
-                let t0 = Instant::now();
-                match client.batch_execute(&step.sql).await {
-                    Ok(()) => tracing::info!(
-                        "finalize: {} ({:.1}s)",
-                        step.what,
-                        t0.elapsed().as_secs_f64()
-                    ),
-                    Err(e) => {
-                        let mut detail = e
-                            .as_db_error()
-                            .map(|d| match d.detail() {
-                                Some(x) => format!("{}: {x}", d.message()),
-                                None => d.message().to_string(),
-                            })
-                            .unwrap_or_else(|| e.to_string());
-                        if e.code() == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE) {
-                            detail.push_str(
-                                " — another session holds a lock on this table (find it with \
+                for step in chain {
+                    let t0 = Instant::now();
+                    match client.batch_execute(&step.sql).await {
+                        Ok(()) => tracing::info!(
+                            "finalize: {} ({:.1}s)",
+                            step.what,
+                            t0.elapsed().as_secs_f64()
+                        ),
+                        Err(e) => {
+                            let mut detail = e
+                                .as_db_error()
+                                .map(|d| match d.detail() {
+                                    Some(x) => format!("{}: {x}", d.message()),
+                                    None => d.message().to_string(),
+                                })
+                                .unwrap_or_else(|| e.to_string());
+                            if e.code()
+                                == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE)
+                            {
+                                detail.push_str(
+                                    " — another session holds a lock on this table (find it with \
                                  pg_blocking_pids / pg_stat_activity); rerun when it is gone",
-                            );
-                        }
-                        errors
-                            .lock()
-                            .unwrap()
-                            .push(format!("{}: {detail}{}", step.what, step.hint));
-                        if client.is_closed() {
-                            return;
+                                );
+                            }
+                            errors
+                                .lock()
+                                .unwrap()
+                                .push(format!("{}: {detail}{}", step.what, step.hint));
+                            if client.is_closed() {
+                                return;
+                            }
+                            break;
                         }
                     }
                 }
@@ -208,28 +225,34 @@ pub async fn finalize(
     run_parallel(target, builds, workers).await?;
     // 2. Primary keys attached, CHECKs added: per table, tables in parallel.
     run_parallel(target, attach, workers).await?;
-    // 3. Foreign keys, in sequence.
+    // 3. Foreign keys added NOT VALID (catalog only), in sequence; 4. each
+    // table's chain: validate its foreign keys, sequences, statistics.
     let mut fks = Vec::new();
-    for t in &ours {
-        for fk in &t.foreign_keys {
-            if !catalog::constraint_exists(client, &t.schema, &t.target, &fk.name).await? {
-                fks.push(Step {
+    let mut chains = Vec::new();
+    for (t, preexisting) in &todo {
+        let mut chain = Vec::new();
+        for fk in t.foreign_keys.iter().filter(|_| !preexisting) {
+            let what = format!(
+                "foreign key {} on {} → {}",
+                fk.name,
+                t.qualified(),
+                fk.ref_table
+            );
+            match catalog::constraint_validated(client, &t.schema, &t.target, &fk.name).await? {
+                Some(true) => continue,
+                Some(false) => {}
+                None => fks.push(Step {
                     sql: ddl::foreign_key(t, fk),
-                    what: format!(
-                        "foreign key {} on {} → {}",
-                        fk.name,
-                        t.qualified(),
-                        fk.ref_table
-                    ),
-                    hint: " (rows whose parent row is missing in the source?)",
-                });
+                    what: format!("adding {what} (NOT VALID, validated next)"),
+                    hint: "",
+                }),
             }
+            chain.push(Step {
+                sql: ddl::validate_foreign_key(t, fk),
+                what,
+                hint: " (rows whose parent row is missing in the source?)",
+            });
         }
-    }
-    run_parallel(target, fks, 1).await?;
-    // 4. Sequences and statistics, tables in parallel.
-    let mut last = Vec::new();
-    for (t, _) in &todo {
         let mut sqls = Vec::new();
         for (col, seq) in catalog::sequences(client, &t.qualified()).await? {
             let floor = t
@@ -246,13 +269,17 @@ pub async fn finalize(
             ));
         }
         sqls.push(format!("ANALYZE {}", t.qualified()));
-        last.push(Step {
+        chain.push(Step {
             sql: sqls.join(";\n"),
             what: format!("sequences and statistics of {}", t.qualified()),
             hint: "",
         });
+        chains.push(chain);
     }
-    run_parallel(target, last, workers).await?;
+    run_parallel(target, fks, 1).await?;
+    // Longest first: chains that validate foreign keys.
+    chains.sort_by_key(|c| std::cmp::Reverse(c.len()));
+    run_chains(target, chains, workers).await?;
     for (t, _) in &todo {
         state::set_stage(client, run_id, "finalize", &t.source, "done", None)
             .await

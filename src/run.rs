@@ -16,6 +16,7 @@ use crate::target::{self, Target};
 use crate::transform::TableTransform;
 use crate::UsageError;
 use anyhow::{bail, Context, Result};
+use futures::{StreamExt, TryStreamExt};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -1059,7 +1060,7 @@ async fn verify_counts(
 ) -> Result<Vec<String>> {
     state::set_stage(client, run_id, "verify", "", "running", None).await?;
     let conn = source::open_readonly(&ctx.pipeline.source_path())?;
-    let mut bad = Vec::new();
+    let mut sources = Vec::with_capacity(selected.len());
     for t in selected {
         let filter = t
             .filter
@@ -1076,10 +1077,23 @@ async fn verify_counts(
                 |r| r.get(0),
             )
             .with_context(|| format!("counting source table {}", t.source))?;
-        let tgt: i64 = client
+        sources.push(src);
+    }
+    // Target tables counted side by side, one connection each.
+    let targets: Vec<i64> = futures::stream::iter(selected.iter().map(|t| async move {
+        let c = ctx.target.connect().await?;
+        let n: i64 = c
             .query_one(&format!("SELECT count(*) FROM {}", t.qualified()), &[])
-            .await?
+            .await
+            .with_context(|| format!("counting target table {}", t.qualified()))?
             .get(0);
+        anyhow::Ok(n)
+    }))
+    .buffered(ctx.pipeline.defaults.workers.max(1))
+    .try_collect()
+    .await?;
+    let mut bad = Vec::new();
+    for ((t, src), tgt) in selected.iter().zip(sources).zip(targets) {
         let (_, _, rejected) = state::chunk_totals(client, run_id, &t.source).await?;
         if tgt + rejected != src {
             let msg = format!(

@@ -273,15 +273,16 @@ async fn check_fk(
         .await
         .with_context(|| format!("checking foreign key {} of {}", fk.name, t.qualified()))?
         .get(0);
-    let exists = catalog::constraint_exists(client, &t.schema, &t.target, &fk.name).await?;
-    let ok = orphans == 0 && exists;
+    let validated = catalog::constraint_validated(client, &t.schema, &t.target, &fk.name).await?;
+    let ok = orphans == 0 && validated == Some(true);
     Ok(CheckReport {
         table: t.target.clone(),
         name: fk.name.clone(),
         ok,
-        detail: match (orphans, exists) {
-            (0, true) => "valid".into(),
-            (0, false) => "constraint not created (run finalize)".into(),
+        detail: match (orphans, validated) {
+            (0, Some(true)) => "valid".into(),
+            (0, Some(false)) => "constraint not validated yet (run finalize)".into(),
+            (0, None) => "constraint not created (run finalize)".into(),
             (n, _) => format!("{n} row(s) reference a missing parent row"),
         },
     })

@@ -138,3 +138,51 @@ fn verify_stage_rerun_after_tampering_exits_3_not_1() {
         stderr(&o)
     );
 }
+
+/// A child row whose parent is missing in the source (SQLite does not
+/// enforce foreign keys unless asked): finalize fails naming the foreign
+/// key; the constraint is left `NOT VALID` (it guards new writes but is not
+/// claimed valid) and `verify` says so. Once the operator removes the orphan
+/// from the target, a plain rerun validates it, and the count check then
+/// says, truthfully, that the target holds one row fewer than the source.
+#[test]
+fn orphan_row_fails_finalize_and_a_rerun_validates_the_foreign_key() {
+    let db = TestDb::new();
+    let sql = format!(
+        "PRAGMA foreign_keys = OFF;\n{FIXTURE_SQL}\nINSERT INTO order_items VALUES (999, 1, 'ORPHAN', 1);"
+    );
+    let (dir, src) = sqlite_fixture(&sql);
+    let toml = dir.path().join("p.toml");
+    init_mapping(&src, &toml);
+    let o = run_pipeline(&toml, &db.url, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("order_items") && err.contains("parent row is missing"),
+        "{err}"
+    );
+    let fk_state = "SELECT string_agg(conname || '=' || convalidated, ',') FROM pg_constraint \
+                    WHERE conrelid = 'order_items'::regclass AND contype = 'f'";
+    assert!(
+        db.scalar(fk_state).ends_with("=false"),
+        "{}",
+        db.scalar(fk_state)
+    );
+    let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
+    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+    assert!(stdout(&o).contains("missing parent row"), "{}", stdout(&o));
+
+    db.exec("DELETE FROM order_items WHERE order_id = 999");
+    let o = run_pipeline(&toml, &db.url, &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        db.scalar(fk_state).ends_with("=true"),
+        "{}",
+        db.scalar(fk_state)
+    );
+    assert!(
+        stderr(&o).contains("source has 5 rows, target 4, rejected 0"),
+        "{}",
+        stderr(&o)
+    );
+}
