@@ -1103,6 +1103,7 @@ pub fn run_init(sqlite: &Path, out: Option<&Path>, sample: Option<u64>) -> Resul
         );
     }
     let conn = source::open_readonly(sqlite)?;
+    source::prefetch(sqlite);
     let t0 = std::time::Instant::now();
     let schema = introspect(&conn)?;
     tracing::info!(

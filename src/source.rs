@@ -41,6 +41,42 @@ pub fn open_readonly(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Ask the kernel to read the whole file into the page cache, in the
+/// background (`posix_fadvise(WILLNEED)` returns at once). `quick_check`
+/// walks b-trees in tree order, which on a cold file is random I/O:
+/// measured on the 3 GB bench scale 4.0 file after dropping the page cache,
+/// `PRAGMA quick_check` took 104 s alone and 50 s with this readahead
+/// running (the disk's sequential rate). Skipped for a file larger than
+/// half the memory available, where it would only evict itself.
+pub fn prefetch(path: &Path) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let Ok(f) = std::fs::File::open(path) else {
+            return;
+        };
+        let Ok(len) = f.metadata().map(|m| m.len()) else {
+            return;
+        };
+        let available = std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|m| {
+                m.lines()
+                    .find_map(|l| l.strip_prefix("MemAvailable:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            })
+            .map(|kb| kb * 1024);
+        if available.is_some_and(|a| len <= a / 2) {
+            // SAFETY: a valid open descriptor; the call only gives advice.
+            unsafe {
+                libc::posix_fadvise(f.as_raw_fd(), 0, 0, libc::POSIX_FADV_WILLNEED);
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = path;
+}
+
 /// `PRAGMA quick_check`: structural integrity of the whole file. Run once,
 /// before the target is touched.
 pub fn quick_check(conn: &Connection, path: &Path) -> Result<()> {
@@ -65,6 +101,7 @@ pub fn quick_check(conn: &Connection, path: &Path) -> Result<()> {
 /// Open read-only and integrity-check.
 pub fn open_checked(path: &Path) -> Result<Connection> {
     let conn = open_readonly(path)?;
+    prefetch(path);
     quick_check(&conn, path)?;
     Ok(conn)
 }
