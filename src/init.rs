@@ -1105,7 +1105,12 @@ pub fn run_init(sqlite: &Path, out: Option<&Path>, sample: Option<u64>) -> Resul
     let conn = source::open_readonly(sqlite)?;
     source::prefetch(sqlite);
     let t0 = std::time::Instant::now();
-    let schema = introspect(&conn)?;
+    // The integrity check runs beside the profile, below; when a damaged
+    // file already fails here, its verdict is the clearer error.
+    let schema = introspect(&conn).or_else(|e| {
+        source::quick_check(&conn, sqlite)?;
+        Err(e)
+    })?;
     tracing::info!(
         "read the schema of {} table(s) ({:.1}s)",
         schema.tables.len(),

@@ -296,6 +296,16 @@ fn corrupt_sqlite_file_fails_quick_check_and_target_is_untouched() {
         *b = 0x5a;
     }
     std::fs::write(&src, &bytes).unwrap();
+    // init refuses it too, naming the file, and writes no mapping.
+    let again = dir.path().join("again.toml");
+    let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", again.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("source.db") && (e.contains("corrupt") || e.contains("quick_check")),
+        "{e}"
+    );
+    assert!(!again.exists());
     let o = sqlite2pg(&["run", toml.to_str().unwrap(), "--target", &db.url]);
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
