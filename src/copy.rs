@@ -26,9 +26,9 @@ use tokio::sync::{mpsc, watch};
 use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 
-/// Batches in flight on each channel of one chunk. With the default batch of
-/// 2000 rows this bounds a chunk's buffered rows to about 16k whatever the
-/// table size.
+/// Batches in flight on a chunk's channel (reader → load worker). With the
+/// default batch of 2000 rows (or 1 MiB) this bounds a chunk's buffered rows
+/// to about 10k whatever the table size.
 pub const CHANNEL_BATCHES: usize = 4;
 
 /// One table as the copy stage sees it.

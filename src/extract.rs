@@ -99,17 +99,9 @@ pub fn extract_chunk(
     let mut rows = stmt.query([lo, hi]).context("querying source")?;
     let mut batch = new_batch(width, batch_size);
     let mut n = 0u64;
-    // WITHOUT ROWID rows are named by ordinal within the chunk.
-    let mut ordinal = if lo == i64::MIN { 0 } else { lo };
+    let mut keys = RowKeys::new(lo);
     while let Some(row) = rows.next().context("reading source row")? {
-        let key = match row.get_ref(0)? {
-            rusqlite::types::ValueRef::Integer(k) => k,
-            _ => {
-                ordinal += 1;
-                ordinal
-            }
-        };
-        batch.keys.push(key);
+        batch.keys.push(keys.next(row)?);
         for i in 0..width {
             batch.cells.push(Cell::from_ref(row.get_ref(i + 1)?));
         }
@@ -125,6 +117,31 @@ pub fn extract_chunk(
         return Ok(n);
     }
     Ok(n)
+}
+
+/// The key of each row a chunk query returns (its first column): the rowid,
+/// or for WITHOUT ROWID tables (which select NULL there) the row's ordinal
+/// within the chunk.
+struct RowKeys {
+    ordinal: i64,
+}
+
+impl RowKeys {
+    fn new(lo: i64) -> RowKeys {
+        RowKeys {
+            ordinal: if lo == i64::MIN { 0 } else { lo },
+        }
+    }
+
+    fn next(&mut self, row: &rusqlite::Row<'_>) -> rusqlite::Result<i64> {
+        Ok(match row.get_ref(0)? {
+            ValueRef::Integer(k) => k,
+            _ => {
+                self.ordinal += 1;
+                self.ordinal
+            }
+        })
+    }
 }
 
 /// Source rows converted and framed for binary COPY, ready to send.
@@ -164,15 +181,9 @@ pub fn extract_encoded(
     let mut batch = EncodedBatch::default();
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let mut n = 0u64;
-    let mut ordinal = if lo == i64::MIN { 0 } else { lo };
+    let mut keys = RowKeys::new(lo);
     while let Some(row) = rows.next().context("reading source row")? {
-        let key = match row.get_ref(0)? {
-            ValueRef::Integer(k) => k,
-            _ => {
-                ordinal += 1;
-                ordinal
-            }
-        };
+        let key = keys.next(row)?;
         n += 1;
         batch.rows_read += 1;
         match tf

@@ -44,6 +44,34 @@ async fn run_parallel(target: &Target, steps: Vec<Step>, n: usize) -> Result<()>
     run_chains(target, steps.into_iter().map(|s| vec![s]).collect(), n).await
 }
 
+/// One step, logged with its duration; on failure the message for the
+/// operator: what failed, PostgreSQL's reason, and the step's hint.
+async fn run_step(client: &Client, step: &Step) -> Result<(), String> {
+    let t0 = Instant::now();
+    let e = match client.batch_execute(&step.sql).await {
+        Ok(()) => {
+            let secs = t0.elapsed().as_secs_f64();
+            tracing::info!("finalize: {} ({secs:.1}s)", step.what);
+            return Ok(());
+        }
+        Err(e) => e,
+    };
+    let mut detail = e
+        .as_db_error()
+        .map(|d| match d.detail() {
+            Some(x) => format!("{}: {x}", d.message()),
+            None => d.message().to_string(),
+        })
+        .unwrap_or_else(|| e.to_string());
+    if e.code() == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE) {
+        detail.push_str(
+            " — another session holds a lock on this table (find it with \
+             pg_blocking_pids / pg_stat_activity); rerun when it is gone",
+        );
+    }
+    Err(format!("{}: {detail}{}", step.what, step.hint))
+}
+
 /// Run chains of steps over up to `n` connections: the steps of one chain
 /// in order on one connection (a failed step ends its chain), chains side
 /// by side. Every failure is reported.
@@ -77,38 +105,12 @@ async fn run_chains(target: &Target, chains: Vec<Vec<Step>>, n: usize) -> Result
                     return;
                 };
                 for step in chain {
-                    let t0 = Instant::now();
-                    match client.batch_execute(&step.sql).await {
-                        Ok(()) => tracing::info!(
-                            "finalize: {} ({:.1}s)",
-                            step.what,
-                            t0.elapsed().as_secs_f64()
-                        ),
-                        Err(e) => {
-                            let mut detail = e
-                                .as_db_error()
-                                .map(|d| match d.detail() {
-                                    Some(x) => format!("{}: {x}", d.message()),
-                                    None => d.message().to_string(),
-                                })
-                                .unwrap_or_else(|| e.to_string());
-                            if e.code()
-                                == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE)
-                            {
-                                detail.push_str(
-                                    " — another session holds a lock on this table (find it with \
-                                 pg_blocking_pids / pg_stat_activity); rerun when it is gone",
-                                );
-                            }
-                            errors
-                                .lock()
-                                .unwrap()
-                                .push(format!("{}: {detail}{}", step.what, step.hint));
-                            if client.is_closed() {
-                                return;
-                            }
-                            break;
+                    if let Err(msg) = run_step(&client, &step).await {
+                        errors.lock().unwrap().push(msg);
+                        if client.is_closed() {
+                            return;
                         }
+                        break;
                     }
                 }
             }

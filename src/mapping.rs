@@ -89,7 +89,8 @@ pub struct Defaults {
     /// Rows per chunk: the unit of resume (one transaction each).
     #[serde(default = "d_chunk_size")]
     pub chunk_size: u64,
-    /// Rows per batch on the channels between extract, transform and load.
+    /// Rows per batch on the channel between a chunk's reader (extract,
+    /// transform, encode) and its load worker.
     #[serde(default = "d_batch_size")]
     pub batch_size: usize,
     /// Parallel load workers (one PostgreSQL connection each).
