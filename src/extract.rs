@@ -218,6 +218,9 @@ fn new_batch(width: usize, batch_size: usize) -> RawBatch {
     }
 }
 
+/// A table's chunks: inclusive rowid ranges `(lo, hi, rows)`.
+pub type ChunkPlan = Vec<(i64, i64, u64)>;
+
 /// Split a table into chunks of `chunk_size` rows by one scan of its rowids:
 /// returns `(lo, hi, rows)` inclusive ranges. WITHOUT ROWID tables are one
 /// chunk covering everything.
@@ -226,7 +229,7 @@ pub fn plan_chunks(
     t: &TablePlan,
     rowid: Option<&str>,
     chunk_size: u64,
-) -> Result<Vec<(i64, i64, u64)>> {
+) -> Result<ChunkPlan> {
     let table = sqlite_quote(&t.source);
     let filter = t
         .filter

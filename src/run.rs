@@ -140,20 +140,39 @@ pub async fn run(
         .filter(|t| opts.tables.is_empty() || opts.tables.contains(&t.source))
         .collect();
 
-    // The source is checked before the target is touched.
+    // The source is checked before the target is touched. The chunk plans
+    // `prepare` needs (a scan of each table's rowids) are made meanwhile on
+    // a second connection: the integrity check is single-threaded and reads
+    // more than they do, so they cost no time.
     let src_path = p.source_path();
-    let (fp, columns_by_table) = {
+    let wants_prepare = opts.stages.is_empty() || opts.stages.contains(&Stage::Prepare);
+    let (fp, facts) = {
         let t0 = Instant::now();
-        let conn = source::open_checked(&src_path)?;
+        let conn = source::open_readonly(&src_path)?;
+        source::prefetch(&src_path);
+        let chunk_size = p.defaults.chunk_size;
+        let (checked, planned) = std::thread::scope(|s| {
+            let planner = wants_prepare
+                .then(|| s.spawn(|| plan_source_chunks(&src_path, &selected, chunk_size)));
+            let checked = source::quick_check(&conn, &src_path);
+            let planned = planner.map(|h| h.join().expect("chunk planner panicked"));
+            (checked, planned)
+        });
+        checked?;
         tracing::info!(
             "source {} passed PRAGMA quick_check ({:.1}s)",
             src_path.display(),
             t0.elapsed().as_secs_f64()
         );
+        // A mapping that does not match is the clearer error than a plan
+        // that failed because of it.
         check_source_matches(&conn, &ctx.plans, &src_path)?;
         let fp = fingerprint::compute(&conn, &src_path)?;
-        let cols = all_source_columns(&conn, &ctx.plans)?;
-        (fp, cols)
+        let facts = SourceFacts {
+            columns: all_source_columns(&conn, &ctx.plans)?,
+            chunks: planned.transpose()?.unwrap_or_default(),
+        };
+        (fp, facts)
     };
     let mhash = mapping_hash(file)?;
 
@@ -215,16 +234,7 @@ pub async fn run(
         }
     };
 
-    let result = run_stages(
-        &ctx,
-        &mut client,
-        run_id,
-        &selected,
-        &opts,
-        &columns_by_table,
-        cancel,
-    )
-    .await;
+    let result = run_stages(&ctx, &mut client, run_id, &selected, &opts, &facts, cancel).await;
     match result {
         Ok((tables, failed)) => {
             let rejected: u64 = tables.iter().map(|t| t.rows_rejected as u64).sum();
@@ -335,6 +345,35 @@ pub fn check_source_matches(
     }
 }
 
+/// What `run` reads from the source before it touches the target.
+pub struct SourceFacts {
+    /// Every column (hidden ones too) of each table of the mapping, by
+    /// source name: what the rowid can be selected as.
+    pub columns: HashMap<String, Vec<String>>,
+    /// Chunk plans of the selected tables, by source name, when `prepare`
+    /// is to run.
+    pub chunks: HashMap<String, extract::ChunkPlan>,
+}
+
+/// Each table's chunk plan, on a connection of its own.
+fn plan_source_chunks(
+    path: &Path,
+    tables: &[&TablePlan],
+    chunk_size: u64,
+) -> Result<HashMap<String, extract::ChunkPlan>> {
+    let conn = source::open_readonly(path)?;
+    let mut out = HashMap::new();
+    for t in tables {
+        let columns = source::table_columns(&conn, &t.source)?;
+        let rowid = extract::rowid_name(t, &columns);
+        out.insert(
+            t.source.clone(),
+            extract::plan_chunks(&conn, t, rowid, chunk_size)?,
+        );
+    }
+    Ok(out)
+}
+
 pub fn all_source_columns(
     conn: &rusqlite::Connection,
     plans: &[TablePlan],
@@ -353,26 +392,18 @@ async fn run_stages(
     run_id: i64,
     selected: &[&TablePlan],
     opts: &RunOptions,
-    columns_by_table: &HashMap<String, Vec<String>>,
+    facts: &SourceFacts,
     cancel: watch::Receiver<bool>,
 ) -> Result<(Vec<TableSummary>, Option<String>)> {
     let wants = |s: Stage| opts.stages.is_empty() || opts.stages.contains(&s);
     let p = &ctx.pipeline;
     if wants(Stage::Prepare) {
-        prepare(ctx, client, run_id, selected, opts, columns_by_table).await?;
+        prepare(ctx, client, run_id, selected, opts, facts).await?;
     }
     let mut summaries = Vec::new();
     if wants(Stage::Copy) {
-        let (s, failed) = copy_stage(
-            ctx,
-            client,
-            run_id,
-            selected,
-            opts,
-            columns_by_table,
-            cancel,
-        )
-        .await?;
+        let (s, failed) =
+            copy_stage(ctx, client, run_id, selected, opts, &facts.columns, cancel).await?;
         summaries = s;
         if failed.is_some() {
             return Ok((summaries, failed));
@@ -426,12 +457,11 @@ async fn prepare(
     run_id: i64,
     selected: &[&TablePlan],
     opts: &RunOptions,
-    columns_by_table: &HashMap<String, Vec<String>>,
+    facts: &SourceFacts,
 ) -> Result<()> {
     let p = &ctx.pipeline;
     let schema = &p.target.schema;
     let truncate_ok = opts.truncate || p.target.if_not_empty == IfNotEmpty::Truncate;
-    let src_path = p.source_path();
     client
         .batch_execute(&ddl::create_schema(schema))
         .await
@@ -446,25 +476,20 @@ async fn prepare(
         }
     }
     // Everything that can refuse is checked before anything is emptied:
-    // chunk plans from the source, and existing tables against the mapping.
+    // chunk plans from the source (made beside the integrity check), and
+    // existing tables against the mapping.
     let mut plans = Vec::with_capacity(todo.len());
-    {
-        let conn = source::open_readonly(&src_path)?;
-        for t in &todo {
-            let rowid = extract::rowid_name(t, &columns_by_table[&t.source]);
-            plans.push(extract::plan_chunks(
-                &conn,
-                t,
-                rowid,
-                p.defaults.chunk_size,
-            )?);
-            if catalog::table_exists(&*client, schema, &t.target).await?
-                && state::created_by_earlier_run(&*client, &p.pipeline_name(), run_id, t)
-                    .await?
-                    .is_none()
-            {
-                check_existing_columns(&*client, t).await?;
-            }
+    for t in &todo {
+        let chunks = facts.chunks.get(&t.source).ok_or_else(|| {
+            anyhow::anyhow!("internal error: no chunk plan for table {}", t.source)
+        })?;
+        plans.push(chunks.clone());
+        if catalog::table_exists(&*client, schema, &t.target).await?
+            && state::created_by_earlier_run(&*client, &p.pipeline_name(), run_id, t)
+                .await?
+                .is_none()
+        {
+            check_existing_columns(&*client, t).await?;
         }
     }
     empty_targets(client, run_id, &p.pipeline_name(), &todo, truncate_ok).await?;
