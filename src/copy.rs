@@ -1,9 +1,15 @@
 //! The copy stage: load workers, each with its own PostgreSQL connection,
-//! take chunks from a shared queue. For each chunk a reader thread reads,
+//! take jobs from a shared queue. For each chunk a reader thread reads,
 //! converts and encodes rows in place from SQLite's row buffer and feeds the
-//! worker through a bounded channel; the worker streams rows into `COPY ... FROM STDIN (FORMAT binary)` and, in the same
-//! transaction, stores the chunk's rejects and marks it done. A crash at any
-//! point therefore loses nothing and duplicates nothing.
+//! worker through a bounded channel; the worker streams rows into
+//! `COPY ... FROM STDIN (FORMAT binary)` and, in the same transaction,
+//! stores the chunk's rejects and marks it done. A crash at any point
+//! therefore loses nothing and duplicates nothing.
+//!
+//! A job is one transaction: one chunk (`commit_every = "chunk"`, chunks of
+//! one table on several workers at once), or every chunk of a table after a
+//! `TRUNCATE` (`commit_every = "table"` for a table this tool created, whose
+//! COPY then adds FREEZE; and reloads).
 
 use crate::encode;
 use crate::extract::{extract_encoded, EncodedBatch};
@@ -93,9 +99,10 @@ impl CopyTable {
     }
 }
 
-/// Work for one transaction: normally one chunk. With `replace`, every
-/// chunk of the table after a TRUNCATE, all in one transaction, so an already
-/// loaded table is swapped for a fresh copy atomically.
+/// Work for one transaction: one chunk, or with `replace` every chunk of the
+/// table after a TRUNCATE — a table loaded whole (`commit_every = "table"`,
+/// whose COPY can then FREEZE the rows), or an already loaded table swapped
+/// for a fresh copy atomically.
 pub struct Job {
     pub table: Arc<CopyTable>,
     pub chunks: Vec<ChunkRow>,
@@ -235,8 +242,21 @@ async fn run_job(
             })?;
         state::reset_chunks(&tx, s.run_id, &table.plan.source).await?;
     }
+    // Rejects of this transaction's chunks so far: if a later chunk breaks
+    // the reject limit they are rolled back with it, and the reject file
+    // must still show them.
+    let mut uncommitted = Vec::new();
     for chunk in &job.chunks {
-        load_chunk(&tx, table, chunk, s, progress).await?;
+        match load_chunk(&tx, table, chunk, s, progress).await {
+            Ok(rejects) => uncommitted.extend(rejects),
+            Err(e) => {
+                let mut failing = table.failing_rejects.lock().unwrap();
+                if !failing.is_empty() {
+                    failing.splice(0..0, uncommitted);
+                }
+                return Err(e);
+            }
+        }
     }
     tx.commit()
         .await
@@ -244,14 +264,15 @@ async fn run_job(
     Ok(())
 }
 
-/// Load one chunk inside the caller's transaction.
+/// Load one chunk inside the caller's transaction; its rejects (recorded in
+/// that transaction) come back.
 async fn load_chunk(
     tx: &tokio_postgres::Transaction<'_>,
     table: &CopyTable,
     chunk: &ChunkRow,
     s: &CopySettings,
     progress: &Progress,
-) -> Result<()> {
+) -> Result<Vec<Reject>> {
     let t0 = Instant::now();
     let ctx = || format!("table {}, chunk {}", table.plan.source, chunk.chunk_no);
     let (val_tx, mut val_rx) = mpsc::channel::<EncodedBatch>(CHANNEL_BATCHES);
@@ -345,7 +366,7 @@ async fn load_chunk(
     )
     .await
     .with_context(ctx)?;
-    Ok(())
+    Ok(rejects)
 }
 
 /// A server-side COPY error, with the offending row named by its source key

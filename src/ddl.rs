@@ -117,7 +117,10 @@ pub fn validate_foreign_key(t: &TablePlan, fk: &ForeignKeyPlan) -> String {
 }
 
 /// `COPY "s"."t" ("a", "b") FROM STDIN (FORMAT binary)`.
-pub fn copy_in(t: &TablePlan) -> String {
+/// `COPY … FROM STDIN (FORMAT binary)`; with `freeze` the rows are written
+/// frozen, which PostgreSQL allows only when the table was created or
+/// truncated in the same transaction.
+pub fn copy_in(t: &TablePlan, freeze: bool) -> String {
     let cols: Vec<String> = t
         .columns
         .iter()
@@ -125,9 +128,10 @@ pub fn copy_in(t: &TablePlan) -> String {
         .chain(t.constants.iter().map(|(n, _, _)| quote(n)))
         .collect();
     format!(
-        "COPY {} ({}) FROM STDIN (FORMAT binary)",
+        "COPY {} ({}) FROM STDIN (FORMAT binary{})",
         t.qualified(),
-        cols.join(", ")
+        cols.join(", "),
+        if freeze { ", FREEZE" } else { "" }
     )
 }
 

@@ -83,12 +83,32 @@ pub enum IfNotEmpty {
     Truncate,
 }
 
+/// How often the copy of a table commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommitEvery {
+    /// One transaction per table that sqlite2pg created: `TRUNCATE` and
+    /// `COPY … FREEZE`, so the rows arrive frozen and all-visible (the index
+    /// builds, foreign-key checks and first queries do not rewrite every
+    /// page; index-only scans work at once). A crash reloads the table.
+    #[default]
+    Table,
+    /// One transaction per chunk: a crash resumes mid-table, and chunks of
+    /// one table load in parallel; rows are not frozen.
+    Chunk,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Defaults {
-    /// Rows per chunk: the unit of resume (one transaction each).
+    /// Rows per chunk: the unit of reading, and of resume with
+    /// `commit_every = "chunk"`.
     #[serde(default = "d_chunk_size")]
     pub chunk_size: u64,
+    /// Commit each table's copy once (`table`, with COPY FREEZE) or each
+    /// chunk (`chunk`). Tables can override it.
+    #[serde(default)]
+    pub commit_every: CommitEvery,
     /// Rows per batch on the channel between a chunk's reader (extract,
     /// transform, encode) and its load worker.
     #[serde(default = "d_batch_size")]
@@ -118,6 +138,7 @@ impl Default for Defaults {
     fn default() -> Self {
         Defaults {
             chunk_size: d_chunk_size(),
+            commit_every: CommitEvery::default(),
             batch_size: d_batch_size(),
             workers: d_workers(),
             reject_limit: 0,
@@ -193,6 +214,10 @@ pub struct TableMap {
     /// Source is a WITHOUT ROWID table (chunks by primary key order).
     #[serde(default, skip_serializing_if = "is_false")]
     pub without_rowid: bool,
+    /// Overrides `defaults.commit_every` for this table (e.g. `chunk` for
+    /// one table too big to reload after a crash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_every: Option<CommitEvery>,
     /// Target primary key columns (target names).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub primary_key: Vec<String>,
@@ -868,6 +893,29 @@ type = "text"
         assert_eq!(names, vec!["id", "Full Name"]);
         assert_eq!(p.source_path(), PathBuf::from("pipelines/app.db"));
         assert_eq!(p.pipeline_name(), "x");
+    }
+
+    #[test]
+    fn commit_every_defaults_to_table_and_a_table_can_override_it() {
+        let two = format!(
+            "{GOOD}\n[tables.events]\ncommit_every = \"chunk\"\n[tables.events.columns.id]\ntype = \"bigint\"\n"
+        );
+        let p = Pipeline::parse(&two, Path::new("x.toml")).unwrap();
+        let plans = crate::plan::plan(&p).unwrap();
+        let mode = |n: &str| plans.iter().find(|t| t.source == n).unwrap().commit_every;
+        assert_eq!(mode("users"), CommitEvery::Table);
+        assert_eq!(mode("events"), CommitEvery::Chunk);
+        let all_chunk = two.replace(
+            "[target]",
+            "[defaults]\ncommit_every = \"chunk\"\n\n[target]",
+        );
+        let p = Pipeline::parse(&all_chunk, Path::new("x.toml")).unwrap();
+        let plans = crate::plan::plan(&p).unwrap();
+        assert!(plans.iter().all(|t| t.commit_every == CommitEvery::Chunk));
+        let bad = two.replace("commit_every = \"chunk\"", "commit_every = \"rows\"");
+        let e = Pipeline::parse(&bad, Path::new("x.toml")).unwrap_err();
+        assert!(e.to_string().contains("commit_every"), "{e}");
+        assert!(e.issues[0].line.is_some(), "{e}");
     }
 
     #[test]

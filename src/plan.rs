@@ -5,7 +5,7 @@
 
 use crate::convert::{ConvertOptions, Converter};
 use crate::ident;
-use crate::mapping::{fk_action, IndexDef, Pipeline};
+use crate::mapping::{fk_action, CommitEvery, IndexDef, Pipeline};
 use crate::pgtype::PgType;
 use anyhow::{anyhow, Result};
 use std::collections::HashSet;
@@ -51,6 +51,8 @@ pub struct TablePlan {
     pub added: Vec<AddedColumn>,
     pub filter: Option<String>,
     pub without_rowid: bool,
+    /// The table's own setting, else the pipeline's default.
+    pub commit_every: CommitEvery,
     /// Target names.
     pub primary_key: Vec<String>,
     pub pk_name: String,
@@ -190,6 +192,7 @@ pub fn plan(p: &Pipeline) -> Result<Vec<TablePlan>> {
             added,
             filter: t.filter.clone(),
             without_rowid: t.without_rowid,
+            commit_every: t.commit_every.unwrap_or(p.defaults.commit_every),
             primary_key: t.primary_key.clone(),
             pk_name,
             indexes: t.indexes.clone(),

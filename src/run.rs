@@ -7,7 +7,7 @@ use crate::copy::{self, CopySettings, CopyTable, Job};
 use crate::ddl;
 use crate::extract;
 use crate::fingerprint;
-use crate::mapping::{IfNotEmpty, Pipeline};
+use crate::mapping::{CommitEvery, IfNotEmpty, Pipeline};
 use crate::plan::{self, TablePlan};
 use crate::progress::Progress;
 use crate::source;
@@ -738,6 +738,8 @@ async fn copy_stage(
     // Tables copied already are reloaded only when asked (`--stage copy`),
     // and then replaced atomically.
     let mut replace: Vec<bool> = Vec::new();
+    // Loaded in one transaction: reloads, and `commit_every = "table"`.
+    let mut whole_table: Vec<bool> = Vec::new();
     for t in selected {
         let done = state::stage_done(client, run_id, "copy", &t.source).await?;
         if !state::stage_done(client, run_id, "prepare", &t.source).await? {
@@ -762,21 +764,25 @@ async fn copy_stage(
                 )));
             }
         }
-        let pending = if reload {
-            state::chunks(client, run_id, &t.source, true).await?
-        } else {
-            pending_now
-        };
-        let rejected_before = if reload {
+        let all_chunks = state::chunks(client, run_id, &t.source, true).await?;
+        let preexisting = state::table_row(client, run_id, &t.source)
+            .await?
+            .is_some_and(|r| r.preexisting);
+        // A table this tool created with none of it committed yet loads in
+        // one transaction when so configured: TRUNCATE, then COPY FREEZE.
+        let fresh_whole = !preexisting
+            && t.commit_every == CommitEvery::Table
+            && pending_now.len() == all_chunks.len();
+        let whole = reload || fresh_whole;
+        let pending = if whole { all_chunks } else { pending_now };
+        let rejected_before = if whole {
             0
         } else {
             state::chunk_totals(client, run_id, &t.source).await?.2
         };
         replace.push(reload);
+        whole_table.push(whole);
         let (mut plan, actual) = catalog::retyped(&*client, t).await?;
-        let preexisting = state::table_row(client, run_id, &t.source)
-            .await?
-            .is_some_and(|r| r.preexisting);
         let mut serial = false;
         if preexisting {
             plan.constants = constants_for(client, &plan, p).await?;
@@ -793,7 +799,9 @@ async fn copy_stage(
             idx: tables.len(),
             transform: Arc::new(TableTransform::new(&plan)),
             select_sql: extract::select_sql(&plan, rowid),
-            copy_sql: ddl::copy_in(&plan),
+            // Rows may be frozen in the transaction that truncates the table;
+            // an application's table keeps ordinary visibility.
+            copy_sql: ddl::copy_in(&plan, whole && !preexisting),
             types: actual
                 .iter()
                 .chain(plan.constants.iter().map(|(_, ty, _)| ty))
@@ -867,7 +875,7 @@ async fn copy_stage(
     order.sort_by_key(|&i| std::cmp::Reverse(bars[i].1));
     let mut jobs = Vec::new();
     for i in order {
-        if replace[i] {
+        if whole_table[i] {
             jobs.push(Job {
                 table: tables[i].clone(),
                 chunks: std::mem::take(&mut jobs_by_table[i]),

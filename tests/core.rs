@@ -457,3 +457,52 @@ fn regression_rejected_values_with_nul_bytes_are_recorded_not_fatal() {
         "the raw value keeps its NUL in the reject file"
     );
 }
+
+/// The reject limit broken in a later chunk: with `commit_every = "table"`
+/// the whole table rolls back, and the reject file still lists the rejects
+/// of its earlier chunks (rolled back with it); with `"chunk"` the earlier
+/// chunks stay committed. Either way the file names every rejected row.
+#[test]
+fn reject_limit_broken_in_a_later_chunk_keeps_every_reject_in_the_file() {
+    for (commit, kept) in [("table", "0"), ("chunk", "2,3,4")] {
+        let db = TestDb::new();
+        let (dir, src) = sqlite_fixture(
+            "CREATE TABLE r (id INTEGER PRIMARY KEY, n INTEGER);
+             INSERT INTO r VALUES (1, 'x'), (2, 2), (3, 3), (4, 4), (5, 'y'), (6, 6);",
+        );
+        let toml = dir.path().join("p.toml");
+        init_mapping(&src, &toml);
+        let text = std::fs::read_to_string(&toml).unwrap();
+        assert!(text.contains("commit_every = \"table\""), "{text}");
+        let text = text
+            .replace("reject_limit = 0", "reject_limit = 1")
+            .replace("chunk_size = 100000", "chunk_size = 2")
+            .replace(
+                "commit_every = \"table\"",
+                &format!("commit_every = \"{commit}\""),
+            );
+        std::fs::write(&toml, text).unwrap();
+        let o = run_pipeline(toml.to_str().unwrap(), &db.url, &[]);
+        assert_eq!(o.status.code(), Some(1), "{commit}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("exceed reject_limit 1"),
+            "{}",
+            stderr(&o)
+        );
+        assert_eq!(
+            db.scalar("SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '0') FROM r"),
+            kept,
+            "{commit}"
+        );
+        let rejects = std::fs::read_to_string(dir.path().join("rejects/r.jsonl")).unwrap();
+        let mut rows: Vec<String> = rejects
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["row"].as_str().unwrap().to_string()
+            })
+            .collect();
+        rows.sort();
+        assert_eq!(rows, ["rowid 1", "rowid 5"], "{commit}: {rejects}");
+    }
+}

@@ -59,8 +59,14 @@ WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 20000)
 INSERT INTO child SELECT i, 1 + i % 200, CASE WHEN i % 5 = 0 THEN NULL ELSE 'note ' || i END FROM s;
 ";
 
-/// The mapping for [`BIG_SOURCE_SQL`], written by hand.
+/// The mapping for [`BIG_SOURCE_SQL`], written by hand; every chunk commits
+/// on its own, so there are many commit points to kill around.
 fn big_mapping(source: &Path) -> String {
+    big_mapping_committing(source, "chunk")
+}
+
+/// [`big_mapping`] with `commit_every` set to `commit`.
+fn big_mapping_committing(source: &Path, commit: &str) -> String {
     format!(
         r#"
 [source]
@@ -68,6 +74,7 @@ path = "{src}"
 
 [defaults]
 chunk_size = {CHUNK_SIZE}
+commit_every = "{commit}"
 workers = 2
 
 [tables.big]
@@ -739,6 +746,61 @@ fn sigkill_at_many_moments_then_resume_loads_every_row_exactly_once() {
     assert_complete_and_exact(&fx, &db);
 }
 
+/// With `commit_every = "table"` (the default) a table commits once: a
+/// SIGKILL while its chunks stream leaves none of its rows and none of its
+/// chunks done, the rerun loads it whole and exactly, and the rows arrive
+/// frozen (COPY FREEZE): every page all-visible without a VACUUM.
+#[test]
+fn whole_table_commit_kill_mid_table_leaves_nothing_and_rerun_loads_frozen_rows() {
+    let db = TestDb::new();
+    let fx = fixture(BIG_SOURCE_SQL, |s| big_mapping_committing(s, "table"));
+    let pg = Pg::connect(&db.url);
+    // The COPY of a later chunk of `big`, in a transaction that has been
+    // streaming earlier chunks for a while: several chunks are in, none is
+    // committed.
+    let mid_table = |pg: &Pg, _: &Baseline| {
+        pg.try_i64(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()              AND application_name = 'sqlite2pg' AND state = 'active'              AND query LIKE 'COPY \"public\".\"big\"%'              AND query_start - xact_start > interval '300 milliseconds'",
+        )
+        .unwrap_or(0)
+            > 0
+    };
+    match kill_at(&fx, &pg, &db.url, "mid-table", Duration::ZERO, &mid_table) {
+        Ending::Killed(seen) => eprintln!("killed mid-table: {seen}"),
+        Ending::Exited(code) => {
+            let (out, err) = log_of(&fx, "mid-table");
+            panic!("run ended (exit {code:?}) before the kill:\n{out}\n{err}");
+        }
+    }
+    pg.assert_rows_match_done_chunks("mid-table");
+    assert_eq!(pg.i64("SELECT count(*) FROM public.big"), 0);
+    assert_eq!(
+        pg.i64(
+            "SELECT count(*) FROM sqlite2pg.chunks WHERE source_table = 'big' AND status = 'done'"
+        ),
+        0
+    );
+    pg.wait_tool_backends_gone();
+
+    let o = run_pipeline(fx.toml.to_str().unwrap(), &db.url, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("resuming run 1"), "{}", stderr(&o));
+    pg.assert_rows_match_done_chunks("rerun");
+    // ANALYZE in finalize recorded the visibility map: all pages all-visible.
+    let (pages, visible) = pg
+        .try_scalar("SELECT relpages || ' ' || relallvisible FROM pg_class WHERE oid = 'public.big'::regclass")
+        .map(|s| {
+            let (a, b) = s.split_once(' ').unwrap();
+            (a.parse::<i64>().unwrap(), b.parse::<i64>().unwrap())
+        })
+        .unwrap();
+    assert!(
+        pages > 0 && visible == pages,
+        "big: {visible} of {pages} pages all-visible"
+    );
+    assert_complete_and_exact(&fx, &db);
+}
+
 /// The server kills the tool's connections mid-copy (a failover, an admin,
 /// a network cut): the run must stop with exit 1 and say that a rerun
 /// resumes — not hang, not panic, not claim success — and the rerun must
@@ -809,6 +871,7 @@ path = "{}"
 
 [defaults]
 chunk_size = 3000
+commit_every = "chunk"
 
 [tables.t]
 primary_key = ["id"]
