@@ -170,6 +170,19 @@ pub async fn self_referencing(c: &impl GenericClient, qualified: &str) -> Result
 
 /// Tables referenced by the foreign keys of a table (excluding itself), as
 /// (schema, table).
+/// Whether another table's foreign key references this one (a TRUNCATE of
+/// it alone would be refused).
+pub async fn is_referenced(c: &impl GenericClient, qualified: &str) -> Result<bool> {
+    let r = c
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_constraint WHERE contype = 'f' \
+             AND confrelid = $1::text::regclass AND conrelid <> confrelid)",
+            &[&qualified],
+        )
+        .await?;
+    Ok(r.get(0))
+}
+
 pub async fn fk_parents(c: &impl GenericClient, qualified: &str) -> Result<Vec<(String, String)>> {
     let rows = c
         .query(

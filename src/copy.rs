@@ -25,7 +25,7 @@ use futures::pin_mut;
 use futures::SinkExt;
 use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::{mpsc, watch};
@@ -50,9 +50,14 @@ pub struct CopyTable {
     pub rejects_before: u64,
     pub rejects: AtomicU64,
     pub error: Mutex<Option<String>>,
-    /// Rejects of the chunk that broke the reject limit (not committed),
-    /// so the reject file can show them.
-    pub failing_rejects: Mutex<Vec<Reject>>,
+    /// Rejects (as reject-file lines) of the transaction that broke the
+    /// reject limit — the failing chunk's, and in a whole-table transaction
+    /// its earlier chunks' too — rolled back, so the reject file shows them.
+    pub failing_rejects: Mutex<Vec<serde_json::Value>>,
+    /// `failing_rejects` are every reject of the table's failed
+    /// whole-table transaction: the committed ones of an earlier load are
+    /// superseded, not shown beside them.
+    pub failing_is_all: AtomicBool,
     pub chunks_left: AtomicU64,
     /// Tables that must be fully loaded first: the parents of an existing
     /// (application-created) table's foreign keys. Tables this tool creates
@@ -236,26 +241,31 @@ async fn run_job(
             .await
             .with_context(|| {
                 format!(
-                    "emptying {} to reload it (a table other tables reference cannot be truncated alone)",
+                    "emptying {} before loading it whole (a table other tables reference cannot be truncated alone)",
                     table.plan.qualified()
                 )
             })?;
         state::reset_chunks(&tx, s.run_id, &table.plan.source).await?;
     }
-    // Rejects of this transaction's chunks so far: if a later chunk breaks
-    // the reject limit they are rolled back with it, and the reject file
-    // must still show them.
-    let mut uncommitted = Vec::new();
     for chunk in &job.chunks {
-        match load_chunk(&tx, table, chunk, s, progress).await {
-            Ok(rejects) => uncommitted.extend(rejects),
-            Err(e) => {
-                let mut failing = table.failing_rejects.lock().unwrap();
-                if !failing.is_empty() {
-                    failing.splice(0..0, uncommitted);
-                }
-                return Err(e);
+        if let Err(e) = load_chunk(&tx, table, chunk, s, progress).await {
+            let broke_limit = !table.failing_rejects.lock().unwrap().is_empty();
+            if job.replace && broke_limit {
+                // The rejects of this transaction's earlier chunks roll back
+                // with it; read them back (the transaction sees only its
+                // own: the others were deleted above) so the reject file
+                // shows every one. A read error leaves the file shorter; the
+                // limit's error is the one to report.
+                let mut earlier = Vec::new();
+                let _ = state::stream_rejects(&tx, s.run_id, &table.plan.source, |v| {
+                    earlier.push(v);
+                    Ok(())
+                })
+                .await;
+                table.failing_rejects.lock().unwrap().splice(0..0, earlier);
+                table.failing_is_all.store(true, Ordering::SeqCst);
             }
+            return Err(e);
         }
     }
     tx.commit()
@@ -264,15 +274,14 @@ async fn run_job(
     Ok(())
 }
 
-/// Load one chunk inside the caller's transaction; its rejects (recorded in
-/// that transaction) come back.
+/// Load one chunk inside the caller's transaction.
 async fn load_chunk(
     tx: &tokio_postgres::Transaction<'_>,
     table: &CopyTable,
     chunk: &ChunkRow,
     s: &CopySettings,
     progress: &Progress,
-) -> Result<Vec<Reject>> {
+) -> Result<()> {
     let t0 = Instant::now();
     let ctx = || format!("table {}, chunk {}", table.plan.source, chunk.chunk_no);
     let (val_tx, mut val_rx) = mpsc::channel::<EncodedBatch>(CHANNEL_BATCHES);
@@ -345,7 +354,12 @@ async fn load_chunk(
                 "{} rejected row(s) in table {} exceed reject_limit {} (first: {}, column {}: {})",
                 total, table.plan.source, s.reject_limit, first.row_key, first.column, first.reason
             );
-            table.failing_rejects.lock().unwrap().extend(rejects);
+            let source = &table.plan.source;
+            table
+                .failing_rejects
+                .lock()
+                .unwrap()
+                .extend(rejects.iter().map(|r| r.to_json(source)));
             bail!(msg);
         }
     }
@@ -366,7 +380,7 @@ async fn load_chunk(
     )
     .await
     .with_context(ctx)?;
-    Ok(rejects)
+    Ok(())
 }
 
 /// A server-side COPY error, with the offending row named by its source key
@@ -374,7 +388,7 @@ async fn load_chunk(
 fn explain_copy_error(e: tokio_postgres::Error, sent: &[i64], table: &CopyTable) -> anyhow::Error {
     let Some(db) = e.as_db_error() else {
         return anyhow::Error::new(e).context(
-            "target connection failed during COPY (a rerun resumes from the last committed chunk)",
+            "target connection failed during COPY (a rerun resumes from what was committed)",
         );
     };
     let mut msg = format!("PostgreSQL rejected the data: {}", db.message());

@@ -770,9 +770,22 @@ async fn copy_stage(
             .is_some_and(|r| r.preexisting);
         // A table this tool created with none of it committed yet loads in
         // one transaction when so configured: TRUNCATE, then COPY FREEZE.
-        let fresh_whole = !preexisting
+        // Not if that TRUNCATE could destroy rows someone else wrote since
+        // prepare, or would be refused (another table's foreign key points
+        // at it, say after `--table child` ran finalize): then per chunk.
+        let mut fresh_whole = !preexisting
             && t.commit_every == CommitEvery::Table
             && pending_now.len() == all_chunks.len();
+        if fresh_whole
+            && (catalog::has_rows(&*client, &t.qualified()).await?
+                || catalog::is_referenced(&*client, &t.qualified()).await?)
+        {
+            tracing::warn!(
+                "table {}: holds rows or is referenced by a foreign key already; loading it per chunk, without FREEZE",
+                t.qualified()
+            );
+            fresh_whole = false;
+        }
         let whole = reload || fresh_whole;
         let pending = if whole { all_chunks } else { pending_now };
         let rejected_before = if whole {
@@ -811,6 +824,7 @@ async fn copy_stage(
             rejects: AtomicU64::new(0),
             error: Mutex::new(None),
             failing_rejects: Mutex::new(Vec::new()),
+            failing_is_all: std::sync::atomic::AtomicBool::new(false),
             chunks_left: AtomicU64::new(pending.len() as u64),
             deps: std::sync::OnceLock::new(),
             serial,
@@ -961,10 +975,12 @@ async fn copy_stage(
         let failing = ct
             .map(|c| c.failing_rejects.lock().unwrap().clone())
             .unwrap_or_default();
+        let committed_too =
+            !ct.is_some_and(|c| c.failing_is_all.load(std::sync::atomic::Ordering::SeqCst));
         let mut reject_file = None;
         if rejected > 0 || !failing.is_empty() {
             let path = reject_path(p, &t.source);
-            write_rejects(client, run_id, &t.source, &failing, &path).await?;
+            write_rejects(client, run_id, &t.source, &failing, committed_too, &path).await?;
             if !failing.is_empty() {
                 // The table failed on its rejects: say where they are.
                 failures.push(format!(
@@ -1055,12 +1071,14 @@ async fn constants_for(
 
 /// Write `rejects/<table>.jsonl`: the committed rejects streamed from the
 /// state table into a buffered file (never all in memory: a messy table can
-/// have millions), then those of the chunk that broke the limit.
+/// have millions) unless `committed_too` is false, then the uncommitted ones
+/// of the transaction that broke the limit.
 async fn write_rejects(
     client: &Client,
     run_id: i64,
     source: &str,
-    failing: &[crate::transform::Reject],
+    failing: &[serde_json::Value],
+    committed_too: bool,
     path: &Path,
 ) -> Result<()> {
     use std::io::Write;
@@ -1069,15 +1087,17 @@ async fn write_rejects(
     }
     let ctx = || format!("writing reject file {}", path.display());
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).with_context(ctx)?);
-    state::stream_rejects(client, run_id, source, |line| {
-        out.write_all(line.to_string().as_bytes())?;
-        out.write_all(b"\n")?;
-        Ok(())
-    })
-    .await
-    .with_context(ctx)?;
+    if committed_too {
+        state::stream_rejects(client, run_id, source, |line| {
+            out.write_all(line.to_string().as_bytes())?;
+            out.write_all(b"\n")?;
+            Ok(())
+        })
+        .await
+        .with_context(ctx)?;
+    }
     for r in failing {
-        writeln!(out, "{}", r.to_json(source)).with_context(ctx)?;
+        writeln!(out, "{r}").with_context(ctx)?;
     }
     out.flush().with_context(ctx)?;
     Ok(())

@@ -77,8 +77,9 @@ pub fn prefetch(path: &Path) {
     let _ = path;
 }
 
-/// `PRAGMA quick_check`: structural integrity of the whole file. Run once,
-/// before the target is touched.
+/// `PRAGMA quick_check`: structural integrity of the whole file. `check` and
+/// `run` make it before they read for real (`run` before it touches the
+/// target); `init` only to explain a file it could not read.
 pub fn quick_check(conn: &Connection, path: &Path) -> Result<()> {
     let mut stmt = conn
         .prepare("PRAGMA quick_check")

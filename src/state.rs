@@ -473,7 +473,7 @@ pub async fn insert_rejects(
 
 /// Committed rejects of a table, one JSON object at a time, streamed.
 pub async fn stream_rejects(
-    client: &Client,
+    client: &impl GenericClient,
     run_id: i64,
     source: &str,
     mut each: impl FnMut(serde_json::Value) -> std::io::Result<()>,

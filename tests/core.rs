@@ -474,13 +474,16 @@ fn reject_limit_broken_in_a_later_chunk_keeps_every_reject_in_the_file() {
         init_mapping(&src, &toml);
         let text = std::fs::read_to_string(&toml).unwrap();
         assert!(text.contains("commit_every = \"table\""), "{text}");
+        assert!(text.contains("workers = 4"), "{text}");
         let text = text
             .replace("reject_limit = 0", "reject_limit = 1")
             .replace("chunk_size = 100000", "chunk_size = 2")
             .replace(
                 "commit_every = \"table\"",
                 &format!("commit_every = \"{commit}\""),
-            );
+            )
+            // One worker: chunks in order, so the third one breaks the limit.
+            .replace("workers = 4", "workers = 1");
         std::fs::write(&toml, text).unwrap();
         let o = run_pipeline(toml.to_str().unwrap(), &db.url, &[]);
         assert_eq!(o.status.code(), Some(1), "{commit}: {}", stderr(&o));

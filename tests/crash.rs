@@ -760,7 +760,10 @@ fn whole_table_commit_kill_mid_table_leaves_nothing_and_rerun_loads_frozen_rows(
     // committed.
     let mid_table = |pg: &Pg, _: &Baseline| {
         pg.try_i64(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()              AND application_name = 'sqlite2pg' AND state = 'active'              AND query LIKE 'COPY \"public\".\"big\"%'              AND query_start - xact_start > interval '300 milliseconds'",
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND application_name = 'sqlite2pg' AND state = 'active' \
+             AND query LIKE 'COPY \"public\".\"big\"%' \
+             AND query_start - xact_start > interval '300 milliseconds'",
         )
         .unwrap_or(0)
             > 0

@@ -186,3 +186,31 @@ fn orphan_row_fails_finalize_and_a_rerun_validates_the_foreign_key() {
         stderr(&o)
     );
 }
+
+/// A row written into a prepared, still unloaded table (by someone else,
+/// between `--stage prepare` and the copy) is never truncated away by a
+/// whole-table load: the table loads per chunk, the row survives, and the
+/// run's count check reports the extra row.
+#[test]
+fn a_row_written_after_prepare_is_not_truncated_by_a_whole_table_load() {
+    let db = TestDb::new();
+    let (dir, src) = sqlite_fixture(FIXTURE_SQL);
+    let toml = dir.path().join("p.toml");
+    init_mapping(&src, &toml);
+    let toml = toml.to_str().unwrap();
+    let o = run_pipeline(toml, &db.url, &["--stage", "prepare"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    db.exec("INSERT INTO empty_table (id, v) VALUES (42, 'written by the application')");
+    let o = run_pipeline(toml, &db.url, &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("loading it per chunk"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        db.scalar("SELECT v FROM empty_table WHERE id = 42"),
+        "written by the application"
+    );
+    assert_eq!(db.scalar("SELECT count(*) FROM events"), "100000");
+}
