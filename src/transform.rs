@@ -165,6 +165,12 @@ impl TableTransform {
         buf: &mut BytesMut,
     ) -> Result<Result<(), Reject>, rusqlite::Error> {
         let start = buf.len();
+        // Only on the rare failing row: the row's cells, owned, to name it.
+        let owned_row = || {
+            (0..self.width())
+                .map(|c| cell(c).map(Cell::from_ref))
+                .collect::<rusqlite::Result<Vec<Cell>>>()
+        };
         buf.put_i16(self.out_width() as i16);
         for (i, (_, conv)) in self.columns.iter().enumerate() {
             let v = cell(i)?;
@@ -182,17 +188,14 @@ impl TableTransform {
             };
             if let Err(e) = put {
                 buf.truncate(start);
-                let row = (0..self.width())
-                    .map(|c| cell(c).map(Cell::from_ref))
-                    .collect::<rusqlite::Result<Vec<Cell>>>()?;
-                return Ok(Err(self.reject(i, key, &row, e)));
+                return Ok(Err(self.reject(i, key, &owned_row()?, e)));
             }
         }
         for (value, ty) in self.constants.iter().zip(&types[self.width()..]) {
             if let Err(reason) = encode::put_value(value, ty, buf) {
                 buf.truncate(start);
                 return Ok(Err(Reject {
-                    row_key: format!("rowid {key}"),
+                    row_key: self.row_key(key, &owned_row()?),
                     column: "(constant)".into(),
                     raw: Cell::Null,
                     rule: "binary COPY encoding".into(),

@@ -419,6 +419,19 @@ impl Baseline {
     }
 }
 
+/// Wait until `n` chunks are committed, the run still going.
+fn wait_for_done_chunks(pg: &Pg, child: &mut Child, n: i64) {
+    let t0 = Instant::now();
+    while pg.done_chunks() < n {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "run ended before the copy was under way"
+        );
+        assert!(t0.elapsed() < HANG, "copy never got going");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 fn copy_in_flight(pg: &Pg) -> bool {
     pg.try_i64(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
@@ -820,15 +833,7 @@ fn connections_terminated_mid_copy_fail_with_exit_1_and_rerun_completes_exactly(
     );
 
     let mut child = spawn_run(&fx, &db.url, "terminated");
-    let t0 = Instant::now();
-    while pg.done_chunks() < 5 {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "run ended before the copy was under way"
-        );
-        assert!(t0.elapsed() < HANG, "copy never got going");
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    wait_for_done_chunks(&pg, &mut child, 5);
     let mut terminated = 0;
     for _ in 0..3 {
         terminated += pg.i64(&terminate);
@@ -963,15 +968,7 @@ fn ctrl_c_mid_copy_stops_at_a_transaction_boundary_and_rerun_completes() {
     let fx = fixture(BIG_SOURCE_SQL, big_mapping);
     let pg = Pg::connect(&db.url);
     let mut child = spawn_run(&fx, &db.url, "interrupted");
-    let t0 = Instant::now();
-    while pg.done_chunks() < 5 {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "run ended before the copy was under way"
-        );
-        assert!(t0.elapsed() < HANG, "copy never got going");
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    wait_for_done_chunks(&pg, &mut child, 5);
     // SAFETY: sends a signal to our own child process.
     let rc = unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     assert_eq!(rc, 0, "could not signal the run");
