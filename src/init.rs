@@ -167,7 +167,13 @@ pub fn profile(path: &Path, schema: &SourceSchema, sample: Option<u64>) -> Resul
                     let Some(t) = queue.lock().unwrap().pop_front() else {
                         return;
                     };
+                    let t0 = std::time::Instant::now();
                     let res = profile_table(&conn, t, sample, &bars, &stop);
+                    tracing::debug!(
+                        "profiled table `{}` ({:.1}s)",
+                        t.name,
+                        t0.elapsed().as_secs_f64()
+                    );
                     if res.is_err() {
                         stop.store(true, Ordering::Relaxed);
                     }
