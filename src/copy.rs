@@ -69,6 +69,9 @@ pub struct CopyTable {
     pub serial: bool,
     /// Jobs of this table being loaded right now.
     pub in_flight: AtomicU64,
+    /// A table this tool created: once loaded, it is announced on
+    /// `CopySettings::loaded` so its keys can be built while others copy.
+    pub keys_early: bool,
 }
 
 impl CopyTable {
@@ -120,6 +123,8 @@ pub struct CopySettings {
     pub batch_size: usize,
     pub reject_limit: u64,
     pub workers: usize,
+    /// Where each fully loaded table with `keys_early` is announced.
+    pub loaded: Option<mpsc::UnboundedSender<Arc<CopyTable>>>,
 }
 
 /// Run all jobs with `settings.workers` workers. Per-table failures are
@@ -181,6 +186,12 @@ pub async fn run_jobs(
                         let n = job.chunks.len() as u64;
                         if table.chunks_left.fetch_sub(n, Ordering::SeqCst) == n {
                             progress.finish_table(table.idx);
+                            if let Some(loaded) =
+                                settings.loaded.as_ref().filter(|_| table.keys_early)
+                            {
+                                // Nobody listening any more is not an error.
+                                let _ = loaded.send(table.clone());
+                            }
                         }
                     }
                     Err(e) => {

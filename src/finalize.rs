@@ -27,6 +27,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+use tokio::sync::Semaphore;
 use tokio_postgres::Client;
 
 /// One statement (or a few, run together) and what to say if it fails.
@@ -128,6 +129,108 @@ async fn run_chains(target: &Target, chains: Vec<Vec<Step>>, n: usize) -> Result
     }
 }
 
+/// A table's index builds (its primary key's unique index included) and the
+/// step that then attaches the primary key and adds the CHECK constraints —
+/// each only if its object is missing.
+async fn key_steps(client: &Client, t: &TablePlan) -> Result<(Vec<Step>, Option<Step>)> {
+    let mut builds = Vec::new();
+    let mut table_steps = Vec::new();
+    if !t.primary_key.is_empty() && !catalog::has_primary_key(client, &t.schema, &t.target).await? {
+        let cols: Vec<String> = t.primary_key.iter().map(|c| quote(c)).collect();
+        builds.push(Step {
+            sql: format!(
+                "CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} ({})",
+                quote(&t.pk_name),
+                t.qualified(),
+                cols.join(", ")
+            ),
+            what: format!("primary key index of {}", t.qualified()),
+            hint: " (duplicate keys in the source?)",
+        });
+        table_steps.push(format!(
+            "ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY USING INDEX {}",
+            t.qualified(),
+            quote(&t.pk_name),
+            quote(&t.pk_name)
+        ));
+    }
+    for ix in &t.indexes {
+        // `IF NOT EXISTS` would silently skip ours if another table
+        // already has an index of that name.
+        if let Some(owner) = catalog::index_owner(client, &t.schema, &ix.name).await? {
+            if owner != t.target {
+                bail!(crate::UsageError(format!(
+                    "index {} of {} cannot be created: table {owner} in schema {} already has an index \
+                     of that name (index names are per schema); rename it in the mapping",
+                    ix.name,
+                    t.qualified(),
+                    t.schema
+                )));
+            }
+            continue;
+        }
+        builds.push(Step {
+            sql: ddl::index(t, ix),
+            what: format!("index {} on {}", ix.name, t.qualified()),
+            hint: if ix.unique {
+                " (duplicate values in the source?)"
+            } else {
+                ""
+            },
+        });
+    }
+    for (name, expr) in &t.checks {
+        if !catalog::constraint_exists(client, &t.schema, &t.target, name).await? {
+            table_steps.push(ddl::check(t, name, expr));
+        }
+    }
+    let attach = (!table_steps.is_empty()).then(|| Step {
+        sql: table_steps.join(";\n"),
+        what: format!("primary key and CHECKs of {}", t.qualified()),
+        hint: " (NULL key values, or rows that break a CHECK?)",
+    });
+    Ok((builds, attach))
+}
+
+/// Steps 1 and 2 for one table, run as soon as its copy has committed,
+/// while other tables are still copying: its indexes are built side by
+/// side, then its primary key is attached and its CHECKs added. Each step
+/// holds one of `slots` and its own connection, so however many tables
+/// finish at once, at most that many builds run. `finalize` later skips
+/// what exists — and retries, and reports, whatever failed here.
+pub async fn build_keys_early(target: &Target, t: &TablePlan, slots: &Semaphore) -> Result<()> {
+    let (builds, attach) = {
+        let _slot = slots.acquire().await?;
+        key_steps(&target.connect().await?, t).await?
+    };
+    let errors: Vec<String> =
+        futures::future::join_all(builds.iter().map(|step| run_in_slot(target, step, slots)))
+            .await
+            .into_iter()
+            .filter_map(Result::err)
+            .collect();
+    if !errors.is_empty() {
+        bail!(errors.join("; "));
+    }
+    if let Some(step) = attach {
+        run_in_slot(target, &step, slots)
+            .await
+            .map_err(|e| anyhow!(e))?;
+    }
+    Ok(())
+}
+
+/// One step on a connection of its own, once a slot is free.
+async fn run_in_slot(target: &Target, step: &Step, slots: &Semaphore) -> Result<(), String> {
+    let _slot = slots.acquire().await.map_err(|e| e.to_string())?;
+    let client = target.connect().await.map_err(|e| format!("{e:#}"))?;
+    client
+        .batch_execute(SESSION)
+        .await
+        .map_err(|e| e.to_string())?;
+    run_step(&client, step).await
+}
+
 pub async fn finalize(
     target: &Target,
     client: &mut Client,
@@ -164,65 +267,9 @@ pub async fn finalize(
     let mut builds = Vec::new();
     let mut attach = Vec::new();
     for t in &ours {
-        let mut table_steps = Vec::new();
-        if !t.primary_key.is_empty()
-            && !catalog::has_primary_key(client, &t.schema, &t.target).await?
-        {
-            let cols: Vec<String> = t.primary_key.iter().map(|c| quote(c)).collect();
-            builds.push(Step {
-                sql: format!(
-                    "CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} ({})",
-                    quote(&t.pk_name),
-                    t.qualified(),
-                    cols.join(", ")
-                ),
-                what: format!("primary key index of {}", t.qualified()),
-                hint: " (duplicate keys in the source?)",
-            });
-            table_steps.push(format!(
-                "ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY USING INDEX {}",
-                t.qualified(),
-                quote(&t.pk_name),
-                quote(&t.pk_name)
-            ));
-        }
-        for ix in &t.indexes {
-            // `IF NOT EXISTS` would silently skip ours if another table
-            // already has an index of that name.
-            if let Some(owner) = catalog::index_owner(client, &t.schema, &ix.name).await? {
-                if owner != t.target {
-                    bail!(crate::UsageError(format!(
-                        "index {} of {} cannot be created: table {owner} in schema {} already has an index \
-                         of that name (index names are per schema); rename it in the mapping",
-                        ix.name,
-                        t.qualified(),
-                        t.schema
-                    )));
-                }
-                continue;
-            }
-            builds.push(Step {
-                sql: ddl::index(t, ix),
-                what: format!("index {} on {}", ix.name, t.qualified()),
-                hint: if ix.unique {
-                    " (duplicate values in the source?)"
-                } else {
-                    ""
-                },
-            });
-        }
-        for (name, expr) in &t.checks {
-            if !catalog::constraint_exists(client, &t.schema, &t.target, name).await? {
-                table_steps.push(ddl::check(t, name, expr));
-            }
-        }
-        if !table_steps.is_empty() {
-            attach.push(Step {
-                sql: table_steps.join(";\n"),
-                what: format!("primary key and CHECKs of {}", t.qualified()),
-                hint: " (NULL key values, or rows that break a CHECK?)",
-            });
-        }
+        let (b, a) = key_steps(client, t).await?;
+        builds.extend(b);
+        attach.extend(a);
     }
     run_parallel(target, builds, workers).await?;
     // 2. Primary keys attached, CHECKs added: per table, tables in parallel.

@@ -829,6 +829,7 @@ async fn copy_stage(
             deps: std::sync::OnceLock::new(),
             serial,
             in_flight: AtomicU64::new(0),
+            keys_early: !preexisting,
             plan,
         }));
         jobs_by_table.push(pending);
@@ -912,15 +913,32 @@ async fn copy_stage(
             .clone()
             .log_periodically(Duration::from_secs(10), stop_rx),
     );
+    // When finalize follows, a table's keys are built as soon as it is
+    // loaded, beside the copy of the others.
+    let finalize_next = opts.stages.is_empty() || opts.stages.contains(&Stage::Finalize);
+    let (loaded, early_keys) = if finalize_next {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let builder = tokio::spawn(build_keys_as_loaded(
+            ctx.target.clone(),
+            rx,
+            p.defaults.workers,
+        ));
+        (Some(tx), Some(builder))
+    } else {
+        (None, None)
+    };
     let settings = Arc::new(CopySettings {
         run_id,
         source_path: p.source_path(),
         batch_size: p.defaults.batch_size,
         reject_limit: p.defaults.reject_limit,
         workers: p.defaults.workers,
+        loaded,
     });
     let started = Instant::now();
     let res = if jobs.is_empty() {
+        // Nothing will announce a table: close the builder's channel.
+        drop(settings);
         Ok(())
     } else {
         copy::run_jobs(
@@ -936,6 +954,24 @@ async fn copy_stage(
     let _ = logger.await;
     progress.finish();
     let seconds = started.elapsed().as_secs_f64();
+    // The workers are done and the settings dropped with them, which
+    // closes the channel: the builder finishes what it has.
+    if let Some(mut builder) = early_keys {
+        let mut cancel = cancel.clone();
+        let finished = res.is_ok()
+            && !*cancel.borrow()
+            && tokio::select! {
+                _ = &mut builder => true,
+                _ = cancel.changed() => false,
+            };
+        if !finished {
+            // Abandoned: a statement in flight runs on until this process
+            // exits and its connection closes (the server notices within
+            // `client_connection_check_interval`); nothing new starts.
+            builder.abort();
+            let _ = builder.await;
+        }
+    }
     // Make every asynchronously committed chunk durable before reporting.
     client.batch_execute("SET synchronous_commit = on").await?;
 
@@ -1016,6 +1052,39 @@ async fn copy_stage(
         state::set_stage(client, run_id, "copy", "", "failed", Some(&msg)).await?;
         Ok((summaries, Some(msg)))
     }
+}
+
+/// Build the keys of each table announced on `loaded` (fully copied), each
+/// in its own task so tables announced together build side by side, at
+/// most `workers` statements at a time. A failure is only logged:
+/// `finalize` retries the step and reports it. Aborting this task starts
+/// no further statement.
+async fn build_keys_as_loaded(
+    target: Target,
+    mut loaded: tokio::sync::mpsc::UnboundedReceiver<Arc<CopyTable>>,
+    workers: usize,
+) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(workers.max(1)));
+    let mut builds = tokio::task::JoinSet::new();
+    while let Some(t) = loaded.recv().await {
+        let target = target.clone();
+        let slots = slots.clone();
+        builds.spawn(async move {
+            let t0 = Instant::now();
+            match crate::finalize::build_keys_early(&target, &t.plan, &slots).await {
+                Ok(()) => tracing::info!(
+                    "keys of {} built as soon as it was loaded ({:.1}s)",
+                    t.plan.qualified(),
+                    t0.elapsed().as_secs_f64()
+                ),
+                Err(e) => tracing::warn!(
+                    "building the keys of {} early failed; finalize retries: {e:#}",
+                    t.plan.qualified()
+                ),
+            }
+        });
+    }
+    while builds.join_next().await.is_some() {}
 }
 
 /// For a table the application created: each `add_columns` entry with a

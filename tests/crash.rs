@@ -817,6 +817,73 @@ fn whole_table_commit_kill_mid_table_leaves_nothing_and_rerun_loads_frozen_rows(
     assert_complete_and_exact(&fx, &db);
 }
 
+/// A small table's keys are built as soon as it is loaded, while the big
+/// table is still streaming in its (uncommitted) whole-table transaction; a
+/// SIGKILL at that moment loses nothing, and the rerun keeps the keys built
+/// so far, builds the rest and loads `big` exactly.
+#[test]
+fn keys_of_a_loaded_table_are_built_while_another_copies_and_a_kill_then_resumes() {
+    let db = TestDb::new();
+    let fx = fixture(BIG_SOURCE_SQL, |s| big_mapping_committing(s, "table"));
+    let pg = Pg::connect(&db.url);
+    let parent_keyed_while_big_streams = |pg: &Pg, _: &Baseline| {
+        pg.try_i64(
+            "SELECT count(*) FROM pg_constraint WHERE conrelid = to_regclass('public.parent') \
+             AND contype = 'p'",
+        )
+        .unwrap_or(0)
+            > 0
+            && copy_in_flight(pg)
+            && pg
+                .try_i64(
+                    "SELECT count(*) FROM sqlite2pg.chunks WHERE source_table = 'big' \
+                     AND status = 'done'",
+                )
+                .unwrap_or(1)
+                == 0
+    };
+    match kill_at(
+        &fx,
+        &pg,
+        &db.url,
+        "keys-while-copying",
+        Duration::ZERO,
+        &parent_keyed_while_big_streams,
+    ) {
+        Ending::Killed(seen) => eprintln!("killed with parent keyed, big streaming: {seen}"),
+        Ending::Exited(code) => {
+            let (out, err) = log_of(&fx, "keys-while-copying");
+            panic!(
+                "run ended (exit {code:?}) without parent's primary key appearing while big \
+                 was still copying:\n{out}\n{err}"
+            );
+        }
+    }
+    pg.assert_rows_match_done_chunks("keys-while-copying");
+    assert_eq!(pg.i64("SELECT count(*) FROM public.big"), 0);
+    // Finalize proper never began: these keys came from the copy stage.
+    assert_ne!(
+        pg.stage_status("finalize", "").as_deref(),
+        Some("running"),
+        "finalize had started"
+    );
+    pg.wait_tool_backends_gone();
+
+    let o = run_pipeline(fx.toml.to_str().unwrap(), &db.url, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("resuming run 1"), "{}", stderr(&o));
+    assert_eq!(
+        pg.i64(
+            "SELECT count(*) FROM pg_constraint WHERE conrelid IN \
+             ('public.big'::regclass, 'public.parent'::regclass, 'public.child'::regclass) \
+             AND contype IN ('p', 'f')"
+        ),
+        4,
+        "three primary keys and child's foreign key"
+    );
+    assert_complete_and_exact(&fx, &db);
+}
+
 /// The server kills the tool's connections mid-copy (a failover, an admin,
 /// a network cut): the run must stop with exit 1 and say that a rerun
 /// resumes — not hang, not panic, not claim success — and the rerun must

@@ -214,3 +214,32 @@ fn a_row_written_after_prepare_is_not_truncated_by_a_whole_table_load() {
     );
     assert_eq!(db.scalar("SELECT count(*) FROM events"), "100000");
 }
+
+/// A unique index PostgreSQL refuses — values SQLite kept apart by storage
+/// class (integer 1, text '1') are equal once both are text — fails when it
+/// is built beside the copy of the other tables; that is only logged, and
+/// finalize retries it and fails the run naming the index, every row kept.
+#[test]
+fn a_unique_index_refused_while_copying_is_retried_and_reported_by_finalize() {
+    let db = TestDb::new();
+    let sql = format!(
+        "{FIXTURE_SQL}\nCREATE TABLE codes (id INTEGER PRIMARY KEY, code UNIQUE);\n\
+         INSERT INTO codes VALUES (1, 1), (2, '1');"
+    );
+    let (dir, src) = sqlite_fixture(&sql);
+    let toml = dir.path().join("p.toml");
+    init_mapping(&src, &toml);
+    let o = run_pipeline(&toml, &db.url, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("building the keys of \"public\".\"codes\" early failed; finalize retries"),
+        "{err}"
+    );
+    assert!(
+        err.contains("finalize failed") && err.contains("duplicate values in the source?"),
+        "{err}"
+    );
+    assert_eq!(db.scalar("SELECT count(*) FROM codes"), "2");
+    assert_eq!(db.scalar("SELECT count(*) FROM events"), "100000");
+}
