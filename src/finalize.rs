@@ -20,6 +20,7 @@
 use crate::catalog;
 use crate::ddl;
 use crate::ident::quote;
+use crate::mapping::Defaults;
 use crate::plan::TablePlan;
 use crate::state;
 use crate::target::Target;
@@ -37,12 +38,47 @@ struct Step {
     hint: &'static str,
 }
 
-const SESSION: &str =
-    "SET maintenance_work_mem = '512MB'; SET max_parallel_maintenance_workers = 2";
+/// Where finalize's statements run: the target, the settings every
+/// building connection starts with (`maintenance_work_mem` from the
+/// mapping, two parallel workers per index build), and how many
+/// connections build at once.
+#[derive(Clone)]
+pub struct Builds {
+    target: Target,
+    session: String,
+    workers: usize,
+}
+
+impl Builds {
+    pub fn new(target: &Target, d: &Defaults) -> Builds {
+        Builds {
+            target: target.clone(),
+            session: format!(
+                "SET maintenance_work_mem = {}; SET max_parallel_maintenance_workers = 2",
+                crate::ident::literal(&d.maintenance_work_mem)
+            ),
+            workers: d.workers,
+        }
+    }
+
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    /// A connection for building, its session settings made.
+    async fn connect(&self) -> Result<Client, String> {
+        let client = self.target.connect().await.map_err(|e| format!("{e:#}"))?;
+        client
+            .batch_execute(&self.session)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(client)
+    }
+}
 
 /// Run steps over up to `n` connections; every failure is reported.
-async fn run_parallel(target: &Target, steps: Vec<Step>, n: usize) -> Result<()> {
-    run_chains(target, steps.into_iter().map(|s| vec![s]).collect(), n).await
+async fn run_parallel(b: &Builds, steps: Vec<Step>, n: usize) -> Result<()> {
+    run_chains(b, steps.into_iter().map(|s| vec![s]).collect(), n).await
 }
 
 /// One step, logged with its duration; on failure the message for the
@@ -76,7 +112,7 @@ async fn run_step(client: &Client, step: &Step) -> Result<(), String> {
 /// Run chains of steps over up to `n` connections: the steps of one chain
 /// in order on one connection (a failed step ends its chain), chains side
 /// by side. Every failure is reported.
-async fn run_chains(target: &Target, chains: Vec<Vec<Step>>, n: usize) -> Result<()> {
+async fn run_chains(b: &Builds, chains: Vec<Vec<Step>>, n: usize) -> Result<()> {
     let chains: Vec<Vec<Step>> = chains.into_iter().filter(|c| !c.is_empty()).collect();
     if chains.is_empty() {
         return Ok(());
@@ -88,19 +124,15 @@ async fn run_chains(target: &Target, chains: Vec<Vec<Step>>, n: usize) -> Result
     for _ in 0..n {
         let queue = queue.clone();
         let errors = errors.clone();
-        let target = target.clone();
+        let b = b.clone();
         handles.push(tokio::spawn(async move {
-            let client = match target.connect().await {
+            let client = match b.connect().await {
                 Ok(c) => c,
                 Err(e) => {
-                    errors.lock().unwrap().push(format!("{e:#}"));
+                    errors.lock().unwrap().push(e);
                     return;
                 }
             };
-            if let Err(e) = client.batch_execute(SESSION).await {
-                errors.lock().unwrap().push(e.to_string());
-                return;
-            }
             loop {
                 let Some(chain) = queue.lock().unwrap().pop_front() else {
                     return;
@@ -198,13 +230,13 @@ async fn key_steps(client: &Client, t: &TablePlan) -> Result<(Vec<Step>, Option<
 /// holds one of `slots` and its own connection, so however many tables
 /// finish at once, at most that many builds run. `finalize` later skips
 /// what exists — and retries, and reports, whatever failed here.
-pub async fn build_keys_early(target: &Target, t: &TablePlan, slots: &Semaphore) -> Result<()> {
+pub async fn build_keys_early(b: &Builds, t: &TablePlan, slots: &Semaphore) -> Result<()> {
     let (builds, attach) = {
         let _slot = slots.acquire().await?;
-        key_steps(&target.connect().await?, t).await?
+        key_steps(&b.target.connect().await?, t).await?
     };
     let errors: Vec<String> =
-        futures::future::join_all(builds.iter().map(|step| run_in_slot(target, step, slots)))
+        futures::future::join_all(builds.iter().map(|step| run_in_slot(b, step, slots)))
             .await
             .into_iter()
             .filter_map(Result::err)
@@ -213,31 +245,24 @@ pub async fn build_keys_early(target: &Target, t: &TablePlan, slots: &Semaphore)
         bail!(errors.join("; "));
     }
     if let Some(step) = attach {
-        run_in_slot(target, &step, slots)
-            .await
-            .map_err(|e| anyhow!(e))?;
+        run_in_slot(b, &step, slots).await.map_err(|e| anyhow!(e))?;
     }
     Ok(())
 }
 
 /// One step on a connection of its own, once a slot is free.
-async fn run_in_slot(target: &Target, step: &Step, slots: &Semaphore) -> Result<(), String> {
+async fn run_in_slot(b: &Builds, step: &Step, slots: &Semaphore) -> Result<(), String> {
     let _slot = slots.acquire().await.map_err(|e| e.to_string())?;
-    let client = target.connect().await.map_err(|e| format!("{e:#}"))?;
-    client
-        .batch_execute(SESSION)
-        .await
-        .map_err(|e| e.to_string())?;
-    run_step(&client, step).await
+    run_step(&b.connect().await?, step).await
 }
 
 pub async fn finalize(
-    target: &Target,
+    b: &Builds,
     client: &mut Client,
     run_id: i64,
     selected: &[&TablePlan],
-    workers: usize,
 ) -> Result<()> {
+    let workers = b.workers;
     state::set_stage(client, run_id, "finalize", "", "running", None).await?;
     let mut todo = Vec::new();
     for t in selected {
@@ -271,9 +296,9 @@ pub async fn finalize(
         builds.extend(b);
         attach.extend(a);
     }
-    run_parallel(target, builds, workers).await?;
+    run_parallel(b, builds, workers).await?;
     // 2. Primary keys attached, CHECKs added: per table, tables in parallel.
-    run_parallel(target, attach, workers).await?;
+    run_parallel(b, attach, workers).await?;
     // 3. Foreign keys added NOT VALID (catalog only), in sequence; 4. each
     // table's chain: validate its foreign keys, sequences, statistics.
     let mut fks = Vec::new();
@@ -325,10 +350,10 @@ pub async fn finalize(
         });
         chains.push(chain);
     }
-    run_parallel(target, fks, 1).await?;
+    run_parallel(b, fks, 1).await?;
     // Longest first: chains that validate foreign keys.
     chains.sort_by_key(|c| std::cmp::Reverse(c.len()));
-    run_chains(target, chains, workers).await?;
+    run_chains(b, chains, workers).await?;
     for (t, _) in &todo {
         state::set_stage(client, run_id, "finalize", &t.source, "done", None)
             .await

@@ -132,6 +132,10 @@ pub struct Defaults {
     /// Text that is not valid UTF-8: `reject` (default) or `replace` (U+FFFD).
     #[serde(default)]
     pub invalid_utf8: Utf8Policy,
+    /// `maintenance_work_mem` of each connection that builds indexes and
+    /// validates foreign keys, in PostgreSQL's units (`512MB`, `2GB`).
+    #[serde(default = "d_maintenance_work_mem")]
+    pub maintenance_work_mem: String,
 }
 
 impl Default for Defaults {
@@ -147,6 +151,7 @@ impl Default for Defaults {
             true_values: d_true(),
             false_values: d_false(),
             invalid_utf8: Utf8Policy::Reject,
+            maintenance_work_mem: d_maintenance_work_mem(),
         }
     }
 }
@@ -160,6 +165,27 @@ fn d_batch_size() -> usize {
 fn d_workers() -> usize {
     4
 }
+fn d_maintenance_work_mem() -> String {
+    "512MB".into()
+}
+
+/// A PostgreSQL memory setting (`64MB`, `1GB`, `65536` = kB) in kB, if it is
+/// one `maintenance_work_mem` accepts (1MB to 2147483647kB).
+pub fn memory_kb(v: &str) -> Option<u64> {
+    let v = v.trim();
+    let digits = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let n: u64 = v[..digits].parse().ok()?;
+    let unit = match v[digits..].trim() {
+        "" | "kB" => 1,
+        "MB" => 1 << 10,
+        "GB" => 1 << 20,
+        "TB" => 1 << 30,
+        _ => return None,
+    };
+    let kb = n.checked_mul(unit)?;
+    (1024..=2_147_483_647).contains(&kb).then_some(kb)
+}
+
 fn d_timezone() -> String {
     "UTC".into()
 }
@@ -441,6 +467,16 @@ impl Pipeline {
         }
         if d.workers == 0 || d.workers > 64 {
             push("defaults.workers".into(), "must be between 1 and 64".into());
+        }
+        if memory_kb(&d.maintenance_work_mem).is_none() {
+            push(
+                "defaults.maintenance_work_mem".into(),
+                format!(
+                    "`{}` is not a memory size PostgreSQL accepts here: a whole number with kB, MB, GB or TB, \
+                     from 1MB to 2147483647kB (e.g. `512MB`, `2GB`)",
+                    d.maintenance_work_mem
+                ),
+            );
         }
         if d.timezone.parse::<chrono_tz::Tz>().is_err() {
             push(
@@ -916,6 +952,33 @@ type = "text"
         let e = Pipeline::parse(&bad, Path::new("x.toml")).unwrap_err();
         assert!(e.to_string().contains("commit_every"), "{e}");
         assert!(e.issues[0].line.is_some(), "{e}");
+    }
+
+    #[test]
+    fn maintenance_work_mem_takes_postgres_memory_units_within_its_range() {
+        assert_eq!(memory_kb("512MB"), Some(512 * 1024));
+        assert_eq!(memory_kb("2GB"), Some(2 * 1024 * 1024));
+        assert_eq!(memory_kb("65536"), Some(65536));
+        assert_eq!(memory_kb("1024kB"), Some(1024));
+        for bad in ["", "512", "512mb", "1.5GB", "-1GB", "2TB", "1 parsec", "GB"] {
+            assert_eq!(memory_kb(bad), None, "{bad}");
+        }
+        let p = Pipeline::parse(GOOD, Path::new("x.toml")).unwrap();
+        assert_eq!(p.defaults.maintenance_work_mem, "512MB");
+        let set = GOOD.replace(
+            "[target]",
+            "[defaults]\nmaintenance_work_mem = \"2GB\"\n\n[target]",
+        );
+        let p = Pipeline::parse(&set, Path::new("x.toml")).unwrap();
+        assert_eq!(p.defaults.maintenance_work_mem, "2GB");
+        let bad = set.replace("\"2GB\"", "\"2 gigs\"");
+        let e = Pipeline::parse(&bad, Path::new("x.toml")).unwrap_err();
+        assert!(
+            e.issues
+                .iter()
+                .any(|i| i.key == "defaults.maintenance_work_mem" && i.message.contains("2 gigs")),
+            "{e}"
+        );
     }
 
     #[test]

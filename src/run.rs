@@ -414,8 +414,8 @@ async fn run_stages(
         }
     }
     if wants(Stage::Finalize) {
-        crate::finalize::finalize(&ctx.target, client, run_id, selected, p.defaults.workers)
-            .await?;
+        let builds = crate::finalize::Builds::new(&ctx.target, &p.defaults);
+        crate::finalize::finalize(&builds, client, run_id, selected).await?;
     }
     if wants(Stage::Verify) {
         let bad = verify_counts(ctx, client, run_id, selected).await?;
@@ -919,9 +919,8 @@ async fn copy_stage(
     let (loaded, early_keys) = if finalize_next {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let builder = tokio::spawn(build_keys_as_loaded(
-            ctx.target.clone(),
+            crate::finalize::Builds::new(&ctx.target, &p.defaults),
             rx,
-            p.defaults.workers,
         ));
         (Some(tx), Some(builder))
     } else {
@@ -1060,18 +1059,17 @@ async fn copy_stage(
 /// `finalize` retries the step and reports it. Aborting this task starts
 /// no further statement.
 async fn build_keys_as_loaded(
-    target: Target,
+    b: crate::finalize::Builds,
     mut loaded: tokio::sync::mpsc::UnboundedReceiver<Arc<CopyTable>>,
-    workers: usize,
 ) {
-    let slots = Arc::new(tokio::sync::Semaphore::new(workers.max(1)));
+    let slots = Arc::new(tokio::sync::Semaphore::new(b.workers().max(1)));
     let mut builds = tokio::task::JoinSet::new();
     while let Some(t) = loaded.recv().await {
-        let target = target.clone();
+        let b = b.clone();
         let slots = slots.clone();
         builds.spawn(async move {
             let t0 = Instant::now();
-            match crate::finalize::build_keys_early(&target, &t.plan, &slots).await {
+            match crate::finalize::build_keys_early(&b, &t.plan, &slots).await {
                 Ok(()) => tracing::info!(
                     "keys of {} built as soon as it was loaded ({:.1}s)",
                     t.plan.qualified(),

@@ -211,6 +211,34 @@ fn full_fixture_moves_with_keys_indexes_sequences_and_exact_values() {
     assert_eq!(o.status.code(), Some(3));
 }
 
+/// `maintenance_work_mem` from the mapping reaches every building session:
+/// a value far below the default still builds every key (the sorts spill
+/// to disk), so the setting is well-formed SQL whatever its value.
+#[test]
+fn maintenance_work_mem_from_the_mapping_is_used_by_the_key_builds() {
+    let db = TestDb::new();
+    let (dir, src) = sqlite_fixture(FIXTURE_SQL);
+    let toml = dir.path().join("p.toml");
+    init_mapping(&src, &toml);
+    let text = std::fs::read_to_string(&toml).unwrap();
+    // init writes the default out, for the operator to see and change.
+    assert!(text.contains("maintenance_work_mem = \"512MB\""), "{text}");
+    let text = text.replace(
+        "maintenance_work_mem = \"512MB\"",
+        "maintenance_work_mem = \"1MB\"",
+    );
+    assert!(text.contains("maintenance_work_mem = \"1MB\""));
+    std::fs::write(&toml, text).unwrap();
+    let o = run_pipeline(toml.to_str().unwrap(), &db.url, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM pg_constraint WHERE conrelid = 'events'::regclass AND contype = 'p'"),
+        "1"
+    );
+    let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+}
+
 #[test]
 fn verify_passes_after_a_clean_load() {
     let db = TestDb::new();
