@@ -234,3 +234,29 @@ pub async fn index_owner(
         .await?;
     Ok(row.map(|r| r.get(0)))
 }
+
+/// What the relation of that name in the schema is (table, view, sequence,
+/// index …), if there is one.
+pub async fn relation_kind(
+    c: &impl GenericClient,
+    schema: &str,
+    name: &str,
+) -> Result<Option<&'static str>> {
+    let row = c
+        .query_opt(
+            "SELECT c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = $1 AND c.relname = $2",
+            &[&schema, &name],
+        )
+        .await?;
+    Ok(row.map(|r| match r.get::<_, String>(0).as_str() {
+        "r" | "p" => "table",
+        "v" => "view",
+        "m" => "materialized view",
+        "S" => "sequence",
+        "i" | "I" => "index",
+        "f" => "foreign table",
+        "c" => "composite type",
+        _ => "relation",
+    }))
+}

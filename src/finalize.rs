@@ -47,6 +47,8 @@ pub struct Builds {
     target: Target,
     session: String,
     workers: usize,
+    /// What the log lines of its steps start with.
+    label: &'static str,
 }
 
 impl Builds {
@@ -58,6 +60,15 @@ impl Builds {
                 crate::ident::literal(&d.maintenance_work_mem)
             ),
             workers: d.workers,
+            label: "finalize",
+        }
+    }
+
+    /// The same, for keys built during the copy stage (so labelled).
+    pub fn early(self) -> Builds {
+        Builds {
+            label: "keys built during the copy",
+            ..self
         }
     }
 
@@ -83,12 +94,12 @@ async fn run_parallel(b: &Builds, steps: Vec<Step>, n: usize) -> Result<()> {
 
 /// One step, logged with its duration; on failure the message for the
 /// operator: what failed, PostgreSQL's reason, and the step's hint.
-async fn run_step(client: &Client, step: &Step) -> Result<(), String> {
+async fn run_step(b: &Builds, client: &Client, step: &Step) -> Result<(), String> {
     let t0 = Instant::now();
     let e = match client.batch_execute(&step.sql).await {
         Ok(()) => {
             let secs = t0.elapsed().as_secs_f64();
-            tracing::info!("finalize: {} ({secs:.1}s)", step.what);
+            tracing::info!("{}: {} ({secs:.1}s)", b.label, step.what);
             return Ok(());
         }
         Err(e) => e,
@@ -138,7 +149,7 @@ async fn run_chains(b: &Builds, chains: Vec<Vec<Step>>, n: usize) -> Result<()> 
                     return;
                 };
                 for step in chain {
-                    if let Err(msg) = run_step(&client, &step).await {
+                    if let Err(msg) = run_step(&b, &client, &step).await {
                         errors.lock().unwrap().push(msg);
                         if client.is_closed() {
                             return;
@@ -161,6 +172,32 @@ async fn run_chains(b: &Builds, chains: Vec<Vec<Step>>, n: usize) -> Result<()> 
     }
 }
 
+/// Whether `t`'s index `name` exists already. Another table's index or any
+/// other relation of that name is an error: `CREATE INDEX IF NOT EXISTS`
+/// would skip ours silently.
+async fn index_exists(client: &Client, t: &TablePlan, name: &str) -> Result<bool> {
+    if let Some(owner) = catalog::index_owner(client, &t.schema, name).await? {
+        if owner == t.target {
+            return Ok(true);
+        }
+        bail!(crate::UsageError(format!(
+            "index {name} of {} cannot be created: table {owner} in schema {} already has an index \
+             of that name (index names are per schema); rename it in the mapping",
+            t.qualified(),
+            t.schema
+        )));
+    }
+    if let Some(kind) = catalog::relation_kind(client, &t.schema, name).await? {
+        bail!(crate::UsageError(format!(
+            "index {name} of {} cannot be created: a {kind} of that name exists in schema {} \
+             (tables, views, sequences and indexes share a schema's names); rename the index in the mapping",
+            t.qualified(),
+            t.schema
+        )));
+    }
+    Ok(false)
+}
+
 /// A table's index builds (its primary key's unique index included) and the
 /// step that then attaches the primary key and adds the CHECK constraints —
 /// each only if its object is missing.
@@ -168,17 +205,20 @@ async fn key_steps(client: &Client, t: &TablePlan) -> Result<(Vec<Step>, Option<
     let mut builds = Vec::new();
     let mut table_steps = Vec::new();
     if !t.primary_key.is_empty() && !catalog::has_primary_key(client, &t.schema, &t.target).await? {
-        let cols: Vec<String> = t.primary_key.iter().map(|c| quote(c)).collect();
-        builds.push(Step {
-            sql: format!(
-                "CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} ({})",
-                quote(&t.pk_name),
-                t.qualified(),
-                cols.join(", ")
-            ),
-            what: format!("primary key index of {}", t.qualified()),
-            hint: " (duplicate keys in the source?)",
-        });
+        // Built but not attached yet (a crash in between): attached only.
+        if !index_exists(client, t, &t.pk_name).await? {
+            let cols: Vec<String> = t.primary_key.iter().map(|c| quote(c)).collect();
+            builds.push(Step {
+                sql: format!(
+                    "CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} ({})",
+                    quote(&t.pk_name),
+                    t.qualified(),
+                    cols.join(", ")
+                ),
+                what: format!("primary key index of {}", t.qualified()),
+                hint: " (duplicate keys in the source?)",
+            });
+        }
         table_steps.push(format!(
             "ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY USING INDEX {}",
             t.qualified(),
@@ -187,18 +227,7 @@ async fn key_steps(client: &Client, t: &TablePlan) -> Result<(Vec<Step>, Option<
         ));
     }
     for ix in &t.indexes {
-        // `IF NOT EXISTS` would silently skip ours if another table
-        // already has an index of that name.
-        if let Some(owner) = catalog::index_owner(client, &t.schema, &ix.name).await? {
-            if owner != t.target {
-                bail!(crate::UsageError(format!(
-                    "index {} of {} cannot be created: table {owner} in schema {} already has an index \
-                     of that name (index names are per schema); rename it in the mapping",
-                    ix.name,
-                    t.qualified(),
-                    t.schema
-                )));
-            }
+        if index_exists(client, t, &ix.name).await? {
             continue;
         }
         builds.push(Step {
@@ -253,7 +282,7 @@ pub async fn build_keys_early(b: &Builds, t: &TablePlan, slots: &Semaphore) -> R
 /// One step on a connection of its own, once a slot is free.
 async fn run_in_slot(b: &Builds, step: &Step, slots: &Semaphore) -> Result<(), String> {
     let _slot = slots.acquire().await.map_err(|e| e.to_string())?;
-    run_step(&b.connect().await?, step).await
+    run_step(b, &b.connect().await?, step).await
 }
 
 pub async fn finalize(
@@ -361,4 +390,26 @@ pub async fn finalize(
     }
     state::set_stage(client, run_id, "finalize", "", "done", None).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_sessions_take_maintenance_work_mem_from_the_mapping() {
+        let target = Target::parse("postgres://u@localhost/db").unwrap();
+        let d = Defaults {
+            maintenance_work_mem: "2GB".into(),
+            workers: 3,
+            ..Defaults::default()
+        };
+        let b = Builds::new(&target, &d);
+        assert_eq!(
+            b.session,
+            "SET maintenance_work_mem = '2GB'; SET max_parallel_maintenance_workers = 2"
+        );
+        assert_eq!((b.workers(), b.label), (3, "finalize"));
+        assert_eq!(b.early().label, "keys built during the copy");
+    }
 }

@@ -170,10 +170,15 @@ fn d_maintenance_work_mem() -> String {
 }
 
 /// A PostgreSQL memory setting (`64MB`, `1GB`, `65536` = kB) in kB, if it is
-/// one `maintenance_work_mem` accepts (1MB to 2147483647kB).
+/// one `maintenance_work_mem` accepts (1MB to 2147483647kB), written in
+/// decimal with no leading zero (which PostgreSQL would read as octal).
 pub fn memory_kb(v: &str) -> Option<u64> {
     let v = v.trim();
     let digits = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    // PostgreSQL reads a leading 0 as octal (`0512MB` is 330MB).
+    if v.starts_with('0') {
+        return None;
+    }
     let n: u64 = v[..digits].parse().ok()?;
     let unit = match v[digits..].trim() {
         "" | "kB" => 1,
@@ -507,6 +512,8 @@ impl Pipeline {
         }
         let too_long = |n: &str| n.len() > crate::ident::MAX_IDENT_BYTES;
         let mut targets: BTreeMap<String, String> = BTreeMap::new();
+        // Index name → (its table, its key in the file).
+        let mut index_names: BTreeMap<String, (String, String)> = BTreeMap::new();
         let source_names: HashSet<&str> = self.table_maps.iter().map(|(n, _)| n.as_str()).collect();
         for (src, t) in self.included_tables() {
             let tp = format!("tables.{}", key_seg(src));
@@ -622,6 +629,18 @@ impl Pipeline {
                 if ix.columns.is_empty() {
                     push(format!("{tp}.indexes.{i}.columns"), "empty".into());
                 }
+                let key = format!("{tp}.indexes.{i}.name");
+                if let Some((other, _)) =
+                    index_names.insert(ix.name.clone(), (tname.to_string(), key.clone()))
+                {
+                    push(
+                        key,
+                        format!(
+                            "index `{}` is also the name of an index of `{other}` (index names are per schema)",
+                            ix.name
+                        ),
+                    );
+                }
                 for c in &ix.columns {
                     if !c.starts_with('(') && !known(c) {
                         push(
@@ -673,6 +692,16 @@ impl Pipeline {
                         }
                     }
                 }
+            }
+        }
+        for (name, (tname, key)) in index_names {
+            if targets.contains_key(&name) {
+                push(
+                    key,
+                    format!(
+                        "index `{name}` of `{tname}` has the name of a target table (tables and indexes share a schema's names)"
+                    ),
+                );
             }
         }
         out
@@ -960,7 +989,10 @@ type = "text"
         assert_eq!(memory_kb("2GB"), Some(2 * 1024 * 1024));
         assert_eq!(memory_kb("65536"), Some(65536));
         assert_eq!(memory_kb("1024kB"), Some(1024));
-        for bad in ["", "512", "512mb", "1.5GB", "-1GB", "2TB", "1 parsec", "GB"] {
+        for bad in [
+            "", "512", "512mb", "1.5GB", "-1GB", "2TB", "1 parsec", "GB", "0512MB", "08MB",
+            "0x10MB",
+        ] {
             assert_eq!(memory_kb(bad), None, "{bad}");
         }
         let p = Pipeline::parse(GOOD, Path::new("x.toml")).unwrap();
@@ -979,6 +1011,39 @@ type = "text"
                 .any(|i| i.key == "defaults.maintenance_work_mem" && i.message.contains("2 gigs")),
             "{e}"
         );
+    }
+
+    #[test]
+    fn an_index_name_used_twice_or_taken_by_a_table_is_an_error() {
+        let two = format!(
+            "{GOOD}\n[[tables.users.indexes]]\nname = \"by_name\"\ncolumns = [\"full_name\"]\n\
+             [tables.events.columns.id]\ntype = \"bigint\"\n\
+             [[tables.events.indexes]]\nname = \"by_name\"\ncolumns = [\"id\"]\n\
+             [[tables.events.indexes]]\nname = \"users\"\ncolumns = [\"id\"]\n"
+        );
+        let e = Pipeline::parse(&two, Path::new("x.toml")).unwrap_err();
+        let keys: Vec<&str> = e.issues.iter().map(|i| i.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "tables.events.indexes.0.name",
+                "tables.events.indexes.1.name"
+            ],
+            "{e}"
+        );
+        assert!(e.issues[0].message.contains("index of `users`"), "{e}");
+        assert!(
+            e.issues[1].message.contains("name of a target table"),
+            "{e}"
+        );
+        let fine = two
+            .replace("name = \"users\"", "name = \"events_id\"")
+            .replacen(
+                "name = \"by_name\"\ncolumns = [\"id\"]",
+                "name = \"events_by_id\"\ncolumns = [\"id\"]",
+                1,
+            );
+        Pipeline::parse(&fine, Path::new("x.toml")).unwrap();
     }
 
     #[test]

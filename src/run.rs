@@ -919,8 +919,9 @@ async fn copy_stage(
     let (loaded, early_keys) = if finalize_next {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let builder = tokio::spawn(build_keys_as_loaded(
-            crate::finalize::Builds::new(&ctx.target, &p.defaults),
+            crate::finalize::Builds::new(&ctx.target, &p.defaults).early(),
             rx,
+            cancel.clone(),
         ));
         (Some(tx), Some(builder))
     } else {
@@ -954,19 +955,26 @@ async fn copy_stage(
     progress.finish();
     let seconds = started.elapsed().as_secs_f64();
     // The workers are done and the settings dropped with them, which
-    // closes the channel: the builder finishes what it has.
+    // closes the channel: the builder finishes what it has — unless the
+    // copy failed (the run stops; a rerun builds what is missing) or is
+    // interrupted.
     if let Some(mut builder) = early_keys {
         let mut cancel = cancel.clone();
-        let finished = res.is_ok()
+        let copy_failed = res.is_err()
+            || tables
+                .iter()
+                .any(|t| t.failed() || t.chunks_left.load(std::sync::atomic::Ordering::SeqCst) > 0);
+        let finished = !copy_failed
             && !*cancel.borrow()
             && tokio::select! {
                 _ = &mut builder => true,
-                _ = cancel.changed() => false,
+                Ok(()) = cancel.changed() => false,
             };
         if !finished {
-            // Abandoned: a statement in flight runs on until this process
-            // exits and its connection closes (the server notices within
-            // `client_connection_check_interval`); nothing new starts.
+            // Abandoned: nothing new starts; a statement in flight runs on
+            // until this process exits and its connection closes (the
+            // server notices within `client_connection_check_interval`, on
+            // PostgreSQL 14 and later).
             builder.abort();
             let _ = builder.await;
         }
@@ -1056,15 +1064,19 @@ async fn copy_stage(
 /// Build the keys of each table announced on `loaded` (fully copied), each
 /// in its own task so tables announced together build side by side, at
 /// most `workers` statements at a time. A failure is only logged:
-/// `finalize` retries the step and reports it. Aborting this task starts
-/// no further statement.
+/// `finalize` retries the step and reports it. Once the run is interrupted
+/// no table's build starts; aborting this task starts no further statement.
 async fn build_keys_as_loaded(
     b: crate::finalize::Builds,
     mut loaded: tokio::sync::mpsc::UnboundedReceiver<Arc<CopyTable>>,
+    cancel: watch::Receiver<bool>,
 ) {
     let slots = Arc::new(tokio::sync::Semaphore::new(b.workers().max(1)));
     let mut builds = tokio::task::JoinSet::new();
     while let Some(t) = loaded.recv().await {
+        if *cancel.borrow() {
+            break;
+        }
         let b = b.clone();
         let slots = slots.clone();
         builds.spawn(async move {

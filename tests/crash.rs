@@ -819,8 +819,9 @@ fn whole_table_commit_kill_mid_table_leaves_nothing_and_rerun_loads_frozen_rows(
 
 /// A small table's keys are built as soon as it is loaded, while the big
 /// table is still streaming in its (uncommitted) whole-table transaction; a
-/// SIGKILL at that moment loses nothing, and the rerun keeps the keys built
-/// so far, builds the rest and loads `big` exactly.
+/// SIGKILL at that moment loses nothing. The rerun loads `big` and is
+/// killed while building `big`'s keys in the copy stage; the next run keeps
+/// the keys built so far, builds the rest, and everything is exact.
 #[test]
 fn keys_of_a_loaded_table_are_built_while_another_copies_and_a_kill_then_resumes() {
     let db = TestDb::new();
@@ -867,6 +868,38 @@ fn keys_of_a_loaded_table_are_built_while_another_copies_and_a_kill_then_resumes
         Some("running"),
         "finalize had started"
     );
+    pg.wait_tool_backends_gone();
+
+    // The rerun loads `big` whole, then builds its keys while the copy
+    // stage is still open: a kill in the middle of that build.
+    let big_key_build_in_copy = |pg: &Pg, b: &Baseline| {
+        !b.stage_started(pg, "finalize")
+            && pg.done_chunks() > 0
+            && pg
+                .try_i64(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                     AND application_name = 'sqlite2pg' AND state = 'active' \
+                     AND query LIKE 'CREATE %INDEX %\"public\".\"big\"%'",
+                )
+                .unwrap_or(0)
+                > 0
+    };
+    match kill_at(
+        &fx,
+        &pg,
+        &db.url,
+        "big-keys-in-copy",
+        Duration::from_millis(5),
+        &big_key_build_in_copy,
+    ) {
+        Ending::Killed(seen) => eprintln!("killed while big's keys were building: {seen}"),
+        Ending::Exited(code) => {
+            let (out, err) = log_of(&fx, "big-keys-in-copy");
+            panic!("run ended (exit {code:?}) before big's keys were built in the copy stage:\n{out}\n{err}");
+        }
+    }
+    pg.assert_rows_match_done_chunks("big-keys-in-copy");
+    assert_eq!(pg.i64("SELECT count(*) FROM public.big"), BIG_ROWS);
     pg.wait_tool_backends_gone();
 
     let o = run_pipeline(fx.toml.to_str().unwrap(), &db.url, &[]);

@@ -243,3 +243,25 @@ fn a_unique_index_refused_while_copying_is_retried_and_reported_by_finalize() {
     assert_eq!(db.scalar("SELECT count(*) FROM codes"), "2");
     assert_eq!(db.scalar("SELECT count(*) FROM events"), "100000");
 }
+
+/// A view in the target schema with the name of one of the pipeline's
+/// indexes: `CREATE INDEX IF NOT EXISTS` would skip the index in silence;
+/// instead the run fails naming the index, the view and what to do, and
+/// the data stays loaded.
+#[test]
+fn an_index_whose_name_is_taken_by_another_relation_fails_clearly() {
+    let db = TestDb::new();
+    db.exec("CREATE VIEW order_user_idx AS SELECT 1 AS one");
+    let (dir, src) = sqlite_fixture(FIXTURE_SQL);
+    let toml = dir.path().join("p.toml");
+    init_mapping(&src, &toml);
+    let o = run_pipeline(&toml, &db.url, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("index order_user_idx of \"public\".\"order\" cannot be created: a view of that name exists")
+            && err.contains("rename the index in the mapping"),
+        "{err}"
+    );
+    assert_eq!(db.scalar("SELECT count(*) FROM events"), "100000");
+}
