@@ -306,7 +306,7 @@ async fn load_chunk(
         let batch = s.batch_size;
         tokio::task::spawn_blocking(move || -> Result<u64> {
             let conn = source::open_readonly(&path)?;
-            extract_encoded(&conn, &sql, lo, hi, &tf, &types, batch, &val_tx)
+            extract_encoded(&conn, &sql, lo..=hi, &tf, &types, batch, &val_tx)
         })
     };
 

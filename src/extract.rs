@@ -159,24 +159,23 @@ pub struct EncodedBatch {
 /// whichever comes first, so wide rows do not make batches huge.
 const BATCH_BYTES: usize = 1 << 20;
 
-/// Read rows `[lo, hi]`, convert and encode each one in place from SQLite's
+/// Read the rows whose key is in `keys` (inclusive), convert and encode each one in place from SQLite's
 /// row buffer (no owned copy of a cell on the way), and send them in
 /// batches. The copy stage's reader: one thread does extract, transform and
 /// encode, so the only copy of a text value is the one into the COPY buffer.
 /// Returns the number of rows read; stops early (Ok) if the receiver has
 /// gone away.
-#[allow(clippy::too_many_arguments)]
 pub fn extract_encoded(
     conn: &Connection,
     sql: &str,
-    lo: i64,
-    hi: i64,
+    range: std::ops::RangeInclusive<i64>,
     tf: &TableTransform,
     types: &[Type],
     batch_size: usize,
     tx: &mpsc::Sender<EncodedBatch>,
 ) -> Result<u64> {
     let mut stmt = conn.prepare_cached(sql).context("preparing source query")?;
+    let (lo, hi) = range.into_inner();
     let mut rows = stmt.query([lo, hi]).context("querying source")?;
     let mut batch = EncodedBatch::default();
     let mut buf = BytesMut::with_capacity(64 * 1024);

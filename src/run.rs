@@ -234,7 +234,13 @@ pub async fn run(
         }
     };
 
-    let result = run_stages(&ctx, &mut client, run_id, &selected, &opts, &facts, cancel).await;
+    let scope = Scope {
+        ctx: &ctx,
+        run_id,
+        selected: &selected,
+        opts: &opts,
+    };
+    let result = run_stages(scope, &mut client, &facts, cancel).await;
     match result {
         Ok((tables, failed)) => {
             let rejected: u64 = tables.iter().map(|t| t.rows_rejected as u64).sum();
@@ -385,25 +391,35 @@ pub fn all_source_columns(
     Ok(out)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn run_stages(
-    ctx: &PipelineContext,
-    client: &mut Client,
+/// What every stage of one run works on.
+#[derive(Clone, Copy)]
+struct Scope<'a> {
+    ctx: &'a PipelineContext,
     run_id: i64,
-    selected: &[&TablePlan],
-    opts: &RunOptions,
+    selected: &'a [&'a TablePlan],
+    opts: &'a RunOptions,
+}
+
+async fn run_stages(
+    scope: Scope<'_>,
+    client: &mut Client,
     facts: &SourceFacts,
     cancel: watch::Receiver<bool>,
 ) -> Result<(Vec<TableSummary>, Option<String>)> {
+    let Scope {
+        ctx,
+        run_id,
+        selected,
+        opts,
+    } = scope;
     let wants = |s: Stage| opts.stages.is_empty() || opts.stages.contains(&s);
     let p = &ctx.pipeline;
     if wants(Stage::Prepare) {
-        prepare(ctx, client, run_id, selected, opts, facts).await?;
+        prepare(scope, client, facts).await?;
     }
     let mut summaries = Vec::new();
     if wants(Stage::Copy) {
-        let (s, failed) =
-            copy_stage(ctx, client, run_id, selected, opts, &facts.columns, cancel).await?;
+        let (s, failed) = copy_stage(scope, client, &facts.columns, cancel).await?;
         summaries = s;
         if failed.is_some() {
             return Ok((summaries, failed));
@@ -451,14 +467,13 @@ async fn summary_from_state(
 /// `prepare`: create missing target tables (no keys yet), check that existing
 /// ones are safe to load, and record each table's chunk plan — all in one
 /// transaction per table.
-async fn prepare(
-    ctx: &PipelineContext,
-    client: &mut Client,
-    run_id: i64,
-    selected: &[&TablePlan],
-    opts: &RunOptions,
-    facts: &SourceFacts,
-) -> Result<()> {
+async fn prepare(scope: Scope<'_>, client: &mut Client, facts: &SourceFacts) -> Result<()> {
+    let Scope {
+        ctx,
+        run_id,
+        selected,
+        opts,
+    } = scope;
     let p = &ctx.pipeline;
     let schema = &p.target.schema;
     let truncate_ok = opts.truncate || p.target.if_not_empty == IfNotEmpty::Truncate;
@@ -720,14 +735,17 @@ pub fn reject_path(p: &Pipeline, source_table: &str) -> PathBuf {
 }
 
 async fn copy_stage(
-    ctx: &PipelineContext,
+    scope: Scope<'_>,
     client: &mut Client,
-    run_id: i64,
-    selected: &[&TablePlan],
-    opts: &RunOptions,
     columns_by_table: &HashMap<String, Vec<String>>,
     cancel: watch::Receiver<bool>,
 ) -> Result<(Vec<TableSummary>, Option<String>)> {
+    let Scope {
+        ctx,
+        run_id,
+        selected,
+        opts,
+    } = scope;
     let p = &ctx.pipeline;
     state::set_stage(client, run_id, "copy", "", "running", None).await?;
     let mut tables: Vec<Arc<CopyTable>> = Vec::new();
