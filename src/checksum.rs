@@ -211,6 +211,15 @@ impl Default for CopyOutParser {
 const MAGIC: &[u8] = b"PGCOPY\n\xff\r\n\0";
 
 impl CopyOutParser {
+    /// A parser of rows alone, as the copy stage's reader encodes them (no
+    /// header before them, no trailer after).
+    pub fn rows_only() -> CopyOutParser {
+        CopyOutParser {
+            header_done: true,
+            ..CopyOutParser::default()
+        }
+    }
+
     pub fn feed(&mut self, data: &[u8]) {
         self.buf.extend_from_slice(data);
     }

@@ -5,7 +5,7 @@
 
 use crate::catalog;
 use crate::checksum::{Checksum, CopyOutParser, RowHasher};
-use crate::extract::{self, RawBatch};
+use crate::extract::{self, EncodedBatch};
 use crate::ident::quote;
 use crate::plan::TablePlan;
 use crate::run::load_context;
@@ -17,7 +17,7 @@ use futures::StreamExt;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use tokio::sync::mpsc;
-use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 
 #[derive(Debug, Serialize)]
@@ -155,44 +155,40 @@ pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
     })
 }
 
-/// Stream the whole source table through the transform and hash the
-/// converted rows. Returns the checksum and the number of rows that did not
-/// convert.
+/// Stream the whole source table through the copy stage's own reader —
+/// converted and encoded in place, the very bytes a load sends — and hash
+/// each encoded row as the target side hashes PostgreSQL's. Returns the
+/// checksum and the number of rows that did not convert.
 async fn hash_source(
     path: PathBuf,
     plan: TablePlan,
     rowid: Option<&'static str>,
     wire: Vec<Type>,
 ) -> Result<(Checksum, u64)> {
-    let (tx, mut rx) = mpsc::channel::<RawBatch>(4);
+    let (tx, mut rx) = mpsc::channel::<EncodedBatch>(4);
     let sql = extract::select_sql(&plan, rowid);
-    let width = plan.columns.len();
-    let reader = tokio::task::spawn_blocking(move || -> Result<u64> {
-        let conn = source::open_readonly(&path)?;
-        extract::extract_chunk(&conn, &sql, i64::MIN, i64::MAX, width, 2000, &tx)
-    });
     let tf = TableTransform::new(&plan);
-    let hasher = tokio::task::spawn_blocking(move || -> Result<(Checksum, u64)> {
+    let reader = {
+        let wire = wire.clone();
+        tokio::task::spawn_blocking(move || -> Result<u64> {
+            let conn = source::open_readonly(&path)?;
+            extract::extract_encoded(&conn, &sql, i64::MIN..=i64::MAX, &tf, &wire, 2000, &tx)
+        })
+    };
+    let hasher = tokio::task::spawn_blocking(move || -> Result<(Checksum, u64), String> {
         let mut sum = Checksum::default();
         let mut rejects = 0u64;
         let mut h = RowHasher::default();
-        let mut buf = bytes::BytesMut::new();
+        let mut rows = CopyOutParser::rows_only();
         while let Some(b) = rx.blocking_recv() {
-            let vb = tf.apply(&b);
-            rejects += vb.rejects.len() as u64;
-            for row in vb.rows() {
-                for (v, ty) in row.iter().zip(&wire) {
-                    buf.clear();
-                    let is_null = v
-                        .to_sql_checked(ty, &mut buf)
-                        .map_err(|e| anyhow!("encoding a value for {ty}: {e}"))?;
-                    match is_null {
-                        tokio_postgres::types::IsNull::Yes => h.field(ty, None),
-                        tokio_postgres::types::IsNull::No => h.field(ty, Some(&buf)),
-                    }
+            rejects += b.rejects.len() as u64;
+            rows.feed(&b.data);
+            rows.drain_rows(|fields| {
+                for (f, ty) in fields.iter().zip(&wire) {
+                    h.field(ty, *f);
                 }
                 sum.add_row(h.finish());
-            }
+            })?;
         }
         Ok((sum, rejects))
     });
@@ -200,7 +196,10 @@ async fn hash_source(
         .await
         .map_err(|e| anyhow!("source reader panicked: {e}"))?
         .with_context(|| format!("reading source table {}", plan.source))?;
-    hasher.await.map_err(|e| anyhow!("hasher panicked: {e}"))?
+    hasher
+        .await
+        .map_err(|e| anyhow!("hasher panicked: {e}"))?
+        .map_err(|e| anyhow!("hashing source table {}: {e}", plan.source))
 }
 
 async fn hash_target(client: &Client, t: &TablePlan, wire: &[Type]) -> Result<Checksum> {
