@@ -132,6 +132,11 @@ pub struct Defaults {
     /// Text that is not valid UTF-8: `reject` (default) or `replace` (U+FFFD).
     #[serde(default)]
     pub invalid_utf8: Utf8Policy,
+    /// Build each table's indexes, primary key and CHECKs as soon as it is
+    /// loaded, while other tables copy (when finalize follows); `false`
+    /// leaves them all to finalize.
+    #[serde(default = "d_true_bool")]
+    pub keys_during_copy: bool,
     /// `maintenance_work_mem` of each connection that builds indexes and
     /// validates foreign keys, in PostgreSQL's units (`512MB`, `2GB`).
     #[serde(default = "d_maintenance_work_mem")]
@@ -151,6 +156,7 @@ impl Default for Defaults {
             true_values: d_true(),
             false_values: d_false(),
             invalid_utf8: Utf8Policy::Reject,
+            keys_during_copy: true,
             maintenance_work_mem: d_maintenance_work_mem(),
         }
     }
@@ -164,6 +170,9 @@ fn d_batch_size() -> usize {
 }
 fn d_workers() -> usize {
     4
+}
+fn d_true_bool() -> bool {
+    true
 }
 fn d_maintenance_work_mem() -> String {
     "512MB".into()

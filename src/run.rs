@@ -931,9 +931,11 @@ async fn copy_stage(
             .clone()
             .log_periodically(Duration::from_secs(10), stop_rx),
     );
-    // When finalize follows, a table's keys are built as soon as it is
-    // loaded, beside the copy of the others.
+    // When finalize follows (and the mapping does not say otherwise), a
+    // table's keys are built as soon as it is loaded, beside the copy of
+    // the others.
     let finalize_next = opts.stages.is_empty() || opts.stages.contains(&Stage::Finalize);
+    let finalize_next = finalize_next && p.defaults.keys_during_copy;
     let (loaded, early_keys) = if finalize_next {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let builder = tokio::spawn(build_keys_as_loaded(

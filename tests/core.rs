@@ -239,6 +239,45 @@ fn maintenance_work_mem_from_the_mapping_is_used_by_the_key_builds() {
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
 }
 
+/// `keys_during_copy` (default on): a table's keys are built in the copy
+/// stage, as soon as it is loaded; `false` leaves every key to finalize.
+/// Both end with the same keys.
+#[test]
+fn keys_are_built_during_the_copy_unless_the_mapping_says_otherwise() {
+    let events_pk = "primary key index of \"public\".\"events\"";
+    for during in [true, false] {
+        let db = TestDb::new();
+        let (dir, src) = sqlite_fixture(FIXTURE_SQL);
+        let toml = dir.path().join("p.toml");
+        init_mapping(&src, &toml);
+        let text = std::fs::read_to_string(&toml).unwrap();
+        assert!(text.contains("keys_during_copy = true"), "{text}");
+        if !during {
+            let off = text.replace("keys_during_copy = true", "keys_during_copy = false");
+            std::fs::write(&toml, off).unwrap();
+        }
+        let o = run_pipeline(toml.to_str().unwrap(), &db.url, &[]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let err = stderr(&o);
+        assert_eq!(
+            err.contains(&format!("keys built during the copy: {events_pk}")),
+            during,
+            "{err}"
+        );
+        assert_eq!(
+            err.contains(&format!("finalize: {events_pk}")),
+            !during,
+            "{err}"
+        );
+        assert_eq!(
+            db.scalar(
+                "SELECT count(*) FROM pg_constraint WHERE conrelid = 'events'::regclass AND contype = 'p'"
+            ),
+            "1"
+        );
+    }
+}
+
 #[test]
 fn verify_passes_after_a_clean_load() {
     let db = TestDb::new();
