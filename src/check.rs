@@ -17,7 +17,7 @@
 
 use crate::cell::Cell;
 use crate::ddl;
-use crate::extract::{self, RawBatch};
+use crate::extract::{self, EncodedBatch};
 use crate::mapping::Pipeline;
 use crate::plan::{self, TablePlan};
 use crate::source;
@@ -27,6 +27,7 @@ use serde::Serialize;
 use std::path::Path;
 use std::time::Instant;
 use tokio::sync::{mpsc, watch};
+use tokio_postgres::types::Type;
 
 /// Example rows kept per reject group.
 const EXAMPLES_PER_GROUP: usize = 2;
@@ -134,30 +135,40 @@ fn check_table(
     let rowid = extract::rowid_name(t, all_cols);
     let sql = extract::select_sql(t, rowid);
     let transform = TableTransform::new(t);
-    let width = transform.width();
+    // The column types as `prepare` creates them; each row is converted
+    // and encoded for them by `run`'s own reader, so encoding failures
+    // count as the rejects they would be.
+    let types: Vec<Type> = t.columns.iter().map(|c| c.ty.wire_type()).collect();
     let batch_size = p.defaults.batch_size;
-    let (tx, mut rx) = mpsc::channel::<RawBatch>(crate::copy::CHANNEL_BATCHES);
+    let (tx, mut rx) = mpsc::channel::<EncodedBatch>(crate::copy::CHANNEL_BATCHES);
     let mut groups = Groups::default();
     let mut rows_read = 0u64;
     let mut rows_ok = 0u64;
     let mut last_log = Instant::now();
     let mut interrupted = false;
     let extracted = std::thread::scope(|s| -> Result<u64> {
-        let sql = &sql;
+        let (sql, transform, types) = (&sql, &transform, &types);
         let reader = s.spawn(move || -> Result<u64> {
             // Its own read-only connection, as `run`'s extract threads have.
             // `tx` is moved in: the channel closes when the reader is done.
             let conn = source::open_readonly(src_path)?;
             // One range covering every chunk `run` would plan: the same rows,
             // in the same order, through the same query.
-            extract::extract_chunk(&conn, sql, i64::MIN, i64::MAX, width, batch_size, &tx)
-                .with_context(|| format!("reading source table {}", t.source))
+            extract::extract_encoded(
+                &conn,
+                sql,
+                i64::MIN..=i64::MAX,
+                transform,
+                types,
+                batch_size,
+                &tx,
+            )
+            .with_context(|| format!("reading source table {}", t.source))
         });
-        while let Some(raw) = rx.blocking_recv() {
-            let out = transform.apply(&raw);
-            rows_read += out.rows_read as u64;
-            rows_ok += out.len() as u64;
-            for r in &out.rejects {
+        while let Some(batch) = rx.blocking_recv() {
+            rows_read += batch.rows_read as u64;
+            rows_ok += batch.keys.len() as u64;
+            for r in &batch.rejects {
                 groups.add(r);
             }
             if cancel.is_some_and(|c| *c.borrow()) {

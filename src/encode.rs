@@ -17,7 +17,9 @@ pub const HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
 /// End of data: a field count of -1.
 pub const TRAILER: &[u8] = &[0xff, 0xff];
 
-/// Append one row. On error `buf` is left as it was.
+/// Append one row of owned values (the reference path of the tests). On
+/// error `buf` is left as it was.
+#[cfg(test)]
 pub fn encode_row(values: &[Value], types: &[Type], buf: &mut BytesMut) -> Result<(), String> {
     debug_assert_eq!(values.len(), types.len());
     let start = buf.len();

@@ -3,6 +3,7 @@
 //! read-only; when the channel is full the reader waits, so a slow loader
 //! sets the pace and memory stays flat.
 
+#[cfg(test)]
 use crate::cell::Cell;
 use crate::plan::TablePlan;
 use crate::transform::{Reject, TableTransform};
@@ -13,7 +14,10 @@ use rusqlite::Connection;
 use tokio::sync::mpsc;
 use tokio_postgres::types::Type;
 
-/// Rows of one batch, row-major in one flat vector (no per-row allocation).
+/// Rows of one batch as owned cells, row-major in one flat vector: the
+/// input of the convert-then-encode reference path the in-place reader is
+/// tested against.
+#[cfg(test)]
 #[derive(Debug, Default)]
 pub struct RawBatch {
     /// rowid of each row (ordinal for WITHOUT ROWID tables).
@@ -22,6 +26,7 @@ pub struct RawBatch {
     pub width: usize,
 }
 
+#[cfg(test)]
 impl RawBatch {
     pub fn len(&self) -> usize {
         self.keys.len()
@@ -82,41 +87,6 @@ pub fn select_sql(t: &TablePlan, rowid: Option<&str>) -> String {
             )
         }
     }
-}
-
-/// Read rows `[lo, hi]` and send them in batches of `batch_size`. Returns the
-/// number of rows read; stops early (Ok) if the receiver has gone away.
-pub fn extract_chunk(
-    conn: &Connection,
-    sql: &str,
-    lo: i64,
-    hi: i64,
-    width: usize,
-    batch_size: usize,
-    tx: &mpsc::Sender<RawBatch>,
-) -> Result<u64> {
-    let mut stmt = conn.prepare_cached(sql).context("preparing source query")?;
-    let mut rows = stmt.query([lo, hi]).context("querying source")?;
-    let mut batch = new_batch(width, batch_size);
-    let mut n = 0u64;
-    let mut keys = RowKeys::new(lo);
-    while let Some(row) = rows.next().context("reading source row")? {
-        batch.keys.push(keys.next(row)?);
-        for i in 0..width {
-            batch.cells.push(Cell::from_ref(row.get_ref(i + 1)?));
-        }
-        n += 1;
-        if batch.len() >= batch_size {
-            let full = std::mem::replace(&mut batch, new_batch(width, batch_size));
-            if tx.blocking_send(full).is_err() {
-                return Ok(n);
-            }
-        }
-    }
-    if !batch.is_empty() && tx.blocking_send(batch).is_err() {
-        return Ok(n);
-    }
-    Ok(n)
 }
 
 /// The key of each row a chunk query returns (its first column): the rowid,
@@ -207,14 +177,6 @@ pub fn extract_encoded(
         }
     }
     Ok(n)
-}
-
-fn new_batch(width: usize, batch_size: usize) -> RawBatch {
-    RawBatch {
-        keys: Vec::with_capacity(batch_size),
-        cells: Vec::with_capacity(batch_size * width),
-        width,
-    }
 }
 
 /// A table's chunks: inclusive rowid ranges `(lo, hi, rows)`.

@@ -7,6 +7,7 @@
 use crate::cell::Cell;
 use crate::convert::{ConvertError, Converter};
 use crate::encode;
+#[cfg(test)]
 use crate::extract::RawBatch;
 use crate::plan::TablePlan;
 use crate::value::Value;
@@ -41,7 +42,8 @@ impl Reject {
     }
 }
 
-/// Converted rows, row-major, ready for COPY.
+/// Converted rows, row-major: the output of [`TableTransform::apply`].
+#[cfg(test)]
 #[derive(Debug, Default)]
 pub struct ValueBatch {
     pub values: Vec<Value>,
@@ -53,6 +55,7 @@ pub struct ValueBatch {
     pub rejects: Vec<Reject>,
 }
 
+#[cfg(test)]
 impl ValueBatch {
     pub fn rows(&self) -> impl Iterator<Item = &[Value]> {
         // width is never 0: a table needs at least one loaded column.
@@ -123,6 +126,10 @@ impl TableTransform {
         }
     }
 
+    /// Convert a batch of owned rows cell by cell: the reference path that
+    /// [`TableTransform::encode_row`] (what `run`, `check` and `verify`
+    /// use) is held to, byte for byte, by the tests below.
+    #[cfg(test)]
     pub fn apply(&self, raw: &RawBatch) -> ValueBatch {
         let width = self.out_width();
         let mut out = ValueBatch {
