@@ -400,18 +400,26 @@ struct Scope<'a> {
     opts: &'a RunOptions,
 }
 
+impl<'a> Scope<'a> {
+    fn parts(
+        self,
+    ) -> (
+        &'a PipelineContext,
+        i64,
+        &'a [&'a TablePlan],
+        &'a RunOptions,
+    ) {
+        (self.ctx, self.run_id, self.selected, self.opts)
+    }
+}
+
 async fn run_stages(
     scope: Scope<'_>,
     client: &mut Client,
     facts: &SourceFacts,
     cancel: watch::Receiver<bool>,
 ) -> Result<(Vec<TableSummary>, Option<String>)> {
-    let Scope {
-        ctx,
-        run_id,
-        selected,
-        opts,
-    } = scope;
+    let (ctx, run_id, selected, opts) = scope.parts();
     let wants = |s: Stage| opts.stages.is_empty() || opts.stages.contains(&s);
     let p = &ctx.pipeline;
     if wants(Stage::Prepare) {
@@ -419,8 +427,11 @@ async fn run_stages(
     }
     let mut summaries = Vec::new();
     if wants(Stage::Copy) {
-        let (s, failed) = copy_stage(scope, client, &facts.columns, cancel).await?;
+        let (s, failed, early_keys) = copy_stage(scope, client, &facts.columns, &cancel).await?;
         summaries = s;
+        if let Some(builder) = early_keys {
+            finish_early_keys(builder, failed.is_none(), cancel).await;
+        }
         if failed.is_some() {
             return Ok((summaries, failed));
         }
@@ -468,12 +479,7 @@ async fn summary_from_state(
 /// ones are safe to load, and record each table's chunk plan — all in one
 /// transaction per table.
 async fn prepare(scope: Scope<'_>, client: &mut Client, facts: &SourceFacts) -> Result<()> {
-    let Scope {
-        ctx,
-        run_id,
-        selected,
-        opts,
-    } = scope;
+    let (ctx, run_id, selected, opts) = scope.parts();
     let p = &ctx.pipeline;
     let schema = &p.target.schema;
     let truncate_ok = opts.truncate || p.target.if_not_empty == IfNotEmpty::Truncate;
@@ -734,18 +740,21 @@ pub fn reject_path(p: &Pipeline, source_table: &str) -> PathBuf {
     p.base_dir.join("rejects").join(format!("{name}.jsonl"))
 }
 
+/// The copy stage's outcome: a summary per table, the failure if any, and
+/// the task building loaded tables' keys (see [`finish_early_keys`]).
+type CopyOutcome = (
+    Vec<TableSummary>,
+    Option<String>,
+    Option<tokio::task::JoinHandle<()>>,
+);
+
 async fn copy_stage(
     scope: Scope<'_>,
     client: &mut Client,
     columns_by_table: &HashMap<String, Vec<String>>,
-    cancel: watch::Receiver<bool>,
-) -> Result<(Vec<TableSummary>, Option<String>)> {
-    let Scope {
-        ctx,
-        run_id,
-        selected,
-        opts,
-    } = scope;
+    cancel: &watch::Receiver<bool>,
+) -> Result<CopyOutcome> {
+    let (ctx, run_id, selected, opts) = scope.parts();
     let p = &ctx.pipeline;
     state::set_stage(client, run_id, "copy", "", "running", None).await?;
     let mut tables: Vec<Arc<CopyTable>> = Vec::new();
@@ -934,9 +943,9 @@ async fn copy_stage(
     // When finalize follows (and the mapping does not say otherwise), a
     // table's keys are built as soon as it is loaded, beside the copy of
     // the others.
-    let finalize_next = opts.stages.is_empty() || opts.stages.contains(&Stage::Finalize);
-    let finalize_next = finalize_next && p.defaults.keys_during_copy;
-    let (loaded, early_keys) = if finalize_next {
+    let keys_now = p.defaults.keys_during_copy
+        && (opts.stages.is_empty() || opts.stages.contains(&Stage::Finalize));
+    let (loaded, early_keys) = if keys_now {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let builder = tokio::spawn(build_keys_as_loaded(
             crate::finalize::Builds::new(&ctx.target, &p.defaults).early(),
@@ -974,31 +983,6 @@ async fn copy_stage(
     let _ = logger.await;
     progress.finish();
     let seconds = started.elapsed().as_secs_f64();
-    // The workers are done and the settings dropped with them, which
-    // closes the channel: the builder finishes what it has — unless the
-    // copy failed (the run stops; a rerun builds what is missing) or is
-    // interrupted.
-    if let Some(mut builder) = early_keys {
-        let mut cancel = cancel.clone();
-        let copy_failed = res.is_err()
-            || tables
-                .iter()
-                .any(|t| t.failed() || t.chunks_left.load(std::sync::atomic::Ordering::SeqCst) > 0);
-        let finished = !copy_failed
-            && !*cancel.borrow()
-            && tokio::select! {
-                _ = &mut builder => true,
-                Ok(()) = cancel.changed() => false,
-            };
-        if !finished {
-            // Abandoned: nothing new starts; a statement in flight runs on
-            // until this process exits and its connection closes (the
-            // server notices within `client_connection_check_interval`, on
-            // PostgreSQL 14 and later).
-            builder.abort();
-            let _ = builder.await;
-        }
-    }
     // Make every asynchronously committed chunk durable before reporting.
     client.batch_execute("SET synchronous_commit = on").await?;
 
@@ -1073,11 +1057,37 @@ async fn copy_stage(
     }
     if failures.is_empty() {
         state::set_stage(client, run_id, "copy", "", "done", None).await?;
-        Ok((summaries, None))
+        Ok((summaries, None, early_keys))
     } else {
         let msg = failures.join("\n");
         state::set_stage(client, run_id, "copy", "", "failed", Some(&msg)).await?;
-        Ok((summaries, Some(msg)))
+        Ok((summaries, Some(msg), early_keys))
+    }
+}
+
+/// After the copy stage: wait for the builds of the keys of the tables it
+/// loaded (finalize must not race them) — unless the copy failed (the run
+/// stops; a rerun builds what is missing) or the run is interrupted. The
+/// copy's workers are gone by now, and with them the channel's senders, so
+/// the builder finishes what it has.
+async fn finish_early_keys(
+    mut builder: tokio::task::JoinHandle<()>,
+    copy_ok: bool,
+    mut cancel: watch::Receiver<bool>,
+) {
+    let finished = copy_ok
+        && !*cancel.borrow()
+        && tokio::select! {
+            _ = &mut builder => true,
+            Ok(()) = cancel.changed() => false,
+        };
+    if !finished {
+        // Abandoned: nothing new starts; a statement in flight runs on
+        // until this process exits and its connection closes (the server
+        // notices within `client_connection_check_interval`, on PostgreSQL
+        // 14 and later).
+        builder.abort();
+        let _ = builder.await;
     }
 }
 
