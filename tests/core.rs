@@ -217,9 +217,7 @@ fn full_fixture_moves_with_keys_indexes_sequences_and_exact_values() {
 #[test]
 fn maintenance_work_mem_from_the_mapping_is_used_by_the_key_builds() {
     let db = TestDb::new();
-    let (dir, src) = sqlite_fixture(FIXTURE_SQL);
-    let toml = dir.path().join("p.toml");
-    init_mapping(&src, &toml);
+    let (_dir, toml) = mapped_fixture(FIXTURE_SQL);
     let text = std::fs::read_to_string(&toml).unwrap();
     // init writes the default out, for the operator to see and change.
     assert!(text.contains("maintenance_work_mem = \"512MB\""), "{text}");

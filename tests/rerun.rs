@@ -4,9 +4,7 @@ mod common;
 use common::*;
 
 fn loaded_fixture(db: &TestDb) -> (tempfile::TempDir, String) {
-    let (dir, src) = sqlite_fixture(FIXTURE_SQL);
-    let toml = dir.path().join("p.toml");
-    init_mapping(&src, &toml);
+    let (dir, toml) = mapped_fixture(FIXTURE_SQL);
     let toml = toml.to_str().unwrap().to_string();
     let o = run_pipeline(&toml, &db.url, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -83,9 +81,7 @@ fn reloading_a_referenced_parent_alone_is_refused_and_changes_nothing() {
 #[test]
 fn a_partial_table_run_does_not_complete_the_pipeline() {
     let db = TestDb::new();
-    let (dir, src) = sqlite_fixture(FIXTURE_SQL);
-    let toml = dir.path().join("p.toml");
-    init_mapping(&src, &toml);
+    let (_dir, toml) = mapped_fixture(FIXTURE_SQL);
     let toml = toml.to_str().unwrap();
     let o = run_pipeline(toml, &db.url, &["--table", "empty_table"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -151,9 +147,7 @@ fn orphan_row_fails_finalize_and_a_rerun_validates_the_foreign_key() {
     let sql = format!(
         "PRAGMA foreign_keys = OFF;\n{FIXTURE_SQL}\nINSERT INTO order_items VALUES (999, 1, 'ORPHAN', 1);"
     );
-    let (dir, src) = sqlite_fixture(&sql);
-    let toml = dir.path().join("p.toml");
-    init_mapping(&src, &toml);
+    let (_dir, toml) = mapped_fixture(&sql);
     let o = run_pipeline(&toml, &db.url, &[]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let err = stderr(&o);
@@ -194,9 +188,7 @@ fn orphan_row_fails_finalize_and_a_rerun_validates_the_foreign_key() {
 #[test]
 fn a_row_written_after_prepare_is_not_truncated_by_a_whole_table_load() {
     let db = TestDb::new();
-    let (dir, src) = sqlite_fixture(FIXTURE_SQL);
-    let toml = dir.path().join("p.toml");
-    init_mapping(&src, &toml);
+    let (_dir, toml) = mapped_fixture(FIXTURE_SQL);
     let toml = toml.to_str().unwrap();
     let o = run_pipeline(toml, &db.url, &["--stage", "prepare"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -226,9 +218,7 @@ fn a_unique_index_refused_while_copying_is_retried_and_reported_by_finalize() {
         "{FIXTURE_SQL}\nCREATE TABLE codes (id INTEGER PRIMARY KEY, code UNIQUE);\n\
          INSERT INTO codes VALUES (1, 1), (2, '1');"
     );
-    let (dir, src) = sqlite_fixture(&sql);
-    let toml = dir.path().join("p.toml");
-    init_mapping(&src, &toml);
+    let (_dir, toml) = mapped_fixture(&sql);
     let o = run_pipeline(&toml, &db.url, &[]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let err = stderr(&o);
@@ -252,9 +242,7 @@ fn a_unique_index_refused_while_copying_is_retried_and_reported_by_finalize() {
 fn an_index_whose_name_is_taken_by_another_relation_fails_clearly() {
     let db = TestDb::new();
     db.exec("CREATE VIEW order_user_idx AS SELECT 1 AS one");
-    let (dir, src) = sqlite_fixture(FIXTURE_SQL);
-    let toml = dir.path().join("p.toml");
-    init_mapping(&src, &toml);
+    let (_dir, toml) = mapped_fixture(FIXTURE_SQL);
     let o = run_pipeline(&toml, &db.url, &[]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let err = stderr(&o);

@@ -150,6 +150,15 @@ pub fn run_pipeline(toml: impl AsRef<Path>, url: &str, extra: &[&str]) -> Output
     sqlite2pg(&args)
 }
 
+/// A SQLite source built from `sql` and the mapping `init` writes for it
+/// (`p.toml` beside it); the directory lives as long as the returned guard.
+pub fn mapped_fixture(sql: &str) -> (tempfile::TempDir, PathBuf) {
+    let (dir, src) = sqlite_fixture(sql);
+    let toml = dir.path().join("p.toml");
+    init_mapping(&src, &toml);
+    (dir, toml)
+}
+
 /// `sqlite2pg init SRC -o TOML`, which must succeed.
 pub fn init_mapping(src: &Path, toml: &Path) {
     let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
