@@ -129,7 +129,8 @@ pub struct EncodedBatch {
 /// whichever comes first, so wide rows do not make batches huge.
 const BATCH_BYTES: usize = 1 << 20;
 
-/// Read the rows whose key is in `keys` (inclusive), convert and encode each one in place from SQLite's
+/// Read the rows whose rowid is in `range` (WITHOUT ROWID tables: every
+/// row, the query ignores it), convert and encode each one in place from SQLite's
 /// row buffer (no owned copy of a cell on the way), and send them in
 /// batches. The copy stage's reader: one thread does extract, transform and
 /// encode, so the only copy of a text value is the one into the COPY buffer.

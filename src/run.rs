@@ -429,11 +429,20 @@ async fn run_stages(
     if wants(Stage::Copy) {
         let (s, failed, early_keys) = copy_stage(scope, client, &facts.columns, &cancel).await?;
         summaries = s;
-        if let Some(builder) = early_keys {
-            finish_early_keys(builder, failed.is_none(), cancel).await;
-        }
         if failed.is_some() {
+            // Dropping the builder aborts it.
             return Ok((summaries, failed));
+        }
+        if let Some(builder) = early_keys {
+            if !finish_early_keys(builder, cancel).await {
+                return Ok((
+                    summaries,
+                    Some(
+                        "interrupted while building keys after the copy; committed work is kept"
+                            .into(),
+                    ),
+                ));
+            }
         }
     } else {
         for t in selected {
@@ -742,11 +751,17 @@ pub fn reject_path(p: &Pipeline, source_table: &str) -> PathBuf {
 
 /// The copy stage's outcome: a summary per table, the failure if any, and
 /// the task building loaded tables' keys (see [`finish_early_keys`]).
-type CopyOutcome = (
-    Vec<TableSummary>,
-    Option<String>,
-    Option<tokio::task::JoinHandle<()>>,
-);
+type CopyOutcome = (Vec<TableSummary>, Option<String>, Option<KeyBuilder>);
+
+/// The task building loaded tables' keys during the copy; dropped unawaited
+/// (an error on the way, a failed copy) it is aborted, not left running.
+struct KeyBuilder(tokio::task::JoinHandle<()>);
+
+impl Drop for KeyBuilder {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
 
 async fn copy_stage(
     scope: Scope<'_>,
@@ -952,7 +967,7 @@ async fn copy_stage(
             rx,
             cancel.clone(),
         ));
-        (Some(tx), Some(builder))
+        (Some(tx), Some(KeyBuilder(builder)))
     } else {
         (None, None)
     };
@@ -983,6 +998,14 @@ async fn copy_stage(
     let _ = logger.await;
     progress.finish();
     let seconds = started.elapsed().as_secs_f64();
+    // A failed or interrupted copy starts no further key build (the run
+    // stops; a rerun builds what is missing).
+    let copy_failed = res.is_err()
+        || *cancel.borrow()
+        || tables
+            .iter()
+            .any(|t| t.failed() || t.chunks_left.load(std::sync::atomic::Ordering::SeqCst) > 0);
+    let early_keys = early_keys.filter(|_| !copy_failed);
     // Make every asynchronously committed chunk durable before reporting.
     client.batch_execute("SET synchronous_commit = on").await?;
 
@@ -1065,30 +1088,20 @@ async fn copy_stage(
     }
 }
 
-/// After the copy stage: wait for the builds of the keys of the tables it
-/// loaded (finalize must not race them) — unless the copy failed (the run
-/// stops; a rerun builds what is missing) or the run is interrupted. The
-/// copy's workers are gone by now, and with them the channel's senders, so
-/// the builder finishes what it has.
-async fn finish_early_keys(
-    mut builder: tokio::task::JoinHandle<()>,
-    copy_ok: bool,
-    mut cancel: watch::Receiver<bool>,
-) {
-    let finished = copy_ok
-        && !*cancel.borrow()
+/// After a successful copy stage: wait for the builds of the keys of the
+/// tables it loaded (finalize must not race them). The copy's workers are
+/// gone, and with them the channel's senders, so the builder finishes what
+/// it has. False when the run was interrupted meanwhile: the builder is
+/// then abandoned — nothing new starts; a statement in flight runs on until
+/// this process exits and its connection closes (the server notices within
+/// `client_connection_check_interval`, on PostgreSQL 14 and later) — and
+/// the run must stop before finalize.
+async fn finish_early_keys(mut builder: KeyBuilder, mut cancel: watch::Receiver<bool>) -> bool {
+    !*cancel.borrow()
         && tokio::select! {
-            _ = &mut builder => true,
+            _ = &mut builder.0 => true,
             Ok(()) = cancel.changed() => false,
-        };
-    if !finished {
-        // Abandoned: nothing new starts; a statement in flight runs on
-        // until this process exits and its connection closes (the server
-        // notices within `client_connection_check_interval`, on PostgreSQL
-        // 14 and later).
-        builder.abort();
-        let _ = builder.await;
-    }
+        }
 }
 
 /// Build the keys of each table announced on `loaded` (fully copied), each
