@@ -432,13 +432,37 @@ fn wait_for_done_chunks(pg: &Pg, child: &mut Child, n: i64) {
     }
 }
 
-fn copy_in_flight(pg: &Pg) -> bool {
-    pg.try_i64(
+/// Whether a session of the tool is running a statement `LIKE` `pattern`.
+fn tool_running(pg: &Pg, pattern: &str) -> bool {
+    pg.try_i64(&format!(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
-         AND application_name = 'sqlite2pg' AND state = 'active' AND query LIKE 'COPY %FROM STDIN%'",
-    )
+         AND application_name = 'sqlite2pg' AND state = 'active' AND query LIKE '{pattern}'"
+    ))
     .unwrap_or(0)
         > 0
+}
+
+fn copy_in_flight(pg: &Pg) -> bool {
+    tool_running(pg, "COPY %FROM STDIN%")
+}
+
+/// [`kill_at`] where the kill is the point: a run that ends by itself
+/// before `moment` fails the test, with its log.
+fn kill_when(
+    fx: &Fixture,
+    pg: &Pg,
+    url: &str,
+    label: &str,
+    delay: Duration,
+    moment: &dyn Fn(&Pg, &Baseline) -> bool,
+) {
+    match kill_at(fx, pg, url, label, delay, moment) {
+        Ending::Killed(seen) => eprintln!("killed at `{label}`: {seen}"),
+        Ending::Exited(code) => {
+            let (out, err) = log_of(fx, label);
+            panic!("run ended (exit {code:?}) before the moment `{label}`:\n{out}\n{err}");
+        }
+    }
 }
 
 fn verify_json(fx: &Fixture, url: &str) -> (Option<i32>, serde_json::Value) {
@@ -615,16 +639,14 @@ fn sigkill_at_many_moments_then_resume_loads_every_row_exactly_once() {
             ms(0),
             Box::new(|pg, b| {
                 b.stage_started(pg, "finalize")
-                    && pg
-                        .try_i64(
-                            "SELECT (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
-                             AND application_name = 'sqlite2pg' AND state = 'active' \
-                             AND query LIKE 'CREATE UNIQUE INDEX IF NOT EXISTS \"big_pkey\"%') \
-                             + (SELECT count(*) FROM pg_class WHERE relname = 'big_pkey' \
-                                AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'big_pkey'))",
-                        )
-                        .unwrap_or(0)
-                        > 0
+                    && (tool_running(pg, "CREATE UNIQUE INDEX IF NOT EXISTS \"big_pkey\"%")
+                        || pg
+                            .try_i64(
+                                "SELECT count(*) FROM pg_class WHERE relname = 'big_pkey' \
+                                 AND NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'big_pkey')",
+                            )
+                            .unwrap_or(0)
+                            > 0)
             }),
         ),
         (
@@ -798,13 +820,7 @@ fn whole_table_commit_kill_mid_table_leaves_nothing_and_rerun_loads_frozen_rows(
         .unwrap_or(0)
             > 0
     };
-    match kill_at(&fx, &pg, &db.url, "mid-table", Duration::ZERO, &mid_table) {
-        Ending::Killed(seen) => eprintln!("killed mid-table: {seen}"),
-        Ending::Exited(code) => {
-            let (out, err) = log_of(&fx, "mid-table");
-            panic!("run ended (exit {code:?}) before the kill:\n{out}\n{err}");
-        }
-    }
+    kill_when(&fx, &pg, &db.url, "mid-table", Duration::ZERO, &mid_table);
     pg.assert_rows_match_done_chunks("mid-table");
     assert_eq!(pg.i64("SELECT count(*) FROM public.big"), 0);
     assert_eq!(
@@ -860,23 +876,14 @@ fn keys_of_a_loaded_table_are_built_while_another_copies_and_a_kill_then_resumes
                 .unwrap_or(1)
                 == 0
     };
-    match kill_at(
+    kill_when(
         &fx,
         &pg,
         &db.url,
         "keys-while-copying",
         Duration::ZERO,
         &parent_keyed_while_big_streams,
-    ) {
-        Ending::Killed(seen) => eprintln!("killed with parent keyed, big streaming: {seen}"),
-        Ending::Exited(code) => {
-            let (out, err) = log_of(&fx, "keys-while-copying");
-            panic!(
-                "run ended (exit {code:?}) without parent's primary key appearing while big \
-                 was still copying:\n{out}\n{err}"
-            );
-        }
-    }
+    );
     pg.assert_rows_match_done_chunks("keys-while-copying");
     assert_eq!(pg.i64("SELECT count(*) FROM public.big"), 0);
     // Finalize proper never began: these keys came from the copy stage.
@@ -892,29 +899,16 @@ fn keys_of_a_loaded_table_are_built_while_another_copies_and_a_kill_then_resumes
     let big_key_build_in_copy = |pg: &Pg, b: &Baseline| {
         !b.stage_started(pg, "finalize")
             && pg.done_chunks() > 0
-            && pg
-                .try_i64(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
-                     AND application_name = 'sqlite2pg' AND state = 'active' \
-                     AND query LIKE 'CREATE %INDEX %\"public\".\"big\"%'",
-                )
-                .unwrap_or(0)
-                > 0
+            && tool_running(pg, "CREATE %INDEX %\"public\".\"big\"%")
     };
-    match kill_at(
+    kill_when(
         &fx,
         &pg,
         &db.url,
         "big-keys-in-copy",
         Duration::from_millis(5),
         &big_key_build_in_copy,
-    ) {
-        Ending::Killed(seen) => eprintln!("killed while big's keys were building: {seen}"),
-        Ending::Exited(code) => {
-            let (out, err) = log_of(&fx, "big-keys-in-copy");
-            panic!("run ended (exit {code:?}) before big's keys were built in the copy stage:\n{out}\n{err}");
-        }
-    }
+    );
     pg.assert_rows_match_done_chunks("big-keys-in-copy");
     assert_eq!(pg.i64("SELECT count(*) FROM public.big"), BIG_ROWS);
     pg.wait_tool_backends_gone();

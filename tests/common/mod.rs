@@ -150,6 +150,18 @@ pub fn run_pipeline(toml: impl AsRef<Path>, url: &str, extra: &[&str]) -> Output
     sqlite2pg(&args)
 }
 
+/// Replace `from` with `to` in a mapping file, which must contain `from`
+/// (what `init` wrote, say).
+pub fn edit_mapping(toml: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(toml).unwrap();
+    assert!(
+        text.contains(from),
+        "{} has no `{from}`:\n{text}",
+        toml.display()
+    );
+    std::fs::write(toml, text.replace(from, to)).unwrap();
+}
+
 /// A SQLite source built from `sql` and the mapping `init` writes for it
 /// (`p.toml` beside it); the directory lives as long as the returned guard.
 pub fn mapped_fixture(sql: &str) -> (tempfile::TempDir, PathBuf) {
