@@ -3,8 +3,8 @@
 
 use clap::Parser;
 use sqlite2pg::cli::{Cli, Command};
-use sqlite2pg::mapping::MappingError;
-use sqlite2pg::run::{self, RunOptions, RunOutcome};
+use sqlite2pg::commands::run::{self, RunOptions, RunOutcome};
+use sqlite2pg::config::mapping::MappingError;
 use sqlite2pg::UsageError;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
@@ -101,7 +101,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                     std::fs::remove_file(o)?;
                 }
             }
-            let written = sqlite2pg::init::run_init(&sqlite_file, output.as_deref(), sample)?;
+            let written =
+                sqlite2pg::commands::init::run_init(&sqlite_file, output.as_deref(), sample)?;
             println!(
                 "wrote {} — review it, then: sqlite2pg run {}",
                 written.display(),
@@ -113,13 +114,13 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             // Blocking work (SQLite reads, conversion) off the async threads.
             let cancel = cancel_rx.clone();
             let report = tokio::task::spawn_blocking(move || {
-                sqlite2pg::check::check(&pipeline, Some(cancel))
+                sqlite2pg::commands::check::check(&pipeline, Some(cancel))
             })
             .await??;
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {
-                sqlite2pg::check::print(&report);
+                sqlite2pg::commands::check::print(&report);
             }
             Ok(if report.ok { 0 } else { 3 })
         }
@@ -170,11 +171,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             target,
             json,
         } => {
-            let report = sqlite2pg::status::status(&pipeline, target.as_deref()).await?;
+            let report = sqlite2pg::commands::status::status(&pipeline, target.as_deref()).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                sqlite2pg::status::print(&report);
+                sqlite2pg::commands::status::print(&report);
             }
             Ok(0)
         }
@@ -183,11 +184,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             target,
             json,
         } => {
-            let report = sqlite2pg::verify::verify(&pipeline, target.as_deref()).await?;
+            let report = sqlite2pg::commands::verify::verify(&pipeline, target.as_deref()).await?;
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {
-                sqlite2pg::verify::print(&report);
+                sqlite2pg::commands::verify::print(&report);
             }
             Ok(if report.ok { 0 } else { 3 })
         }

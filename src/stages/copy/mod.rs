@@ -11,14 +11,14 @@
 //! `TRUNCATE` (`commit_every = "table"` for a table this tool created, whose
 //! COPY then adds FREEZE; and reloads).
 
-use crate::encode;
-use crate::extract::{extract_encoded, EncodedBatch};
-use crate::plan::TablePlan;
-use crate::progress::Progress;
-use crate::source;
+use crate::config::plan::TablePlan;
+use crate::pg::connect::Target;
+use crate::pg::copy_in;
+use crate::sqlite::reader::{extract_encoded, EncodedBatch};
+use crate::sqlite::source;
+use crate::sqlite::transform::{Reject, TableTransform};
 use crate::state::{self, ChunkRow};
-use crate::target::Target;
-use crate::transform::{Reject, TableTransform};
+use crate::ui::progress::Progress;
 use anyhow::{anyhow, bail, Context, Result};
 use bytes::Bytes;
 use futures::pin_mut;
@@ -318,7 +318,7 @@ async fn load_chunk(
     let mut rejects: Vec<Reject> = Vec::new();
     let mut keys: Vec<i64> = Vec::new();
     let (mut read, mut loaded) = (0u64, 0u64);
-    let mut failed = sink.send(Bytes::from_static(encode::HEADER)).await.err();
+    let mut failed = sink.send(Bytes::from_static(copy_in::HEADER)).await.err();
     while failed.is_none() {
         let Some(batch) = val_rx.recv().await else {
             break;
@@ -331,7 +331,7 @@ async fn load_chunk(
         progress.inc(table.idx, batch.rows_read as u64);
     }
     if failed.is_none() {
-        failed = sink.send(Bytes::from_static(encode::TRAILER)).await.err();
+        failed = sink.send(Bytes::from_static(copy_in::TRAILER)).await.err();
     }
     if let Some(e) = failed {
         // The server's reason arrives with the end of the COPY.

@@ -6,7 +6,7 @@
 use anyhow::{Context, Result};
 use tokio_postgres::{Client, GenericClient};
 
-pub const STATE_SQL: &str = include_str!("../sql/state.sql");
+pub const STATE_SQL: &str = include_str!("../../sql/state.sql");
 
 /// Create or upgrade the state schema. Serialized with an advisory lock so
 /// concurrent first runs do not race on `CREATE ... IF NOT EXISTS`.
@@ -74,7 +74,9 @@ pub async fn session_lock_key(client: &Client, pipeline: &str, schema: &str) -> 
 pub async fn wait_for_leftover_sessions(client: &Client, key: i64) -> Result<()> {
     client.batch_execute("SET lock_timeout = '120s'").await?;
     let res = client.execute("SELECT pg_advisory_lock($1)", &[&key]).await;
-    client.batch_execute(crate::target::LOCK_TIMEOUT).await?;
+    client
+        .batch_execute(crate::pg::connect::LOCK_TIMEOUT)
+        .await?;
     res.context(
         "sessions of an earlier run of this pipeline are still active on the server after 120 s \
          (see pg_stat_activity, application_name = 'sqlite2pg')",
@@ -237,7 +239,7 @@ pub async fn created_by_earlier_run(
     client: &impl GenericClient,
     pipeline: &str,
     run_id: i64,
-    t: &crate::plan::TablePlan,
+    t: &crate::config::plan::TablePlan,
 ) -> Result<Option<i64>> {
     let row = client
         .query_opt(
@@ -445,7 +447,7 @@ pub async fn insert_rejects(
     run_id: i64,
     source: &str,
     chunk_no: i32,
-    rejects: &[crate::transform::Reject],
+    rejects: &[crate::sqlite::transform::Reject],
 ) -> Result<()> {
     if rejects.is_empty() {
         return Ok(());

@@ -2,16 +2,18 @@
 //! mapping file with every inferred rule spelled out, and the facts behind
 //! them as comments, for the operator to review before the window.
 
-use crate::ident;
-use crate::introspect::{
-    introspect, sqlite_quote, IndexPart, SourceColumn, SourceSchema, SourceTable,
-};
-use crate::mapping::{
+use crate::config::mapping::{
     ColumnMap, EpochUnit, ForeignKeyDef, IndexDef, Pipeline, SourceConfig, TableMap,
 };
-use crate::pgtype::PgType;
-use crate::source;
-use crate::typemap::{map_declared_type, tokenize, translate_default, translate_expr_with, Tok};
+use crate::pg::ident;
+use crate::pg::types::PgType;
+use crate::sqlite::introspect::{
+    introspect, sqlite_quote, IndexPart, SourceColumn, SourceSchema, SourceTable,
+};
+use crate::sqlite::source;
+use crate::sqlite::typemap::{
+    map_declared_type, tokenize, translate_default, translate_expr_with, Tok,
+};
 use anyhow::{bail, Context, Result};
 use rusqlite::Connection;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -830,7 +832,7 @@ fn check_def(tn: &TableNames, chk: &str) -> Result<Option<String>, String> {
 
 fn index_def(
     tn: &TableNames,
-    ix: &crate::introspect::SourceIndex,
+    ix: &crate::sqlite::introspect::SourceIndex,
     taken: &mut HashSet<String>,
 ) -> Result<IndexDef, String> {
     let mut columns = Vec::new();

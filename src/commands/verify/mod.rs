@@ -3,15 +3,17 @@
 //! sides (see `checksum`); then every foreign key and every sequence. The
 //! answer is a clear yes or no: exit 0 only when everything holds.
 
-use crate::catalog;
-use crate::checksum::{Checksum, CopyOutParser, RowHasher};
-use crate::extract::{self, EncodedBatch};
-use crate::ident::quote;
-use crate::plan::TablePlan;
-use crate::run::load_context;
-use crate::source;
+pub mod checksum;
+
+use crate::commands::run::load_context;
+use crate::commands::verify::checksum::{Checksum, CopyOutParser, RowHasher};
+use crate::config::plan::TablePlan;
+use crate::pg::catalog;
+use crate::pg::ident::quote;
+use crate::sqlite::reader::{self, EncodedBatch};
+use crate::sqlite::source;
+use crate::sqlite::transform::TableTransform;
 use crate::state;
-use crate::transform::TableTransform;
 use anyhow::{anyhow, Context, Result};
 use futures::StreamExt;
 use serde::Serialize;
@@ -56,7 +58,7 @@ pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
     let src_path = ctx.pipeline.source_path();
     let columns_by_table = {
         let conn = source::open_readonly(&src_path)?;
-        let m = crate::run::all_source_columns(&conn, &ctx.plans)?;
+        let m = crate::commands::run::all_source_columns(&conn, &ctx.plans)?;
         if let Some(t) = ctx.plans.iter().find(|t| m[&t.source].is_empty()) {
             return Err(anyhow!(
                 "source {} has no table {}",
@@ -102,7 +104,7 @@ pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
         }
         let (plan, types) = catalog::retyped(&client, t).await?;
         let wire: Vec<Type> = types.iter().map(|t| t.wire_type()).collect();
-        let rowid = extract::rowid_name(&plan, &columns_by_table[&t.source]);
+        let rowid = reader::rowid_name(&plan, &columns_by_table[&t.source]);
         let source_side = hash_source(src_path.clone(), plan.clone(), rowid, wire.clone());
         let target_side = hash_target(&client, &plan, &wire);
         let (src, tgt) = tokio::join!(source_side, target_side);
@@ -166,13 +168,13 @@ async fn hash_source(
     wire: Vec<Type>,
 ) -> Result<(Checksum, u64)> {
     let (tx, mut rx) = mpsc::channel::<EncodedBatch>(4);
-    let sql = extract::select_sql(&plan, rowid);
+    let sql = reader::select_sql(&plan, rowid);
     let tf = TableTransform::new(&plan);
     let reader = {
         let wire = wire.clone();
         tokio::task::spawn_blocking(move || -> Result<u64> {
             let conn = source::open_readonly(&path)?;
-            extract::extract_encoded(&conn, &sql, i64::MIN..=i64::MAX, &tf, &wire, 2000, &tx)
+            reader::extract_encoded(&conn, &sql, i64::MIN..=i64::MAX, &tf, &wire, 2000, &tx)
         })
     };
     let hasher = tokio::task::spawn_blocking(move || -> Result<(Checksum, u64), String> {
@@ -247,9 +249,9 @@ async fn hash_target(client: &Client, t: &TablePlan, wire: &[Type]) -> Result<Ch
 async fn check_fk(
     client: &Client,
     t: &TablePlan,
-    fk: &crate::plan::ForeignKeyPlan,
+    fk: &crate::config::plan::ForeignKeyPlan,
 ) -> Result<CheckReport> {
-    let parent = crate::ident::qualified(&t.schema, &fk.ref_table);
+    let parent = crate::pg::ident::qualified(&t.schema, &fk.ref_table);
     let not_null: Vec<String> = fk
         .columns
         .iter()
@@ -318,7 +320,7 @@ async fn check_sequence(
 }
 
 pub fn print(r: &VerifyReport) {
-    let w = crate::run::name_width(r.tables.iter().map(|t| t.source_table.as_str()));
+    let w = crate::commands::run::name_width(r.tables.iter().map(|t| t.source_table.as_str()));
     println!(
         "{:<w$}  {:>12} {:>12} {:>9}  {:<8} result",
         "table", "source rows", "target rows", "rejected", "checksum"

@@ -4,13 +4,13 @@
 //! rest of the batch goes on. A plain function over batches: no runtime,
 //! easy to test.
 
-use crate::cell::Cell;
+use crate::config::plan::TablePlan;
+use crate::convert::cell::Cell;
 use crate::convert::{ConvertError, Converter};
-use crate::encode;
+use crate::pg::copy_in;
+use crate::pg::value::Value;
 #[cfg(test)]
-use crate::extract::RawBatch;
-use crate::plan::TablePlan;
-use crate::value::Value;
+use crate::sqlite::reader::RawBatch;
 use bytes::{BufMut, BytesMut};
 use rusqlite::types::ValueRef;
 use tokio_postgres::types::Type;
@@ -161,7 +161,7 @@ impl TableTransform {
     /// Convert one source row and append it to `buf` in binary COPY format,
     /// reading each cell in place from SQLite's row (`cell(i)`, i from 0):
     /// the same rules as [`TableTransform::apply`] followed by
-    /// [`encode::encode_row`], without an owned copy of the row. A row that
+    /// [`copy_in::encode_row`], without an owned copy of the row. A row that
     /// cannot convert or encode leaves `buf` as it was and comes back as a
     /// reject.
     pub fn encode_row<'r>(
@@ -182,14 +182,14 @@ impl TableTransform {
         for (i, (_, conv)) in self.columns.iter().enumerate() {
             let v = cell(i)?;
             let put = match conv.text_passthrough(v) {
-                Some(Ok(s)) => encode::put_text(&s, buf).map_err(encode_error),
+                Some(Ok(s)) => copy_in::put_text(&s, buf).map_err(encode_error),
                 Some(Err(e)) => Err(e),
                 None => match self.value(i, v) {
                     Ok(Value::Null) => {
-                        encode::put_null(buf);
+                        copy_in::put_null(buf);
                         Ok(())
                     }
-                    Ok(value) => encode::put_value(&value, &types[i], buf).map_err(encode_error),
+                    Ok(value) => copy_in::put_value(&value, &types[i], buf).map_err(encode_error),
                     Err(e) => Err(e),
                 },
             };
@@ -199,7 +199,7 @@ impl TableTransform {
             }
         }
         for (value, ty) in self.constants.iter().zip(&types[self.width()..]) {
-            if let Err(reason) = encode::put_value(value, ty, buf) {
+            if let Err(reason) = copy_in::put_value(value, ty, buf) {
                 buf.truncate(start);
                 return Ok(Err(Reject {
                     row_key: self.row_key(key, &owned_row()?),
@@ -225,7 +225,7 @@ impl TableTransform {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::Pipeline;
+    use crate::config::mapping::Pipeline;
     use std::path::Path;
 
     /// One table with a column of every kind of rule, plus a constant.
@@ -251,9 +251,9 @@ k = { type = "uuid" }
 l = { type = "char(2)" }
 "#;
         let p = Pipeline::parse(toml, Path::new("t.toml")).unwrap();
-        let mut t = crate::plan::plan(&p).unwrap().remove(0);
+        let mut t = crate::config::plan::plan(&p).unwrap().remove(0);
         // An existing table's added column: a default evaluated once.
-        let ty = crate::pgtype::PgType::Text;
+        let ty = crate::pg::types::PgType::Text;
         t.constants
             .push(("origin".into(), ty, Value::Text("legacy".into())));
         t
@@ -325,7 +325,7 @@ l = { type = "char(2)" }
         let vb = tf.apply(&raw);
         let mut expected = BytesMut::new();
         for row in vb.rows() {
-            encode::encode_row(row, &types, &mut expected).unwrap();
+            copy_in::encode_row(row, &types, &mut expected).unwrap();
         }
 
         let mut got = BytesMut::new();

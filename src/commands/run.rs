@@ -2,18 +2,18 @@
 //! each recorded in the target so that a rerun after any failure does only
 //! what is not yet committed.
 
-use crate::catalog;
-use crate::copy::{self, CopySettings, CopyTable, Job};
-use crate::ddl;
-use crate::extract;
-use crate::fingerprint;
-use crate::mapping::{CommitEvery, IfNotEmpty, Pipeline};
-use crate::plan::{self, TablePlan};
-use crate::progress::Progress;
-use crate::source;
+use crate::config::mapping::{CommitEvery, IfNotEmpty, Pipeline};
+use crate::config::plan::{self, TablePlan};
+use crate::pg::catalog;
+use crate::pg::connect::{self, Target};
+use crate::sqlite::fingerprint;
+use crate::sqlite::reader;
+use crate::sqlite::source;
+use crate::sqlite::transform::TableTransform;
+use crate::stages::copy::{self, CopySettings, CopyTable, Job};
+use crate::stages::ddl;
 use crate::state;
-use crate::target::{self, Target};
-use crate::transform::TableTransform;
+use crate::ui::progress::Progress;
 use crate::UsageError;
 use anyhow::{bail, Context, Result};
 use futures::{StreamExt, TryStreamExt};
@@ -104,7 +104,7 @@ pub struct PipelineContext {
 pub fn load_context(file: &Path, target_flag: Option<&str>) -> Result<PipelineContext> {
     let pipeline = Pipeline::load(file)?;
     let plans = plan::plan(&pipeline)?;
-    let url = target::resolve_url(target_flag, pipeline.target.url.as_deref())?;
+    let url = connect::resolve_url(target_flag, pipeline.target.url.as_deref())?;
     let target = Target::parse(&url)?;
     Ok(PipelineContext {
         pipeline,
@@ -324,7 +324,7 @@ pub fn check_source_matches(
         let cols: Vec<String> = t
             .columns
             .iter()
-            .map(|c| extract::sqlite_quote(&c.source))
+            .map(|c| reader::sqlite_quote(&c.source))
             .collect();
         let filter = t
             .filter
@@ -334,7 +334,7 @@ pub fn check_source_matches(
         let sql = format!(
             "SELECT {} FROM {}{filter} LIMIT 0",
             cols.join(", "),
-            extract::sqlite_quote(&t.source)
+            reader::sqlite_quote(&t.source)
         );
         if let Err(e) = conn.prepare(&sql) {
             problems.push(format!("table {}: {e}", t.source));
@@ -358,7 +358,7 @@ pub struct SourceFacts {
     pub columns: HashMap<String, Vec<String>>,
     /// Chunk plans of the selected tables, by source name, when `prepare`
     /// is to run.
-    pub chunks: HashMap<String, extract::ChunkPlan>,
+    pub chunks: HashMap<String, reader::ChunkPlan>,
 }
 
 /// Each table's chunk plan, on a connection of its own.
@@ -366,15 +366,15 @@ fn plan_source_chunks(
     path: &Path,
     tables: &[&TablePlan],
     chunk_size: u64,
-) -> Result<HashMap<String, extract::ChunkPlan>> {
+) -> Result<HashMap<String, reader::ChunkPlan>> {
     let conn = source::open_readonly(path)?;
     let mut out = HashMap::new();
     for t in tables {
         let columns = source::table_columns(&conn, &t.source)?;
-        let rowid = extract::rowid_name(t, &columns);
+        let rowid = reader::rowid_name(t, &columns);
         out.insert(
             t.source.clone(),
-            extract::plan_chunks(&conn, t, rowid, chunk_size)?,
+            reader::plan_chunks(&conn, t, rowid, chunk_size)?,
         );
     }
     Ok(out)
@@ -450,8 +450,8 @@ async fn run_stages(
         }
     }
     if wants(Stage::Finalize) {
-        let builds = crate::finalize::Builds::new(&ctx.target, &p.defaults);
-        crate::finalize::finalize(&builds, client, run_id, selected).await?;
+        let builds = crate::stages::finalize::Builds::new(&ctx.target, &p.defaults);
+        crate::stages::finalize::finalize(&builds, client, run_id, selected).await?;
     }
     if wants(Stage::Verify) {
         let bad = verify_counts(ctx, client, run_id, selected).await?;
@@ -694,7 +694,7 @@ async fn check_existing_columns(
             "target NOT NULL column(s) with no source and no default: {} — map a source column to them, \
              or give them a value with [tables.{}.add_columns.NAME] type = \"...\", default = \"<SQL expression>\"",
             required.join(", "),
-            crate::mapping::key_seg(&t.source)
+            crate::config::mapping::key_seg(&t.source)
         ));
     }
     for a in &t.added {
@@ -847,13 +847,13 @@ async fn copy_stage(
             ));
             serial = catalog::self_referencing(client, &plan.qualified()).await?;
         }
-        let rowid = extract::rowid_name(&plan, &columns_by_table[&t.source]);
+        let rowid = reader::rowid_name(&plan, &columns_by_table[&t.source]);
         let planned: i64 = pending.iter().map(|c| c.planned_rows).sum();
         bars.push((t.source.clone(), planned as u64));
         tables.push(Arc::new(CopyTable {
             idx: tables.len(),
             transform: Arc::new(TableTransform::new(&plan)),
-            select_sql: extract::select_sql(&plan, rowid),
+            select_sql: reader::select_sql(&plan, rowid),
             // Rows may be frozen in the transaction that truncates the table;
             // an application's table keeps ordinary visibility.
             copy_sql: ddl::copy_in(&plan, whole && !preexisting),
@@ -963,7 +963,7 @@ async fn copy_stage(
     let (loaded, early_keys) = if keys_now {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let builder = tokio::spawn(build_keys_as_loaded(
-            crate::finalize::Builds::new(&ctx.target, &p.defaults).early(),
+            crate::stages::finalize::Builds::new(&ctx.target, &p.defaults).early(),
             rx,
             cancel.clone(),
         ));
@@ -1110,7 +1110,7 @@ async fn finish_early_keys(mut builder: KeyBuilder, mut cancel: watch::Receiver<
 /// `finalize` retries the step and reports it. Once the run is interrupted
 /// no table's build starts; aborting this task starts no further statement.
 async fn build_keys_as_loaded(
-    b: crate::finalize::Builds,
+    b: crate::stages::finalize::Builds,
     mut loaded: tokio::sync::mpsc::UnboundedReceiver<Arc<CopyTable>>,
     cancel: watch::Receiver<bool>,
 ) {
@@ -1124,7 +1124,7 @@ async fn build_keys_as_loaded(
         let slots = slots.clone();
         builds.spawn(async move {
             let t0 = Instant::now();
-            match crate::finalize::build_keys_early(&b, &t.plan, &slots).await {
+            match crate::stages::finalize::build_keys_early(&b, &t.plan, &slots).await {
                 Ok(()) => tracing::info!(
                     "keys of {} built as soon as it was loaded ({:.1}s)",
                     t.plan.qualified(),
@@ -1147,7 +1147,7 @@ async fn constants_for(
     client: &Client,
     t: &TablePlan,
     p: &Pipeline,
-) -> Result<Vec<(String, crate::pgtype::PgType, crate::value::Value)>> {
+) -> Result<Vec<(String, crate::pg::types::PgType, crate::pg::value::Value)>> {
     let mut out = Vec::new();
     for a in &t.added {
         let Some(expr) = &a.default else { continue };
@@ -1177,8 +1177,8 @@ async fn constants_for(
             )));
         }
         let cell = text
-            .map(|s| crate::cell::Cell::Text(s.into_bytes()))
-            .unwrap_or(crate::cell::Cell::Null);
+            .map(|s| crate::convert::cell::Cell::Text(s.into_bytes()))
+            .unwrap_or(crate::convert::cell::Cell::Null);
         let opts = crate::convert::ConvertOptions::resolve(&p.defaults, None)
             .map_err(anyhow::Error::msg)?;
         let v = crate::convert::Converter::new(ty.clone(), opts)
@@ -1246,7 +1246,7 @@ async fn verify_counts(
             .query_row(
                 &format!(
                     "SELECT count(*) FROM {}{filter}",
-                    extract::sqlite_quote(&t.source)
+                    reader::sqlite_quote(&t.source)
                 ),
                 [],
                 |r| r.get(0),

@@ -6,7 +6,7 @@
 //! referenced columns exist, names do not collide) and reports *every*
 //! problem at once, each with the line of the offending key.
 
-use crate::pgtype::PgType;
+use crate::pg::types::PgType;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -519,7 +519,7 @@ impl Pipeline {
                 "`sqlite2pg` holds this tool's own state; load into another schema".into(),
             );
         }
-        let too_long = |n: &str| n.len() > crate::ident::MAX_IDENT_BYTES;
+        let too_long = |n: &str| n.len() > crate::pg::ident::MAX_IDENT_BYTES;
         let mut targets: BTreeMap<String, String> = BTreeMap::new();
         // Index name → (its table, its key in the file).
         let mut index_names: BTreeMap<String, (String, String)> = BTreeMap::new();
@@ -975,7 +975,7 @@ type = "text"
             "{GOOD}\n[tables.events]\ncommit_every = \"chunk\"\n[tables.events.columns.id]\ntype = \"bigint\"\n"
         );
         let p = Pipeline::parse(&two, Path::new("x.toml")).unwrap();
-        let plans = crate::plan::plan(&p).unwrap();
+        let plans = crate::config::plan::plan(&p).unwrap();
         let mode = |n: &str| plans.iter().find(|t| t.source == n).unwrap().commit_every;
         assert_eq!(mode("users"), CommitEvery::Table);
         assert_eq!(mode("events"), CommitEvery::Chunk);
@@ -984,7 +984,7 @@ type = "text"
             "[defaults]\ncommit_every = \"chunk\"\n\n[target]",
         );
         let p = Pipeline::parse(&all_chunk, Path::new("x.toml")).unwrap();
-        let plans = crate::plan::plan(&p).unwrap();
+        let plans = crate::config::plan::plan(&p).unwrap();
         assert!(plans.iter().all(|t| t.commit_every == CommitEvery::Chunk));
         let bad = two.replace("commit_every = \"chunk\"", "commit_every = \"rows\"");
         let e = Pipeline::parse(&bad, Path::new("x.toml")).unwrap_err();

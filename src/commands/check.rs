@@ -15,13 +15,13 @@
 //! rows. Memory stays flat: rows stream through bounded channels in batches
 //! and only the groups (bounded in number) and their examples are kept.
 
-use crate::cell::Cell;
-use crate::ddl;
-use crate::extract::{self, EncodedBatch};
-use crate::mapping::Pipeline;
-use crate::plan::{self, TablePlan};
-use crate::source;
-use crate::transform::{Reject, TableTransform};
+use crate::config::mapping::Pipeline;
+use crate::config::plan::{self, TablePlan};
+use crate::convert::cell::Cell;
+use crate::sqlite::reader::{self, EncodedBatch};
+use crate::sqlite::source;
+use crate::sqlite::transform::{Reject, TableTransform};
+use crate::stages::ddl;
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use std::path::Path;
@@ -90,7 +90,7 @@ pub fn check(file: &Path, cancel: Option<watch::Receiver<bool>>) -> Result<Check
     let plans = plan::plan(&pipeline)?;
     let src_path = pipeline.source_path();
     let conn = source::open_checked(&src_path)?;
-    crate::run::check_source_matches(&conn, &plans, &src_path)?;
+    crate::commands::run::check_source_matches(&conn, &plans, &src_path)?;
     let mut tables = Vec::new();
     for t in &plans {
         let all_cols = source_columns(&conn, &t.source)?;
@@ -132,15 +132,15 @@ fn check_table(
 ) -> Result<TableCheck> {
     let started = Instant::now();
     tracing::info!("checking table {} → {}", t.source, t.qualified());
-    let rowid = extract::rowid_name(t, all_cols);
-    let sql = extract::select_sql(t, rowid);
+    let rowid = reader::rowid_name(t, all_cols);
+    let sql = reader::select_sql(t, rowid);
     let transform = TableTransform::new(t);
     // The column types as `prepare` creates them; each row is converted
     // and encoded for them by `run`'s own reader, so encoding failures
     // count as the rejects they would be.
     let types: Vec<Type> = t.columns.iter().map(|c| c.ty.wire_type()).collect();
     let batch_size = p.defaults.batch_size;
-    let (tx, mut rx) = mpsc::channel::<EncodedBatch>(crate::copy::CHANNEL_BATCHES);
+    let (tx, mut rx) = mpsc::channel::<EncodedBatch>(crate::stages::copy::CHANNEL_BATCHES);
     let mut groups = Groups::default();
     let mut rows_read = 0u64;
     let mut rows_ok = 0u64;
@@ -154,7 +154,7 @@ fn check_table(
             let conn = source::open_readonly(src_path)?;
             // One range covering every chunk `run` would plan: the same rows,
             // in the same order, through the same query.
-            extract::extract_encoded(
+            reader::extract_encoded(
                 &conn,
                 sql,
                 i64::MIN..=i64::MAX,

@@ -3,10 +3,10 @@
 //! read-only; when the channel is full the reader waits, so a slow loader
 //! sets the pace and memory stays flat.
 
+use crate::config::plan::TablePlan;
 #[cfg(test)]
-use crate::cell::Cell;
-use crate::plan::TablePlan;
-use crate::transform::{Reject, TableTransform};
+use crate::convert::cell::Cell;
+use crate::sqlite::transform::{Reject, TableTransform};
 use anyhow::{Context, Result};
 use bytes::{Bytes, BytesMut};
 use rusqlite::types::ValueRef;

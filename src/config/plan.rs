@@ -3,10 +3,10 @@
 //! defaults, and the keys, indexes and constraints `finalize` builds. The
 //! rest of the program works from this, not from the raw TOML.
 
+use crate::config::mapping::{fk_action, CommitEvery, IndexDef, Pipeline};
 use crate::convert::{ConvertOptions, Converter};
-use crate::ident;
-use crate::mapping::{fk_action, CommitEvery, IndexDef, Pipeline};
-use crate::pgtype::PgType;
+use crate::pg::ident;
+use crate::pg::types::PgType;
 use anyhow::{anyhow, Result};
 use std::collections::HashSet;
 
@@ -62,7 +62,7 @@ pub struct TablePlan {
     pub checks: Vec<(String, String)>,
     /// Loading into an existing table: added columns filled with a constant
     /// (their `default` evaluated once), after the loaded columns.
-    pub constants: Vec<(String, PgType, crate::value::Value)>,
+    pub constants: Vec<(String, PgType, crate::pg::value::Value)>,
 }
 
 impl TablePlan {

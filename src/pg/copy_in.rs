@@ -8,7 +8,7 @@
 //! value is still encoded by its `ToSql` implementation; only the framing
 //! (PostgreSQL's documented binary COPY format) is written here.
 
-use crate::value::Value;
+use crate::pg::value::Value;
 use bytes::{BufMut, BytesMut};
 use tokio_postgres::types::{IsNull, ToSql, Type};
 

@@ -4,9 +4,9 @@
 //! in, which is both faster and lets a bad row be reported as a reject
 //! rather than abort a chunk.
 
-use crate::ident::quote;
-use crate::mapping::IndexDef;
-use crate::plan::{ForeignKeyPlan, TablePlan};
+use crate::config::mapping::IndexDef;
+use crate::config::plan::{ForeignKeyPlan, TablePlan};
+use crate::pg::ident::quote;
 
 pub fn create_schema(schema: &str) -> String {
     format!("CREATE SCHEMA IF NOT EXISTS {}", quote(schema))
@@ -94,7 +94,7 @@ pub fn foreign_key(t: &TablePlan, fk: &ForeignKeyPlan) -> String {
         t.qualified(),
         quote(&fk.name),
         quote_list(&fk.columns),
-        crate::ident::qualified(&t.schema, &fk.ref_table),
+        crate::pg::ident::qualified(&t.schema, &fk.ref_table),
         quote_list(&fk.ref_columns)
     );
     if let Some(a) = fk.on_delete {

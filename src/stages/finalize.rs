@@ -17,13 +17,13 @@
 //! Every step is skipped when its object exists, so finalize can be rerun
 //! after a crash at any point.
 
-use crate::catalog;
-use crate::ddl;
-use crate::ident::quote;
-use crate::mapping::Defaults;
-use crate::plan::TablePlan;
+use crate::config::mapping::Defaults;
+use crate::config::plan::TablePlan;
+use crate::pg::catalog;
+use crate::pg::connect::Target;
+use crate::pg::ident::quote;
+use crate::stages::ddl;
 use crate::state;
-use crate::target::Target;
 use anyhow::{anyhow, bail, Context, Result};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -57,7 +57,7 @@ impl Builds {
             target: target.clone(),
             session: format!(
                 "SET maintenance_work_mem = {}; SET max_parallel_maintenance_workers = 2",
-                crate::ident::literal(&d.maintenance_work_mem)
+                crate::pg::ident::literal(&d.maintenance_work_mem)
             ),
             workers: d.workers,
             label: "finalize",
@@ -366,7 +366,7 @@ pub async fn finalize(
                 .unwrap_or(0);
             sqls.push(format!(
                 "SELECT setval({}::regclass, greatest(coalesce(max({}), 0), {floor}) + 1, false) FROM {}",
-                crate::ident::literal(&seq),
+                crate::pg::ident::literal(&seq),
                 quote(&col),
                 t.qualified()
             ));

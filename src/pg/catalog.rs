@@ -3,7 +3,7 @@
 //! into an app-created schema converts to the real column types and every
 //! `finalize` step can be repeated safely.
 
-use crate::pgtype::PgType;
+use crate::pg::types::PgType;
 use anyhow::{anyhow, Result};
 use tokio_postgres::GenericClient;
 
@@ -199,8 +199,8 @@ pub async fn fk_parents(c: &impl GenericClient, qualified: &str) -> Result<Vec<(
 /// has (an app-created table may differ from the mapping), and those types.
 pub async fn retyped(
     c: &impl GenericClient,
-    t: &crate::plan::TablePlan,
-) -> Result<(crate::plan::TablePlan, Vec<PgType>)> {
+    t: &crate::config::plan::TablePlan,
+) -> Result<(crate::config::plan::TablePlan, Vec<PgType>)> {
     let names: Vec<String> = t.columns.iter().map(|c| c.target.clone()).collect();
     let types = copy_types(c, &t.schema, &t.target, &names).await?;
     let mut plan = t.clone();

@@ -23,6 +23,8 @@
 //! * `numeric(p,s)`: more than s decimals is rejected unless the extra digits
 //!   are zeros; shorter fractions are padded to s.
 
+pub mod cell;
+
 use std::borrow::Cow;
 
 use chrono::{
@@ -30,10 +32,10 @@ use chrono::{
     Utc,
 };
 
-use crate::cell::Cell;
-use crate::mapping::{ColumnMap, Defaults, EpochUnit, Utf8Policy};
-use crate::pgtype::PgType;
-use crate::value::Value;
+use crate::config::mapping::{ColumnMap, Defaults, EpochUnit, Utf8Policy};
+use crate::convert::cell::Cell;
+use crate::pg::types::PgType;
+use crate::pg::value::Value;
 use rusqlite::types::ValueRef;
 
 /// Everything a column's conversion depends on, resolved from the mapping
@@ -1087,18 +1089,18 @@ fn finish_decimal(
             }
         }
         None => {
-            if int.len() > crate::value::NUMERIC_MAX_INT_DIGITS {
+            if int.len() > crate::pg::value::NUMERIC_MAX_INT_DIGITS {
                 return Err(format!(
                     "has {} digits before the decimal point, numeric allows {}",
                     int.len(),
-                    crate::value::NUMERIC_MAX_INT_DIGITS
+                    crate::pg::value::NUMERIC_MAX_INT_DIGITS
                 ));
             }
-            if frac.len() > crate::value::NUMERIC_MAX_SCALE {
+            if frac.len() > crate::pg::value::NUMERIC_MAX_SCALE {
                 return Err(format!(
                     "has {} decimal places, numeric allows {}",
                     frac.len(),
-                    crate::value::NUMERIC_MAX_SCALE
+                    crate::pg::value::NUMERIC_MAX_SCALE
                 ));
             }
         }
@@ -1265,7 +1267,7 @@ mod tests {
     }
 
     use super::*;
-    use crate::mapping::Defaults;
+    use crate::config::mapping::Defaults;
 
     fn opts() -> ConvertOptions {
         ConvertOptions::resolve(&Defaults::default(), None).unwrap()

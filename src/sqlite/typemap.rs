@@ -3,8 +3,8 @@
 //! defaults, and CHECK / partial-index expressions (best effort: anything we
 //! are not sure about is refused, and `init` leaves it out with a warning).
 
-use crate::ident;
-use crate::pgtype::PgType;
+use crate::pg::ident;
+use crate::pg::types::PgType;
 
 // ---------------------------------------------------------------------------
 // Tokenizer (SQLite lexical rules), shared with `introspect`.

@@ -1,0 +1,8 @@
+//! One module per subcommand: each parses nothing (that is `cli`), runs the
+//! stages or readers it needs, and returns a report or an outcome.
+
+pub mod check;
+pub mod init;
+pub mod run;
+pub mod status;
+pub mod verify;

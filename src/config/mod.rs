@@ -1,0 +1,5 @@
+//! The mapping file: parsed and validated once (every problem reported at
+//! once), then resolved into per-table plans the rest of the program uses.
+
+pub mod mapping;
+pub mod plan;

@@ -1,0 +1,9 @@
+//! The PostgreSQL side: connections, the catalog, identifiers, target types
+//! and values, and the binary COPY format.
+
+pub mod catalog;
+pub mod connect;
+pub mod copy_in;
+pub mod ident;
+pub mod types;
+pub mod value;

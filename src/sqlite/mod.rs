@@ -1,0 +1,11 @@
+//! The SQLite source: opened read-only and integrity-checked, its schema
+//! introspected, its SQL translated, its identity fingerprinted, and its rows
+//! read by one reader (convert + encode in place) shared by copy, check and
+//! verify.
+
+pub mod fingerprint;
+pub mod introspect;
+pub mod reader;
+pub mod source;
+pub mod transform;
+pub mod typemap;
