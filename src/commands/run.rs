@@ -1179,8 +1179,8 @@ async fn constants_for(
         let cell = text
             .map(|s| crate::convert::cell::Cell::Text(s.into_bytes()))
             .unwrap_or(crate::convert::cell::Cell::Null);
-        let opts = crate::convert::ConvertOptions::resolve(&p.defaults, None)
-            .map_err(anyhow::Error::msg)?;
+        let opts =
+            crate::config::plan::convert_options(&p.defaults, None).map_err(anyhow::Error::msg)?;
         let v = crate::convert::Converter::new(ty.clone(), opts)
             .convert(&cell)
             .map_err(|e| {

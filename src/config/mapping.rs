@@ -12,6 +12,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Ordered map: tables and columns keep the order of the file.
+/// Conversion options the mapping names; defined where they are used.
+pub use crate::convert::{EpochUnit, Utf8Policy};
+
 pub type OrderedMap<V> = indexmap::IndexMap<String, V>;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -204,40 +207,10 @@ fn d_timezone() -> String {
     "UTC".into()
 }
 fn d_true() -> Vec<String> {
-    ["1", "t", "true", "y", "yes", "on"]
-        .map(String::from)
-        .to_vec()
+    crate::convert::TRUE_WORDS.map(String::from).to_vec()
 }
 fn d_false() -> Vec<String> {
-    ["0", "f", "false", "n", "no", "off"]
-        .map(String::from)
-        .to_vec()
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Utf8Policy {
-    #[default]
-    Reject,
-    Replace,
-    /// Load the raw bytes; only valid when the target column is `bytea`.
-    Bytea,
-}
-
-/// How a number in a timestamp column is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EpochUnit {
-    /// Unix seconds (fraction allowed).
-    S,
-    /// Unix milliseconds.
-    Ms,
-    /// Unix microseconds.
-    Us,
-    /// Julian day number (fraction = time of day).
-    JulianDay,
-    /// Unit chosen per value by magnitude: |v| < 1e11 s, < 1e14 ms, else µs.
-    Auto,
+    crate::convert::FALSE_WORDS.map(String::from).to_vec()
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -3,7 +3,7 @@
 //! defaults, and the keys, indexes and constraints `finalize` builds. The
 //! rest of the program works from this, not from the raw TOML.
 
-use crate::config::mapping::{fk_action, CommitEvery, IndexDef, Pipeline};
+use crate::config::mapping::{fk_action, ColumnMap, CommitEvery, Defaults, IndexDef, Pipeline};
 use crate::convert::{ConvertOptions, Converter};
 use crate::pg::ident;
 use crate::pg::types::PgType;
@@ -94,6 +94,38 @@ impl TablePlan {
     }
 }
 
+/// A column's conversion options: its own settings over `[defaults]`.
+pub fn convert_options(
+    defaults: &Defaults,
+    col: Option<&ColumnMap>,
+) -> Result<ConvertOptions, String> {
+    let tz_name = col
+        .and_then(|c| c.timezone.as_deref())
+        .unwrap_or(&defaults.timezone);
+    let timezone = tz_name
+        .parse::<chrono_tz::Tz>()
+        .map_err(|_| format!("unknown time zone `{tz_name}`"))?;
+    Ok(ConvertOptions {
+        epoch: col.and_then(|c| c.epoch),
+        timezone,
+        timestamp_formats: defaults.timestamp_formats.clone(),
+        true_values: defaults
+            .true_values
+            .iter()
+            .map(|s| s.to_lowercase())
+            .collect(),
+        false_values: defaults
+            .false_values
+            .iter()
+            .map(|s| s.to_lowercase())
+            .collect(),
+        invalid_utf8: col
+            .and_then(|c| c.invalid_utf8)
+            .unwrap_or(defaults.invalid_utf8),
+        json_wrap: col.and_then(|c| c.json_wrap.clone()),
+    })
+}
+
 /// Resolve every included table of the pipeline.
 pub fn plan(p: &Pipeline) -> Result<Vec<TablePlan>> {
     let schema = p.target.schema.clone();
@@ -115,7 +147,7 @@ pub fn plan(p: &Pipeline) -> Result<Vec<TablePlan>> {
             }
             let ty = PgType::parse(&c.pg_type)
                 .map_err(|e| anyhow!("table {src}, column {cname}: {e}"))?;
-            let opts = ConvertOptions::resolve(&p.defaults, Some(c))
+            let opts = convert_options(&p.defaults, Some(c))
                 .map_err(|e| anyhow!("table {src}, column {cname}: {e}"))?;
             columns.push(ColumnPlan {
                 source: cname.clone(),

@@ -32,14 +32,14 @@ use chrono::{
     Utc,
 };
 
-use crate::config::mapping::{ColumnMap, Defaults, EpochUnit, Utf8Policy};
 use crate::convert::cell::Cell;
 use crate::pg::types::PgType;
 use crate::pg::value::Value;
 use rusqlite::types::ValueRef;
+use serde::{Deserialize, Serialize};
 
-/// Everything a column's conversion depends on, resolved from the mapping
-/// (column settings over `[defaults]`).
+/// Everything a column's conversion depends on, resolved once from the
+/// mapping by `config::plan` (column settings over `[defaults]`).
 #[derive(Debug, Clone)]
 pub struct ConvertOptions {
     pub epoch: Option<EpochUnit>,
@@ -52,34 +52,50 @@ pub struct ConvertOptions {
     pub json_wrap: Option<String>,
 }
 
-impl ConvertOptions {
-    pub fn resolve(defaults: &Defaults, col: Option<&ColumnMap>) -> Result<ConvertOptions, String> {
-        let tz_name = col
-            .and_then(|c| c.timezone.as_deref())
-            .unwrap_or(&defaults.timezone);
-        let timezone = tz_name
-            .parse::<chrono_tz::Tz>()
-            .map_err(|_| format!("unknown time zone `{tz_name}`"))?;
-        Ok(ConvertOptions {
-            epoch: col.and_then(|c| c.epoch),
-            timezone,
-            timestamp_formats: defaults.timestamp_formats.clone(),
-            true_values: defaults
-                .true_values
-                .iter()
-                .map(|s| s.to_lowercase())
-                .collect(),
-            false_values: defaults
-                .false_values
-                .iter()
-                .map(|s| s.to_lowercase())
-                .collect(),
-            invalid_utf8: col
-                .and_then(|c| c.invalid_utf8)
-                .unwrap_or(defaults.invalid_utf8),
-            json_wrap: col.and_then(|c| c.json_wrap.clone()),
-        })
+/// Spellings of true and false read as booleans by default (compared
+/// without regard to case).
+pub const TRUE_WORDS: [&str; 6] = ["1", "t", "true", "y", "yes", "on"];
+pub const FALSE_WORDS: [&str; 6] = ["0", "f", "false", "n", "no", "off"];
+
+impl Default for ConvertOptions {
+    /// The mapping's defaults: UTC, ISO-8601 only, the usual boolean words.
+    fn default() -> Self {
+        ConvertOptions {
+            epoch: None,
+            timezone: chrono_tz::UTC,
+            timestamp_formats: Vec::new(),
+            true_values: TRUE_WORDS.map(String::from).to_vec(),
+            false_values: FALSE_WORDS.map(String::from).to_vec(),
+            invalid_utf8: Utf8Policy::Reject,
+            json_wrap: None,
+        }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Utf8Policy {
+    #[default]
+    Reject,
+    Replace,
+    /// Load the raw bytes; only valid when the target column is `bytea`.
+    Bytea,
+}
+
+/// How a number in a timestamp column is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EpochUnit {
+    /// Unix seconds (fraction allowed).
+    S,
+    /// Unix milliseconds.
+    Ms,
+    /// Unix microseconds.
+    Us,
+    /// Julian day number (fraction = time of day).
+    JulianDay,
+    /// Unit chosen per value by magnitude: |v| < 1e11 s, < 1e14 ms, else µs.
+    Auto,
 }
 
 /// Why one cell could not convert.
@@ -1267,10 +1283,9 @@ mod tests {
     }
 
     use super::*;
-    use crate::config::mapping::Defaults;
 
     fn opts() -> ConvertOptions {
-        ConvertOptions::resolve(&Defaults::default(), None).unwrap()
+        ConvertOptions::default()
     }
 
     fn conv(ty: &str) -> Converter {
