@@ -1,7 +1,7 @@
 //! Command-line arguments as the user typed them (clap). `main` turns them
 //! into the library's option structs.
 
-use crate::commands::run::Stage;
+use crate::state::Stage;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 

@@ -12,7 +12,7 @@ use crate::sqlite::source;
 use crate::sqlite::transform::TableTransform;
 use crate::stages::copy::{self, CopySettings, CopyTable, Job};
 use crate::stages::ddl;
-use crate::state;
+use crate::state::{self, Stage, Status};
 use crate::ui::progress::Progress;
 use crate::UsageError;
 use anyhow::{bail, Context, Result};
@@ -32,26 +32,6 @@ const VERIFY_FAILED: &str = "verification failed:";
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct VerifyMismatch(pub String);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
-pub enum Stage {
-    Prepare,
-    Copy,
-    Finalize,
-    Verify,
-}
-
-impl Stage {
-    pub const ALL: [Stage; 4] = [Stage::Prepare, Stage::Copy, Stage::Finalize, Stage::Verify];
-    pub fn name(self) -> &'static str {
-        match self {
-            Stage::Prepare => "prepare",
-            Stage::Copy => "copy",
-            Stage::Finalize => "finalize",
-            Stage::Verify => "verify",
-        }
-    }
-}
 
 #[derive(Debug, Clone, Default)]
 pub struct RunOptions {
@@ -191,7 +171,9 @@ pub async fn run(
     let latest = state::latest_run(&client, &name, schema).await?;
     let src_str = src_path.display().to_string();
     let finished = match &latest {
-        Some(r) if r.status == "done" => all_stages_done(&client, r.run_id, &ctx.plans).await?,
+        Some(r) if r.status == Status::Done => {
+            all_stages_done(&client, r.run_id, &ctx.plans).await?
+        }
         _ => false,
     };
     let run_id = match &latest {
@@ -220,7 +202,7 @@ pub async fn run(
                 );
             }
             state::update_run_identity(&client, r.run_id, &fp, &mhash).await?;
-            state::set_run_status(&client, r.run_id, "running", None).await?;
+            state::set_run_status(&client, r.run_id, Status::Running, None).await?;
             tracing::info!("resuming run {}", r.run_id);
             r.run_id
         }
@@ -245,7 +227,7 @@ pub async fn run(
         Ok((tables, failed)) => {
             let rejected: u64 = tables.iter().map(|t| t.rows_rejected as u64).sum();
             if let Some(msg) = failed {
-                state::set_run_status(&client, run_id, "failed", Some(&msg)).await?;
+                state::set_run_status(&client, run_id, Status::Failed, Some(&msg)).await?;
                 print_summary(&tables);
                 if msg.starts_with(VERIFY_FAILED) {
                     // Loaded, but the counts disagree: exit 3, and rerunning
@@ -261,7 +243,11 @@ pub async fn run(
             state::set_run_status(
                 &client,
                 run_id,
-                if all_done { "done" } else { "running" },
+                if all_done {
+                    Status::Done
+                } else {
+                    Status::Running
+                },
                 None,
             )
             .await?;
@@ -276,7 +262,7 @@ pub async fn run(
             let msg = format!("{e:#}");
             // The connection may be gone; the error is what matters.
             if !client.is_closed() {
-                let _ = state::set_run_status(&client, run_id, "failed", Some(&msg)).await;
+                let _ = state::set_run_status(&client, run_id, Status::Failed, Some(&msg)).await;
             }
             if e.chain().any(|c| c.is::<UsageError>()) {
                 // Rerunning as is would not help: the operator must act.
@@ -293,7 +279,7 @@ pub async fn run(
 async fn all_stages_done(client: &Client, run_id: i64, plans: &[TablePlan]) -> Result<bool> {
     for t in plans {
         for s in Stage::ALL {
-            if !state::stage_done(client, run_id, s.name(), &t.source).await? {
+            if !state::stage_done(client, run_id, s, &t.source).await? {
                 return Ok(false);
             }
         }
@@ -496,12 +482,12 @@ async fn prepare(scope: Scope<'_>, client: &mut Client, facts: &SourceFacts) -> 
         .batch_execute(&ddl::create_schema(schema))
         .await
         .with_context(|| format!("creating target schema {schema}"))?;
-    state::set_stage(client, run_id, "prepare", "", "running", None).await?;
+    state::set_stage(client, run_id, Stage::Prepare, "", Status::Running, None).await?;
     let explicit = opts.stages.contains(&Stage::Prepare);
     let t_prepare = Instant::now();
     let mut todo = Vec::new();
     for t in selected {
-        if explicit || !state::stage_done(client, run_id, "prepare", &t.source).await? {
+        if explicit || !state::stage_done(client, run_id, Stage::Prepare, &t.source).await? {
             todo.push(*t);
         }
     }
@@ -563,12 +549,12 @@ async fn prepare(scope: Scope<'_>, client: &mut Client, facts: &SourceFacts) -> 
             chunks_total: chunks.len() as i32,
         };
         state::record_plan(&tx, run_id, &row, &chunks).await?;
-        state::reset_stage(&tx, run_id, "copy", Some(&t.source)).await?;
-        state::reset_stage(&tx, run_id, "finalize", Some(&t.source)).await?;
-        state::set_stage(&tx, run_id, "prepare", &t.source, "done", None).await?;
+        state::reset_stage(&tx, run_id, Stage::Copy, Some(&t.source)).await?;
+        state::reset_stage(&tx, run_id, Stage::Finalize, Some(&t.source)).await?;
+        state::set_stage(&tx, run_id, Stage::Prepare, &t.source, Status::Done, None).await?;
         tx.commit().await?;
     }
-    state::set_stage(client, run_id, "prepare", "", "done", None).await?;
+    state::set_stage(client, run_id, Stage::Prepare, "", Status::Done, None).await?;
     tracing::info!("prepare done ({:.1}s)", t_prepare.elapsed().as_secs_f64());
     Ok(())
 }
@@ -771,7 +757,7 @@ async fn copy_stage(
 ) -> Result<CopyOutcome> {
     let (ctx, run_id, selected, opts) = scope.parts();
     let p = &ctx.pipeline;
-    state::set_stage(client, run_id, "copy", "", "running", None).await?;
+    state::set_stage(client, run_id, Stage::Copy, "", Status::Running, None).await?;
     let mut tables: Vec<Arc<CopyTable>> = Vec::new();
     let mut jobs_by_table: Vec<Vec<state::ChunkRow>> = Vec::new();
     let mut bars = Vec::new();
@@ -783,8 +769,8 @@ async fn copy_stage(
     // Loaded in one transaction: reloads, and `commit_every = "table"`.
     let mut whole_table: Vec<bool> = Vec::new();
     for t in selected {
-        let done = state::stage_done(client, run_id, "copy", &t.source).await?;
-        if !state::stage_done(client, run_id, "prepare", &t.source).await? {
+        let done = state::stage_done(client, run_id, Stage::Copy, &t.source).await?;
+        if !state::stage_done(client, run_id, Stage::Prepare, &t.source).await? {
             bail!("table {} has not been prepared; run without --stage, or with --stage prepare first", t.source);
         }
         let pending_now = state::chunks(client, run_id, &t.source, false).await?;
@@ -1024,16 +1010,33 @@ async fn copy_stage(
         }
         match &err {
             Some(e) => {
-                state::set_stage(client, run_id, "copy", &t.plan.source, "failed", Some(e)).await?;
+                state::set_stage(
+                    client,
+                    run_id,
+                    Stage::Copy,
+                    &t.plan.source,
+                    Status::Failed,
+                    Some(e),
+                )
+                .await?;
                 // The error names its table (and chunk) already.
                 failures.push(e.clone());
             }
             None => {
-                state::set_stage(client, run_id, "copy", &t.plan.source, "done", None).await?;
+                state::set_stage(
+                    client,
+                    run_id,
+                    Stage::Copy,
+                    &t.plan.source,
+                    Status::Done,
+                    None,
+                )
+                .await?;
                 if replace[t.idx] {
                     // Reloaded: its sequences, statistics and counts are due again.
-                    state::reset_stage(client, run_id, "finalize", Some(&t.plan.source)).await?;
-                    state::reset_stage(client, run_id, "verify", Some(&t.plan.source)).await?;
+                    state::reset_stage(client, run_id, Stage::Finalize, Some(&t.plan.source))
+                        .await?;
+                    state::reset_stage(client, run_id, Stage::Verify, Some(&t.plan.source)).await?;
                 }
             }
         }
@@ -1079,11 +1082,11 @@ async fn copy_stage(
         failures.push("interrupted; committed chunks are kept".into());
     }
     if failures.is_empty() {
-        state::set_stage(client, run_id, "copy", "", "done", None).await?;
+        state::set_stage(client, run_id, Stage::Copy, "", Status::Done, None).await?;
         Ok((summaries, None, early_keys))
     } else {
         let msg = failures.join("\n");
-        state::set_stage(client, run_id, "copy", "", "failed", Some(&msg)).await?;
+        state::set_stage(client, run_id, Stage::Copy, "", Status::Failed, Some(&msg)).await?;
         Ok((summaries, Some(msg), early_keys))
     }
 }
@@ -1233,7 +1236,7 @@ async fn verify_counts(
     run_id: i64,
     selected: &[&TablePlan],
 ) -> Result<Vec<String>> {
-    state::set_stage(client, run_id, "verify", "", "running", None).await?;
+    state::set_stage(client, run_id, Stage::Verify, "", Status::Running, None).await?;
     let conn = source::open_readonly(&ctx.pipeline.source_path())?;
     let mut sources = Vec::with_capacity(selected.len());
     for t in selected {
@@ -1276,21 +1279,29 @@ async fn verify_counts(
                 t.source,
                 t.qualified()
             );
-            state::set_stage(client, run_id, "verify", &t.source, "failed", Some(&msg)).await?;
+            state::set_stage(
+                client,
+                run_id,
+                Stage::Verify,
+                &t.source,
+                Status::Failed,
+                Some(&msg),
+            )
+            .await?;
             bad.push(msg);
         } else {
-            state::set_stage(client, run_id, "verify", &t.source, "done", None).await?;
+            state::set_stage(client, run_id, Stage::Verify, &t.source, Status::Done, None).await?;
         }
     }
     if bad.is_empty() {
-        state::set_stage(client, run_id, "verify", "", "done", None).await?;
+        state::set_stage(client, run_id, Stage::Verify, "", Status::Done, None).await?;
     } else {
         state::set_stage(
             client,
             run_id,
-            "verify",
+            Stage::Verify,
             "",
-            "failed",
+            Status::Failed,
             Some(&bad.join("; ")),
         )
         .await?;

@@ -1,8 +1,8 @@
 //! `sqlite2pg status`: what the latest run of a pipeline has done, per
 //! stage and table, from the state tables in the target. Read-only.
 
-use crate::commands::run::{load_context, Stage};
-use crate::state;
+use crate::commands::run::load_context;
+use crate::state::{self, Stage};
 use anyhow::Result;
 use serde::Serialize;
 use std::path::Path;

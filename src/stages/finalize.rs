@@ -23,7 +23,7 @@ use crate::pg::catalog;
 use crate::pg::connect::Target;
 use crate::pg::ident::quote;
 use crate::stages::ddl;
-use crate::state;
+use crate::state::{self, Stage, Status};
 use anyhow::{anyhow, bail, Context, Result};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -292,13 +292,13 @@ pub async fn finalize(
     selected: &[&TablePlan],
 ) -> Result<()> {
     let workers = b.workers;
-    state::set_stage(client, run_id, "finalize", "", "running", None).await?;
+    state::set_stage(client, run_id, Stage::Finalize, "", Status::Running, None).await?;
     let mut todo = Vec::new();
     for t in selected {
-        if state::stage_done(client, run_id, "finalize", &t.source).await? {
+        if state::stage_done(client, run_id, Stage::Finalize, &t.source).await? {
             continue;
         }
-        if !state::stage_done(client, run_id, "copy", &t.source).await? {
+        if !state::stage_done(client, run_id, Stage::Copy, &t.source).await? {
             bail!(
                 "table {} has not been copied yet; finalize needs every selected table copied",
                 t.source
@@ -384,11 +384,18 @@ pub async fn finalize(
     chains.sort_by_key(|c| std::cmp::Reverse(c.len()));
     run_chains(b, chains, workers).await?;
     for (t, _) in &todo {
-        state::set_stage(client, run_id, "finalize", &t.source, "done", None)
-            .await
-            .with_context(|| format!("recording finalize of {}", t.source))?;
+        state::set_stage(
+            client,
+            run_id,
+            Stage::Finalize,
+            &t.source,
+            Status::Done,
+            None,
+        )
+        .await
+        .with_context(|| format!("recording finalize of {}", t.source))?;
     }
-    state::set_stage(client, run_id, "finalize", "", "done", None).await?;
+    state::set_stage(client, run_id, Stage::Finalize, "", Status::Done, None).await?;
     Ok(())
 }
 

@@ -1,7 +1,9 @@
 -- sqlite2pg's own state, kept in the target database so that a crash
 -- anywhere leaves a record that agrees with the data: a chunk's rows and its
 -- `done` mark are committed in the same transaction.
--- Idempotent: run at the start of every command that touches the target.
+-- Version 1 of the state schema (the one every target written before the
+-- schema was versioned holds). Later changes are later files, applied in
+-- order by `state::schema::ensure`; never edit an applied one.
 
 CREATE SCHEMA IF NOT EXISTS sqlite2pg;
 
