@@ -84,6 +84,32 @@ pub fn mismatch(message: impl Into<String>) -> anyhow::Error {
     Failure::new(ExitClass::Mismatch, message)
 }
 
+/// A PostgreSQL error told in the caller's words (`message` replaces the
+/// driver's text), keeping the class its SQLSTATE gives.
+pub fn from_postgres(e: &tokio_postgres::Error, message: impl Into<String>) -> anyhow::Error {
+    let class = e.code().map(class_of_sqlstate).unwrap_or(ExitClass::Failed);
+    Failure::new(class, message)
+}
+
+/// Several failures reported as one: every message under `head`, in the
+/// class that says most about what to do (a mapping to fix, then something
+/// else to change, then a rerun).
+pub fn combine(head: &str, errors: Vec<anyhow::Error>) -> anyhow::Error {
+    let class = errors
+        .iter()
+        .map(classify)
+        .min_by_key(|c| match c {
+            ExitClass::Usage => 0,
+            ExitClass::Blocked => 1,
+            ExitClass::Mismatch => 2,
+            ExitClass::Terminated | ExitClass::Interrupted => 3,
+            ExitClass::Failed => 4,
+        })
+        .unwrap_or(ExitClass::Failed);
+    let lines: Vec<String> = errors.iter().map(|e| format!("{e:#}")).collect();
+    Failure::new(class, format!("{head}\n  {}", lines.join("\n  ")))
+}
+
 /// The class of any error: the first [`Failure`] in its chain, else what a
 /// PostgreSQL or SQLite error in it says, else [`ExitClass::Failed`].
 pub fn classify(e: &anyhow::Error) -> ExitClass {
@@ -155,6 +181,18 @@ mod tests {
         assert_eq!(classify(&usage("x")), ExitClass::Usage);
         assert_eq!(classify(&mismatch("x")), ExitClass::Mismatch);
         assert_eq!(classify(&anyhow::anyhow!("plain")), ExitClass::Failed);
+    }
+
+    #[test]
+    fn combined_failures_take_the_class_that_asks_for_action() {
+        let e = combine(
+            "copy failed:",
+            vec![anyhow::anyhow!("connection lost"), blocked("reject limit")],
+        );
+        assert_eq!(classify(&e), ExitClass::Blocked);
+        assert!(e.to_string().contains("connection lost"));
+        let e = combine("x", vec![anyhow::anyhow!("a"), anyhow::anyhow!("b")]);
+        assert_eq!(classify(&e), ExitClass::Failed);
     }
 
     #[test]

@@ -17,8 +17,3 @@ pub mod sqlite;
 pub mod stages;
 pub mod state;
 pub mod ui;
-
-/// Bad arguments or configuration: exit code 2.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct UsageError(pub String);

@@ -4,8 +4,8 @@
 use clap::Parser;
 use sqlite2pg::cli::{Cli, Command};
 use sqlite2pg::commands::run::{self, RunOptions, RunOutcome};
-use sqlite2pg::config::mapping::MappingError;
-use sqlite2pg::UsageError;
+use sqlite2pg::error;
+use sqlite2pg::shutdown::Shutdown;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
@@ -20,20 +20,6 @@ fn limit_malloc_arenas() {
     // thing in main, before other threads exist.
     unsafe {
         libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
-}
-
-/// 0 success; 1 runtime failure (resumable); 2 bad arguments or mapping;
-/// 3 finished with rejected rows or a verification mismatch.
-fn exit_code_for(e: &anyhow::Error) -> u8 {
-    if e.chain()
-        .any(|c| c.is::<MappingError>() || c.is::<UsageError>())
-    {
-        2
-    } else if e.chain().any(|c| c.is::<run::VerifyMismatch>()) {
-        3
-    } else {
-        1
     }
 }
 
@@ -73,22 +59,13 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(exit_code_for(&e))
+            ExitCode::from(error::classify(&e).code())
         }
     }
 }
 
 async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
-    let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\ninterrupt: stopping at the next transaction boundary (Ctrl-C again to abort now)");
-            let _ = cancel_tx.send(true);
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
-        }
-    });
+    let shutdown = Shutdown::from_signals();
     match cli.command {
         Command::Init {
             sqlite_file,
@@ -111,12 +88,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             Ok(0)
         }
         Command::Check { pipeline, json } => {
-            // Blocking work (SQLite reads, conversion) off the async threads.
-            let cancel = cancel_rx.clone();
-            let report = tokio::task::spawn_blocking(move || {
-                sqlite2pg::commands::check::check(&pipeline, Some(cancel))
-            })
-            .await??;
+            let report = sqlite2pg::commands::check::check(&pipeline, &shutdown).await?;
             if json {
                 println!("{}", serde_json::to_string(&report)?);
             } else {
@@ -143,7 +115,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 truncate,
                 progress: !no_progress && !cli.quiet,
             };
-            match run::run(&pipeline, opts, cancel_rx).await? {
+            match run::run(&pipeline, opts, &shutdown).await? {
                 RunOutcome::AlreadyDone { run_id } => {
                     println!(
                         "pipeline {} already completed (run {run_id}); nothing to do. Use --fresh to load again, or --stage/--table to redo a part.",

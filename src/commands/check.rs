@@ -18,15 +18,16 @@
 use crate::config::mapping::Pipeline;
 use crate::config::plan::{self, TablePlan};
 use crate::convert::cell::Cell;
-use crate::sqlite::reader::{self, EncodedBatch};
+use crate::shutdown::Shutdown;
+use crate::sqlite::reader;
 use crate::sqlite::source;
 use crate::sqlite::transform::{Reject, TableTransform};
 use crate::stages::ddl;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde::Serialize;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::{mpsc, watch};
 use tokio_postgres::types::Type;
 
 /// Example rows kept per reject group.
@@ -83,24 +84,17 @@ pub struct CheckReport {
     pub tables: Vec<TableCheck>,
 }
 
-/// Run the dry run. Blocking: call it from a blocking thread, not from an
-/// async task. `cancel` is polled between batches.
-pub fn check(file: &Path, cancel: Option<watch::Receiver<bool>>) -> Result<CheckReport> {
-    let pipeline = Pipeline::load(file)?;
+/// Run the dry run. `shutdown` is polled between batches.
+pub async fn check(file: &Path, shutdown: &Shutdown) -> Result<CheckReport> {
+    let pipeline = crate::config::load(file)?;
     let plans = plan::plan(&pipeline)?;
     let src_path = pipeline.source_path();
     let conn = source::open_checked(&src_path)?;
-    crate::commands::run::check_source_matches(&conn, &plans, &src_path)?;
+    crate::sqlite::source::check_source_matches(&conn, &plans, &src_path)?;
     let mut tables = Vec::new();
     for t in &plans {
         let all_cols = source_columns(&conn, &t.source)?;
-        tables.push(check_table(
-            &src_path,
-            &pipeline,
-            t,
-            &all_cols,
-            cancel.as_ref(),
-        )?);
+        tables.push(check_table(&src_path, &pipeline, t, &all_cols, shutdown).await?);
     }
     let rows_read = tables.iter().map(|t| t.rows_read).sum();
     let rows_rejected = tables.iter().map(|t| t.rows_rejected).sum();
@@ -123,12 +117,12 @@ fn source_columns(conn: &rusqlite::Connection, table: &str) -> Result<Vec<String
     Ok(cols)
 }
 
-fn check_table(
+async fn check_table(
     src_path: &Path,
     p: &Pipeline,
     t: &TablePlan,
     all_cols: &[String],
-    cancel: Option<&watch::Receiver<bool>>,
+    shutdown: &Shutdown,
 ) -> Result<TableCheck> {
     let started = Instant::now();
     tracing::info!("checking table {} → {}", t.source, t.qualified());
@@ -139,53 +133,43 @@ fn check_table(
     // and encoded for them by `run`'s own reader, so encoding failures
     // count as the rejects they would be.
     let types: Vec<Type> = t.columns.iter().map(|c| c.ty.wire_type()).collect();
-    let batch_size = p.defaults.batch_size;
-    let (tx, mut rx) = mpsc::channel::<EncodedBatch>(crate::stages::copy::CHANNEL_BATCHES);
+    let mut reader = reader::spawn_reader(reader::ReadRequest {
+        path: src_path.to_path_buf(),
+        // One range covering every chunk `run` would plan: the same rows, in
+        // the same order, through the same query.
+        sql,
+        range: i64::MIN..=i64::MAX,
+        transform: Arc::new(transform),
+        types,
+        batch_size: p.defaults.batch_size,
+    });
     let mut groups = Groups::default();
     let mut rows_read = 0u64;
     let mut rows_ok = 0u64;
     let mut last_log = Instant::now();
     let mut interrupted = false;
-    let extracted = std::thread::scope(|s| -> Result<u64> {
-        let (sql, transform, types) = (&sql, &transform, &types);
-        let reader = s.spawn(move || -> Result<u64> {
-            // Its own read-only connection, as `run`'s extract threads have.
-            // `tx` is moved in: the channel closes when the reader is done.
-            let conn = source::open_readonly(src_path)?;
-            // One range covering every chunk `run` would plan: the same rows,
-            // in the same order, through the same query.
-            reader::extract_encoded(
-                &conn,
-                sql,
-                i64::MIN..=i64::MAX,
-                transform,
-                types,
-                batch_size,
-                &tx,
-            )
-            .with_context(|| format!("reading source table {}", t.source))
-        });
-        while let Some(batch) = rx.blocking_recv() {
-            rows_read += batch.rows_read as u64;
-            rows_ok += batch.keys.len() as u64;
-            for r in &batch.rejects {
-                groups.add(r);
-            }
-            if cancel.is_some_and(|c| *c.borrow()) {
-                interrupted = true;
-                break;
-            }
-            if last_log.elapsed().as_secs() >= 10 {
-                tracing::info!("table {}: {rows_read} rows checked", t.source);
-                last_log = Instant::now();
-            }
+    while let Some(batch) = reader.batches.recv().await {
+        rows_read += batch.rows_read as u64;
+        rows_ok += batch.keys.len() as u64;
+        for r in &batch.rejects {
+            groups.add(r);
         }
-        // Dropping the receiver stops the reader at its next send.
-        drop(rx);
-        reader.join().expect("source reader thread panicked")
-    })?;
+        if shutdown.is_requested() {
+            interrupted = true;
+            break;
+        }
+        if last_log.elapsed().as_secs() >= 10 {
+            tracing::info!("table {}: {rows_read} rows checked", t.source);
+            last_log = Instant::now();
+        }
+    }
+    // Stops the reader at its next send when interrupted.
+    let extracted = reader
+        .finish()
+        .await
+        .with_context(|| format!("reading source table {}", t.source))?;
     if interrupted {
-        bail!("interrupted");
+        return Err(shutdown.error("nothing was written"));
     }
     debug_assert_eq!(extracted, rows_read);
     let rows_rejected = groups.total;

@@ -1,7 +1,7 @@
 //! `sqlite2pg status`: what the latest run of a pipeline has done, per
 //! stage and table, from the state tables in the target. Read-only.
 
-use crate::commands::run::load_context;
+use crate::stages::load_context;
 use crate::state::{self, Stage};
 use anyhow::Result;
 use serde::Serialize;
@@ -180,7 +180,7 @@ pub fn print(r: &StatusReport) {
     if !stages.is_empty() {
         println!("stages: {}", stages.join(", "));
     }
-    let w = crate::commands::run::name_width(r.tables.iter().map(|t| t.source_table.as_str()));
+    let w = crate::ui::name_width(r.tables.iter().map(|t| t.source_table.as_str()));
     println!(
         "{:<w$}  {:<8} {:<8} {:<8} {:<8} {:>13} {:>12} {:>9} {:>8}",
         "table", "prepare", "copy", "finalize", "verify", "chunks", "rows", "rejected", "seconds"

@@ -3,3 +3,9 @@
 
 pub mod mapping;
 pub mod plan;
+
+/// Read, parse and validate a mapping file: every problem at once, as a
+/// usage error (exit 2), like a file that cannot be read.
+pub fn load(file: &std::path::Path) -> anyhow::Result<mapping::Pipeline> {
+    mapping::Pipeline::load(file).map_err(|e| crate::error::usage(format!("{e:#}")))
+}

@@ -71,6 +71,15 @@ impl TablePlan {
         ident::qualified(&self.schema, &self.target)
     }
 
+    /// The row filter as SQLite SQL after `keyword` (`WHERE`, `AND`), or
+    /// nothing when the table has none.
+    pub fn filter_clause(&self, keyword: &str) -> String {
+        self.filter
+            .as_deref()
+            .map(|f| format!(" {keyword} ({f})"))
+            .unwrap_or_default()
+    }
+
     /// Source columns of the primary key (for ordering WITHOUT ROWID tables
     /// and naming rejected rows).
     pub fn source_pk_positions(&self) -> Vec<usize> {

@@ -33,11 +33,15 @@ pub async fn row_count(c: &impl GenericClient, qualified: &str) -> Result<i64> {
 }
 
 /// (column name, type) of a target table in column order.
+/// A target column: name, type (or why it is one this tool cannot load),
+/// NOT NULL.
+pub type ColumnType = (String, Result<PgType, String>, bool);
+
 pub async fn column_types(
     c: &impl GenericClient,
     schema: &str,
     table: &str,
-) -> Result<Vec<(String, Result<PgType, String>, bool)>> {
+) -> Result<Vec<ColumnType>> {
     let rows = c
         .query(
             "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull \
@@ -193,28 +197,6 @@ pub async fn fk_parents(c: &impl GenericClient, qualified: &str) -> Result<Vec<(
         )
         .await?;
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
-}
-
-/// The plan with its loaded columns re-typed to what the target table really
-/// has (an app-created table may differ from the mapping), and those types.
-pub async fn retyped(
-    c: &impl GenericClient,
-    t: &crate::config::plan::TablePlan,
-) -> Result<(crate::config::plan::TablePlan, Vec<PgType>)> {
-    let names: Vec<String> = t.columns.iter().map(|c| c.target.clone()).collect();
-    let types = copy_types(c, &t.schema, &t.target, &names).await?;
-    let mut plan = t.clone();
-    let pairs: Vec<(String, PgType)> = names.into_iter().zip(types.iter().cloned()).collect();
-    plan.retype(&pairs);
-    // NOT NULL as the table really has it, so a NULL there is a reject of
-    // one row rather than a failed COPY of the whole chunk.
-    let actual = column_types(c, &t.schema, &t.target).await?;
-    for col in &mut plan.columns {
-        if actual.iter().any(|(n, _, nn)| n == &col.target && *nn) {
-            col.not_null = true;
-        }
-    }
-    Ok((plan, types))
 }
 
 /// The table an index of this name belongs to in the schema, if any (index

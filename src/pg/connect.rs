@@ -1,7 +1,7 @@
 //! The PostgreSQL target: which URL (flag, mapping, environment), how it is
 //! shown (never with its password), and connections tuned for bulk loading.
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use tokio_postgres::{Client, Config, NoTls};
 
 /// How long any statement of this tool waits for a lock held by another
@@ -20,10 +20,9 @@ pub fn resolve_url(flag: Option<&str>, mapping_url: Option<&str>) -> Result<Stri
     }
     match std::env::var("DATABASE_URL") {
         Ok(u) if !u.is_empty() => Ok(u),
-        _ => Err(crate::UsageError(
-            "no target database: pass --target URL, set target.url in the mapping file, or set DATABASE_URL".into(),
-        )
-        .into()),
+        _ => Err(crate::error::usage(
+            "no target database: pass --target URL, set target.url in the mapping file, or set DATABASE_URL",
+        )),
     }
 }
 
@@ -39,7 +38,7 @@ pub fn expand_env(s: &str) -> Result<String> {
             .ok_or_else(|| anyhow!("unterminated `${{` in target URL"))?;
         let var = &after[..end];
         let val = std::env::var(var).map_err(|_| {
-            crate::UsageError(format!(
+            crate::error::usage(format!(
                 "target.url refers to ${{{var}}} but that environment variable is not set"
             ))
         })?;
@@ -128,12 +127,12 @@ impl Target {
     pub fn parse(url: &str) -> Result<Target> {
         let config: Config = url
             .parse()
-            .map_err(|e| crate::UsageError(format!("invalid target URL {}: {e}", redact(url))))?;
+            .map_err(|e| crate::error::usage(format!("invalid target URL {}: {e}", redact(url))))?;
         // Shown as rebuilt from the parsed settings: no string surgery on
         // the original can leak a password it failed to recognise.
         let shown = describe(&config);
         if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
-            bail!(crate::UsageError(format!(
+            return Err(crate::error::usage(format!(
                 "target {shown}: sslmode=require is not supported by this build (TLS is not compiled in); use sslmode=prefer or disable, or a local socket"
             )));
         }

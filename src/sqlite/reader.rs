@@ -1,7 +1,9 @@
-//! Extract: read one chunk of a source table on a blocking thread and send
-//! it downstream in batches over a bounded channel. The connection is
-//! read-only; when the channel is full the reader waits, so a slow loader
-//! sets the pace and memory stays flat.
+//! The one reader of source rows, used by `copy`, `check` and `verify`
+//! alike: [`spawn_reader`] reads a rowid range of a table on a blocking
+//! thread with its own read-only connection, converts and encodes each row
+//! in place for binary COPY, and sends batches over a bounded channel. When
+//! the channel is full the reader waits, so the slowest consumer sets the
+//! pace and memory stays flat. Also here: the chunk query and chunk plans.
 
 use crate::config::plan::TablePlan;
 #[cfg(test)]
@@ -60,11 +62,7 @@ pub fn rowid_name(t: &TablePlan, all_source_columns: &[String]) -> Option<&'stat
 pub fn select_sql(t: &TablePlan, rowid: Option<&str>) -> String {
     let cols: Vec<String> = t.columns.iter().map(|c| sqlite_quote(&c.source)).collect();
     let table = sqlite_quote(&t.source);
-    let filter = t
-        .filter
-        .as_deref()
-        .map(|f| format!(" AND ({f})"))
-        .unwrap_or_default();
+    let filter = t.filter_clause("AND");
     match rowid {
         Some(r) => format!(
             "SELECT {r}, {} FROM {table} WHERE {r} BETWEEN ?1 AND ?2{filter} ORDER BY {r}",
@@ -125,6 +123,72 @@ pub struct EncodedBatch {
     pub rejects: Vec<Reject>,
 }
 
+/// Batches in flight on a reader's channel. With the default batch of 2000
+/// rows (or 1 MiB) this bounds a reader's buffered rows to about 10k
+/// whatever the table size.
+pub const CHANNEL_BATCHES: usize = 4;
+
+/// What one reader reads: the rows of `sql` (see [`select_sql`]) whose
+/// rowid is in `range`, converted by `transform` and encoded for `types`.
+pub struct ReadRequest {
+    pub path: std::path::PathBuf,
+    pub sql: String,
+    pub range: std::ops::RangeInclusive<i64>,
+    pub transform: std::sync::Arc<TableTransform>,
+    pub types: Vec<Type>,
+    pub batch_size: usize,
+}
+
+/// A running reader: its batches arrive on `batches`; [`Reader::finish`]
+/// gives the number of rows it read, or why it stopped. Dropping `batches`
+/// stops it at its next send.
+pub struct Reader {
+    pub batches: mpsc::Receiver<EncodedBatch>,
+    /// The reader's end: moved out when `batches` go to another consumer.
+    pub done: ReaderDone,
+}
+
+/// The reader thread's result.
+pub struct ReaderDone(tokio::task::JoinHandle<Result<u64>>);
+
+impl ReaderDone {
+    /// Rows read, or why the reader stopped.
+    pub async fn wait(self) -> Result<u64> {
+        self.0
+            .await
+            .map_err(|e| anyhow::anyhow!("source reader panicked: {e}"))?
+    }
+}
+
+impl Reader {
+    /// Stop receiving (the reader stops at its next send) and wait for it.
+    pub async fn finish(self) -> Result<u64> {
+        drop(self.batches);
+        self.done.wait().await
+    }
+}
+
+/// Start a reader on a blocking thread (on the current runtime).
+pub fn spawn_reader(req: ReadRequest) -> Reader {
+    let (tx, batches) = mpsc::channel::<EncodedBatch>(CHANNEL_BATCHES);
+    let handle = tokio::task::spawn_blocking(move || -> Result<u64> {
+        let conn = crate::sqlite::source::open_readonly(&req.path)?;
+        extract_encoded(
+            &conn,
+            &req.sql,
+            req.range,
+            &req.transform,
+            &req.types,
+            req.batch_size,
+            &tx,
+        )
+    });
+    Reader {
+        batches,
+        done: ReaderDone(handle),
+    }
+}
+
 /// A batch is sent when it has `batch_size` rows or this many bytes,
 /// whichever comes first, so wide rows do not make batches huge.
 const BATCH_BYTES: usize = 1 << 20;
@@ -136,7 +200,7 @@ const BATCH_BYTES: usize = 1 << 20;
 /// encode, so the only copy of a text value is the one into the COPY buffer.
 /// Returns the number of rows read; stops early (Ok) if the receiver has
 /// gone away.
-pub fn extract_encoded(
+fn extract_encoded(
     conn: &Connection,
     sql: &str,
     range: std::ops::RangeInclusive<i64>,
@@ -193,11 +257,7 @@ pub fn plan_chunks(
     chunk_size: u64,
 ) -> Result<ChunkPlan> {
     let table = sqlite_quote(&t.source);
-    let filter = t
-        .filter
-        .as_deref()
-        .map(|f| format!(" WHERE ({f})"))
-        .unwrap_or_default();
+    let filter = t.filter_clause("WHERE");
     let Some(r) = rowid else {
         let n: i64 = conn
             .query_row(

@@ -1,8 +1,12 @@
 //! Opening the SQLite source: read-only, and checked before anything touches
 //! the target. The source file is never written.
 
-use anyhow::{bail, Context, Result};
+use crate::config::plan::TablePlan;
+use crate::error::blocked;
+use crate::sqlite::reader;
+use anyhow::{Context, Result};
 use rusqlite::{Connection, OpenFlags};
+use std::collections::HashMap;
 use std::path::Path;
 
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
@@ -11,9 +15,12 @@ const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 /// not exist or is not a SQLite database.
 pub fn open_readonly(path: &Path) -> Result<Connection> {
     let meta = std::fs::metadata(path)
-        .with_context(|| format!("cannot open SQLite source {}", path.display()))?;
+        .map_err(|e| blocked(format!("cannot open SQLite source {}: {e}", path.display())))?;
     if !meta.is_file() {
-        bail!("SQLite source {} is not a file", path.display());
+        return Err(blocked(format!(
+            "SQLite source {} is not a file",
+            path.display()
+        )));
     }
     let mut head = [0u8; 16];
     {
@@ -24,10 +31,10 @@ pub fn open_readonly(path: &Path) -> Result<Connection> {
             .read(&mut head)
             .with_context(|| format!("cannot read SQLite source {}", path.display()))?;
         if n < 16 || &head != SQLITE_MAGIC {
-            bail!(
+            return Err(blocked(format!(
                 "{} is not a SQLite database (no SQLite header)",
                 path.display()
-            );
+            )));
         }
     }
     let conn = Connection::open_with_flags(
@@ -92,11 +99,11 @@ pub fn quick_check(conn: &Connection, path: &Path) -> Result<()> {
         return Ok(());
     }
     let shown: Vec<_> = rows.iter().take(5).cloned().collect();
-    bail!(
+    Err(blocked(format!(
         "SQLite source {} failed PRAGMA quick_check: {}",
         path.display(),
         shown.join("; ")
-    )
+    )))
 }
 
 /// Open read-only and integrity-check.
@@ -116,4 +123,80 @@ pub fn table_columns(conn: &Connection, table: &str) -> Result<Vec<String>> {
         .collect::<rusqlite::Result<_>>()
         .with_context(|| format!("reading the columns of source table {table}"))?;
     Ok(cols)
+}
+
+/// Every table and column the mapping names must exist in the source, and
+/// every filter must compile: found now, not halfway through the copy.
+pub fn check_source_matches(
+    conn: &rusqlite::Connection,
+    plans: &[TablePlan],
+    path: &Path,
+) -> Result<()> {
+    let mut problems = Vec::new();
+    for t in plans {
+        // Checked by name first: SQLite reads a double-quoted name that is
+        // not a column as a string literal, so the query below would
+        // prepare fine and load the column's name into every row.
+        let present = table_columns(conn, &t.source)?;
+        if !present.is_empty() {
+            for c in &t.columns {
+                if !present.iter().any(|p| p.eq_ignore_ascii_case(&c.source)) {
+                    problems.push(format!("table {}: no such column: {}", t.source, c.source));
+                }
+            }
+        }
+        let cols: Vec<String> = t
+            .columns
+            .iter()
+            .map(|c| reader::sqlite_quote(&c.source))
+            .collect();
+        let filter = t.filter_clause("WHERE");
+        let sql = format!(
+            "SELECT {} FROM {}{filter} LIMIT 0",
+            cols.join(", "),
+            reader::sqlite_quote(&t.source)
+        );
+        if let Err(e) = conn.prepare(&sql) {
+            problems.push(format!("table {}: {e}", t.source));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(crate::error::usage(format!(
+            "the mapping does not match the source {}:\n  {}",
+            path.display(),
+            problems.join("\n  ")
+        )))
+    }
+}
+
+/// Each table's chunk plan, on a connection of its own.
+pub fn plan_source_chunks(
+    path: &Path,
+    tables: &[&TablePlan],
+    chunk_size: u64,
+) -> Result<HashMap<String, reader::ChunkPlan>> {
+    let conn = open_readonly(path)?;
+    let mut out = HashMap::new();
+    for t in tables {
+        let columns = table_columns(&conn, &t.source)?;
+        let rowid = reader::rowid_name(t, &columns);
+        out.insert(
+            t.source.clone(),
+            reader::plan_chunks(&conn, t, rowid, chunk_size)?,
+        );
+    }
+    Ok(out)
+}
+
+pub fn all_source_columns(
+    conn: &rusqlite::Connection,
+    plans: &[TablePlan],
+) -> Result<HashMap<String, Vec<String>>> {
+    let mut out = HashMap::new();
+    for t in plans {
+        out.insert(t.source.clone(), table_columns(conn, &t.source)?);
+    }
+    Ok(out)
 }

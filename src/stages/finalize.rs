@@ -19,20 +19,20 @@
 
 use crate::config::mapping::Defaults;
 use crate::config::plan::TablePlan;
+use crate::error;
 use crate::pg::catalog;
 use crate::pg::connect::Target;
 use crate::pg::ident::quote;
+use crate::pool::{self, Then};
 use crate::stages::ddl;
 use crate::state::{self, Stage, Status};
-use anyhow::{anyhow, bail, Context, Result};
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use anyhow::{bail, Context, Result};
+use std::sync::Mutex;
 use std::time::Instant;
-use tokio::sync::Semaphore;
 use tokio_postgres::Client;
 
 /// One statement (or a few, run together) and what to say if it fails.
-struct Step {
+pub struct Step {
     sql: String,
     what: String,
     hint: &'static str,
@@ -77,12 +77,12 @@ impl Builds {
     }
 
     /// A connection for building, its session settings made.
-    async fn connect(&self) -> Result<Client, String> {
-        let client = self.target.connect().await.map_err(|e| format!("{e:#}"))?;
+    pub async fn connect(&self) -> Result<Client> {
+        let client = self.target.connect().await?;
         client
             .batch_execute(&self.session)
             .await
-            .map_err(|e| e.to_string())?;
+            .with_context(|| format!("configuring a build session on {}", self.target.shown))?;
         Ok(client)
     }
 }
@@ -93,8 +93,9 @@ async fn run_parallel(b: &Builds, steps: Vec<Step>, n: usize) -> Result<()> {
 }
 
 /// One step, logged with its duration; on failure the message for the
-/// operator: what failed, PostgreSQL's reason, and the step's hint.
-async fn run_step(b: &Builds, client: &Client, step: &Step) -> Result<(), String> {
+/// operator: what failed, PostgreSQL's reason, and the step's hint (the
+/// SQLSTATE still decides the exit class).
+pub async fn run_step(b: &Builds, client: &Client, step: &Step) -> Result<()> {
     let t0 = Instant::now();
     let e = match client.batch_execute(&step.sql).await {
         Ok(()) => {
@@ -117,7 +118,10 @@ async fn run_step(b: &Builds, client: &Client, step: &Step) -> Result<(), String
              pg_blocking_pids / pg_stat_activity); rerun when it is gone",
         );
     }
-    Err(format!("{}: {detail}{}", step.what, step.hint))
+    Err(error::from_postgres(
+        &e,
+        format!("{}: {detail}{}", step.what, step.hint),
+    ))
 }
 
 /// Run chains of steps over up to `n` connections: the steps of one chain
@@ -128,47 +132,34 @@ async fn run_chains(b: &Builds, chains: Vec<Vec<Step>>, n: usize) -> Result<()> 
     if chains.is_empty() {
         return Ok(());
     }
-    let n = n.clamp(1, chains.len());
-    let queue = Arc::new(Mutex::new(VecDeque::from(chains)));
-    let errors = Arc::new(Mutex::new(Vec::<String>::new()));
-    let mut handles = Vec::new();
-    for _ in 0..n {
-        let queue = queue.clone();
-        let errors = errors.clone();
-        let b = b.clone();
-        handles.push(tokio::spawn(async move {
-            let client = match b.connect().await {
-                Ok(c) => c,
-                Err(e) => {
+    let workers = n.clamp(1, chains.len());
+    let queue = pool::Queue::of(chains);
+    let errors = Mutex::new(Vec::new());
+    let not_connected = pool::run_workers(
+        workers,
+        &queue,
+        async || b.connect().await,
+        |_| true,
+        async |client: &mut Client, chain: Vec<Step>| {
+            for step in chain {
+                if let Err(e) = run_step(b, client, &step).await {
                     errors.lock().unwrap().push(e);
-                    return;
-                }
-            };
-            loop {
-                let Some(chain) = queue.lock().unwrap().pop_front() else {
-                    return;
-                };
-                for step in chain {
-                    if let Err(msg) = run_step(&b, &client, &step).await {
-                        errors.lock().unwrap().push(msg);
-                        if client.is_closed() {
-                            return;
-                        }
-                        break;
+                    if client.is_closed() {
+                        return Then::Stop;
                     }
+                    break;
                 }
             }
-        }));
-    }
-    for h in handles {
-        h.await
-            .map_err(|e| anyhow!("finalize worker panicked: {e}"))?;
-    }
-    let errors = std::mem::take(&mut *errors.lock().unwrap());
+            Then::Continue
+        },
+    )
+    .await;
+    let mut errors = errors.into_inner().unwrap();
+    errors.extend(not_connected);
     if errors.is_empty() {
         Ok(())
     } else {
-        bail!("finalize failed:\n  {}", errors.join("\n  "))
+        Err(error::combine("finalize failed:", errors))
     }
 }
 
@@ -180,7 +171,7 @@ async fn index_exists(client: &Client, t: &TablePlan, name: &str) -> Result<bool
         if owner == t.target {
             return Ok(true);
         }
-        bail!(crate::UsageError(format!(
+        return Err(error::usage(format!(
             "index {name} of {} cannot be created: table {owner} in schema {} already has an index \
              of that name (index names are per schema); rename it in the mapping",
             t.qualified(),
@@ -188,7 +179,7 @@ async fn index_exists(client: &Client, t: &TablePlan, name: &str) -> Result<bool
         )));
     }
     if let Some(kind) = catalog::relation_kind(client, &t.schema, name).await? {
-        bail!(crate::UsageError(format!(
+        return Err(error::usage(format!(
             "index {name} of {} cannot be created: a {kind} of that name exists in schema {} \
              (tables, views, sequences and indexes share a schema's names); rename the index in the mapping",
             t.qualified(),
@@ -201,7 +192,7 @@ async fn index_exists(client: &Client, t: &TablePlan, name: &str) -> Result<bool
 /// A table's index builds (its primary key's unique index included) and the
 /// step that then attaches the primary key and adds the CHECK constraints —
 /// each only if its object is missing.
-async fn key_steps(client: &Client, t: &TablePlan) -> Result<(Vec<Step>, Option<Step>)> {
+pub async fn key_steps(client: &Client, t: &TablePlan) -> Result<(Vec<Step>, Option<Step>)> {
     let mut builds = Vec::new();
     let mut table_steps = Vec::new();
     if !t.primary_key.is_empty() && !catalog::has_primary_key(client, &t.schema, &t.target).await? {
@@ -251,38 +242,6 @@ async fn key_steps(client: &Client, t: &TablePlan) -> Result<(Vec<Step>, Option<
         hint: " (NULL key values, or rows that break a CHECK?)",
     });
     Ok((builds, attach))
-}
-
-/// Steps 1 and 2 for one table, run as soon as its copy has committed,
-/// while other tables are still copying: its indexes are built side by
-/// side, then its primary key is attached and its CHECKs added. Each step
-/// holds one of `slots` and its own connection, so however many tables
-/// finish at once, at most that many builds run. `finalize` later skips
-/// what exists — and retries, and reports, whatever failed here.
-pub async fn build_keys_early(b: &Builds, t: &TablePlan, slots: &Semaphore) -> Result<()> {
-    let (builds, attach) = {
-        let _slot = slots.acquire().await?;
-        key_steps(&b.target.connect().await?, t).await?
-    };
-    let errors: Vec<String> =
-        futures::future::join_all(builds.iter().map(|step| run_in_slot(b, step, slots)))
-            .await
-            .into_iter()
-            .filter_map(Result::err)
-            .collect();
-    if !errors.is_empty() {
-        bail!(errors.join("; "));
-    }
-    if let Some(step) = attach {
-        run_in_slot(b, &step, slots).await.map_err(|e| anyhow!(e))?;
-    }
-    Ok(())
-}
-
-/// One step on a connection of its own, once a slot is free.
-async fn run_in_slot(b: &Builds, step: &Step, slots: &Semaphore) -> Result<(), String> {
-    let _slot = slots.acquire().await.map_err(|e| e.to_string())?;
-    run_step(b, &b.connect().await?, step).await
 }
 
 pub async fn finalize(

@@ -1,7 +1,113 @@
-//! The stages of a run, in order: `prepare` → `copy` → `finalize` →
-//! `verify_counts`. Each records its progress in the state schema and
-//! returns a typed outcome to the run command.
+//! The stages of a run, in order: [`prepare`] → [`copy`] → [`finalize`] →
+//! [`verify_counts`]. Each records its progress in the state schema (so a
+//! rerun does only what is missing) and returns a typed outcome to the run
+//! command, which alone decides what happens next and the exit code.
 
 pub mod copy;
 pub mod ddl;
 pub mod finalize;
+pub mod prepare;
+pub mod verify_counts;
+
+use crate::config::mapping::Pipeline;
+use crate::config::plan::{self, TablePlan};
+use crate::pg::catalog;
+use crate::pg::connect::{self, Target};
+use crate::shutdown::Shutdown;
+use crate::sqlite::reader::ChunkPlan;
+use crate::state::Stage;
+use anyhow::{anyhow, Result};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Everything about a pipeline that `run`, `status` and `verify` share: the
+/// validated mapping, its resolved tables, and the target.
+pub struct Context {
+    pub pipeline: Pipeline,
+    pub plans: Vec<TablePlan>,
+    pub target: Target,
+}
+
+pub fn load_context(file: &Path, target_flag: Option<&str>) -> Result<Context> {
+    let pipeline = crate::config::load(file)?;
+    let plans = plan::plan(&pipeline)?;
+    let url = connect::resolve_url(target_flag, pipeline.target.url.as_deref())?;
+    let target = Target::parse(&url)?;
+    Ok(Context {
+        pipeline,
+        plans,
+        target,
+    })
+}
+
+/// What `run` reads from the source before it touches the target.
+pub struct SourceFacts {
+    /// Every column (hidden ones too) of each table of the mapping, by
+    /// source name: what the rowid can be selected as.
+    pub columns: HashMap<String, Vec<String>>,
+    /// Chunk plans of the selected tables, by source name, when `prepare`
+    /// is to run.
+    pub chunks: HashMap<String, ChunkPlan>,
+}
+
+/// What every stage of one run works on.
+#[derive(Clone, Copy)]
+pub struct Scope<'a> {
+    pub ctx: &'a Context,
+    pub run_id: i64,
+    /// The tables of this run (`--table`, else all of the mapping).
+    pub selected: &'a [&'a TablePlan],
+    /// The stages named with `--stage` (empty: every stage not yet done).
+    pub only: &'a [Stage],
+    /// Target tables holding rows may be emptied (`--truncate`).
+    pub truncate: bool,
+    pub progress: bool,
+    pub shutdown: &'a Shutdown,
+}
+
+impl Scope<'_> {
+    /// Whether `stage` runs in this invocation.
+    pub fn wants(&self, stage: Stage) -> bool {
+        self.only.is_empty() || self.only.contains(&stage)
+    }
+
+    /// Whether `stage` was named explicitly (`--stage`): it is then redone
+    /// even where it is recorded as done.
+    pub fn named(&self, stage: Stage) -> bool {
+        self.only.contains(&stage)
+    }
+}
+
+/// The plan of `t` fitted to the target table as it is: its columns'
+/// actual types (an application's table may differ from the mapping) and
+/// NOT NULLs, so a NULL there is a reject of one row rather than a failed
+/// COPY of a chunk. Used by the copy and by `verify`, so both encode alike.
+pub async fn fitted_to_target(
+    c: &impl tokio_postgres::GenericClient,
+    t: &TablePlan,
+) -> Result<TablePlan> {
+    let mut plan = t.clone();
+    fit_to_target(
+        &mut plan,
+        &catalog::column_types(c, &t.schema, &t.target).await?,
+    )?;
+    Ok(plan)
+}
+
+fn fit_to_target(plan: &mut TablePlan, actual: &[catalog::ColumnType]) -> Result<()> {
+    let name = plan.qualified();
+    let mut types = Vec::with_capacity(plan.columns.len());
+    for col in &mut plan.columns {
+        let (_, ty, not_null) = actual
+            .iter()
+            .find(|(n, _, _)| n == &col.target)
+            .ok_or_else(|| anyhow!("target table {name} has no column {}", col.target))?;
+        let ty = ty
+            .clone()
+            .map_err(|e| anyhow!("target column {name}.{}: {e}", col.target))?;
+        col.not_null |= *not_null;
+        types.push((col.target.clone(), ty));
+    }
+    plan.retype(&types);
+    Ok(())
+}

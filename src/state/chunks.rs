@@ -151,21 +151,36 @@ pub async fn reset_chunks(tx: &impl GenericClient, run_id: i64, source: &str) ->
     Ok(())
 }
 
-/// Totals over the done chunks of a table: (rows_read, rows_loaded, rows_rejected).
+/// What the done chunks of a table add up to.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ChunkTotals {
+    pub rows_read: i64,
+    pub rows_loaded: i64,
+    pub rows_rejected: i64,
+    /// Time spent loading them, as each chunk recorded it.
+    pub seconds: f64,
+}
+
+/// Totals over the done chunks of a table.
 pub async fn chunk_totals(
     client: &impl GenericClient,
     run_id: i64,
     source: &str,
-) -> Result<(i64, i64, i64)> {
+) -> Result<ChunkTotals> {
     let r = client
         .query_one(
             "SELECT coalesce(sum(rows_read), 0)::bigint, coalesce(sum(rows_loaded), 0)::bigint, \
-             coalesce(sum(rows_rejected), 0)::bigint FROM sqlite2pg.chunks \
-             WHERE run_id = $1 AND source_table = $2 AND status = 'done'",
+             coalesce(sum(rows_rejected), 0)::bigint, coalesce(sum(seconds), 0)::float8 \
+             FROM sqlite2pg.chunks WHERE run_id = $1 AND source_table = $2 AND status = 'done'",
             &[&run_id, &source],
         )
         .await?;
-    Ok((r.get(0), r.get(1), r.get(2)))
+    Ok(ChunkTotals {
+        rows_read: r.get(0),
+        rows_loaded: r.get(1),
+        rows_rejected: r.get(2),
+        seconds: r.get(3),
+    })
 }
 
 /// What a loaded chunk did.

@@ -5,20 +5,19 @@
 
 pub mod checksum;
 
-use crate::commands::run::load_context;
 use crate::commands::verify::checksum::{Checksum, CopyOutParser, RowHasher};
 use crate::config::plan::TablePlan;
 use crate::pg::catalog;
 use crate::pg::ident::quote;
-use crate::sqlite::reader::{self, EncodedBatch};
+use crate::sqlite::reader;
 use crate::sqlite::source;
 use crate::sqlite::transform::TableTransform;
+use crate::stages::load_context;
 use crate::state;
 use anyhow::{anyhow, Context, Result};
 use futures::StreamExt;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use tokio::sync::mpsc;
 use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 
@@ -58,7 +57,7 @@ pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
     let src_path = ctx.pipeline.source_path();
     let columns_by_table = {
         let conn = source::open_readonly(&src_path)?;
-        let m = crate::commands::run::all_source_columns(&conn, &ctx.plans)?;
+        let m = crate::sqlite::source::all_source_columns(&conn, &ctx.plans)?;
         if let Some(t) = ctx.plans.iter().find(|t| m[&t.source].is_empty()) {
             return Err(anyhow!(
                 "source {} has no table {}",
@@ -84,7 +83,11 @@ pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
     let mut sequences = Vec::new();
     for t in &ctx.plans {
         let rejected = match &run {
-            Some(r) => state::chunk_totals(&client, r.run_id, &t.source).await?.2 as u64,
+            Some(r) => {
+                state::chunk_totals(&client, r.run_id, &t.source)
+                    .await?
+                    .rows_rejected as u64
+            }
             None => 0,
         };
         if !catalog::table_exists(&client, &t.schema, &t.target).await? {
@@ -102,10 +105,16 @@ pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
             });
             continue;
         }
-        let (plan, types) = catalog::retyped(&client, t).await?;
-        let wire: Vec<Type> = types.iter().map(|t| t.wire_type()).collect();
+        let plan = crate::stages::fitted_to_target(&client, t).await?;
+        let wire: Vec<Type> = plan.columns.iter().map(|c| c.ty.wire_type()).collect();
         let rowid = reader::rowid_name(&plan, &columns_by_table[&t.source]);
-        let source_side = hash_source(src_path.clone(), plan.clone(), rowid, wire.clone());
+        let source_side = hash_source(
+            src_path.clone(),
+            plan.clone(),
+            rowid,
+            wire.clone(),
+            ctx.pipeline.defaults.batch_size,
+        );
         let target_side = hash_target(&client, &plan, &wire);
         let (src, tgt) = tokio::join!(source_side, target_side);
         let (src, seen_rejects) = src?;
@@ -166,23 +175,22 @@ async fn hash_source(
     plan: TablePlan,
     rowid: Option<&'static str>,
     wire: Vec<Type>,
+    batch_size: usize,
 ) -> Result<(Checksum, u64)> {
-    let (tx, mut rx) = mpsc::channel::<EncodedBatch>(4);
-    let sql = reader::select_sql(&plan, rowid);
-    let tf = TableTransform::new(&plan);
-    let reader = {
-        let wire = wire.clone();
-        tokio::task::spawn_blocking(move || -> Result<u64> {
-            let conn = source::open_readonly(&path)?;
-            reader::extract_encoded(&conn, &sql, i64::MIN..=i64::MAX, &tf, &wire, 2000, &tx)
-        })
-    };
+    let reader::Reader { mut batches, done } = reader::spawn_reader(reader::ReadRequest {
+        path,
+        sql: reader::select_sql(&plan, rowid),
+        range: i64::MIN..=i64::MAX,
+        transform: std::sync::Arc::new(TableTransform::new(&plan)),
+        types: wire.clone(),
+        batch_size,
+    });
     let hasher = tokio::task::spawn_blocking(move || -> Result<(Checksum, u64), String> {
         let mut sum = Checksum::default();
         let mut rejects = 0u64;
         let mut h = RowHasher::default();
         let mut rows = CopyOutParser::rows_only();
-        while let Some(b) = rx.blocking_recv() {
+        while let Some(b) = batches.blocking_recv() {
             rejects += b.rejects.len() as u64;
             rows.feed(&b.data);
             rows.drain_rows(|fields| {
@@ -194,9 +202,8 @@ async fn hash_source(
         }
         Ok((sum, rejects))
     });
-    reader
+    done.wait()
         .await
-        .map_err(|e| anyhow!("source reader panicked: {e}"))?
         .with_context(|| format!("reading source table {}", plan.source))?;
     hasher
         .await
@@ -320,7 +327,7 @@ async fn check_sequence(
 }
 
 pub fn print(r: &VerifyReport) {
-    let w = crate::commands::run::name_width(r.tables.iter().map(|t| t.source_table.as_str()));
+    let w = crate::ui::name_width(r.tables.iter().map(|t| t.source_table.as_str()));
     println!(
         "{:<w$}  {:>12} {:>12} {:>9}  {:<8} result",
         "table", "source rows", "target rows", "rejected", "checksum"

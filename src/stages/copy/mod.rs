@@ -1,46 +1,74 @@
-//! The copy stage: load workers, each with its own PostgreSQL connection,
-//! take jobs from a shared queue. For each chunk a reader thread reads,
-//! converts and encodes rows in place from SQLite's row buffer and feeds the
-//! worker through a bounded channel; the worker streams rows into
-//! `COPY ... FROM STDIN (FORMAT binary)` and, in the same transaction,
-//! stores the chunk's rejects and marks it done. A crash at any point
-//! therefore loses nothing and duplicates nothing.
+//! The copy stage: extract → transform → load, per table, in jobs.
 //!
 //! A job is one transaction: one chunk (`commit_every = "chunk"`, chunks of
 //! one table on several workers at once), or every chunk of a table after a
 //! `TRUNCATE` (`commit_every = "table"` for a table this tool created, whose
-//! COPY then adds FREEZE; and reloads).
+//! COPY then adds FREEZE; and reloads). Load workers, one PostgreSQL
+//! connection each, take jobs from one queue ([`crate::pool`]); a child of
+//! an application's foreign key waits for its parents ([`order`]). Each job
+//! is [`load::run_job`]. When a table this tool created is fully loaded its
+//! keys start building at once ([`keys`]). The stage records each table's
+//! result and returns a [`CopyOutcome`]; the run command decides what next.
 
+mod keys;
+mod load;
+mod order;
+pub mod rejects;
+
+pub use keys::KeyBuilder;
+
+use super::{ddl, finalize::Builds, Scope};
+use crate::config::mapping::{CommitEvery, Pipeline};
 use crate::config::plan::TablePlan;
-use crate::pg::connect::Target;
-use crate::pg::copy_in;
-use crate::sqlite::reader::{extract_encoded, EncodedBatch};
-use crate::sqlite::source;
-use crate::sqlite::transform::{Reject, TableTransform};
-use crate::state::{self, ChunkRow};
+use crate::convert::Converter;
+use crate::error;
+use crate::pg::catalog;
+use crate::pg::types::PgType;
+use crate::pg::value::Value;
+use crate::pool::{self, Then};
+use crate::sqlite::{reader, transform::TableTransform};
+use crate::state::{self, ChunkRow, Stage, Status};
 use crate::ui::progress::Progress;
-use anyhow::{anyhow, bail, Context, Result};
-use bytes::Bytes;
-use futures::pin_mut;
-use futures::SinkExt;
-use std::collections::VecDeque;
+use anyhow::{anyhow, Context as _, Result};
+use load::JobError;
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
-use tokio::sync::{mpsc, watch};
+use std::time::Duration;
 use tokio_postgres::types::Type;
 use tokio_postgres::Client;
 
-/// Batches in flight on a chunk's channel (reader → load worker). With the
-/// default batch of 2000 rows (or 1 MiB) this bounds a chunk's buffered rows
-/// to about 10k whatever the table size.
-pub const CHANNEL_BATCHES: usize = 4;
+/// Per-table result for the summary.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TableSummary {
+    pub source_table: String,
+    pub target_table: String,
+    pub rows_read: i64,
+    pub rows_loaded: i64,
+    pub rows_rejected: i64,
+    /// Loading time as its chunks recorded it.
+    pub seconds: f64,
+    pub error: Option<String>,
+    pub reject_file: Option<PathBuf>,
+}
 
-/// One table as the copy stage sees it.
+/// What the copy stage did.
+pub struct CopyOutcome {
+    /// Every selected table, loaded now, earlier or not at all.
+    pub tables: Vec<TableSummary>,
+    /// Why some table is not fully loaded (each table's error, and where its
+    /// rejects are); `None` when every selected table is.
+    pub failure: Option<anyhow::Error>,
+    /// The builder of loaded tables' keys, when finalize follows and the
+    /// copy succeeded: wait for it ([`KeyBuilder::finish`]) before finalize.
+    pub keys: Option<KeyBuilder>,
+}
+
+/// One table as its jobs see it: fixed before the first job starts.
 pub struct CopyTable {
     pub plan: TablePlan,
-    /// Index in the progress display.
+    /// Index in the progress display and in the stage's tallies.
     pub idx: usize,
     pub transform: Arc<TableTransform>,
     pub select_sql: String,
@@ -48,381 +76,540 @@ pub struct CopyTable {
     pub types: Vec<Type>,
     /// Rejects already committed by earlier runs of this table.
     pub rejects_before: u64,
-    pub rejects: AtomicU64,
-    pub error: Mutex<Option<String>>,
-    /// Rejects (as reject-file lines) of the transaction that broke the
-    /// reject limit — the failing chunk's, and in a whole-table transaction
-    /// its earlier chunks' too — rolled back, so the reject file shows them.
-    pub failing_rejects: Mutex<Vec<serde_json::Value>>,
-    /// `failing_rejects` are every reject of the table's failed
-    /// whole-table transaction: the committed ones of an earlier load are
-    /// superseded, not shown beside them.
-    pub failing_is_all: AtomicBool,
-    pub chunks_left: AtomicU64,
-    /// Tables that must be fully loaded first: the parents of an existing
-    /// (application-created) table's foreign keys. Tables this tool creates
-    /// get their foreign keys in `finalize`, so they have none.
-    pub deps: std::sync::OnceLock<Vec<Arc<CopyTable>>>,
+    /// Tables (by index) that must be fully loaded first: the parents of
+    /// an existing (application-created) table's foreign keys.
+    deps: Vec<usize>,
     /// An existing table whose foreign key references itself: its chunks
     /// load one at a time in rowid order, so a parent row earlier in the
     /// table is committed before its children.
-    pub serial: bool,
-    /// Jobs of this table being loaded right now.
-    pub in_flight: AtomicU64,
-    /// A table this tool created: once loaded, it is announced on
-    /// `CopySettings::loaded` so its keys can be built while others copy.
-    pub keys_early: bool,
+    serial: bool,
+    /// A table this tool created: once loaded, its keys may be built.
+    keys_early: bool,
+    /// Loaded in one transaction after a TRUNCATE: fresh with
+    /// `commit_every = "table"`, or reloaded.
+    whole: bool,
+    /// Already loaded: replaced as a whole (`--stage copy`).
+    reload: bool,
 }
 
-impl CopyTable {
-    pub fn failed(&self) -> bool {
-        self.error.lock().unwrap().is_some()
-    }
+/// What the workers find out about one table while the stage runs.
+#[derive(Default)]
+pub struct Tally {
+    chunks_left: AtomicU64,
+    in_flight: AtomicU64,
+    /// Rejects of this stage so far (the limit counts them across chunks).
+    rejects: AtomicU64,
+    failure: Mutex<Option<JobError>>,
+}
 
-    /// Whether this table's chunks may start: every parent loaded. A failed
-    /// parent fails this table too (its jobs are then skipped).
-    fn ready(&self) -> bool {
-        if self.serial && self.in_flight.load(Ordering::SeqCst) > 0 {
-            return false;
-        }
-        for d in self.deps.get().map(Vec::as_slice).unwrap_or_default() {
-            if d.failed() {
-                self.fail(format!(
-                    "not loaded because parent table {} failed (its foreign key needs the parent rows first)",
-                    d.plan.source
-                ));
-                return true;
-            }
-            if d.chunks_left.load(Ordering::SeqCst) > 0 {
-                return false;
-            }
-        }
-        true
+impl Tally {
+    fn failed(&self) -> bool {
+        self.failure.lock().unwrap().is_some()
     }
-    fn fail(&self, msg: String) {
-        let mut e = self.error.lock().unwrap();
-        if e.is_none() {
-            *e = Some(msg);
+    /// The first failure is the one reported.
+    fn fail(&self, e: JobError) {
+        let mut f = self.failure.lock().unwrap();
+        if f.is_none() {
+            *f = Some(e);
         }
     }
 }
 
 /// Work for one transaction: one chunk, or with `replace` every chunk of the
-/// table after a TRUNCATE — a table loaded whole (`commit_every = "table"`,
-/// whose COPY can then FREEZE the rows), or an already loaded table swapped
-/// for a fresh copy atomically.
+/// table after a TRUNCATE.
 pub struct Job {
-    pub table: Arc<CopyTable>,
-    pub chunks: Vec<ChunkRow>,
-    pub replace: bool,
+    table: usize,
+    chunks: Vec<ChunkRow>,
+    replace: bool,
 }
 
-pub struct CopySettings {
+/// What every job needs to know about the run.
+pub struct Settings {
     pub run_id: i64,
     pub source_path: PathBuf,
     pub batch_size: usize,
     pub reject_limit: u64,
-    pub workers: usize,
-    /// Where each fully loaded table with `keys_early` is announced.
-    pub loaded: Option<mpsc::UnboundedSender<Arc<CopyTable>>>,
 }
 
-/// Run all jobs with `settings.workers` workers. Per-table failures are
-/// recorded on the table (`CopyTable::error`); the function itself fails
-/// only if no worker could connect.
-pub async fn run_jobs(
-    target: &Target,
-    jobs: Vec<Job>,
-    settings: Arc<CopySettings>,
-    progress: Arc<Progress>,
-    cancel: watch::Receiver<bool>,
-) -> Result<()> {
-    let n_workers = settings.workers.min(jobs.len()).max(1);
-    let queue = Arc::new(Mutex::new(VecDeque::from(jobs)));
-    let mut handles = Vec::new();
-    for _ in 0..n_workers {
-        let queue = queue.clone();
-        let settings = settings.clone();
-        let progress = progress.clone();
-        let mut cancel = cancel.clone();
-        let target = target.clone();
-        handles.push(tokio::spawn(async move {
-            let mut client = target.connect_loader().await?;
-            loop {
-                if *cancel.borrow() {
-                    return Ok(());
+pub async fn copy(
+    scope: Scope<'_>,
+    client: &mut Client,
+    columns_by_table: &HashMap<String, Vec<String>>,
+) -> Result<CopyOutcome> {
+    let (run_id, p) = (scope.run_id, &scope.ctx.pipeline);
+    state::set_stage(client, run_id, Stage::Copy, "", Status::Running, None).await?;
+    let (tables, pending) = plan_tables(scope, client, columns_by_table).await?;
+    let tallies: Vec<Tally> = pending
+        .iter()
+        .map(|c| Tally {
+            chunks_left: AtomicU64::new(c.len() as u64),
+            ..Tally::default()
+        })
+        .collect();
+    let rows: Vec<u64> = pending
+        .iter()
+        .map(|c| c.iter().map(|c| c.planned_rows as u64).sum())
+        .collect();
+    let jobs = jobs(&tables, pending, &rows);
+    let bars: Vec<(String, u64)> = tables
+        .iter()
+        .zip(&rows)
+        .map(|(t, n)| (t.plan.source.clone(), *n))
+        .collect();
+    let progress = Progress::new(&bars, scope.progress);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let logger = tokio::spawn(
+        progress
+            .clone()
+            .log_periodically(Duration::from_secs(10), stop_rx),
+    );
+    // When finalize follows (and the mapping does not say otherwise), a
+    // table's keys are built as soon as it is loaded.
+    let (builder, announce) = if p.defaults.keys_during_copy && scope.wants(Stage::Finalize) {
+        let b = Builds::new(&scope.ctx.target, &p.defaults).early();
+        let (k, a) = KeyBuilder::start(b, scope.shutdown.clone());
+        (Some(k), Some(a))
+    } else {
+        (None, None)
+    };
+    let settings = Settings {
+        run_id,
+        source_path: p.source_path(),
+        batch_size: p.defaults.batch_size,
+        reject_limit: p.defaults.reject_limit,
+    };
+    let queue = pool::Queue::of(jobs);
+    let workers = p.defaults.workers.min(tables.len()).max(1);
+    let ready = |j: &Job| {
+        let t = &tables[j.table];
+        let busy = t.serial && tallies[j.table].in_flight.load(Ordering::SeqCst) > 0;
+        // A failed parent makes the job ready too: it then fails at once.
+        !busy
+            && t.deps
+                .iter()
+                .all(|&d| tallies[d].failed() || tallies[d].chunks_left.load(Ordering::SeqCst) == 0)
+    };
+    let work = async |client: &mut Client, job: Job| {
+        let (t, tally) = (&tables[job.table], &tallies[job.table]);
+        if scope.shutdown.is_requested() || tally.failed() {
+            return Then::Continue;
+        }
+        if let Some(&d) = t.deps.iter().find(|&&d| tallies[d].failed()) {
+            tally.fail(
+                anyhow!(
+                    "not loaded because parent table {} failed (its foreign key needs the parent rows first)",
+                    tables[d].plan.source
+                )
+                .into(),
+            );
+            return Then::Continue;
+        }
+        tally.in_flight.fetch_add(1, Ordering::SeqCst);
+        progress.start_table(t.idx);
+        let mut stop = scope.shutdown.clone();
+        let res = tokio::select! {
+            r = load::run_job(client, &job, t, tally, &settings, &progress) => r,
+            _ = stop.wait() => Err(anyhow!("stopped before this transaction committed").into()),
+        };
+        tally.in_flight.fetch_sub(1, Ordering::SeqCst);
+        match res {
+            Ok(()) => {
+                let n = job.chunks.len() as u64;
+                if tally.chunks_left.fetch_sub(n, Ordering::SeqCst) == n {
+                    progress.finish_table(t.idx);
+                    if let Some(a) = announce.as_ref().filter(|_| t.keys_early) {
+                        // Nobody listening any more is not an error.
+                        let _ = a.send(t.plan.clone());
+                    }
                 }
-                let job = {
-                    let mut q = queue.lock().unwrap();
-                    if q.is_empty() {
-                        return Ok(());
-                    }
-                    let job = q
-                        .iter()
-                        .position(|j| j.table.ready())
-                        .and_then(|i| q.remove(i));
-                    if let Some(j) = &job {
-                        j.table.in_flight.fetch_add(1, Ordering::SeqCst);
-                        progress.start_table(j.table.idx);
-                    }
-                    job
-                };
-                let Some(job) = job else {
-                    // Every queued table waits for a parent still loading.
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                };
-                if job.table.failed() {
-                    continue;
-                }
-                let table = job.table.clone();
-                let res = tokio::select! {
-                    r = run_job(&mut client, &job, &settings, &progress) => r,
-                    _ = cancel.changed() => Err(anyhow!("interrupted")),
-                };
-                table.in_flight.fetch_sub(1, Ordering::SeqCst);
-                match res {
-                    Ok(()) => {
-                        let n = job.chunks.len() as u64;
-                        if table.chunks_left.fetch_sub(n, Ordering::SeqCst) == n {
-                            progress.finish_table(table.idx);
-                            if let Some(loaded) =
-                                settings.loaded.as_ref().filter(|_| table.keys_early)
-                            {
-                                // Nobody listening any more is not an error.
-                                let _ = loaded.send(table.clone());
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        table.fail(format!("{e:#}"));
-                        if client.is_closed() {
-                            // The server went away: put nothing else at risk,
-                            // mark every other table of this worker's queue too.
-                            for j in queue.lock().unwrap().iter() {
-                                j.table.fail(format!("target connection lost: {e:#}"));
-                            }
-                            return Ok(());
-                        }
-                    }
-                }
-            }
-        }));
-    }
-    let mut first_err = None;
-    for h in handles {
-        match h.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                first_err.get_or_insert(e);
+                Then::Continue
             }
             Err(e) => {
-                first_err.get_or_insert(anyhow!("load worker panicked: {e}"));
+                let lost = client.is_closed();
+                let msg = format!("{:#}", e.error);
+                tally.fail(e);
+                if !lost {
+                    return Then::Continue;
+                }
+                // The server went away: put nothing else at risk; every
+                // table still queued fails too, and a rerun resumes.
+                for j in queue.drain() {
+                    tallies[j.table].fail(anyhow!("target connection lost: {msg}").into());
+                }
+                Then::Stop
             }
         }
-    }
+    };
+    let open = async || scope.ctx.target.connect_loader().await;
+    let not_connected = pool::run_workers(workers, &queue, open, ready, work).await;
+    drop(announce);
     // Jobs never started because every worker failed to connect.
-    let left: Vec<Job> = queue.lock().unwrap().drain(..).collect();
-    if let Some(e) = first_err {
+    let left = queue.drain();
+    let mut stage_error = None;
+    if let Some(e) = not_connected.into_iter().next() {
         for j in &left {
-            j.table.fail(format!("{e:#}"));
+            tallies[j.table].fail(anyhow!("{e:#}").into());
         }
-        if !left.is_empty() || n_workers == 1 {
-            return Err(e);
+        if !left.is_empty() || workers == 1 {
+            stage_error = Some(e);
         }
     }
-    Ok(())
+    let _ = stop_tx.send(true);
+    let _ = logger.await;
+    progress.finish();
+    // Make every asynchronously committed chunk durable before reporting.
+    client.batch_execute("SET synchronous_commit = on").await?;
+    let outcome = record(scope, client, &tables, tallies, stage_error).await?;
+    // A failed or stopped copy starts no further key build (the run stops;
+    // a rerun builds what is missing). Dropping the builder aborts it.
+    let keys = builder.filter(|_| outcome.failure.is_none() && !scope.shutdown.is_requested());
+    Ok(CopyOutcome { keys, ..outcome })
 }
 
-/// One job, one transaction: its rows and the chunks' done marks commit
-/// together or not at all.
-async fn run_job(
+/// The tables this copy loads, with their pending chunks: tables already
+/// copied are reloaded only when asked (`--stage copy`), and then replaced
+/// atomically.
+async fn plan_tables(
+    scope: Scope<'_>,
     client: &mut Client,
-    job: &Job,
-    s: &CopySettings,
-    progress: &Progress,
-) -> Result<()> {
-    let table = &job.table;
-    let tx = client
-        .transaction()
-        .await
-        .with_context(|| format!("table {}", table.plan.source))?;
-    if job.replace {
-        tx.batch_execute(&format!("TRUNCATE {}", table.plan.qualified()))
+    columns_by_table: &HashMap<String, Vec<String>>,
+) -> Result<(Vec<CopyTable>, Vec<Vec<ChunkRow>>)> {
+    let run_id = scope.run_id;
+    let mut tables = Vec::new();
+    let mut pending_by_table = Vec::new();
+    // (index in `tables`, FK parents) of existing tables.
+    let mut parents: Vec<(usize, Vec<(String, String)>)> = Vec::new();
+    for t in scope.selected {
+        let done = state::stage_done(client, run_id, Stage::Copy, &t.source).await?;
+        if !state::stage_done(client, run_id, Stage::Prepare, &t.source).await? {
+            return Err(error::usage(format!(
+                "table {} has not been prepared; run without --stage, or with --stage prepare first",
+                t.source
+            )));
+        }
+        let pending_now = state::chunks(client, run_id, &t.source, false).await?;
+        // `--stage copy` on a table whose chunks are all committed reloads
+        // it — also after a failed reload, which rolled back and left every
+        // chunk done.
+        let reload = scope.named(Stage::Copy) && pending_now.is_empty();
+        if done && !reload {
+            continue;
+        }
+        if reload && !scope.truncate {
+            let loaded = state::chunk_totals(client, run_id, &t.source)
+                .await?
+                .rows_loaded;
+            let now = catalog::row_count(client, &t.qualified()).await?;
+            if now != loaded {
+                return Err(error::blocked(format!(
+                    "target table {} has {now} rows but this run loaded {loaded}: it changed since \
+                     (the application wrote to it?). Refusing to reload it; pass --truncate to replace it anyway",
+                    t.qualified()
+                )));
+            }
+        }
+        let all_chunks = state::chunks(client, run_id, &t.source, true).await?;
+        let preexisting = state::table_row(client, run_id, &t.source)
+            .await?
+            .is_some_and(|r| r.preexisting);
+        // A table this tool created with none of it committed yet loads in
+        // one transaction when so configured: TRUNCATE, then COPY FREEZE.
+        // Not if that TRUNCATE could destroy rows someone else wrote since
+        // prepare, or would be refused (another table's foreign key points
+        // at it, say after `--table child` ran finalize): then per chunk.
+        let mut fresh_whole = !preexisting
+            && t.commit_every == CommitEvery::Table
+            && pending_now.len() == all_chunks.len();
+        if fresh_whole
+            && (catalog::has_rows(&*client, &t.qualified()).await?
+                || catalog::is_referenced(&*client, &t.qualified()).await?)
+        {
+            tracing::warn!(
+                "table {}: holds rows or is referenced by a foreign key already; loading it per chunk, without FREEZE",
+                t.qualified()
+            );
+            fresh_whole = false;
+        }
+        let whole = reload || fresh_whole;
+        let pending = if whole { all_chunks } else { pending_now };
+        let rejects_before = if whole {
+            0
+        } else {
+            state::chunk_totals(client, run_id, &t.source)
+                .await?
+                .rows_rejected as u64
+        };
+        let mut plan = super::fitted_to_target(&*client, t).await?;
+        let mut serial = false;
+        if preexisting {
+            plan.constants = constants_for(client, &plan, &scope.ctx.pipeline).await?;
+            parents.push((
+                tables.len(),
+                catalog::fk_parents(client, &plan.qualified()).await?,
+            ));
+            serial = catalog::self_referencing(client, &plan.qualified()).await?;
+        }
+        let rowid = reader::rowid_name(&plan, &columns_by_table[&t.source]);
+        tables.push(CopyTable {
+            idx: tables.len(),
+            transform: Arc::new(TableTransform::new(&plan)),
+            select_sql: reader::select_sql(&plan, rowid),
+            // Rows may be frozen in the transaction that truncates the table;
+            // an application's table keeps ordinary visibility.
+            copy_sql: ddl::copy_in(&plan, whole && !preexisting),
+            types: plan
+                .columns
+                .iter()
+                .map(|c| &c.ty)
+                .chain(plan.constants.iter().map(|(_, ty, _)| ty))
+                .map(PgType::wire_type)
+                .collect(),
+            rejects_before,
+            deps: Vec::new(),
+            serial,
+            keys_early: !preexisting,
+            whole,
+            reload,
+            plan,
+        });
+        pending_by_table.push(pending);
+    }
+    // An application's foreign keys are enforced during the load: parents
+    // are loaded before their children.
+    let mut parent_idx = vec![Vec::new(); tables.len()];
+    for (i, ps) in &parents {
+        parent_idx[*i] = ps
+            .iter()
+            .filter_map(|(s, n)| {
+                tables
+                    .iter()
+                    .position(|t| &t.plan.schema == s && &t.plan.target == n)
+            })
+            .collect();
+    }
+    let (deps, cyclic) = order::dependencies(&parent_idx);
+    for i in cyclic {
+        tracing::warn!(
+            "table {}: its foreign keys form a cycle with other tables; loading them in parallel \
+             (make the constraints DEFERRABLE or load with --table in a working order if rows are refused)",
+            tables[i].plan.source
+        );
+    }
+    for (t, d) in tables.iter_mut().zip(deps) {
+        t.deps = d;
+    }
+    Ok((tables, pending_by_table))
+}
+
+/// The jobs, largest table first: a table loaded whole (fresh with
+/// `commit_every = "table"`, or reloaded) is one job, otherwise one job per
+/// chunk.
+fn jobs(tables: &[CopyTable], mut pending: Vec<Vec<ChunkRow>>, rows: &[u64]) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    for i in order::largest_first(rows) {
+        if tables[i].whole {
+            jobs.push(Job {
+                table: i,
+                chunks: std::mem::take(&mut pending[i]),
+                replace: true,
+            });
+        } else {
+            jobs.extend(pending[i].drain(..).map(|c| Job {
+                table: i,
+                chunks: vec![c],
+                replace: false,
+            }));
+        }
+    }
+    jobs
+}
+
+/// Record each table's result in the state schema, write reject files, and
+/// build the outcome.
+async fn record(
+    scope: Scope<'_>,
+    client: &mut Client,
+    tables: &[CopyTable],
+    tallies: Vec<Tally>,
+    stage_error: Option<anyhow::Error>,
+) -> Result<CopyOutcome> {
+    let run_id = scope.run_id;
+    let p: &Pipeline = &scope.ctx.pipeline;
+    let mut failures: Vec<anyhow::Error> = Vec::new();
+    let mut errors: HashMap<&str, (String, Vec<serde_json::Value>, bool)> = HashMap::new();
+    for (t, tally) in tables.iter().zip(tallies) {
+        let source = t.plan.source.as_str();
+        let left = tally.chunks_left.load(Ordering::SeqCst);
+        let failure = tally.failure.into_inner().unwrap();
+        // Done means every chunk committed — not merely "no error": after a
+        // stop (or a worker that could not connect) some tables' chunks
+        // never ran, and must stay pending for the rerun.
+        let (status, error) = match (failure, left) {
+            (Some(f), _) => {
+                let msg = format!("{:#}", f.error);
+                errors.insert(source, (msg.clone(), f.rejects, f.all_of_table));
+                failures.push(f.error);
+                (Status::Failed, Some(msg))
+            }
+            (None, 0) => (Status::Done, None),
+            (None, n) => {
+                let msg = format!("table {source}: {n} chunk(s) not loaded (stopped)");
+                errors.insert(source, (msg.clone(), Vec::new(), false));
+                (Status::Interrupted, Some(msg))
+            }
+        };
+        state::set_stage(
+            client,
+            run_id,
+            Stage::Copy,
+            source,
+            status,
+            error.as_deref(),
+        )
+        .await?;
+        if status == Status::Done && t.reload {
+            // Reloaded: its sequences, statistics and counts are due again.
+            state::reset_stage(client, run_id, Stage::Finalize, Some(source)).await?;
+            state::reset_stage(client, run_id, Stage::Verify, Some(source)).await?;
+        }
+    }
+    let mut summaries = Vec::new();
+    for t in scope.selected {
+        let totals = state::chunk_totals(client, run_id, &t.source).await?;
+        let (error, failing, all_of_table) = match errors.remove(t.source.as_str()) {
+            Some((e, f, all)) => (Some(e), f, all),
+            None => (None, Vec::new(), false),
+        };
+        let mut reject_file = None;
+        if totals.rows_rejected > 0 || !failing.is_empty() {
+            let path = rejects::reject_path(&p.base_dir, &t.source);
+            rejects::write_rejects(client, run_id, &t.source, &failing, !all_of_table, &path)
+                .await?;
+            if !failing.is_empty() {
+                // The table failed on its rejects: say where they are.
+                failures.push(error::blocked(format!(
+                    "table {}: the rejected rows are in {}",
+                    t.source,
+                    path.display()
+                )));
+            }
+            reject_file = Some(path);
+        }
+        summaries.push(TableSummary {
+            source_table: t.source.clone(),
+            target_table: t.target.clone(),
+            rows_read: totals.rows_read,
+            rows_loaded: totals.rows_loaded,
+            rows_rejected: totals.rows_rejected,
+            seconds: totals.seconds,
+            error,
+            reject_file,
+        });
+    }
+    failures.extend(stage_error);
+    let interrupted = scope.shutdown.is_requested();
+    let failure = if failures.is_empty() && !interrupted {
+        state::set_stage(client, run_id, Stage::Copy, "", Status::Done, None).await?;
+        None
+    } else {
+        let e = if failures.is_empty() {
+            scope.shutdown.error("committed chunks are kept")
+        } else {
+            error::combine("copy failed:", failures)
+        };
+        let status = if interrupted {
+            Status::Interrupted
+        } else {
+            Status::Failed
+        };
+        state::set_stage(
+            client,
+            run_id,
+            Stage::Copy,
+            "",
+            status,
+            Some(&format!("{e:#}")),
+        )
+        .await?;
+        Some(e)
+    };
+    Ok(CopyOutcome {
+        tables: summaries,
+        failure,
+        keys: None,
+    })
+}
+
+/// The summary of a table this invocation did not copy (from the state).
+pub async fn summary_from_state(
+    client: &Client,
+    run_id: i64,
+    t: &TablePlan,
+    base_dir: &std::path::Path,
+) -> Result<TableSummary> {
+    let totals = state::chunk_totals(client, run_id, &t.source).await?;
+    Ok(TableSummary {
+        source_table: t.source.clone(),
+        target_table: t.target.clone(),
+        rows_read: totals.rows_read,
+        rows_loaded: totals.rows_loaded,
+        rows_rejected: totals.rows_rejected,
+        seconds: totals.seconds,
+        error: None,
+        reject_file: (totals.rows_rejected > 0).then(|| rejects::reject_path(base_dir, &t.source)),
+    })
+}
+
+/// For a table the application created: each `add_columns` entry with a
+/// default becomes a constant, evaluated once by PostgreSQL and converted to
+/// the column's actual type.
+async fn constants_for(
+    client: &Client,
+    t: &TablePlan,
+    p: &Pipeline,
+) -> Result<Vec<(String, PgType, Value)>> {
+    let mut out = Vec::new();
+    for a in &t.added {
+        let Some(expr) = &a.default else { continue };
+        let ty = catalog::copy_types(client, &t.schema, &t.target, std::slice::from_ref(&a.name))
+            .await?
+            .remove(0);
+        // Evaluated twice: a volatile default (clock_timestamp(),
+        // gen_random_uuid(), nextval()) would give every row the same value,
+        // so it is refused. now() is stable within a statement: allowed.
+        let r = client
+            .query_one(
+                &format!("SELECT ({expr})::{ty}::text, ({expr})::{ty}::text"),
+                &[],
+            )
             .await
             .with_context(|| {
-                format!(
-                    "emptying {} before loading it whole (a table other tables reference cannot be truncated alone)",
-                    table.plan.qualified()
-                )
+                format!("evaluating add_columns.{}.default `{expr}` as {ty}", a.name)
             })?;
-        state::reset_chunks(&tx, s.run_id, &table.plan.source).await?;
-    }
-    for chunk in &job.chunks {
-        if let Err(e) = load_chunk(&tx, table, chunk, s, progress).await {
-            let broke_limit = !table.failing_rejects.lock().unwrap().is_empty();
-            if job.replace && broke_limit {
-                // The rejects of this transaction's earlier chunks roll back
-                // with it; read them back (the transaction sees only its
-                // own: the others were deleted above) so the reject file
-                // shows every one. A read error leaves the file shorter; the
-                // limit's error is the one to report.
-                let mut earlier = Vec::new();
-                let _ = state::stream_rejects(&tx, s.run_id, &table.plan.source, |v| {
-                    earlier.push(v);
-                    Ok(())
-                })
-                .await;
-                table.failing_rejects.lock().unwrap().splice(0..0, earlier);
-                table.failing_is_all.store(true, Ordering::SeqCst);
-            }
-            return Err(e);
+        let text: Option<String> = r.get(0);
+        let again: Option<String> = r.get(1);
+        if text != again {
+            return Err(error::usage(format!(
+                "add_columns.{}.default `{expr}` gives a different value each time; loading into an existing \
+                 table it would be evaluated once for all rows. Give the column that default in the table itself \
+                 and remove it from add_columns",
+                a.name
+            )));
         }
+        let cell = text
+            .map(|s| crate::convert::cell::Cell::Text(s.into_bytes()))
+            .unwrap_or(crate::convert::cell::Cell::Null);
+        let opts =
+            crate::config::plan::convert_options(&p.defaults, None).map_err(anyhow::Error::msg)?;
+        let v = Converter::new(ty.clone(), opts)
+            .convert(&cell)
+            .map_err(|e| {
+                error::usage(format!(
+                    "add_columns.{}.default `{expr}`: {}",
+                    a.name, e.reason
+                ))
+            })?;
+        out.push((a.name.clone(), ty, v));
     }
-    tx.commit()
-        .await
-        .with_context(|| format!("table {}: commit", table.plan.source))?;
-    Ok(())
-}
-
-/// Load one chunk inside the caller's transaction.
-async fn load_chunk(
-    tx: &tokio_postgres::Transaction<'_>,
-    table: &CopyTable,
-    chunk: &ChunkRow,
-    s: &CopySettings,
-    progress: &Progress,
-) -> Result<()> {
-    let t0 = Instant::now();
-    let ctx = || format!("table {}, chunk {}", table.plan.source, chunk.chunk_no);
-    let (val_tx, mut val_rx) = mpsc::channel::<EncodedBatch>(CHANNEL_BATCHES);
-
-    let extractor = {
-        let path = s.source_path.clone();
-        let sql = table.select_sql.clone();
-        let (lo, hi) = (chunk.lo, chunk.hi);
-        let tf = table.transform.clone();
-        let types = table.types.clone();
-        let batch = s.batch_size;
-        tokio::task::spawn_blocking(move || -> Result<u64> {
-            let conn = source::open_readonly(&path)?;
-            extract_encoded(&conn, &sql, lo..=hi, &tf, &types, batch, &val_tx)
-        })
-    };
-
-    let sink = tx
-        .copy_in::<_, Bytes>(&table.copy_sql)
-        .await
-        .with_context(ctx)?;
-    pin_mut!(sink);
-    let mut rejects: Vec<Reject> = Vec::new();
-    let mut keys: Vec<i64> = Vec::new();
-    let (mut read, mut loaded) = (0u64, 0u64);
-    let mut failed = sink.send(Bytes::from_static(copy_in::HEADER)).await.err();
-    while failed.is_none() {
-        let Some(batch) = val_rx.recv().await else {
-            break;
-        };
-        failed = sink.send(batch.data).await.err();
-        read += batch.rows_read as u64;
-        loaded += batch.keys.len() as u64;
-        keys.extend_from_slice(&batch.keys);
-        rejects.extend(batch.rejects);
-        progress.inc(table.idx, batch.rows_read as u64);
-    }
-    if failed.is_none() {
-        failed = sink.send(Bytes::from_static(copy_in::TRAILER)).await.err();
-    }
-    if let Some(e) = failed {
-        // The server's reason arrives with the end of the COPY.
-        let e = match sink.finish().await {
-            Err(server) => server,
-            Ok(_) => e,
-        };
-        return Err(explain_copy_error(e, &keys, table)).with_context(ctx);
-    }
-    let extracted = extractor
-        .await
-        .map_err(|e| anyhow!("source reader panicked: {e}"))?
-        .with_context(|| format!("reading source table {}", table.plan.source))
-        .with_context(ctx)?;
-    let copied = match sink.finish().await {
-        Ok(n) => n,
-        Err(e) => return Err(explain_copy_error(e, &keys, table)).with_context(ctx),
-    };
-    if extracted != read || copied != loaded {
-        bail!(
-            "{}: row count mismatch (read {extracted}, transformed {read}, sent {loaded}, COPY reported {copied})",
-            ctx()
-        );
-    }
-    let n_rej = rejects.len() as u64;
-    if n_rej > 0 {
-        let total = table.rejects_before + table.rejects.fetch_add(n_rej, Ordering::SeqCst) + n_rej;
-        if total > s.reject_limit {
-            let first = &rejects[0];
-            let msg = format!(
-                "{} rejected row(s) in table {} exceed reject_limit {} (first: {}, column {}: {})",
-                total, table.plan.source, s.reject_limit, first.row_key, first.column, first.reason
-            );
-            let source = &table.plan.source;
-            table
-                .failing_rejects
-                .lock()
-                .unwrap()
-                .extend(rejects.iter().map(|r| r.to_json(source)));
-            bail!(msg);
-        }
-    }
-    state::insert_rejects(tx, s.run_id, &table.plan.source, chunk.chunk_no, &rejects)
-        .await
-        .with_context(ctx)?;
-    state::finish_chunk(
-        tx,
-        s.run_id,
-        &table.plan.source,
-        chunk.chunk_no,
-        state::ChunkDone {
-            rows_read: read as i64,
-            rows_loaded: loaded as i64,
-            rows_rejected: n_rej as i64,
-            seconds: t0.elapsed().as_secs_f64(),
-        },
-    )
-    .await
-    .with_context(ctx)?;
-    Ok(())
-}
-
-/// A server-side COPY error, with the offending row named by its source key
-/// when PostgreSQL tells which line (row) of the COPY failed.
-fn explain_copy_error(e: tokio_postgres::Error, sent: &[i64], table: &CopyTable) -> anyhow::Error {
-    let Some(db) = e.as_db_error() else {
-        return anyhow::Error::new(e).context(
-            "target connection failed during COPY (a rerun resumes from what was committed)",
-        );
-    };
-    let mut msg = format!("PostgreSQL rejected the data: {}", db.message());
-    if let Some(d) = db.detail() {
-        msg.push_str(&format!(" ({d})"));
-    }
-    if let Some(line) = db
-        .where_()
-        .and_then(|w| w.split("line ").nth(1))
-        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
-        .and_then(|n| n.parse::<usize>().ok())
-    {
-        let key = sent.get(line.saturating_sub(1));
-        if let Some(k) = key {
-            if table.plan.without_rowid {
-                msg.push_str(&format!(" at row {line} of the chunk"));
-            } else {
-                msg.push_str(&format!(" at source rowid {k}"));
-            }
-        }
-    }
-    if let Some(c) = db.column() {
-        msg.push_str(&format!(", column {c}"));
-    }
-    anyhow!(msg)
+    Ok(out)
 }

@@ -1,0 +1,226 @@
+//! One job of the copy stage, one transaction: a reader streams the rows of
+//! each chunk (converted and encoded in place) into `COPY ... FROM STDIN
+//! (FORMAT binary)`; in the same transaction the chunk's rejects are stored
+//! and the chunk is marked done. A crash at any point therefore loses
+//! nothing and duplicates nothing.
+
+use super::{CopyTable, Job, Settings, Tally};
+use crate::error;
+use crate::pg::copy_in;
+use crate::sqlite::reader::{self, ReadRequest};
+use crate::sqlite::transform::Reject;
+use crate::state::{self, ChunkRow};
+use crate::ui::progress::Progress;
+use anyhow::{anyhow, Context as _};
+use bytes::Bytes;
+use futures::{pin_mut, SinkExt};
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+use tokio_postgres::Client;
+
+/// Why a job failed, with the rejects of a transaction that broke the
+/// reject limit (rolled back, so the reject file must show them).
+pub struct JobError {
+    pub error: anyhow::Error,
+    /// The failing transaction's rejects as reject-file lines.
+    pub rejects: Vec<serde_json::Value>,
+    /// `rejects` are every reject of the table (a whole-table transaction
+    /// failed): rejects committed by an earlier load are superseded.
+    pub all_of_table: bool,
+}
+
+impl From<anyhow::Error> for JobError {
+    fn from(error: anyhow::Error) -> Self {
+        JobError {
+            error,
+            rejects: Vec::new(),
+            all_of_table: false,
+        }
+    }
+}
+
+/// One job, one transaction: its rows and the chunks' done marks commit
+/// together or not at all.
+pub async fn run_job(
+    client: &mut Client,
+    job: &Job,
+    table: &CopyTable,
+    tally: &Tally,
+    s: &Settings,
+    progress: &Progress,
+) -> Result<(), JobError> {
+    let source = &table.plan.source;
+    let tx = client
+        .transaction()
+        .await
+        .with_context(|| format!("table {source}"))?;
+    if job.replace {
+        tx.batch_execute(&format!("TRUNCATE {}", table.plan.qualified()))
+            .await
+            .with_context(|| {
+                format!(
+                    "emptying {} before loading it whole (a table other tables reference cannot be truncated alone)",
+                    table.plan.qualified()
+                )
+            })?;
+        state::reset_chunks(&tx, s.run_id, source).await?;
+    }
+    for chunk in &job.chunks {
+        if let Err(mut e) = load_chunk(&tx, table, tally, chunk, s, progress).await {
+            if job.replace && !e.rejects.is_empty() {
+                // The rejects of this transaction's earlier chunks roll back
+                // with it; read them back (the transaction sees only its
+                // own: the others were deleted above) so the reject file
+                // shows every one. A read error leaves the file shorter; the
+                // limit's error is the one to report.
+                let mut earlier = Vec::new();
+                let _ = state::stream_rejects(&tx, s.run_id, source, |v| {
+                    earlier.push(v);
+                    Ok(())
+                })
+                .await;
+                e.rejects.splice(0..0, earlier);
+                e.all_of_table = true;
+            }
+            return Err(e);
+        }
+    }
+    tx.commit()
+        .await
+        .with_context(|| format!("table {source}: commit"))?;
+    Ok(())
+}
+
+/// Load one chunk inside the caller's transaction.
+async fn load_chunk(
+    tx: &tokio_postgres::Transaction<'_>,
+    table: &CopyTable,
+    tally: &Tally,
+    chunk: &ChunkRow,
+    s: &Settings,
+    progress: &Progress,
+) -> Result<(), JobError> {
+    let t0 = Instant::now();
+    let ctx = || format!("table {}, chunk {}", table.plan.source, chunk.chunk_no);
+    let mut reader = reader::spawn_reader(ReadRequest {
+        path: s.source_path.clone(),
+        sql: table.select_sql.clone(),
+        range: chunk.lo..=chunk.hi,
+        transform: table.transform.clone(),
+        types: table.types.clone(),
+        batch_size: s.batch_size,
+    });
+    let sink = tx
+        .copy_in::<_, Bytes>(&table.copy_sql)
+        .await
+        .with_context(ctx)?;
+    pin_mut!(sink);
+    let mut rejects: Vec<Reject> = Vec::new();
+    let mut keys: Vec<i64> = Vec::new();
+    let (mut read, mut loaded) = (0u64, 0u64);
+    let mut failed = sink.send(Bytes::from_static(copy_in::HEADER)).await.err();
+    while failed.is_none() {
+        let Some(batch) = reader.batches.recv().await else {
+            break;
+        };
+        failed = sink.send(batch.data).await.err();
+        read += batch.rows_read as u64;
+        loaded += batch.keys.len() as u64;
+        keys.extend_from_slice(&batch.keys);
+        rejects.extend(batch.rejects);
+        progress.inc(table.idx, batch.rows_read as u64);
+    }
+    if failed.is_none() {
+        failed = sink.send(Bytes::from_static(copy_in::TRAILER)).await.err();
+    }
+    if let Some(e) = failed {
+        // The server's reason arrives with the end of the COPY.
+        let e = match sink.finish().await {
+            Err(server) => server,
+            Ok(_) => e,
+        };
+        return Err(explain_copy_error(e, &keys, table).context(ctx()).into());
+    }
+    let extracted = reader
+        .finish()
+        .await
+        .with_context(|| format!("reading source table {}", table.plan.source))
+        .with_context(ctx)?;
+    let copied = match sink.finish().await {
+        Ok(n) => n,
+        Err(e) => return Err(explain_copy_error(e, &keys, table).context(ctx()).into()),
+    };
+    if extracted != read || copied != loaded {
+        return Err(anyhow!(
+            "{}: row count mismatch (read {extracted}, transformed {read}, sent {loaded}, COPY reported {copied})",
+            ctx()
+        )
+        .into());
+    }
+    let n_rej = rejects.len() as u64;
+    if n_rej > 0 {
+        let total = table.rejects_before + tally.rejects.fetch_add(n_rej, Ordering::SeqCst) + n_rej;
+        if total > s.reject_limit {
+            let first = &rejects[0];
+            let source = &table.plan.source;
+            return Err(JobError {
+                error: error::blocked(format!(
+                    "{total} rejected row(s) in table {source} exceed reject_limit {} (first: {}, column {}: {}); \
+                     fix the source or the mapping, or raise reject_limit",
+                    s.reject_limit, first.row_key, first.column, first.reason
+                )),
+                rejects: rejects.iter().map(|r| r.to_json(source)).collect(),
+                all_of_table: false,
+            });
+        }
+    }
+    state::insert_rejects(tx, s.run_id, &table.plan.source, chunk.chunk_no, &rejects)
+        .await
+        .with_context(ctx)?;
+    state::finish_chunk(
+        tx,
+        s.run_id,
+        &table.plan.source,
+        chunk.chunk_no,
+        state::ChunkDone {
+            rows_read: read as i64,
+            rows_loaded: loaded as i64,
+            rows_rejected: n_rej as i64,
+            seconds: t0.elapsed().as_secs_f64(),
+        },
+    )
+    .await
+    .with_context(ctx)?;
+    Ok(())
+}
+
+/// A server-side COPY error, with the offending row named by its source key
+/// when PostgreSQL tells which line (row) of the COPY failed. The
+/// PostgreSQL error stays in the chain, so its SQLSTATE decides the class.
+fn explain_copy_error(e: tokio_postgres::Error, sent: &[i64], table: &CopyTable) -> anyhow::Error {
+    let Some(db) = e.as_db_error() else {
+        return anyhow::Error::new(e).context("target connection failed during COPY");
+    };
+    let mut msg = format!("PostgreSQL rejected the data: {}", db.message());
+    if let Some(d) = db.detail() {
+        msg.push_str(&format!(" ({d})"));
+    }
+    if let Some(line) = db
+        .where_()
+        .and_then(|w| w.split("line ").nth(1))
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        if let Some(k) = sent.get(line.saturating_sub(1)) {
+            if table.plan.without_rowid {
+                msg.push_str(&format!(" at row {line} of the chunk"));
+            } else {
+                msg.push_str(&format!(" at source rowid {k}"));
+            }
+        }
+    }
+    if let Some(c) = db.column() {
+        msg.push_str(&format!(", column {c}"));
+    }
+    error::from_postgres(&e, msg)
+}
