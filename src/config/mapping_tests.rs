@@ -166,3 +166,126 @@ fn round_trips_through_to_toml() {
         Some("full_name")
     );
 }
+
+/// Every check of `validate`, each message and line pinned.
+const EVERY_PROBLEM: &str = r#"
+[source]
+path = "app.db"
+
+[target]
+schema = "sqlite2pg"
+
+[defaults]
+chunk_size = 0
+batch_size = 0
+workers = 65
+maintenance_work_mem = "2 gigs"
+timezone = "Mars/Base"
+true_values = ["yes"]
+false_values = ["YES", "no"]
+
+[tables.a]
+target = "x"
+primary_key = ["nope"]
+[tables.a.columns.id]
+type = "bigintt"
+identity = true
+[tables.a.columns.t]
+type = "text"
+timezone = "Moon/Crater"
+sequence_floor = 5
+invalid_utf8 = "bytea"
+json_wrap = "v"
+[tables.a.columns.u]
+target = "t"
+type = "text"
+timezone = "Europe/Berlin"
+[tables.a.columns.w]
+target = "wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww"
+type = "text"
+identity = true
+[tables.a.add_columns.t]
+type = "nope"
+not_null = true
+[[tables.a.indexes]]
+name = "x"
+columns = []
+[[tables.a.indexes]]
+name = "a_ix"
+columns = ["zz", "(lower(t))"]
+[[tables.a.foreign_keys]]
+columns = ["zz"]
+references = "c"
+ref_columns = ["p", "q"]
+on_delete = "explode"
+on_update = "set  NULL"
+[[tables.a.foreign_keys]]
+columns = ["id"]
+references = "nowhere"
+
+[tables.b]
+target = "x"
+[tables.b.columns.id]
+type = "bigint"
+include = false
+[[tables.b.indexes]]
+name = "a_ix"
+columns = ["id"]
+
+[tables.c]
+include = false
+[tables.c.columns.id]
+type = "bigint"
+
+[tables.d]
+bogus = 1
+
+[tables.e]
+target = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee"
+[tables.e.add_columns.at]
+type = "timestamptz"
+default = "now()"
+"#;
+
+#[test]
+fn every_validation_message_and_line_is_pinned() {
+    let e = Pipeline::parse(EVERY_PROBLEM, Path::new("p.toml")).unwrap_err();
+    let want = r#"
+invalid mapping file p.toml (34 problems):
+  p.toml:70: `tables.d`: unknown field `bogus`, expected one of `target`, `include`, `filter`, `without_rowid`, `commit_every`, `primary_key`, `columns`, `add_columns`, `indexes`, `foreign_keys`, `checks`
+  p.toml:9: `defaults.chunk_size`: must be at least 1
+  p.toml:10: `defaults.batch_size`: must be at least 1
+  p.toml:11: `defaults.workers`: must be between 1 and 64
+  p.toml:12: `defaults.maintenance_work_mem`: `2 gigs` is not a memory size PostgreSQL accepts here: a whole number with kB, MB, GB or TB, from 1MB to 2147483647kB (e.g. `512MB`, `2GB`)
+  p.toml:13: `defaults.timezone`: unknown time zone `Mars/Base` (use an IANA name such as `UTC` or `Europe/Berlin`)
+  p.toml:15: `defaults.false_values`: `YES` is in both true_values and false_values
+  p.toml:6: `target.schema`: `sqlite2pg` holds this tool's own state; load into another schema
+  p.toml:21: `tables.a.columns.id.type`: unsupported target type `bigintt` (supported: boolean, smallint, integer, bigint, real, double precision, numeric[(p[,s])], text, varchar[(n)], char[(n)], bytea, date, time, timestamp, timestamptz, json, jsonb, uuid)
+  p.toml:22: `tables.a.columns.id.identity`: identity needs an integer type (smallint, integer, bigint)
+  p.toml:25: `tables.a.columns.t.timezone`: unknown time zone `Moon/Crater`
+  p.toml:26: `tables.a.columns.t.sequence_floor`: only meaningful with identity = true
+  p.toml:27: `tables.a.columns.t.invalid_utf8`: `bytea` needs the column type to be bytea
+  p.toml:28: `tables.a.columns.t.json_wrap`: json_wrap needs the column type to be json or jsonb
+  p.toml:30: `tables.a.columns.u.target`: target column `t` appears twice in table `x`
+  p.toml:34: `tables.a.columns.w.target`: `wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww` is longer than PostgreSQL's 63 bytes; shorten it
+  p.toml:36: `tables.a.columns.w.identity`: identity needs an integer type (smallint, integer, bigint)
+  p.toml:38: `tables.a.add_columns.t.type`: unsupported target type `nope` (supported: boolean, smallint, integer, bigint, real, double precision, numeric[(p[,s])], text, varchar[(n)], char[(n)], bytea, date, time, timestamp, timestamptz, json, jsonb, uuid)
+  p.toml:37: `tables.a.add_columns.t`: target column `t` appears twice in table `x`
+  p.toml:37: `tables.a.add_columns.t.default`: a NOT NULL added column needs a default
+  p.toml:19: `tables.a.primary_key`: `nope` is not a target column of `x`
+  p.toml:42: `tables.a.indexes.0.columns`: empty
+  p.toml:45: `tables.a.indexes.1.columns`: `zz` is not a target column of `x` (write an expression in parentheses)
+  p.toml:47: `tables.a.foreign_keys.0.columns`: `zz` is not a target column of `x`
+  p.toml:48: `tables.a.foreign_keys.0.references`: `c` is excluded (include = false): drop this foreign key or include the table
+  p.toml:49: `tables.a.foreign_keys.0.ref_columns`: must have as many columns as `columns`
+  p.toml:50: `tables.a.foreign_keys.0.on_delete`: `explode` is not one of cascade, restrict, set null, set default, no action
+  p.toml:54: `tables.a.foreign_keys.1.references`: `nowhere` is not a table of this mapping
+  p.toml:57: `tables.b.target`: target table `x` is also the target of source table `a`
+  p.toml:58: `tables.b.columns`: no included column
+  p.toml:62: `tables.b.indexes.0.name`: index `a_ix` is also the name of an index of `x` (index names are per schema)
+  p.toml:63: `tables.b.indexes.0.columns`: `id` is not a target column of `x` (write an expression in parentheses)
+  p.toml:74: `tables.e.target`: `eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee` is longer than PostgreSQL's 63 bytes; shorten it
+  p.toml:41: `tables.a.indexes.0.name`: index `x` of `x` has the name of a target table (tables and indexes share a schema's names)
+"#;
+    assert_eq!(e.to_string(), &want[1..]);
+}
