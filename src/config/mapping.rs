@@ -6,15 +6,18 @@
 //! referenced columns exist, names do not collide) and reports *every*
 //! problem at once, each with the line of the offending key.
 
+use super::locate::{issue_from_toml, Locator};
 use crate::pg::types::PgType;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
-/// Ordered map: tables and columns keep the order of the file.
+/// Key paths of the mapping, as issues and state name them.
+pub use super::locate::key_seg;
 /// Conversion options the mapping names; defined where they are used.
 pub use crate::convert::{EpochUnit, Utf8Policy};
 
+/// Ordered map: tables and columns keep the order of the file.
 pub type OrderedMap<V> = indexmap::IndexMap<String, V>;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -762,153 +765,6 @@ pub fn fk_action(a: &str) -> Option<&'static str> {
         "no action" => Some("NO ACTION"),
         _ => None,
     }
-}
-
-/// A key path segment, quoted when it is not a bare TOML key.
-pub fn key_seg(k: &str) -> String {
-    if !k.is_empty()
-        && k.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        k.to_string()
-    } else {
-        format!("{k:?}")
-    }
-}
-
-fn issue_from_toml(e: &toml::de::Error, text: &str, prefix: &str) -> MappingIssue {
-    let line = e
-        .span()
-        .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-    MappingIssue {
-        key: if prefix.is_empty() {
-            "(file)".into()
-        } else {
-            prefix.into()
-        },
-        line,
-        message: e.message().trim().to_string(),
-    }
-}
-
-/// Finds the line of a dotted key path in the original text, through
-/// toml_edit's spans.
-struct Locator {
-    doc: Option<toml_edit::ImDocument<String>>,
-    text: String,
-}
-
-impl Locator {
-    fn new(text: &str) -> Locator {
-        Locator {
-            doc: toml_edit::ImDocument::parse(text.to_string()).ok(),
-            text: text.to_string(),
-        }
-    }
-
-    /// Line (1-based) of the deepest existing key of `path`.
-    fn line_of(&self, path: &str) -> Option<usize> {
-        let doc = self.doc.as_ref()?;
-        let mut item: &toml_edit::Item = doc.as_item();
-        let mut best: Option<std::ops::Range<usize>> = None;
-        for seg in split_path(path) {
-            let next = match item {
-                toml_edit::Item::Table(t) => {
-                    let kv = t.get_key_value(&seg);
-                    if let Some((k, _)) = kv {
-                        best = k.span().or(best);
-                    }
-                    kv.map(|(_, v)| v)
-                }
-                toml_edit::Item::Value(toml_edit::Value::InlineTable(t)) => {
-                    let kv = t.get_key_value(&seg);
-                    if let Some((k, _)) = kv {
-                        best = k.span().or(best);
-                    }
-                    kv.map(|(_, v)| v)
-                }
-                toml_edit::Item::ArrayOfTables(a) => seg.parse::<usize>().ok().and_then(|i| {
-                    let t = a.get(i)?;
-                    best = t.span().or(best.clone());
-                    a.get(i).map(|_| ()).and(None)
-                }),
-                _ => None,
-            };
-            match next {
-                Some(n) => item = n,
-                None => {
-                    // Arrays of tables: descend by index.
-                    if let toml_edit::Item::ArrayOfTables(a) = item {
-                        if let Some(t) = seg.parse::<usize>().ok().and_then(|i| a.get(i)) {
-                            best = t.span().or(best);
-                            // Keep walking inside this table.
-                            return self.line_of_in_table(t, path, best);
-                        }
-                    }
-                    break;
-                }
-            }
-        }
-        best.map(|s| {
-            self.text[..s.start.min(self.text.len())]
-                .matches('\n')
-                .count()
-                + 1
-        })
-    }
-
-    fn line_of_in_table(
-        &self,
-        t: &toml_edit::Table,
-        path: &str,
-        best: Option<std::ops::Range<usize>>,
-    ) -> Option<usize> {
-        // After an array index, the remaining segments are keys in `t`.
-        let segs = split_path(path);
-        let idx = segs.iter().position(|s| s.parse::<usize>().is_ok());
-        let mut best = best;
-        if let Some(i) = idx {
-            if let Some(seg) = segs.get(i + 1) {
-                if let Some((k, _)) = t.get_key_value(seg) {
-                    best = k.span().or(best);
-                }
-            }
-        }
-        best.map(|s| {
-            self.text[..s.start.min(self.text.len())]
-                .matches('\n')
-                .count()
-                + 1
-        })
-    }
-}
-
-/// Split a dotted key path, honouring `"quoted.segments"`.
-fn split_path(path: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut chars = path.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => {
-                while let Some(c) = chars.next() {
-                    match c {
-                        '\\' => {
-                            if let Some(n) = chars.next() {
-                                cur.push(n)
-                            }
-                        }
-                        '"' => break,
-                        _ => cur.push(c),
-                    }
-                }
-            }
-            '.' => out.push(std::mem::take(&mut cur)),
-            _ => cur.push(c),
-        }
-    }
-    out.push(cur);
-    out
 }
 
 #[cfg(test)]
