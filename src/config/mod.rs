@@ -4,3 +4,4 @@
 mod locate;
 pub mod mapping;
 pub mod plan;
+mod validate;
