@@ -4,6 +4,7 @@
 //! first; `Pipeline::parse` then gives each its line.
 
 use super::mapping::{fk_action, key_seg, MappingIssue, Pipeline, Utf8Policy};
+use super::plan::convert_options;
 use crate::pg::types::PgType;
 use std::collections::{BTreeMap, HashSet};
 
@@ -60,13 +61,12 @@ impl Pipeline {
                 ),
             );
         }
-        if d.timezone.parse::<chrono_tz::Tz>().is_err() {
+        // The resolver `plan` uses; with no column it fails only on
+        // `defaults.timezone` ("unknown time zone `…`").
+        if let Err(e) = convert_options(d, None) {
             push(
                 "defaults.timezone".into(),
-                format!(
-                    "unknown time zone `{}` (use an IANA name such as `UTC` or `Europe/Berlin`)",
-                    d.timezone
-                ),
+                format!("{e} (use an IANA name such as `UTC` or `Europe/Berlin`)"),
             );
         }
         let tv: HashSet<_> = d.true_values.iter().map(|s| s.to_lowercase()).collect();
@@ -116,6 +116,7 @@ impl Pipeline {
                     continue;
                 }
                 any = true;
+                // `PgType::parse`, as in `plan`: one parser for a type.
                 let ty = match PgType::parse(&c.pg_type) {
                     Ok(ty) => Some(ty),
                     Err(e) => {
@@ -136,12 +137,11 @@ impl Pipeline {
                         format!("target column `{target}` appears twice in table `{tname}`"),
                     );
                 }
-                if let Some(tz) = &c.timezone {
-                    if tz.parse::<chrono_tz::Tz>().is_err() {
-                        push(
-                            format!("{cp}.timezone"),
-                            format!("unknown time zone `{tz}`"),
-                        );
+                // The column's own time zone, resolved as `plan` resolves
+                // it; without one it is the default's, reported above.
+                if c.timezone.is_some() {
+                    if let Err(e) = convert_options(d, Some(c)) {
+                        push(format!("{cp}.timezone"), e);
                     }
                 }
                 if c.sequence_floor.is_some() && !c.identity {
