@@ -10,10 +10,9 @@ use crate::pg::types::PgType;
 use crate::sqlite::introspect::{
     introspect, sqlite_quote, IndexPart, SourceColumn, SourceSchema, SourceTable,
 };
+use crate::sqlite::lexer::{tokenize, Tok};
 use crate::sqlite::source;
-use crate::sqlite::typemap::{
-    map_declared_type, tokenize, translate_default, translate_expr_with, Tok,
-};
+use crate::sqlite::typemap::{map_declared_type, translate_default, translate_expr_with};
 use anyhow::{bail, Context, Result};
 use rusqlite::Connection;
 use std::collections::{HashMap, HashSet, VecDeque};
