@@ -209,12 +209,69 @@ fn run_init_writes_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = fixture(dir.path());
     let out = dir.path().join("pipelines/app.toml");
-    let written = run_init(&db, Some(&out), None).unwrap();
+    let written = run_init(&db, Some(&out), None, false).unwrap();
     assert_eq!(written, out);
     let p = Pipeline::load(&out).unwrap();
     assert_eq!(p.table_maps.len(), 5);
-    let e = run_init(&db, Some(&out), None).unwrap_err().to_string();
+    let e = run_init(&db, Some(&out), None, false)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("already exists"), "{e}");
+}
+
+/// The file names in `dir`, sorted (to see that no temporary file is left).
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn failed_init_force_keeps_the_old_mapping() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fixture(dir.path());
+    let out = dir.path().join("pipelines/app.toml");
+    run_init(&db, Some(&out), None, false).unwrap();
+    // The operator reviewed it.
+    let mut reviewed = std::fs::read(&out).unwrap();
+    reviewed.extend_from_slice(b"# reviewed: ok for the window\n");
+    std::fs::write(&out, &reviewed).unwrap();
+
+    let bad = dir.path().join("not-sqlite.db");
+    std::fs::write(&bad, "not a SQLite database\n".repeat(400)).unwrap();
+    let e = format!("{:#}", run_init(&bad, Some(&out), None, true).unwrap_err());
+    assert!(
+        e.contains("not a SQLite database"),
+        "failed for another reason: {e}"
+    );
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        reviewed,
+        "the failed init --force ({e}) changed the mapping"
+    );
+    // Without --force it is refused, as before.
+    let e = run_init(&db, Some(&out), None, false)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("already exists"), "{e}");
+    assert_eq!(std::fs::read(&out).unwrap(), reviewed);
+    assert_eq!(names_in(&dir.path().join("pipelines")), ["app.toml"]);
+}
+
+#[test]
+fn init_force_replaces_the_old_mapping() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = fixture(dir.path());
+    let out = dir.path().join("app.toml");
+    std::fs::write(&out, "# an old mapping\n").unwrap();
+    let written = run_init(&db, Some(&out), None, true).unwrap();
+    assert_eq!(written, out);
+    let p = Pipeline::load(&out).unwrap();
+    assert_eq!(p.table_maps.len(), 5);
+    assert_eq!(names_in(dir.path()), ["app.db", "app.toml"]);
 }
 
 #[test]
@@ -325,7 +382,7 @@ line" INT, "ü" ANY, "Ä" REAL, [x y] BLOB DEFAULT X'00FF', "a.b" text DEFAULT '
     .unwrap();
     drop(c);
     let out = dir.path().join("odd.toml");
-    run_init(&path, Some(&out), None).unwrap();
+    run_init(&path, Some(&out), None, false).unwrap();
     let text = std::fs::read_to_string(&out).unwrap();
     let p = Pipeline::parse(&text, &out).unwrap();
     let t = p.table("we\"ird.na me").unwrap();
