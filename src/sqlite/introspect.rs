@@ -2,7 +2,7 @@
 //! CHECK constraints and row counts, through the table-valued pragma
 //! functions (bound parameters, so any table name works).
 
-use crate::sqlite::typemap::{matching_paren, tokenize, Token};
+use crate::sqlite::lexer::{matching_paren, tokenize, Token};
 use anyhow::{Context, Result};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::{BTreeMap, HashMap, HashSet};

@@ -5,6 +5,7 @@
 
 pub mod fingerprint;
 pub mod introspect;
+pub mod lexer;
 pub mod reader;
 pub mod source;
 pub mod transform;

@@ -1,0 +1,131 @@
+//! `sqlite2pg init`: introspect and profile a SQLite file and write a
+//! mapping file with every inferred rule spelled out, and the facts behind
+//! them as comments, for the operator to review before the window.
+//!
+//! This file runs the command; `profile` reads the cells, `infer` proposes
+//! the pipeline, `render` writes it out.
+
+mod infer;
+mod profile;
+mod render;
+#[cfg(test)]
+mod tests;
+
+pub use infer::build_pipeline;
+pub use profile::{profile, ColumnProfile, Profiles, TableProfile, TextFormats};
+pub use render::render;
+
+use crate::sqlite::introspect::introspect;
+use crate::sqlite::source;
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// `sqlite2pg init`: write a mapping file for `sqlite` to `out`, or to
+/// `pipelines/<stem>.toml`. Refuses to overwrite an existing file unless
+/// `force`; even then the old file is only replaced once the new one is
+/// complete, so a failed init leaves it as it was.
+/// `sample`: profile at most this many rows per table (the first ones).
+pub fn run_init(
+    sqlite: &Path,
+    out: Option<&Path>,
+    sample: Option<u64>,
+    force: bool,
+) -> Result<PathBuf> {
+    let out: PathBuf = match out {
+        Some(o) => o.to_path_buf(),
+        None => {
+            let stem = sqlite
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "pipeline".into());
+            Path::new("pipelines").join(format!("{stem}.toml"))
+        }
+    };
+    if out.exists() && !force {
+        bail!(
+            "{} already exists; not overwriting it (move it away or pass -o)",
+            out.display()
+        );
+    }
+    let conn = source::open_readonly(sqlite)?;
+    source::prefetch(sqlite);
+    let t0 = std::time::Instant::now();
+    // No integrity check up front: `check` and `run` make it before they
+    // read for real (`run` before it touches the target), and the profile
+    // below reads every row anyway. When a damaged file fails here,
+    // quick_check's verdict is the clearer error.
+    let explain = |e: anyhow::Error| match source::quick_check(&conn, sqlite) {
+        Err(verdict) => verdict,
+        Ok(()) => e,
+    };
+    let schema = introspect(&conn).map_err(explain)?;
+    tracing::info!(
+        "read the schema of {} table(s) ({:.1}s)",
+        schema.tables.len(),
+        t0.elapsed().as_secs_f64()
+    );
+    let t0 = std::time::Instant::now();
+    let profiles = profile(sqlite, &schema, sample).map_err(explain)?;
+    tracing::info!(
+        "profiled every column of {} ({:.1}s)",
+        sqlite.display(),
+        t0.elapsed().as_secs_f64()
+    );
+    let out_dir = out
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(out_dir)
+        .with_context(|| format!("cannot create directory {}", out_dir.display()))?;
+    let (p, warnings) = build_pipeline(&schema, &profiles, sqlite, out_dir);
+    let text = render(&p, &schema, &profiles, &warnings)?;
+    install(&out, out_dir, text.as_bytes(), force)?;
+    Ok(out)
+}
+
+/// Put `text` at `out` (in `dir`) in one step: it is written to a temporary
+/// file beside `out`, then renamed into place, so a failure leaves neither a
+/// partial mapping nor a missing one. With `replace` the rename goes over an
+/// existing `out`; without, `out` is claimed first with `create_new`.
+fn install(out: &Path, dir: &Path, text: &[u8], replace: bool) -> Result<()> {
+    use std::io::Write;
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let name = out.file_name().unwrap_or(out.as_os_str()).to_string_lossy();
+    let tmp = dir.join(format!(
+        ".{name}.{}-{}.tmp",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .with_context(|| format!("cannot create {} (via {})", out.display(), tmp.display()))?;
+    // From here on the temporary file is ours: removed on any failure.
+    let written = f.write_all(text).and_then(|()| f.sync_all());
+    drop(f);
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e).with_context(|| format!("cannot write {}", out.display()));
+    }
+    if !replace {
+        // create_new: never clobber a file that appeared meanwhile.
+        let claimed = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(out);
+        if let Err(e) = claimed {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e).with_context(|| format!("cannot create {}", out.display()));
+        }
+    }
+    if let Err(e) = std::fs::rename(&tmp, out) {
+        let _ = std::fs::remove_file(&tmp);
+        if !replace {
+            let _ = std::fs::remove_file(out); // the empty file claimed above
+        }
+        return Err(e).with_context(|| format!("cannot write {}", out.display()));
+    }
+    Ok(())
+}
