@@ -73,13 +73,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             force,
             sample,
         } => {
-            if force {
-                if let Some(o) = output.as_deref().filter(|o| o.exists()) {
-                    std::fs::remove_file(o)?;
-                }
-            }
-            let written =
-                sqlite2pg::commands::init::run_init(&sqlite_file, output.as_deref(), sample)?;
+            // With --force the old mapping is replaced only once the new
+            // one is complete.
+            let written = sqlite2pg::commands::init::run_init(
+                &sqlite_file,
+                output.as_deref(),
+                sample,
+                force,
+            )?;
             println!(
                 "wrote {} — review it, then: sqlite2pg run {}",
                 written.display(),

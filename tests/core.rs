@@ -320,7 +320,11 @@ fn not_a_sqlite_file_is_refused_before_touching_the_target() {
     )
     .unwrap();
     let o = sqlite2pg(&["run", toml.to_str().unwrap(), "--target", &db.url]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(
+        o.status.code(),
+        Some(4),
+        "not a SQLite file: a rerun cannot help"
+    );
     assert!(
         stderr(&o).contains("not a SQLite database"),
         "{}",
@@ -356,7 +360,7 @@ fn corrupt_sqlite_file_fails_quick_check_and_target_is_untouched() {
     // init refuses it too, naming the file, and writes no mapping.
     let again = dir.path().join("again.toml");
     let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", again.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     let e = stderr(&o);
     assert!(
         e.contains("source.db") && (e.contains("corrupt") || e.contains("quick_check")),
@@ -364,7 +368,7 @@ fn corrupt_sqlite_file_fails_quick_check_and_target_is_untouched() {
     );
     assert!(!again.exists());
     let o = sqlite2pg(&["run", toml.to_str().unwrap(), "--target", &db.url]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(4), "corrupt: a rerun cannot help");
     let e = stderr(&o);
     assert!(e.contains("source.db"), "{e}");
     assert!(
@@ -437,11 +441,19 @@ fn a_value_that_cannot_convert_names_table_rowid_and_column() {
     let toml = dir.path().join("p.toml");
     init_mapping(&src, &toml);
     let o = run_pipeline(toml.to_str().unwrap(), &db.url, &[]);
-    assert_eq!(o.status.code(), Some(1), "reject limit 0: the table fails");
+    assert_eq!(
+        o.status.code(),
+        Some(4),
+        "reject limit 0: the table fails, and a rerun as it is would too"
+    );
     let e = stderr(&o);
     assert!(e.contains("items"), "{e}");
     assert!(e.contains("rowid 2"), "{e}");
     assert!(e.contains("qty"), "{e}");
+    assert!(
+        !e.contains("rerun the same command to resume"),
+        "a rerun cannot help here, so it is not advised: {e}"
+    );
     assert!(
         e.contains("rejects/items.jsonl"),
         "the error names the reject file: {e}"
@@ -470,7 +482,7 @@ fn a_target_table_with_rows_is_never_overwritten_without_permission() {
         Some(0)
     );
     let o = run_pipeline(toml.to_str().unwrap(), &db.url, &[]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     assert!(stderr(&o).contains("already holds rows"), "{}", stderr(&o));
     assert_eq!(db.scalar("SELECT v FROM t"), "precious");
 
@@ -543,7 +555,7 @@ fn reject_limit_broken_in_a_later_chunk_keeps_every_reject_in_the_file() {
             .replace("workers = 4", "workers = 1");
         std::fs::write(&toml, text).unwrap();
         let o = run_pipeline(toml.to_str().unwrap(), &db.url, &[]);
-        assert_eq!(o.status.code(), Some(1), "{commit}: {}", stderr(&o));
+        assert_eq!(o.status.code(), Some(4), "{commit}: {}", stderr(&o));
         assert!(
             stderr(&o).contains("exceed reject_limit 1"),
             "{}",

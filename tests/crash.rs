@@ -1070,38 +1070,56 @@ fn verify_catches_a_changed_a_deleted_and_a_duplicated_row() {
     assert_eq!(sha256_file(&fx.source), fx.source_sha256);
 }
 
-/// Ctrl-C (SIGINT) mid-copy: the workers stop at a transaction boundary —
-/// chunks in flight roll back, committed ones stay — the run exits 1 saying
-/// a rerun resumes, promptly, and the rerun completes exactly.
-#[test]
-fn ctrl_c_mid_copy_stops_at_a_transaction_boundary_and_rerun_completes() {
+/// A signal mid-copy (Ctrl-C's SIGINT, or SIGTERM from a supervisor): the
+/// workers stop at a transaction boundary — chunks in flight roll back,
+/// committed ones stay — the run exits 130 or 143 saying a rerun resumes,
+/// promptly, is recorded as interrupted, and the rerun completes exactly.
+fn signal_mid_copy_stops_at_a_transaction_boundary(signal: i32, expected: i32, said: &str) {
     let db = TestDb::new();
     let fx = fixture(BIG_SOURCE_SQL, big_mapping);
     let pg = Pg::connect(&db.url);
     let mut child = spawn_run(&fx, &db.url, "interrupted");
     wait_for_done_chunks(&pg, &mut child, 5);
     // SAFETY: sends a signal to our own child process.
-    let rc = unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let rc = unsafe { libc::kill(child.id() as i32, signal) };
     assert_eq!(rc, 0, "could not signal the run");
     let t_signal = Instant::now();
     let code = wait_with_deadline(&mut child, "interrupted run");
     let (out, err) = log_of(&fx, "interrupted");
     assert!(
         t_signal.elapsed() < Duration::from_secs(20),
-        "took {:?} to stop after Ctrl-C",
+        "took {:?} to stop after the signal",
         t_signal.elapsed()
     );
-    assert_eq!(code, Some(1), "expected exit 1:\n{out}\n{err}");
-    assert!(err.contains("interrupted"), "{err}");
+    assert_eq!(
+        code,
+        Some(expected),
+        "expected exit {expected}:\n{out}\n{err}"
+    );
+    assert!(err.contains(said), "{err}");
     assert!(err.contains("resume"), "{err}");
     pg.wait_tool_backends_gone();
     pg.assert_rows_match_done_chunks("interrupted");
     assert!(pg.done_chunks() >= 5, "committed chunks lost");
+    assert_eq!(
+        db.scalar("SELECT status FROM sqlite2pg.runs ORDER BY run_id DESC LIMIT 1"),
+        "interrupted"
+    );
 
     let mut child = spawn_run(&fx, &db.url, "after-interrupt");
-    let code = wait_with_deadline(&mut child, "rerun after Ctrl-C");
+    let code = wait_with_deadline(&mut child, "rerun after the signal");
     let (out, err) = log_of(&fx, "after-interrupt");
     assert_eq!(code, Some(0), "rerun failed:\n{out}\n{err}");
     assert!(err.contains("resuming run 1"), "{err}");
     assert_complete_and_exact(&fx, &db);
+}
+
+#[test]
+fn ctrl_c_mid_copy_exits_130_and_rerun_completes() {
+    signal_mid_copy_stops_at_a_transaction_boundary(libc::SIGINT, 130, "interrupted (Ctrl-C)");
+}
+
+#[test]
+fn sigterm_mid_copy_exits_143_and_rerun_completes() {
+    signal_mid_copy_stops_at_a_transaction_boundary(libc::SIGTERM, 143, "terminated (SIGTERM)");
 }

@@ -18,10 +18,11 @@
 use crate::config::mapping::Pipeline;
 use crate::config::plan::{self, TablePlan};
 use crate::convert::cell::Cell;
+use crate::convert::reject::Reject;
 use crate::shutdown::Shutdown;
 use crate::sqlite::reader;
 use crate::sqlite::source;
-use crate::sqlite::transform::{Reject, TableTransform};
+use crate::sqlite::transform::TableTransform;
 use crate::stages::ddl;
 use anyhow::{Context, Result};
 use serde::Serialize;

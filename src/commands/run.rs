@@ -248,8 +248,8 @@ fn with_advice(
         return e;
     } else {
         format!(
-            "run {run_id} failed; a rerun will not help until what is named above is fixed \
-             (committed work is kept: then rerun the same command to resume)"
+            "run {run_id} failed; a rerun as it is would fail the same way: fix what is named above first \
+             (committed work is kept)"
         )
     };
     Failure::new(class, format!("{e:#}\n{advice}"))

@@ -11,4 +11,3 @@ mod validate;
 pub fn load(file: &std::path::Path) -> anyhow::Result<mapping::Pipeline> {
     mapping::Pipeline::load(file).map_err(|e| crate::error::usage(format!("{e:#}")))
 }
-

@@ -30,6 +30,7 @@
 pub mod cell;
 mod json;
 mod numeric;
+pub mod reject;
 mod time;
 
 use std::borrow::Cow;

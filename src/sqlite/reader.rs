@@ -8,7 +8,8 @@
 use crate::config::plan::TablePlan;
 #[cfg(test)]
 use crate::convert::cell::Cell;
-use crate::sqlite::transform::{Reject, TableTransform};
+use crate::convert::reject::Reject;
+use crate::sqlite::transform::TableTransform;
 use anyhow::{Context, Result};
 use bytes::{Bytes, BytesMut};
 use rusqlite::types::ValueRef;

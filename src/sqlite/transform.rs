@@ -6,6 +6,7 @@
 
 use crate::config::plan::TablePlan;
 use crate::convert::cell::Cell;
+use crate::convert::reject::Reject;
 use crate::convert::{ConvertError, Converter};
 use crate::pg::copy_in;
 use crate::pg::value::Value;
@@ -17,29 +18,6 @@ use tokio_postgres::types::Type;
 
 fn encode_error(reason: String) -> ConvertError {
     ConvertError { reason }
-}
-
-#[derive(Debug, Clone)]
-pub struct Reject {
-    pub row_key: String,
-    pub column: String,
-    pub raw: Cell,
-    pub rule: String,
-    pub reason: String,
-}
-
-impl Reject {
-    pub fn to_json(&self, table: &str) -> serde_json::Value {
-        serde_json::json!({
-            "table": table,
-            "row": self.row_key,
-            "column": self.column,
-            "value": self.raw.to_json(),
-            "storage_class": self.raw.storage_class(),
-            "rule": self.rule,
-            "reason": self.reason,
-        })
-    }
 }
 
 /// Converted rows, row-major: the output of [`TableTransform::apply`].

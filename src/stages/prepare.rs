@@ -45,9 +45,15 @@ pub async fn prepare(scope: Scope<'_>, client: &mut Client, facts: &SourceFacts)
         })?;
         plans.push(chunks.clone());
         if catalog::table_exists(&*client, schema, &t.target).await?
-            && state::created_by_earlier_run(&*client, &p.pipeline_name(), run_id, t)
-                .await?
-                .is_none()
+            && state::created_by_earlier_run(
+                &*client,
+                &p.pipeline_name(),
+                run_id,
+                &t.schema,
+                &t.target,
+            )
+            .await?
+            .is_none()
         {
             check_existing_columns(&*client, t).await?;
         }
@@ -128,7 +134,9 @@ async fn empty_targets(
         {
             continue; // this run's own table: handled per table
         }
-        if let Some(loaded) = state::created_by_earlier_run(&*client, pipeline, run_id, t).await? {
+        if let Some(loaded) =
+            state::created_by_earlier_run(&*client, pipeline, run_id, &t.schema, &t.target).await?
+        {
             // Ours — unless someone wrote to it since: then it is not ours
             // to drop.
             let now = catalog::row_count(&*client, &t.qualified()).await?;

@@ -2,17 +2,20 @@
 //! done (marked in the transaction that loaded them), and the rows each
 //! chunk rejected.
 
+use crate::convert::reject::RejectRecord;
 use anyhow::Result;
 use tokio_postgres::GenericClient;
 
 /// If an earlier run of this pipeline (any, not just the last: a `--fresh`
-/// run may itself have failed early) created this target table: the rows
+/// run may itself have failed early) created this target table (`schema`,
+/// `target_table`): the rows
 /// the most recent such run loaded into it.
 pub async fn created_by_earlier_run(
     client: &impl GenericClient,
     pipeline: &str,
     run_id: i64,
-    t: &crate::config::plan::TablePlan,
+    schema: &str,
+    target_table: &str,
 ) -> Result<Option<i64>> {
     let row = client
         .query_opt(
@@ -21,7 +24,7 @@ pub async fn created_by_earlier_run(
              FROM sqlite2pg.tables t JOIN sqlite2pg.runs r USING (run_id) \
              WHERE r.pipeline = $1 AND r.target_schema = $2 AND t.run_id <> $3 \
              AND t.target_table = $4 AND NOT t.preexisting ORDER BY t.run_id DESC LIMIT 1",
-            &[&pipeline, &t.schema, &run_id, &t.target],
+            &[&pipeline, &schema, &run_id, &target_table],
         )
         .await?;
     Ok(row.map(|r| r.get(0)))
@@ -235,7 +238,7 @@ pub async fn insert_rejects(
     run_id: i64,
     source: &str,
     chunk_no: i32,
-    rejects: &[crate::sqlite::transform::Reject],
+    rejects: &[crate::convert::reject::Reject],
 ) -> Result<()> {
     if rejects.is_empty() {
         return Ok(());
@@ -261,12 +264,12 @@ pub async fn insert_rejects(
     Ok(())
 }
 
-/// Committed rejects of a table, one JSON object at a time, streamed.
+/// Committed rejects of a table, one record at a time, streamed.
 pub async fn stream_rejects(
     client: &impl GenericClient,
     run_id: i64,
     source: &str,
-    mut each: impl FnMut(serde_json::Value) -> std::io::Result<()>,
+    mut each: impl FnMut(RejectRecord) -> std::io::Result<()>,
 ) -> Result<()> {
     use futures::StreamExt;
     let rows = client
@@ -284,15 +287,15 @@ pub async fn stream_rejects(
             Some(t) => serde_json::from_str(&t)?,
             None => serde_json::Value::Null,
         };
-        each(serde_json::json!({
-            "table": r.get::<_, String>(0),
-            "row": r.get::<_, String>(1),
-            "column": r.get::<_, String>(2),
-            "value": value,
-            "storage_class": r.get::<_, String>(4),
-            "rule": r.get::<_, String>(5),
-            "reason": r.get::<_, String>(6),
-        }))?;
+        each(RejectRecord {
+            table: r.get(0),
+            row: r.get(1),
+            column: r.get(2),
+            value,
+            storage_class: r.get(4),
+            rule: r.get(5),
+            reason: r.get(6),
+        })?;
     }
     Ok(())
 }

@@ -5,10 +5,10 @@
 //! nothing and duplicates nothing.
 
 use super::{CopyTable, Job, Settings, Tally};
+use crate::convert::reject::{Reject, RejectRecord};
 use crate::error;
 use crate::pg::copy_in;
 use crate::sqlite::reader::{self, ReadRequest};
-use crate::sqlite::transform::Reject;
 use crate::state::{self, ChunkRow};
 use crate::ui::progress::Progress;
 use anyhow::{anyhow, Context as _};
@@ -23,7 +23,7 @@ use tokio_postgres::Client;
 pub struct JobError {
     pub error: anyhow::Error,
     /// The failing transaction's rejects as reject-file lines.
-    pub rejects: Vec<serde_json::Value>,
+    pub rejects: Vec<RejectRecord>,
     /// `rejects` are every reject of the table (a whole-table transaction
     /// failed): rejects committed by an earlier load are superseded.
     pub all_of_table: bool,
@@ -169,7 +169,7 @@ async fn load_chunk(
                      fix the source or the mapping, or raise reject_limit",
                     s.reject_limit, first.row_key, first.column, first.reason
                 )),
-                rejects: rejects.iter().map(|r| r.to_json(source)).collect(),
+                rejects: rejects.iter().map(|r| r.record(source)).collect(),
                 all_of_table: false,
             });
         }

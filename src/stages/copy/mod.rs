@@ -20,6 +20,7 @@ pub use keys::KeyBuilder;
 use super::{ddl, finalize::Builds, Scope};
 use crate::config::mapping::{CommitEvery, Pipeline};
 use crate::config::plan::TablePlan;
+use crate::convert::reject::RejectRecord;
 use crate::convert::Converter;
 use crate::error;
 use crate::pg::catalog;
@@ -436,7 +437,7 @@ async fn record(
     let run_id = scope.run_id;
     let p: &Pipeline = &scope.ctx.pipeline;
     let mut failures: Vec<anyhow::Error> = Vec::new();
-    let mut errors: HashMap<&str, (String, Vec<serde_json::Value>, bool)> = HashMap::new();
+    let mut errors: HashMap<&str, (String, Vec<RejectRecord>, bool)> = HashMap::new();
     for (t, tally) in tables.iter().zip(tallies) {
         let source = t.plan.source.as_str();
         let left = tally.chunks_left.load(Ordering::SeqCst);

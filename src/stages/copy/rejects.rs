@@ -3,6 +3,7 @@
 //! reason), streamed from the state schema so memory stays flat however
 //! many rows a messy table rejects.
 
+use crate::convert::reject::RejectRecord;
 use crate::state;
 use anyhow::{Context as _, Result};
 use sha2::{Digest, Sha256};
@@ -39,7 +40,7 @@ pub async fn write_rejects(
     client: &Client,
     run_id: i64,
     source: &str,
-    failing: &[serde_json::Value],
+    failing: &[RejectRecord],
     committed_too: bool,
     path: &Path,
 ) -> Result<()> {
@@ -51,7 +52,7 @@ pub async fn write_rejects(
     let mut out = std::io::BufWriter::new(std::fs::File::create(path).with_context(ctx)?);
     if committed_too {
         state::stream_rejects(client, run_id, source, |line| {
-            out.write_all(line.to_string().as_bytes())?;
+            serde_json::to_writer(&mut out, &line)?;
             out.write_all(b"\n")?;
             Ok(())
         })
@@ -59,7 +60,8 @@ pub async fn write_rejects(
         .with_context(ctx)?;
     }
     for r in failing {
-        writeln!(out, "{r}").with_context(ctx)?;
+        serde_json::to_writer(&mut out, r).with_context(ctx)?;
+        out.write_all(b"\n").with_context(ctx)?;
     }
     out.flush().with_context(ctx)?;
     Ok(())
