@@ -5,11 +5,22 @@ use crate::state::Stage;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
+/// design.md's exit codes, as `--help` states them.
+const EXIT_CODES: &str = "Exit codes:
+  0    success
+  1    failed; rerunning the same command resumes
+  2    bad arguments or an invalid mapping file
+  3    finished, but with rejected rows or a verification mismatch
+  4    failed, and a rerun will not help until what the message names changes
+  130  stopped by Ctrl-C at a transaction boundary (a rerun resumes)
+  143  stopped by SIGTERM at a transaction boundary (a rerun resumes)";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "sqlite2pg",
     version,
-    about = "Move a SQLite database into PostgreSQL: staged, resumable, verified, binary COPY"
+    about = "Move a SQLite database into PostgreSQL: staged, resumable, verified, binary COPY",
+    after_help = EXIT_CODES
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -45,6 +56,7 @@ pub enum Command {
         json: bool,
     },
     /// Run the pipeline (or resume it): prepare, copy, finalize, verify.
+    #[command(after_help = EXIT_CODES)]
     Run {
         pipeline: PathBuf,
         /// Target PostgreSQL URL (else target.url, else DATABASE_URL).

@@ -92,17 +92,17 @@ pub fn from_postgres(e: &tokio_postgres::Error, message: impl Into<String>) -> a
 }
 
 /// Several failures reported as one: every message under `head`, in the
-/// class that says most about what to do (a mapping to fix, then something
-/// else to change, then a rerun).
+/// class that says most about what to do (a stop the operator asked for,
+/// then a mapping to fix, then something else to change, then a rerun).
 pub fn combine(head: &str, errors: Vec<anyhow::Error>) -> anyhow::Error {
     let class = errors
         .iter()
         .map(classify)
         .min_by_key(|c| match c {
-            ExitClass::Usage => 0,
-            ExitClass::Blocked => 1,
-            ExitClass::Mismatch => 2,
-            ExitClass::Terminated | ExitClass::Interrupted => 3,
+            ExitClass::Terminated | ExitClass::Interrupted => 0,
+            ExitClass::Usage => 1,
+            ExitClass::Blocked => 2,
+            ExitClass::Mismatch => 3,
             ExitClass::Failed => 4,
         })
         .unwrap_or(ExitClass::Failed);

@@ -578,3 +578,16 @@ fn reject_limit_broken_in_a_later_chunk_keeps_every_reject_in_the_file() {
         assert_eq!(rows, ["rowid 1", "rowid 5"], "{commit}: {rejects}");
     }
 }
+
+#[test]
+fn run_help_lists_design_mds_exit_codes() {
+    let o = sqlite2pg(&["run", "--help"]);
+    assert_eq!(o.status.code(), Some(0));
+    let h = stdout(&o);
+    for code in ["0 ", "1 ", "2 ", "3 ", "4 ", "130", "143"] {
+        assert!(
+            h.contains(&format!("  {code}")),
+            "exit code {code} missing:\n{h}"
+        );
+    }
+}

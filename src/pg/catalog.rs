@@ -32,11 +32,11 @@ pub async fn row_count(c: &impl GenericClient, qualified: &str) -> Result<i64> {
     Ok(r.get(0))
 }
 
-/// (column name, type) of a target table in column order.
 /// A target column: name, type (or why it is one this tool cannot load),
 /// NOT NULL.
 pub type ColumnType = (String, Result<PgType, String>, bool);
 
+/// The columns of a target table, in column order.
 pub async fn column_types(
     c: &impl GenericClient,
     schema: &str,
@@ -172,8 +172,6 @@ pub async fn self_referencing(c: &impl GenericClient, qualified: &str) -> Result
     Ok(r.get(0))
 }
 
-/// Tables referenced by the foreign keys of a table (excluding itself), as
-/// (schema, table).
 /// Whether another table's foreign key references this one (a TRUNCATE of
 /// it alone would be refused).
 pub async fn is_referenced(c: &impl GenericClient, qualified: &str) -> Result<bool> {
@@ -187,6 +185,8 @@ pub async fn is_referenced(c: &impl GenericClient, qualified: &str) -> Result<bo
     Ok(r.get(0))
 }
 
+/// Tables referenced by the foreign keys of a table (excluding itself), as
+/// (schema, table).
 pub async fn fk_parents(c: &impl GenericClient, qualified: &str) -> Result<Vec<(String, String)>> {
     let rows = c
         .query(

@@ -1,8 +1,10 @@
-//! Transform: a batch of source rows into a batch of typed values for the
-//! target columns. A row with a cell that cannot convert is split off as a
-//! reject (row key, column, raw value, storage class, rule, reason) and the
-//! rest of the batch goes on. A plain function over batches: no runtime,
-//! easy to test.
+//! Transform: one source row, read in place from SQLite's row buffer, into
+//! its binary COPY encoding for the target columns ([`TableTransform::encode_row`],
+//! what the reader calls per row). A row with a cell that cannot convert —
+//! or whose value cannot be encoded — is split off as a reject (row key,
+//! column, raw value, storage class, rule, reason) and the rest goes on.
+//! Plain functions, no runtime: the convert-then-encode path over owned
+//! cells is kept as the tests' reference the in-place path is held to.
 
 use crate::config::plan::TablePlan;
 use crate::convert::cell::Cell;

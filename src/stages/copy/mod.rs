@@ -22,7 +22,7 @@ use crate::config::mapping::{CommitEvery, Pipeline};
 use crate::config::plan::TablePlan;
 use crate::convert::reject::RejectRecord;
 use crate::convert::Converter;
-use crate::error;
+use crate::error::{self, ExitClass};
 use crate::pg::catalog;
 use crate::pg::types::PgType;
 use crate::pg::value::Value;
@@ -210,7 +210,7 @@ pub async fn copy(
         let mut stop = scope.shutdown.clone();
         let res = tokio::select! {
             r = load::run_job(client, &job, t, tally, &settings, &progress) => r,
-            _ = stop.wait() => Err(anyhow!("stopped before this transaction committed").into()),
+            _ = stop.wait() => Err(scope.shutdown.error("its transaction in flight rolled back").into()),
         };
         tally.in_flight.fetch_sub(1, Ordering::SeqCst);
         match res {
@@ -448,9 +448,15 @@ async fn record(
         let (status, error) = match (failure, left) {
             (Some(f), _) => {
                 let msg = format!("{:#}", f.error);
+                let status = match error::classify(&f.error) {
+                    ExitClass::Interrupted | ExitClass::Terminated => Status::Interrupted,
+                    _ => {
+                        failures.push(f.error);
+                        Status::Failed
+                    }
+                };
                 errors.insert(source, (msg.clone(), f.rejects, f.all_of_table));
-                failures.push(f.error);
-                (Status::Failed, Some(msg))
+                (status, Some(msg))
             }
             (None, 0) => (Status::Done, None),
             (None, n) => {
@@ -513,8 +519,13 @@ async fn record(
         state::set_stage(client, run_id, Stage::Copy, "", Status::Done, None).await?;
         None
     } else {
-        let e = if failures.is_empty() {
-            scope.shutdown.error("committed chunks are kept")
+        // Stopped by a signal: that is what the run reports, with any real
+        // failure of a table beside it.
+        if interrupted {
+            failures.insert(0, scope.shutdown.error("committed chunks are kept"));
+        }
+        let e = if failures.len() == 1 {
+            failures.remove(0)
         } else {
             error::combine("copy failed:", failures)
         };
