@@ -60,7 +60,8 @@ pub struct Failure {
 }
 
 impl Failure {
-    pub fn new(class: ExitClass, message: impl Into<String>) -> anyhow::Error {
+    /// The failure as an error to return.
+    pub fn error(class: ExitClass, message: impl Into<String>) -> anyhow::Error {
         Failure {
             class,
             message: message.into(),
@@ -71,24 +72,24 @@ impl Failure {
 
 /// Bad arguments or a mapping that does not fit: exit 2.
 pub fn usage(message: impl Into<String>) -> anyhow::Error {
-    Failure::new(ExitClass::Usage, message)
+    Failure::error(ExitClass::Usage, message)
 }
 
 /// A rerun cannot help until the operator changes something: exit 4.
 pub fn blocked(message: impl Into<String>) -> anyhow::Error {
-    Failure::new(ExitClass::Blocked, message)
+    Failure::error(ExitClass::Blocked, message)
 }
 
 /// The target does not match the source: exit 3.
 pub fn mismatch(message: impl Into<String>) -> anyhow::Error {
-    Failure::new(ExitClass::Mismatch, message)
+    Failure::error(ExitClass::Mismatch, message)
 }
 
 /// A PostgreSQL error told in the caller's words (`message` replaces the
 /// driver's text), keeping the class its SQLSTATE gives.
 pub fn from_postgres(e: &tokio_postgres::Error, message: impl Into<String>) -> anyhow::Error {
     let class = e.code().map(class_of_sqlstate).unwrap_or(ExitClass::Failed);
-    Failure::new(class, message)
+    Failure::error(class, message)
 }
 
 /// Several failures reported as one: every message under `head`, in the
@@ -107,7 +108,7 @@ pub fn combine(head: &str, errors: Vec<anyhow::Error>) -> anyhow::Error {
         })
         .unwrap_or(ExitClass::Failed);
     let lines: Vec<String> = errors.iter().map(|e| format!("{e:#}")).collect();
-    Failure::new(class, format!("{head}\n  {}", lines.join("\n  ")))
+    Failure::error(class, format!("{head}\n  {}", lines.join("\n  ")))
 }
 
 /// The class of any error: the first [`Failure`] in its chain, else what a

@@ -90,7 +90,7 @@ impl Shutdown {
     /// 143, with what was kept.
     pub fn error(&self, kept: &str) -> anyhow::Error {
         let s = self.requested().unwrap_or(Signal::Interrupt);
-        Failure::new(s.class(), format!("{}; {kept}", s.name()))
+        Failure::error(s.class(), format!("{}; {kept}", s.name()))
     }
 }
 

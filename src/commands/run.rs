@@ -252,7 +252,7 @@ fn with_advice(
              (committed work is kept)"
         )
     };
-    Failure::new(class, format!("{e:#}\n{advice}"))
+    Failure::error(class, format!("{e:#}\n{advice}"))
 }
 
 /// What to run to resume: the same command, less `--fresh` (which would
