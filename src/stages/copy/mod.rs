@@ -54,6 +54,26 @@ pub struct TableSummary {
     pub reject_file: Option<PathBuf>,
 }
 
+impl TableSummary {
+    fn new(
+        t: &TablePlan,
+        totals: state::ChunkTotals,
+        error: Option<String>,
+        reject_file: Option<PathBuf>,
+    ) -> TableSummary {
+        TableSummary {
+            source_table: t.source.clone(),
+            target_table: t.target.clone(),
+            rows_read: totals.rows_read,
+            rows_loaded: totals.rows_loaded,
+            rows_rejected: totals.rows_rejected,
+            seconds: totals.seconds,
+            error,
+            reject_file,
+        }
+    }
+}
+
 /// What the copy stage did.
 pub struct CopyOutcome {
     /// Every selected table, loaded now, earlier or not at all.
@@ -502,16 +522,7 @@ async fn record(
             }
             reject_file = Some(path);
         }
-        summaries.push(TableSummary {
-            source_table: t.source.clone(),
-            target_table: t.target.clone(),
-            rows_read: totals.rows_read,
-            rows_loaded: totals.rows_loaded,
-            rows_rejected: totals.rows_rejected,
-            seconds: totals.seconds,
-            error,
-            reject_file,
-        });
+        summaries.push(TableSummary::new(t, totals, error, reject_file));
     }
     failures.extend(stage_error);
     let interrupted = scope.shutdown.is_requested();
@@ -560,16 +571,8 @@ pub async fn summary_from_state(
     base_dir: &std::path::Path,
 ) -> Result<TableSummary> {
     let totals = state::chunk_totals(client, run_id, &t.source).await?;
-    Ok(TableSummary {
-        source_table: t.source.clone(),
-        target_table: t.target.clone(),
-        rows_read: totals.rows_read,
-        rows_loaded: totals.rows_loaded,
-        rows_rejected: totals.rows_rejected,
-        seconds: totals.seconds,
-        error: None,
-        reject_file: (totals.rows_rejected > 0).then(|| rejects::reject_path(base_dir, &t.source)),
-    })
+    let reject_file = (totals.rows_rejected > 0).then(|| rejects::reject_path(base_dir, &t.source));
+    Ok(TableSummary::new(t, totals, None, reject_file))
 }
 
 /// For a table the application created: each `add_columns` entry with a
