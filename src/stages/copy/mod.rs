@@ -199,8 +199,10 @@ pub async fn copy(
         batch_size: p.defaults.batch_size,
         reject_limit: p.defaults.reject_limit,
     };
+    // Chunks of one table load side by side with `commit_every = "chunk"`:
+    // as many workers as jobs, up to the mapping's number.
+    let workers = p.defaults.workers.min(jobs.len()).max(1);
     let queue = pool::Queue::of(jobs);
-    let workers = p.defaults.workers.min(tables.len()).max(1);
     let ready = |j: &Job| {
         let t = &tables[j.table];
         let busy = t.serial && tallies[j.table].in_flight.load(Ordering::SeqCst) > 0;
