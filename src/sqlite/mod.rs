@@ -1,7 +1,7 @@
 //! The SQLite source: opened read-only and integrity-checked, its schema
-//! introspected, its SQL translated, its identity fingerprinted, and its rows
-//! read by one reader (convert + encode in place) shared by copy, check and
-//! verify.
+//! introspected (its SQL read by one lexer and translated), its identity
+//! fingerprinted, and its rows read by one reader (convert + encode in
+//! place) shared by copy, check and verify.
 
 pub mod fingerprint;
 pub mod introspect;
