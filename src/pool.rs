@@ -10,7 +10,8 @@
 //! connections' own tasks and on the source readers' threads.
 //!
 //! [`limited`] is the simple case: at most K futures at a time, results in
-//! input order.
+//! input order. [`run_threads`] is [`run_workers`] for blocking work (SQLite
+//! reads) on threads.
 
 use futures::{StreamExt, TryStreamExt};
 use std::collections::VecDeque;
@@ -137,6 +138,43 @@ pub async fn run_workers<R, J>(
         .collect()
 }
 
+/// The blocking counterpart of [`run_workers`], for work that reads SQLite
+/// (blocking calls): `threads` scoped threads, each opening its resource
+/// (a read-only connection) with `open`, then taking `jobs` in order until
+/// none is left or `work` says [`Then::Stop`]. Returns the errors of
+/// threads that could not open their resource.
+pub fn run_threads<R, J: Send>(
+    threads: usize,
+    jobs: impl IntoIterator<Item = J>,
+    open: impl Fn() -> anyhow::Result<R> + Sync,
+    work: impl Fn(&mut R, J) -> Then + Sync,
+) -> Vec<anyhow::Error> {
+    let queue = Mutex::new(jobs.into_iter().collect::<VecDeque<J>>());
+    let errors = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..threads.max(1) {
+            s.spawn(|| {
+                let mut resource = match open() {
+                    Ok(r) => r,
+                    Err(e) => {
+                        errors.lock().unwrap().push(e);
+                        return;
+                    }
+                };
+                loop {
+                    let Some(job) = queue.lock().unwrap().pop_front() else {
+                        return;
+                    };
+                    if work(&mut resource, job) == Then::Stop {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    errors.into_inner().unwrap()
+}
+
 /// At most `n` of `futures` at a time; results in input order.
 pub async fn limited<T>(
     n: usize,
@@ -226,6 +264,36 @@ mod tests {
         let (_, errors) = tokio::join!(feed, run);
         assert!(errors.is_empty());
         assert_eq!(seen.load(Ordering::SeqCst), 5);
+    }
+
+    #[test]
+    fn threads_take_every_job_once_and_stop_when_asked() {
+        let seen = Mutex::new(Vec::new());
+        let errors = run_threads(
+            3,
+            0..10,
+            || Ok(()),
+            |_: &mut (), j| {
+                seen.lock().unwrap().push(j);
+                Then::Continue
+            },
+        );
+        assert!(errors.is_empty());
+        let mut seen = seen.into_inner().unwrap();
+        seen.sort();
+        assert_eq!(seen, (0..10).collect::<Vec<_>>());
+        // One thread that stops after its first job leaves the rest.
+        let taken = AtomicUsize::new(0);
+        run_threads(
+            1,
+            0..10,
+            || Ok(()),
+            |_: &mut (), _| {
+                taken.fetch_add(1, Ordering::SeqCst);
+                Then::Stop
+            },
+        );
+        assert_eq!(taken.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]

@@ -4,12 +4,13 @@
 //! `decimal(p,s)` would round.
 
 use crate::pg::types::PgType;
+use crate::pool::{self, Then};
 use crate::sqlite::introspect::{sqlite_quote, SourceColumn, SourceSchema, SourceTable};
 use crate::sqlite::source;
 use crate::sqlite::typemap::map_declared_type;
 use anyhow::{Context, Result};
 use rusqlite::Connection;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -143,40 +144,37 @@ pub fn profile(path: &Path, schema: &SourceSchema, sample: Option<u64>) -> Resul
         .map_or(2, |n| n.get())
         .min(jobs.len())
         .max(1);
-    let queue = Mutex::new(VecDeque::from(jobs));
     let stop = AtomicBool::new(false);
     let bars = indicatif::MultiProgress::new();
     let results: Mutex<Vec<(String, Result<TableProfile>)>> = Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..threads {
-            s.spawn(|| {
-                let conn = match source::open_readonly(path) {
-                    Ok(c) => c,
-                    Err(e) => {
-                        stop.store(true, Ordering::Relaxed);
-                        results.lock().unwrap().push((String::new(), Err(e)));
-                        return;
-                    }
-                };
-                while !stop.load(Ordering::Relaxed) {
-                    let Some(t) = queue.lock().unwrap().pop_front() else {
-                        return;
-                    };
-                    let t0 = std::time::Instant::now();
-                    let res = profile_table(&conn, t, sample, &bars, &stop);
-                    tracing::debug!(
-                        "profiled table `{}` ({:.1}s)",
-                        t.name,
-                        t0.elapsed().as_secs_f64()
-                    );
-                    if res.is_err() {
-                        stop.store(true, Ordering::Relaxed);
-                    }
-                    results.lock().unwrap().push((t.name.clone(), res));
-                }
-            });
-        }
-    });
+    let not_opened = pool::run_threads(
+        threads,
+        jobs,
+        || source::open_readonly(path),
+        |conn, t| {
+            if stop.load(Ordering::Relaxed) {
+                return Then::Stop;
+            }
+            let t0 = std::time::Instant::now();
+            let res = profile_table(conn, t, sample, &bars, &stop);
+            tracing::debug!(
+                "profiled table `{}` ({:.1}s)",
+                t.name,
+                t0.elapsed().as_secs_f64()
+            );
+            let failed = res.is_err();
+            results.lock().unwrap().push((t.name.clone(), res));
+            if failed {
+                stop.store(true, Ordering::Relaxed);
+                Then::Stop
+            } else {
+                Then::Continue
+            }
+        },
+    );
+    if let Some(e) = not_opened.into_iter().next() {
+        return Err(e);
+    }
     let mut out = Profiles::new();
     let mut first_err = None;
     for (table, res) in results.into_inner().unwrap() {
