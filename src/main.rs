@@ -117,12 +117,19 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 progress: !no_progress && !cli.quiet,
             };
             match run::run(&pipeline, opts, &shutdown).await? {
-                RunOutcome::AlreadyDone { run_id } => {
+                RunOutcome::AlreadyDone { run_id, rejected } => {
                     println!(
                         "pipeline {} already completed (run {run_id}); nothing to do. Use --fresh to load again, or --stage/--table to redo a part.",
                         pipeline.display()
                     );
-                    Ok(0)
+                    // The same answer as the run that finished: its rejects
+                    // are still not in the target.
+                    if rejected > 0 {
+                        println!("run {run_id} rejected {rejected} row(s); they are in the reject files beside the mapping (rejects/)");
+                        Ok(3)
+                    } else {
+                        Ok(0)
+                    }
                 }
                 RunOutcome::Finished {
                     run_id,

@@ -4,6 +4,7 @@
 //! [`crate::stages`]) and turns their typed outcomes into the run's record
 //! and its exit class. It does no stage's work itself.
 
+use crate::config::mapping::IfNotEmpty;
 use crate::config::plan::TablePlan;
 use crate::error::{self, ExitClass, Failure};
 use crate::shutdown::Shutdown;
@@ -36,8 +37,8 @@ pub struct RunOptions {
 
 #[derive(Debug, Clone)]
 pub enum RunOutcome {
-    /// Nothing to do: the last run finished.
-    AlreadyDone { run_id: i64 },
+    /// Nothing to do: the last run finished (with this many rows rejected).
+    AlreadyDone { run_id: i64, rejected: u64 },
     Finished {
         run_id: i64,
         tables: Vec<TableSummary>,
@@ -131,7 +132,26 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
     };
     let run_id = match &latest {
         Some(r) if finished && !opts.fresh && !explicit => {
-            return Ok(RunOutcome::AlreadyDone { run_id: r.run_id });
+            // Done, but from this source? A target loaded from an older
+            // state of the file is stale, and saying "nothing to do" would
+            // hide it.
+            if let Some(d) = fingerprint::differences(&r.fingerprint, &fp) {
+                return Err(error::blocked(format!(
+                    "run {} finished, but the source {src_str} changed since ({d}): the target holds the old data. \
+                     Run with --fresh to load it again",
+                    r.run_id
+                )));
+            }
+            let mut rejected = 0;
+            for t in &ctx.plans {
+                rejected += state::chunk_totals(&client, r.run_id, &t.source)
+                    .await?
+                    .rows_rejected as u64;
+            }
+            return Ok(RunOutcome::AlreadyDone {
+                run_id: r.run_id,
+                rejected,
+            });
         }
         Some(r) if !opts.fresh => {
             if let Some(d) = fingerprint::differences(&r.fingerprint, &fp) {
@@ -160,6 +180,12 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
             r.run_id
         }
         _ => {
+            // A new run that prepare would refuse is refused before it is
+            // recorded: the last run stays the latest.
+            if opts.stages.is_empty() || opts.stages.contains(&Stage::Prepare) {
+                let truncate_ok = opts.truncate || p.target.if_not_empty == IfNotEmpty::Truncate;
+                prepare::refusals(&client, &name, None, &selected, truncate_ok).await?;
+            }
             let id = state::new_run(&client, &name, schema, &src_str, &fp, &mhash).await?;
             tracing::info!(
                 "starting run {id} of pipeline `{name}` into {}",
@@ -184,13 +210,10 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
             let class = error::classify(&e);
             // The connection may be gone; the error is what matters.
             if !client.is_closed() {
-                let _ = state::set_run_status(
-                    &client,
-                    run_id,
-                    status_for(class),
-                    Some(&format!("{e:#}")),
-                )
-                .await;
+                let status = status_for(class);
+                let _ =
+                    state::set_run_status(&client, run_id, status, Some(&format!("{e:#}"))).await;
+                let _ = state::close_stages(&client, run_id, status).await;
             }
             return Err(with_advice(e, class, run_id, &opts));
         }
@@ -199,6 +222,7 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
         let class = error::classify(&e);
         let msg = format!("{e:#}");
         state::set_run_status(&client, run_id, status_for(class), Some(&msg)).await?;
+        state::close_stages(&client, run_id, status_for(class)).await?;
         print_summary(&tables);
         if class == ExitClass::Mismatch {
             // Loaded, but the counts disagree: rerunning as is would not

@@ -44,21 +44,16 @@ pub async fn prepare(scope: Scope<'_>, client: &mut Client, facts: &SourceFacts)
             anyhow::anyhow!("internal error: no chunk plan for table {}", t.source)
         })?;
         plans.push(chunks.clone());
-        if catalog::table_exists(&*client, schema, &t.target).await?
-            && state::created_by_earlier_run(
-                &*client,
-                &p.pipeline_name(),
-                run_id,
-                &t.schema,
-                &t.target,
-            )
-            .await?
-            .is_none()
-        {
-            check_existing_columns(&*client, t).await?;
-        }
     }
-    empty_targets(client, run_id, &p.pipeline_name(), &todo, truncate_ok).await?;
+    let emptying = refusals(
+        &*client,
+        &p.pipeline_name(),
+        Some(run_id),
+        &todo,
+        truncate_ok,
+    )
+    .await?;
+    emptying.apply(client).await?;
     for (t, chunks) in todo.into_iter().zip(plans) {
         let total: u64 = chunks.iter().map(|c| c.2).sum();
         let tx = client.transaction().await?;
@@ -109,37 +104,46 @@ pub async fn prepare(scope: Scope<'_>, client: &mut Client, facts: &SourceFacts)
     Ok(())
 }
 
-/// Before a run loads anything: tables that an earlier run of this
-/// pipeline created are dropped (all in one statement, never CASCADE) so
-/// they are recreated without the old keys, indexes and foreign keys; other
-/// tables holding rows are emptied only with permission (all in one
-/// TRUNCATE, never CASCADE), otherwise nothing is touched and the run stops.
-async fn empty_targets(
-    client: &mut Client,
-    run_id: i64,
+/// What `prepare` will empty before it loads: tables that an earlier run
+/// of this pipeline created are dropped (all in one statement, never
+/// CASCADE) so they are recreated without the old keys, indexes and foreign
+/// keys; other tables holding rows are emptied only with permission (all in
+/// one TRUNCATE, never CASCADE).
+pub struct Emptying {
+    drop: Vec<String>,
+    truncate: Vec<String>,
+}
+
+/// Everything in the target that makes `prepare` refuse, found without
+/// writing anything: an application's table that does not fit the mapping,
+/// or a table holding rows that may not be emptied. The run command asks
+/// before it records a new run, so a refused run leaves no record behind;
+/// `run_id` is `None` then.
+pub async fn refusals(
+    client: &Client,
     pipeline: &str,
+    run_id: Option<i64>,
     todo: &[&TablePlan],
     truncate_ok: bool,
-) -> Result<()> {
+) -> Result<Emptying> {
+    // No run has id 0: "not this run" then excludes nothing.
+    let id = run_id.unwrap_or(0);
     let mut drop = Vec::new();
     let mut truncate = Vec::new();
     let mut refused = Vec::new();
     for t in todo {
-        if !catalog::table_exists(&*client, &t.schema, &t.target).await? {
+        if !catalog::table_exists(client, &t.schema, &t.target).await? {
             continue;
         }
-        if state::table_row(&*client, run_id, &t.source)
-            .await?
-            .is_some()
-        {
+        if state::table_row(client, id, &t.source).await?.is_some() {
             continue; // this run's own table: handled per table
         }
         if let Some(loaded) =
-            state::created_by_earlier_run(&*client, pipeline, run_id, &t.schema, &t.target).await?
+            state::created_by_earlier_run(client, pipeline, id, &t.schema, &t.target).await?
         {
             // Ours — unless someone wrote to it since: then it is not ours
             // to drop.
-            let now = catalog::row_count(&*client, &t.qualified()).await?;
+            let now = catalog::row_count(client, &t.qualified()).await?;
             if now != loaded && !truncate_ok {
                 refused.push(format!(
                     "{} (an earlier run loaded {loaded} rows, it now has {now})",
@@ -148,11 +152,14 @@ async fn empty_targets(
                 continue;
             }
             drop.push(t.qualified());
-        } else if catalog::has_rows(&*client, &t.qualified()).await? {
-            if truncate_ok {
-                truncate.push(t.qualified());
-            } else {
-                refused.push(t.qualified());
+        } else {
+            check_existing_columns(client, t).await?;
+            if catalog::has_rows(client, &t.qualified()).await? {
+                if truncate_ok {
+                    truncate.push(t.qualified());
+                } else {
+                    refused.push(t.qualified());
+                }
             }
         }
     }
@@ -168,32 +175,39 @@ async fn empty_targets(
             refused.join(", ")
         )));
     }
-    let tx = client.transaction().await?;
-    if !drop.is_empty() {
-        tx.batch_execute(&format!("DROP TABLE {}", drop.join(", ")))
-            .await
-            .with_context(|| {
-                format!(
-                    "dropping {} (created by the previous run) to load them afresh; \
-                     something outside this pipeline depends on them",
-                    drop.join(", ")
-                )
-            })?;
-        tracing::info!("dropped {} (created by the previous run)", drop.join(", "));
+    Ok(Emptying { drop, truncate })
+}
+
+impl Emptying {
+    async fn apply(self, client: &mut Client) -> Result<()> {
+        let Emptying { drop, truncate } = self;
+        let tx = client.transaction().await?;
+        if !drop.is_empty() {
+            tx.batch_execute(&format!("DROP TABLE {}", drop.join(", ")))
+                .await
+                .with_context(|| {
+                    format!(
+                        "dropping {} (created by the previous run) to load them afresh; \
+                         something outside this pipeline depends on them",
+                        drop.join(", ")
+                    )
+                })?;
+            tracing::info!("dropped {} (created by the previous run)", drop.join(", "));
+        }
+        if !truncate.is_empty() {
+            tx.batch_execute(&format!("TRUNCATE {}", truncate.join(", ")))
+                .await
+                .with_context(|| {
+                    format!(
+                        "emptying {} (tables outside this pipeline reference them?)",
+                        truncate.join(", ")
+                    )
+                })?;
+            tracing::info!("emptied {}", truncate.join(", "));
+        }
+        tx.commit().await?;
+        Ok(())
     }
-    if !truncate.is_empty() {
-        tx.batch_execute(&format!("TRUNCATE {}", truncate.join(", ")))
-            .await
-            .with_context(|| {
-                format!(
-                    "emptying {} (tables outside this pipeline reference them?)",
-                    truncate.join(", ")
-                )
-            })?;
-        tracing::info!("emptied {}", truncate.join(", "));
-    }
-    tx.commit().await?;
-    Ok(())
 }
 
 /// Loading into a table the application created: before anything is

@@ -192,6 +192,20 @@ pub async fn set_stage(
     Ok(())
 }
 
+/// A run that stopped: whatever of it is still marked running (a stage
+/// that failed before it could record so) takes the run's status, so
+/// `status` never shows a stage running in a run that is not.
+pub async fn close_stages(client: &impl GenericClient, run_id: i64, status: Status) -> Result<()> {
+    client
+        .execute(
+            "UPDATE sqlite2pg.stages SET status = $2, finished_at = now() \
+             WHERE run_id = $1 AND status = 'running'",
+            &[&run_id, &status.name()],
+        )
+        .await?;
+    Ok(())
+}
+
 /// Forget a stage's per-table records (used when a stage is rerun on purpose).
 pub async fn reset_stage(
     client: &impl GenericClient,

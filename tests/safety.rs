@@ -1,0 +1,106 @@
+//! Findings of the fault battery about what a rerun says and what a failed
+//! or refused run leaves behind: each test is named after its finding.
+
+mod common;
+use common::*;
+
+#[test]
+fn a_rerun_of_a_finished_run_with_rejects_exits_3_again() {
+    let db = TestDb::new();
+    let (_dir, toml) = mapped_fixture(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER);
+         INSERT INTO t VALUES (1, 1), (2, 'two'), (3, 3);",
+    );
+    edit_mapping(&toml, "reject_limit = 0", "reject_limit = 10");
+    let o = run_pipeline(&toml, &db.url, &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let o = run_pipeline(&toml, &db.url, &[]);
+    assert_eq!(o.status.code(), Some(3), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("already completed") && out.contains("rejected 1 row"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_finished_run_whose_source_changed_exits_4_and_names_fresh() {
+    let db = TestDb::new();
+    let (dir, toml) =
+        mapped_fixture("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);");
+    let o = run_pipeline(&toml, &db.url, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let src = dir.path().join("source.db");
+    let c = rusqlite::Connection::open(&src).unwrap();
+    c.execute_batch("INSERT INTO t VALUES (2);").unwrap();
+    drop(c);
+    let o = run_pipeline(&toml, &db.url, &[]);
+    assert_eq!(o.status.code(), Some(4), "{}{}", stdout(&o), stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("changed since") && err.contains("--fresh"),
+        "{err}"
+    );
+    assert!(!stdout(&o).contains("nothing to do"), "{}", stdout(&o));
+    let o = run_pipeline(&toml, &db.url, &["--fresh"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(db.scalar("SELECT count(*) FROM t"), "2");
+}
+
+#[test]
+fn a_refused_fresh_leaves_no_failed_run_record() {
+    let db = TestDb::new();
+    let (_dir, toml) =
+        mapped_fixture("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);");
+    let o = run_pipeline(&toml, &db.url, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // The application writes to the loaded table: --fresh must not drop it.
+    db.exec("INSERT INTO t VALUES (100)");
+    let o = run_pipeline(&toml, &db.url, &["--fresh"]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("refusing to overwrite"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        db.scalar("SELECT string_agg(run_id || ':' || status, ',') FROM sqlite2pg.runs"),
+        "1:done"
+    );
+    assert_eq!(db.scalar("SELECT count(*) FROM t"), "2");
+}
+
+#[test]
+fn status_shows_no_stage_running_in_a_run_that_failed() {
+    let db = TestDb::new();
+    let sql = format!(
+        "PRAGMA foreign_keys = OFF;\n{FIXTURE_SQL}\nINSERT INTO order_items VALUES (999, 1, 'ORPHAN', 1);"
+    );
+    let (_dir, toml) = mapped_fixture(&sql);
+    let o = run_pipeline(&toml, &db.url, &[]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let o = sqlite2pg(&[
+        "status",
+        toml.to_str().unwrap(),
+        "--target",
+        &db.url,
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(j["run_status"], "failed", "{j}");
+    let running: Vec<&serde_json::Value> = j["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["status"] == "running")
+        .collect();
+    assert!(
+        running.is_empty(),
+        "stages still running in a failed run: {running:?}"
+    );
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM sqlite2pg.stages WHERE status = 'running'"),
+        "0"
+    );
+}
