@@ -104,3 +104,19 @@ fn status_shows_no_stage_running_in_a_run_that_failed() {
         "0"
     );
 }
+
+#[test]
+fn a_hint_appears_only_where_it_applies_an_index_row_too_large_is_no_duplicate() {
+    let db = TestDb::new();
+    // 40000 hex digits: compressed still far over a b-tree entry's limit.
+    let (_dir, toml) = mapped_fixture(
+        "CREATE TABLE docs (id INTEGER PRIMARY KEY, body TEXT UNIQUE);
+         INSERT INTO docs VALUES (1, hex(randomblob(20000)));",
+    );
+    let o = run_pipeline(&toml, &db.url, &[]);
+    // PostgreSQL refuses the index however often it is asked: exit 4.
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("index row"), "{err}");
+    assert!(!err.contains("duplicate"), "a hint that does not apply: {err}");
+}

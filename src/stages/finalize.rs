@@ -35,8 +35,22 @@ use tokio_postgres::Client;
 pub struct Step {
     sql: String,
     what: String,
-    hint: &'static str,
+    /// What to add to the error, by SQLSTATE: a hint applies only to the
+    /// failure it explains (a full disk is no duplicate key).
+    hint: &'static [(&'static str, &'static str)],
 }
+
+const DUPLICATE_KEYS: &[(&str, &str)] = &[("23505", " (duplicate keys in the source?)")];
+const DUPLICATE_VALUES: &[(&str, &str)] = &[("23505", " (duplicate values in the source?)")];
+const KEY_AND_CHECKS: &[(&str, &str)] = &[
+    ("23502", " (NULL key values in the source?)"),
+    ("23514", " (rows that break the CHECK in the source?)"),
+];
+const ORPHANS: &[(&str, &str)] = &[(
+    "23503",
+    " (rows whose parent row is missing in the source?)",
+)];
+const NO_HINT: &[(&str, &str)] = &[];
 
 /// Where finalize's statements run: the target, the settings every
 /// building connection starts with (`maintenance_work_mem` from the
@@ -105,6 +119,12 @@ pub async fn run_step(b: &Builds, client: &Client, step: &Step) -> Result<()> {
         }
         Err(e) => e,
     };
+    let code = e.code().map(|c| c.code()).unwrap_or_default();
+    let hint = step
+        .hint
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or("", |(_, h)| *h);
     let mut detail = e
         .as_db_error()
         .map(|d| match d.detail() {
@@ -120,7 +140,7 @@ pub async fn run_step(b: &Builds, client: &Client, step: &Step) -> Result<()> {
     }
     Err(error::from_postgres(
         &e,
-        format!("{}: {detail}{}", step.what, step.hint),
+        format!("{}: {detail}{hint}", step.what),
     ))
 }
 
@@ -207,7 +227,7 @@ pub async fn key_steps(client: &Client, t: &TablePlan) -> Result<(Vec<Step>, Opt
                     cols.join(", ")
                 ),
                 what: format!("primary key index of {}", t.qualified()),
-                hint: " (duplicate keys in the source?)",
+                hint: DUPLICATE_KEYS,
             });
         }
         table_steps.push(format!(
@@ -224,11 +244,7 @@ pub async fn key_steps(client: &Client, t: &TablePlan) -> Result<(Vec<Step>, Opt
         builds.push(Step {
             sql: ddl::index(t, ix),
             what: format!("index {} on {}", ix.name, t.qualified()),
-            hint: if ix.unique {
-                " (duplicate values in the source?)"
-            } else {
-                ""
-            },
+            hint: if ix.unique { DUPLICATE_VALUES } else { NO_HINT },
         });
     }
     for (name, expr) in &t.checks {
@@ -239,7 +255,7 @@ pub async fn key_steps(client: &Client, t: &TablePlan) -> Result<(Vec<Step>, Opt
     let attach = (!table_steps.is_empty()).then(|| Step {
         sql: table_steps.join(";\n"),
         what: format!("primary key and CHECKs of {}", t.qualified()),
-        hint: " (NULL key values, or rows that break a CHECK?)",
+        hint: KEY_AND_CHECKS,
     });
     Ok((builds, attach))
 }
@@ -306,13 +322,13 @@ pub async fn finalize(
                 None => fks.push(Step {
                     sql: ddl::foreign_key(t, fk),
                     what: format!("adding {what} (NOT VALID, validated next)"),
-                    hint: "",
+                    hint: NO_HINT,
                 }),
             }
             chain.push(Step {
                 sql: ddl::validate_foreign_key(t, fk),
                 what,
-                hint: " (rows whose parent row is missing in the source?)",
+                hint: ORPHANS,
             });
         }
         let mut sqls = Vec::new();
@@ -334,7 +350,7 @@ pub async fn finalize(
         chain.push(Step {
             sql: sqls.join(";\n"),
             what: format!("sequences and statistics of {}", t.qualified()),
-            hint: "",
+            hint: NO_HINT,
         });
         chains.push(chain);
     }
