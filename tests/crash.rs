@@ -1123,3 +1123,40 @@ fn ctrl_c_mid_copy_exits_130_and_rerun_completes() {
 fn sigterm_mid_copy_exits_143_and_rerun_completes() {
     signal_mid_copy_stops_at_a_transaction_boundary(libc::SIGTERM, 143, "terminated (SIGTERM)");
 }
+
+/// Two different pipelines loading one schema at once: the second is
+/// refused at once, naming the first (before: a raw catalog error such as
+/// `pg_type_typname_nsp_index`), and the first finishes exactly.
+#[test]
+fn pipelines_sharing_a_schema_are_refused_while_one_loads() {
+    let db = TestDb::new();
+    let fx = fixture(BIG_SOURCE_SQL, big_mapping);
+    let pg = Pg::connect(&db.url);
+    let mut child = spawn_run(&fx, &db.url, "first");
+    wait_for_done_chunks(&pg, &mut child, 2);
+    // Keep the first run going: its key builds on `parent` wait for this
+    // lock (up to the tool's lock_timeout) until it is released below.
+    let blocker = Pg::connect(&db.url);
+    blocker.exec("BEGIN; LOCK TABLE public.parent IN ROW EXCLUSIVE MODE");
+    // The same mapping under another name is another pipeline.
+    let other = fx.dir.path().join("other.toml");
+    std::fs::copy(&fx.toml, &other).unwrap();
+    let o = run_pipeline(&other, &db.url, &[]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("pipeline `pipeline` is loading schema `public`")
+            && err.contains("Rerun when it has finished"),
+        "{err}"
+    );
+    assert!(!err.contains("pg_type"), "{err}");
+    blocker.exec("ROLLBACK");
+    let code = wait_with_deadline(&mut child, "first run");
+    let (out, err) = log_of(&fx, "first");
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    assert_complete_and_exact(&fx, &db);
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM sqlite2pg.runs WHERE pipeline = 'other'"),
+        "0"
+    );
+}

@@ -118,5 +118,8 @@ fn a_hint_appears_only_where_it_applies_an_index_row_too_large_is_no_duplicate()
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("index row"), "{err}");
-    assert!(!err.contains("duplicate"), "a hint that does not apply: {err}");
+    assert!(
+        !err.contains("duplicate"),
+        "a hint that does not apply: {err}"
+    );
 }

@@ -117,6 +117,17 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
     if !state::try_lock_pipeline(&client, &name, schema).await? {
         return Err(anyhow!("another sqlite2pg run of pipeline `{name}` into schema `{schema}` is in progress on {}", ctx.target.shown));
     }
+    if !state::try_lock_schema(&client, schema).await? {
+        let other = state::running_pipeline(&client, schema, &name)
+            .await?
+            .map(|p| format!("pipeline `{p}`"))
+            .unwrap_or_else(|| "another pipeline".into());
+        return Err(anyhow!(
+            "{other} is loading schema `{schema}` on {} right now; two pipelines cannot load one schema at once. \
+             Rerun when it has finished, or give this pipeline its own target.schema",
+            ctx.target.shown
+        ));
+    }
     let key = state::session_lock_key(&client, &name, schema).await?;
     state::wait_for_leftover_sessions(&client, key).await?;
     // From here on every connection of this run holds the key shared.

@@ -17,12 +17,23 @@ pub const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(5)
 /// `client_connection_check_interval`, see `Target::connect`), and an
 /// immediate rerun should resume rather than be told another run is going.
 pub async fn try_lock_pipeline(client: &Client, pipeline: &str, schema: &str) -> Result<bool> {
+    try_lock(client, &format!("sqlite2pg:{pipeline}:{schema}")).await
+}
+
+/// Session-level lock on a target schema: two pipelines loading one schema
+/// at once would race on its catalog (and each other's tables). False as
+/// for [`try_lock_pipeline`].
+pub async fn try_lock_schema(client: &Client, schema: &str) -> Result<bool> {
+    try_lock(client, &format!("sqlite2pg-schema:{schema}")).await
+}
+
+async fn try_lock(client: &Client, key: &str) -> Result<bool> {
     let deadline = std::time::Instant::now() + LOCK_PATIENCE;
     loop {
         let row = client
             .query_one(
-                "SELECT pg_try_advisory_lock(hashtextextended('sqlite2pg:' || $1 || ':' || $2, 0))",
-                &[&pipeline, &schema],
+                "SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
+                &[&key],
             )
             .await?;
         let got: bool = row.get(0);
@@ -31,6 +42,23 @@ pub async fn try_lock_pipeline(client: &Client, pipeline: &str, schema: &str) ->
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
+}
+
+/// The pipeline whose latest run into `schema` is running, other than
+/// `pipeline` (to name it when the schema lock is taken).
+pub async fn running_pipeline(
+    client: &Client,
+    schema: &str,
+    pipeline: &str,
+) -> Result<Option<String>> {
+    let row = client
+        .query_opt(
+            "SELECT pipeline FROM sqlite2pg.runs WHERE target_schema = $1 AND pipeline <> $2 \
+             AND status = 'running' ORDER BY run_id DESC LIMIT 1",
+            &[&schema, &pipeline],
+        )
+        .await?;
+    Ok(row.map(|r| r.get(0)))
 }
 
 /// The key every session of a run of this pipeline holds in shared mode.
