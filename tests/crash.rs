@@ -1160,3 +1160,26 @@ fn pipelines_sharing_a_schema_are_refused_while_one_loads() {
         "0"
     );
 }
+
+/// `verify` while a run of the pipeline is going says so (stderr and
+/// `run_in_progress` in the JSON), so its mismatches are not mistaken for
+/// a broken load.
+#[test]
+fn verify_during_a_run_says_a_run_is_in_progress() {
+    let db = TestDb::new();
+    let fx = fixture(BIG_SOURCE_SQL, big_mapping);
+    let pg = Pg::connect(&db.url);
+    let mut child = spawn_run(&fx, &db.url, "running");
+    wait_for_done_chunks(&pg, &mut child, 2);
+    let blocker = Pg::connect(&db.url);
+    blocker.exec("BEGIN; LOCK TABLE public.parent IN ROW EXCLUSIVE MODE");
+    let (code, json) = verify_json(&fx, &db.url);
+    blocker.exec("ROLLBACK");
+    assert_eq!(code, Some(3), "{json}");
+    assert_eq!(json["run_in_progress"], true, "{json}");
+    let code = wait_with_deadline(&mut child, "the run");
+    assert_eq!(code, Some(0), "{:?}", log_of(&fx, "running"));
+    let (code, json) = verify_json(&fx, &db.url);
+    assert_eq!(code, Some(0), "{json}");
+    assert_eq!(json["run_in_progress"], false, "{json}");
+}

@@ -123,3 +123,35 @@ fn a_hint_appears_only_where_it_applies_an_index_row_too_large_is_no_duplicate()
         "a hint that does not apply: {err}"
     );
 }
+
+#[test]
+fn verify_against_a_missing_target_table_says_missing_with_the_source_rows() {
+    let db = TestDb::new();
+    let (_dir, toml) = mapped_fixture(
+        "CREATE TABLE a (id INTEGER PRIMARY KEY); INSERT INTO a VALUES (1);
+         CREATE TABLE b (id INTEGER PRIMARY KEY); INSERT INTO b VALUES (1), (2), (3);",
+    );
+    let o = run_pipeline(&toml, &db.url, &["--table", "a"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = sqlite2pg(&[
+        "verify",
+        toml.to_str().unwrap(),
+        "--target",
+        &db.url,
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    let b = j["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["source_table"] == "b")
+        .unwrap();
+    assert_eq!(b["source_rows"], 3, "{b}");
+    assert!(
+        b["problems"][0].as_str().unwrap().contains("missing"),
+        "{b}"
+    );
+    assert_eq!(j["run_in_progress"], false, "{j}");
+}

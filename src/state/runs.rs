@@ -20,6 +20,28 @@ pub async fn try_lock_pipeline(client: &Client, pipeline: &str, schema: &str) ->
     try_lock(client, &format!("sqlite2pg:{pipeline}:{schema}")).await
 }
 
+/// Whether a run of this pipeline holds its lock now (for read-only
+/// commands, which must not take it for longer than a glance).
+pub async fn pipeline_busy(client: &Client, pipeline: &str, schema: &str) -> Result<bool> {
+    let key = format!("sqlite2pg:{pipeline}:{schema}");
+    let got: bool = client
+        .query_one(
+            "SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
+            &[&key],
+        )
+        .await?
+        .get(0);
+    if got {
+        client
+            .execute(
+                "SELECT pg_advisory_unlock(hashtextextended($1, 0))",
+                &[&key],
+            )
+            .await?;
+    }
+    Ok(!got)
+}
+
 /// Session-level lock on a target schema: two pipelines loading one schema
 /// at once would race on its catalog (and each other's tables). False as
 /// for [`try_lock_pipeline`].

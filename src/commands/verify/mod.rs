@@ -47,6 +47,9 @@ pub struct CheckReport {
 #[derive(Debug, Serialize)]
 pub struct VerifyReport {
     pub ok: bool,
+    /// A run of this pipeline held its lock while verify looked: tables it
+    /// has not finished differ until it ends.
+    pub run_in_progress: bool,
     pub tables: Vec<TableReport>,
     pub foreign_keys: Vec<CheckReport>,
     pub sequences: Vec<CheckReport>,
@@ -68,6 +71,15 @@ pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
         m
     };
     let client = ctx.target.connect().await?;
+    let name = ctx.pipeline.pipeline_name();
+    let run_in_progress = state::pipeline_busy(&client, &name, &ctx.pipeline.target.schema).await?;
+    if run_in_progress {
+        tracing::warn!(
+            "a run of pipeline `{name}` is in progress on {}: tables it has not finished will differ \
+             until it ends; verify again once it has",
+            ctx.target.shown
+        );
+    }
     let run = if state::exists(&client).await? {
         state::latest_run(
             &client,
@@ -94,14 +106,17 @@ pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
             tables.push(TableReport {
                 source_table: t.source.clone(),
                 target_table: t.target.clone(),
-                source_rows: 0,
+                source_rows: source_rows(&src_path, t)?,
                 target_rows: 0,
                 rejected_rows: rejected,
                 checksum_match: false,
                 source_checksum: String::new(),
                 target_checksum: String::new(),
                 ok: false,
-                problems: vec![format!("target table {} does not exist", t.qualified())],
+                problems: vec![format!(
+                    "target table {} is missing (not created yet: run the pipeline)",
+                    t.qualified()
+                )],
             });
             continue;
         }
@@ -160,10 +175,29 @@ pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
         && sequences.iter().all(|s| s.ok);
     Ok(VerifyReport {
         ok,
+        run_in_progress,
         tables,
         foreign_keys,
         sequences,
     })
+}
+
+/// Source rows of a table (after its filter), for a table whose target is
+/// missing: what the report says the target should hold.
+fn source_rows(path: &Path, t: &TablePlan) -> Result<u64> {
+    let conn = source::open_readonly(path)?;
+    let n: i64 = conn
+        .query_row(
+            &format!(
+                "SELECT count(*) FROM {}{}",
+                reader::sqlite_quote(&t.source),
+                t.filter_clause("WHERE")
+            ),
+            [],
+            |r| r.get(0),
+        )
+        .with_context(|| format!("counting source table {}", t.source))?;
+    Ok(n as u64)
 }
 
 /// Stream the whole source table through the copy stage's own reader —
