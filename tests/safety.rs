@@ -155,3 +155,30 @@ fn verify_against_a_missing_target_table_says_missing_with_the_source_rows() {
     );
     assert_eq!(j["run_in_progress"], false, "{j}");
 }
+
+#[test]
+fn page_corruption_names_the_damaged_table() {
+    let db = TestDb::new();
+    let (dir, toml) = mapped_fixture(
+        "CREATE TABLE small (a INTEGER); INSERT INTO small VALUES (1);
+         CREATE TABLE big (id INTEGER PRIMARY KEY, t TEXT);
+         WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 20000)
+         INSERT INTO big SELECT i, hex(randomblob(20)) FROM r;",
+    );
+    // Scribble over the middle of the file: pages of `big`.
+    let src = dir.path().join("source.db");
+    let mut bytes = std::fs::read(&src).unwrap();
+    let mid = bytes.len() / 2;
+    for b in &mut bytes[mid..mid + 8192] {
+        *b = 0x5a;
+    }
+    std::fs::write(&src, &bytes).unwrap();
+    let o = run_pipeline(&toml, &db.url, &[]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("is corrupt") && err.contains("damaged pages belong to: big"),
+        "{err}"
+    );
+    assert!(!err.contains("rerun the same command"), "{err}");
+}

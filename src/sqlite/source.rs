@@ -88,22 +88,84 @@ pub fn prefetch(path: &Path) {
 /// `run` make it before they read for real (`run` before it touches the
 /// target); `init` only to explain a file it could not read.
 pub fn quick_check(conn: &Connection, path: &Path) -> Result<()> {
-    let mut stmt = conn
-        .prepare("PRAGMA quick_check")
-        .with_context(|| format!("SQLite source {} is corrupt", path.display()))?;
-    let rows: Vec<String> = stmt
-        .query_map([], |r| r.get::<_, String>(0))
-        .and_then(|it| it.collect())
-        .with_context(|| format!("SQLite source {} is corrupt", path.display()))?;
-    if rows.len() == 1 && rows[0] == "ok" {
-        return Ok(());
+    // Not every failure to read is corruption (a hot journal on read-only
+    // storage, a WAL file that cannot be opened): SQLite's own words say
+    // which.
+    let unreadable = |e: rusqlite::Error| {
+        let corrupt = matches!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+        );
+        let what = if corrupt {
+            "is corrupt"
+        } else {
+            "cannot be read for its integrity check"
+        };
+        blocked(format!("SQLite source {} {what}: {e}", path.display()))
+    };
+    let mut stmt = conn.prepare("PRAGMA quick_check").map_err(unreadable)?;
+    let mut query = stmt.query([]).map_err(unreadable)?;
+    // The check may report some problems, then stop on one it cannot step
+    // over: keep what it said.
+    let mut rows: Vec<String> = Vec::new();
+    let mut stopped = None;
+    loop {
+        match query.next().and_then(|r| r.map(|r| r.get(0)).transpose()) {
+            Ok(Some(line)) => rows.push(line),
+            Ok(None) => break,
+            Err(e) => {
+                stopped = Some(e);
+                break;
+            }
+        }
+    }
+    match stopped {
+        None if rows.len() == 1 && rows[0] == "ok" => return Ok(()),
+        Some(e) if rows.is_empty() => return Err(unreadable(e)),
+        Some(e) => rows.push(format!("then: {e}")),
+        None => {}
     }
     let shown: Vec<_> = rows.iter().take(5).cloned().collect();
+    let damaged = damaged_objects(conn, &rows);
+    let which = if damaged.is_empty() {
+        String::new()
+    } else {
+        format!(" (damaged pages belong to: {})", damaged.join(", "))
+    };
     Err(blocked(format!(
-        "SQLite source {} failed PRAGMA quick_check: {}",
+        "SQLite source {} is corrupt: PRAGMA quick_check found {}{which}",
         path.display(),
         shown.join("; ")
     )))
+}
+
+/// The tables and indexes the pages quick_check names belong to, as far as
+/// SQLite's `dbstat` can still tell (best effort: a page it cannot place
+/// is left out).
+fn damaged_objects(conn: &Connection, report: &[String]) -> Vec<String> {
+    let mut pages = Vec::new();
+    for line in report.iter().take(20) {
+        let mut rest = line.as_str();
+        while let Some(i) = rest.find("page ").or_else(|| rest.find("Page ")) {
+            rest = &rest[i + 5..];
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            if let Ok(n) = digits.parse::<i64>() {
+                pages.push(n);
+            }
+        }
+    }
+    let mut names: Vec<String> = Vec::new();
+    for p in pages {
+        let name: Option<String> = conn
+            .query_row("SELECT name FROM dbstat WHERE pageno = ?1", [p], |r| {
+                r.get(0)
+            })
+            .ok();
+        if let Some(n) = name.filter(|n| !names.contains(n)) {
+            names.push(n);
+        }
+    }
+    names
 }
 
 /// Open read-only and integrity-check.
