@@ -182,3 +182,34 @@ fn page_corruption_names_the_damaged_table() {
     );
     assert!(!err.contains("rerun the same command"), "{err}");
 }
+
+#[test]
+fn a_foreign_key_removed_from_the_mapping_is_named_not_left_silently() {
+    let db = TestDb::new();
+    let (_dir, toml) = mapped_fixture(
+        "PRAGMA foreign_keys = OFF;
+         CREATE TABLE p (id INTEGER PRIMARY KEY);
+         CREATE TABLE c (id INTEGER PRIMARY KEY, pid INTEGER REFERENCES p(id));
+         INSERT INTO p VALUES (1); INSERT INTO c VALUES (1, 1), (2, 99);",
+    );
+    let o = run_pipeline(&toml, &db.url, &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(4),
+        "the orphan fails the key: {}",
+        stderr(&o)
+    );
+    // The operator drops the key from the mapping and reruns.
+    edit_mapping(
+        &toml,
+        "[[tables.c.foreign_keys]]\nname = \"c_pid_fkey\"\ncolumns = [\"pid\"]\nreferences = \"p\"\nref_columns = [\"id\"]\n",
+        "",
+    );
+    let o = run_pipeline(&toml, &db.url, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("foreign key c_pid_fkey (NOT VALID) that the mapping does not have"),
+        "{err}"
+    );
+}

@@ -92,6 +92,37 @@ pub async fn constraint_validated(
     Ok(r.map(|r| r.get(0)))
 }
 
+/// The foreign keys (name, validated) and the indexes (name) a table has.
+pub async fn keys_and_indexes(
+    c: &impl GenericClient,
+    schema: &str,
+    table: &str,
+) -> Result<(Vec<(String, bool)>, Vec<String>)> {
+    let fks = c
+        .query(
+            "SELECT x.conname::text, x.convalidated FROM pg_constraint x \
+             JOIN pg_class k ON k.oid = x.conrelid JOIN pg_namespace n ON n.oid = k.relnamespace \
+             WHERE n.nspname = $1 AND k.relname = $2 AND x.contype = 'f' ORDER BY 1",
+            &[&schema, &table],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let indexes = c
+        .query(
+            "SELECT i.relname::text FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
+             JOIN pg_class k ON k.oid = x.indrelid JOIN pg_namespace n ON n.oid = k.relnamespace \
+             WHERE n.nspname = $1 AND k.relname = $2 ORDER BY 1",
+            &[&schema, &table],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    Ok((fks, indexes))
+}
+
 pub async fn has_primary_key(c: &impl GenericClient, schema: &str, table: &str) -> Result<bool> {
     let r = c
         .query_one(

@@ -292,6 +292,9 @@ pub async fn finalize(
         .map(|(t, _)| *t)
         .collect();
 
+    for t in &ours {
+        report_leftovers(client, t).await?;
+    }
     // 1. Index builds, all in parallel.
     let mut builds = Vec::new();
     let mut attach = Vec::new();
@@ -371,6 +374,36 @@ pub async fn finalize(
         .with_context(|| format!("recording finalize of {}", t.source))?;
     }
     state::set_stage(client, run_id, Stage::Finalize, "", Status::Done, None).await?;
+    Ok(())
+}
+
+/// Foreign keys and indexes on a table this tool created that the mapping
+/// no longer has (left by an earlier run, before the mapping was edited)
+/// are named, not dropped: an application may have added its own since.
+async fn report_leftovers(client: &Client, t: &TablePlan) -> Result<()> {
+    let (fks, indexes) = catalog::keys_and_indexes(client, &t.schema, &t.target).await?;
+    for (name, validated) in fks {
+        if !t.foreign_keys.iter().any(|f| f.name == name) {
+            tracing::warn!(
+                "table {} has foreign key {name}{} that the mapping does not have (left by an earlier run?); \
+                 kept — drop it with ALTER TABLE {} DROP CONSTRAINT {} if it should go",
+                t.qualified(),
+                if validated { "" } else { " (NOT VALID)" },
+                t.qualified(),
+                quote(&name)
+            );
+        }
+    }
+    for name in indexes {
+        if name != t.pk_name && !t.indexes.iter().any(|i| i.name == name) {
+            tracing::warn!(
+                "table {} has index {name} that the mapping does not have (left by an earlier run?); \
+                 kept — drop it with DROP INDEX {} if it should go",
+                t.qualified(),
+                crate::pg::ident::qualified(&t.schema, &name)
+            );
+        }
+    }
     Ok(())
 }
 
