@@ -69,6 +69,11 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
         .filter(|t| opts.tables.is_empty() || opts.tables.contains(&t.source))
         .collect();
 
+    // The target is connected first (nothing is written to it): a wrong
+    // host, database or password is reported at once, not after the
+    // integrity check has read a multi-GB source.
+    let mut client = ctx.target.connect().await?;
+
     // The source is checked before the target is touched. The chunk plans
     // `prepare` needs (a scan of each table's rowids) are made meanwhile on
     // a second connection: the integrity check is single-threaded and reads
@@ -109,7 +114,6 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
     }
     let mhash = mapping_hash(file)?;
 
-    let mut client = ctx.target.connect().await?;
     state::ensure(&mut client).await?;
     let name = p.pipeline_name();
     let schema = &p.target.schema;
