@@ -213,6 +213,26 @@ impl Target {
                 "service= / PGSERVICE (pg_service.conf) is not supported yet: give the parameters themselves",
             ));
         }
+        // Security settings this build cannot honour are refused, never
+        // silently ignored.
+        for key in [
+            "sslcrl",
+            "sslcrldir",
+            "require_auth",
+            "requirepeer",
+            "sslpassword",
+        ] {
+            if info.get(key).is_some_and(|s| !s.is_empty()) {
+                return Err(crate::error::usage(format!(
+                    "connection parameter {key} is not supported by sqlite2pg"
+                )));
+            }
+        }
+        if info.get("gssencmode") == Some("require") {
+            return Err(crate::error::usage(
+                "gssencmode=require: GSSAPI encryption is not supported by sqlite2pg; use TLS (sslmode)",
+            ));
+        }
         let mut c = Config::new();
         let nonempty = |k: &str| info.get(k).filter(|v| !v.is_empty());
         let hostaddrs: Vec<&str> = nonempty("hostaddr")
@@ -404,16 +424,20 @@ impl Target {
     /// The error of a failed connection, in the operator's words: which
     /// certificate check failed, or the database to create.
     fn connect_error(&self, e: &tokio_postgres::Error, tried: &str) -> anyhow::Error {
+        let head = format!("cannot connect to target {}{tried}", self.shown);
+        self.failure(e, &head)
+    }
+
+    /// `head: why`, in the exit class `e` calls for (a refused certificate:
+    /// 4, a rerun will not help).
+    fn failure(&self, e: &tokio_postgres::Error, head: &str) -> anyhow::Error {
         let host = self.config.get_hosts().first().map(|h| match h {
             tokio_postgres::config::Host::Tcp(h) => h.clone(),
             tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
         });
         let host = host.unwrap_or_default();
         if let Some(why) = tls::certificate_problem(e, &host, &self.tls) {
-            return crate::error::blocked(format!(
-                "cannot connect to target {}{tried}: {why}",
-                self.shown
-            ));
+            return crate::error::blocked(format!("{head}: {why}"));
         }
         let text = error_text(e);
         if e.code() == Some(&tokio_postgres::error::SqlState::INVALID_CATALOG_NAME) {
@@ -421,17 +445,13 @@ impl Target {
             return crate::error::from_postgres(
                 e,
                 format!(
-                    "cannot connect to target {}{tried}: {text} (create it first: createdb -h {host} -p {} -U {} {db})",
-                    self.shown,
+                    "{head}: {text} (create it first: createdb -h {host} -p {} -U {} {db})",
                     self.config.get_ports().first().copied().unwrap_or(5432),
                     self.config.get_user().unwrap_or_default(),
                 ),
             );
         }
-        crate::error::from_postgres(
-            e,
-            format!("cannot connect to target {}{tried}: {text}", self.shown),
-        )
+        crate::error::from_postgres(e, format!("{head}: {text}"))
     }
 
     async fn open(&self) -> Result<Client> {
@@ -485,8 +505,8 @@ impl Target {
         a: &str,
         b: &str,
     ) -> anyhow::Error {
-        let first = self.connect_error(tls_err, &format!(" ({a})"));
-        let second = self.connect_error(plain_err, &format!(" ({b})"));
+        let first = self.failure(tls_err, a);
+        let second = self.failure(plain_err, b);
         crate::error::combine(
             &format!(
                 "cannot connect to target {} (sslmode={}):",
