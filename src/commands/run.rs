@@ -70,15 +70,22 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
         .filter(|t| opts.tables.is_empty() || opts.tables.contains(&t.source))
         .collect();
 
+    let src_path = p.source_path();
+    let wants_prepare = opts.stages.is_empty() || opts.stages.contains(&Stage::Prepare);
+    // The mapping is checked against the source's schema (a cheap read),
+    // then the target is connected (nothing is written to it): a wrong
+    // mapping, host, database or password is reported at once, not after
+    // the integrity check has read a multi-GB source.
+    let conn = source::open_readonly(&src_path)?;
+    source::check_source_matches(&conn, &ctx.plans, &src_path)?;
+    let mut client = ctx.target.connect().await?;
+
     // The source is checked before the target is touched. The chunk plans
     // `prepare` needs (a scan of each table's rowids) are made meanwhile on
     // a second connection: the integrity check is single-threaded and reads
     // more than they do, so they cost no time.
-    let src_path = p.source_path();
-    let wants_prepare = opts.stages.is_empty() || opts.stages.contains(&Stage::Prepare);
     let (fp, facts) = {
         let t0 = Instant::now();
-        let conn = source::open_readonly(&src_path)?;
         source::prefetch(&src_path);
         let chunk_size = p.defaults.chunk_size;
         let (checked, planned) = std::thread::scope(|s| {
@@ -94,9 +101,6 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
             src_path.display(),
             t0.elapsed().as_secs_f64()
         );
-        // A mapping that does not match is the clearer error than a plan
-        // that failed because of it.
-        source::check_source_matches(&conn, &ctx.plans, &src_path)?;
         let fp = fingerprint::compute(&conn, &src_path)?;
         let facts = SourceFacts {
             columns: source::all_source_columns(&conn, &ctx.plans)?,
@@ -110,7 +114,6 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
     }
     let mhash = mapping_hash(file)?;
 
-    let mut client = ctx.target.connect().await?;
     state::ensure(&mut client).await?;
     let name = p.pipeline_name();
     let schema = &p.target.schema;

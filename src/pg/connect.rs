@@ -1,16 +1,37 @@
 //! The PostgreSQL target: which URL (flag, mapping, environment), how it is
 //! shown (never with its password), and connections tuned for bulk loading.
 
+use crate::pg::conninfo::ConnInfo;
+use crate::pg::tls::{self, SslMode, Tls};
 use anyhow::{anyhow, Context, Result};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio_postgres::config::SslMode as PgSslMode;
 use tokio_postgres::{Client, Config, NoTls};
+
+/// A driver error with its causes, as one line.
+fn error_text(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{}: {}", db.severity(), db.message());
+    }
+    let mut text = e.to_string();
+    let mut cur = std::error::Error::source(e);
+    while let Some(c) = cur {
+        text.push_str(&format!(": {c}"));
+        cur = c.source();
+    }
+    text
+}
 
 /// How long any statement of this tool waits for a lock held by another
 /// session (an application transaction left open, say) before it fails with
 /// a message, instead of hanging and blocking that table's readers.
 pub const LOCK_TIMEOUT: &str = "SET lock_timeout = '60s'";
 
-/// Resolve the target URL: `--target`, else `target.url` of the mapping
-/// (with `${VAR}` expanded), else `DATABASE_URL`.
+/// Resolve the target: `--target`, else `target.url` of the mapping (with
+/// `${VAR}` expanded), else `DATABASE_URL`, else libpq's environment
+/// (`PGHOST`, `PGDATABASE`, …: the empty string, completed by
+/// [`Target::parse`]).
 pub fn resolve_url(flag: Option<&str>, mapping_url: Option<&str>) -> Result<String> {
     if let Some(u) = flag {
         return Ok(u.to_string());
@@ -20,8 +41,14 @@ pub fn resolve_url(flag: Option<&str>, mapping_url: Option<&str>) -> Result<Stri
     }
     match std::env::var("DATABASE_URL") {
         Ok(u) if !u.is_empty() => Ok(u),
+        _ if ["PGHOST", "PGHOSTADDR", "PGDATABASE", "PGSERVICE", "PGPORT", "PGUSER"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty())) =>
+        {
+            Ok(String::new())
+        }
         _ => Err(crate::error::usage(
-            "no target database: pass --target URL, set target.url in the mapping file, or set DATABASE_URL",
+            "no target database: pass --target URL, set target.url in the mapping file, or set DATABASE_URL (or libpq's PGHOST, PGDATABASE, …)",
         )),
     }
 }
@@ -37,11 +64,19 @@ pub fn expand_env(s: &str) -> Result<String> {
             .find('}')
             .ok_or_else(|| anyhow!("unterminated `${{` in target URL"))?;
         let var = &after[..end];
-        let val = std::env::var(var).map_err(|_| {
-            crate::error::usage(format!(
-                "target.url refers to ${{{var}}} but that environment variable is not set"
-            ))
-        })?;
+        let val = match std::env::var(var) {
+            Ok(v) if !v.is_empty() => v,
+            Ok(_) => {
+                return Err(crate::error::usage(format!(
+                    "target.url refers to ${{{var}}} but that environment variable is empty"
+                )))
+            }
+            Err(_) => {
+                return Err(crate::error::usage(format!(
+                    "target.url refers to ${{{var}}} but that environment variable is not set"
+                )))
+            }
+        };
         out.push_str(&val);
         rest = &after[end + 1..];
     }
@@ -121,46 +156,380 @@ pub struct Target {
     /// Advisory lock key every connection of a run holds in shared mode
     /// (see `state::wait_for_leftover_sessions`).
     pub session_lock: Option<i64>,
+    tls: Tls,
+}
+
+/// Startup options of every session of this tool: a server, database or
+/// role setting must not cancel a load (a database-level
+/// `statement_timeout`, say), nor end a session idle in a transaction
+/// while the reader fills a batch. Sent in the startup packet, so they hold
+/// from the first statement on.
+const SESSION_OPTIONS: &str = "-c statement_timeout=0 -c idle_in_transaction_session_timeout=0";
+
+fn home_dir() -> Option<PathBuf> {
+    if let Some(h) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        return Some(PathBuf::from(h));
+    }
+    os_user_field(|pw| pw.pw_dir).map(PathBuf::from)
+}
+
+fn os_user() -> Option<String> {
+    os_user_field(|pw| pw.pw_name)
+}
+
+fn os_user_field(f: impl Fn(&libc::passwd) -> *mut libc::c_char) -> Option<String> {
+    // SAFETY: getpwuid returns a pointer to static storage or null; the
+    // field is copied out at once.
+    unsafe {
+        let pw = libc::getpwuid(libc::geteuid());
+        if pw.is_null() || f(&*pw).is_null() {
+            return None;
+        }
+        Some(
+            std::ffi::CStr::from_ptr(f(&*pw))
+                .to_string_lossy()
+                .into_owned(),
+        )
+    }
+}
+
+fn bad(key: &str, what: &str) -> anyhow::Error {
+    crate::error::usage(format!("invalid connection parameter {key}: {what}"))
 }
 
 impl Target {
+    /// A URL or key=value string, completed from libpq's environment.
     pub fn parse(url: &str) -> Result<Target> {
-        let config: Config = url
-            .parse()
-            .map_err(|e| crate::error::usage(format!("invalid target URL {}: {e}", redact(url))))?;
+        let info = ConnInfo::parse(url)?.with_env(&|k| std::env::var(k).ok());
+        Target::from_info(info, home_dir().as_deref())
+    }
+
+    /// Settings from libpq keywords (the environment already applied):
+    /// libpq's defaults for what is missing, the password from the password
+    /// file if none was given.
+    pub fn from_info(info: ConnInfo, home: Option<&Path>) -> Result<Target> {
+        if info.get("service").is_some_and(|s| !s.is_empty()) {
+            return Err(crate::error::usage(
+                "service= / PGSERVICE (pg_service.conf) is not supported yet: give the parameters themselves",
+            ));
+        }
+        // Security settings this build cannot honour are refused, never
+        // silently ignored.
+        for key in [
+            "sslcrl",
+            "sslcrldir",
+            "require_auth",
+            "requirepeer",
+            "sslpassword",
+        ] {
+            if info.get(key).is_some_and(|s| !s.is_empty()) {
+                return Err(crate::error::usage(format!(
+                    "connection parameter {key} is not supported by sqlite2pg"
+                )));
+            }
+        }
+        if info.get("gssencmode") == Some("require") {
+            return Err(crate::error::usage(
+                "gssencmode=require: GSSAPI encryption is not supported by sqlite2pg; use TLS (sslmode)",
+            ));
+        }
+        let mut c = Config::new();
+        let nonempty = |k: &str| info.get(k).filter(|v| !v.is_empty());
+        let hostaddrs: Vec<&str> = nonempty("hostaddr")
+            .map(|h| h.split(',').collect())
+            .unwrap_or_default();
+        let hosts: Vec<String> = match nonempty("host") {
+            Some(h) => h.split(',').map(str::to_string).collect(),
+            // libpq names the server by its address then (also for TLS).
+            None if !hostaddrs.is_empty() => hostaddrs.iter().map(|s| s.to_string()).collect(),
+            None => vec![if Path::new("/var/run/postgresql").is_dir() {
+                "/var/run/postgresql".to_string()
+            } else {
+                "/tmp".to_string()
+            }],
+        };
+        for h in &hosts {
+            c.host(if h.is_empty() {
+                "localhost"
+            } else {
+                h.as_str()
+            });
+        }
+        for a in &hostaddrs {
+            c.hostaddr(
+                a.trim()
+                    .parse()
+                    .map_err(|_| bad("hostaddr", "not an IP address"))?,
+            );
+        }
+        let ports: Vec<u16> = match nonempty("port") {
+            Some(p) => p
+                .split(',')
+                .map(|p| {
+                    if p.is_empty() {
+                        Ok(5432)
+                    } else {
+                        p.trim().parse()
+                    }
+                })
+                .collect::<Result<_, _>>()
+                .map_err(|_| bad("port", "not a port number"))?,
+            None => vec![5432],
+        };
+        for p in &ports {
+            c.port(*p);
+        }
+        let user = match nonempty("user") {
+            Some(u) => u.to_string(),
+            None => os_user().ok_or_else(|| {
+                crate::error::usage("no user name: set user= in the target, or PGUSER")
+            })?,
+        };
+        c.user(&user);
+        let dbname = nonempty("dbname").unwrap_or(&user).to_string();
+        c.dbname(&dbname);
+        let password = match nonempty("password") {
+            Some(p) => Some(p.to_string()),
+            None => {
+                let file = match nonempty("passfile") {
+                    Some(f) => Some(PathBuf::from(f)),
+                    None => home.map(|h| h.join(".pgpass")),
+                };
+                let port = ports.first().copied().unwrap_or(5432).to_string();
+                file.and_then(|f| crate::pg::pgpass::lookup(&f, &hosts[0], &port, &dbname, &user))
+            }
+        };
+        if let Some(p) = password {
+            c.password(p);
+        }
+        let options = match nonempty("options") {
+            Some(o) => format!("{o} {SESSION_OPTIONS}"),
+            None => SESSION_OPTIONS.to_string(),
+        };
+        c.options(options);
+        c.application_name(
+            nonempty("application_name")
+                .or(nonempty("fallback_application_name"))
+                .unwrap_or("sqlite2pg"),
+        );
+        if let Some(t) = nonempty("connect_timeout") {
+            let secs: u64 = t
+                .trim()
+                .parse()
+                .map_err(|_| bad("connect_timeout", "not a number of seconds"))?;
+            // libpq: 0 waits forever; under 2 s counts as 2.
+            if secs > 0 {
+                c.connect_timeout(Duration::from_secs(secs.max(2)));
+            }
+        }
+        if nonempty("keepalives") == Some("0") {
+            c.keepalives(false);
+        }
+        if let Some(k) = nonempty("keepalives_idle") {
+            c.keepalives_idle(Duration::from_secs(
+                k.parse()
+                    .map_err(|_| bad("keepalives_idle", "not a number of seconds"))?,
+            ));
+        }
+        use tokio_postgres::config::{
+            ChannelBinding, LoadBalanceHosts, SslNegotiation, TargetSessionAttrs,
+        };
+        match nonempty("target_session_attrs") {
+            None | Some("any") => {}
+            Some("read-write") => {
+                c.target_session_attrs(TargetSessionAttrs::ReadWrite);
+            }
+            Some(_) => {
+                return Err(bad(
+                    "target_session_attrs",
+                    "only any and read-write are supported",
+                ))
+            }
+        }
+        match nonempty("channel_binding") {
+            None | Some("prefer") => {}
+            Some("disable") => {
+                c.channel_binding(ChannelBinding::Disable);
+            }
+            Some("require") => {
+                c.channel_binding(ChannelBinding::Require);
+            }
+            Some(_) => return Err(bad("channel_binding", "use disable, prefer or require")),
+        }
+        match nonempty("load_balance_hosts") {
+            None | Some("disable") => {}
+            Some("random") => {
+                c.load_balance_hosts(LoadBalanceHosts::Random);
+            }
+            Some(_) => return Err(bad("load_balance_hosts", "use disable or random")),
+        }
+        match nonempty("sslnegotiation") {
+            None | Some("postgres") => {}
+            Some("direct") => {
+                c.ssl_negotiation(SslNegotiation::Direct);
+            }
+            Some(_) => return Err(bad("sslnegotiation", "use postgres or direct")),
+        }
+        let tls = tls::build(&info, home)?;
+        c.ssl_mode(match tls.mode {
+            SslMode::Disable | SslMode::Allow => PgSslMode::Disable,
+            SslMode::Prefer => PgSslMode::Prefer,
+            _ => PgSslMode::Require,
+        });
         // Shown as rebuilt from the parsed settings: no string surgery on
         // the original can leak a password it failed to recognise.
-        let shown = describe(&config);
-        if config.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
-            return Err(crate::error::usage(format!(
-                "target {shown}: sslmode=require is not supported by this build (TLS is not compiled in); use sslmode=prefer or disable, or a local socket"
-            )));
+        let mut shown = describe(&c);
+        if tls.mode != SslMode::Prefer {
+            shown.push_str(&format!("?sslmode={}", tls.mode.name()));
         }
         Ok(Target {
-            config,
+            config: c,
             shown,
             session_lock: None,
+            tls,
         })
+    }
+
+    /// The sslmode in effect (after the environment and the defaults).
+    pub fn ssl_mode(&self) -> SslMode {
+        self.tls.mode
+    }
+
+    /// One connection attempt in `mode`, its background task spawned.
+    async fn attempt(&self, mode: PgSslMode) -> Result<Client, tokio_postgres::Error> {
+        let mut cfg = self.config.clone();
+        cfg.ssl_mode(mode);
+        match (&self.tls.connector, mode) {
+            (Some(tls), PgSslMode::Prefer | PgSslMode::Require) => {
+                let (client, conn) = cfg.connect(tls.clone()).await?;
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!("target connection ended: {e}");
+                    }
+                });
+                Ok(client)
+            }
+            _ => {
+                let (client, conn) = cfg.connect(NoTls).await?;
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::debug!("target connection ended: {e}");
+                    }
+                });
+                Ok(client)
+            }
+        }
+    }
+
+    /// The error of a failed connection, in the operator's words: which
+    /// certificate check failed, or the database to create.
+    fn connect_error(&self, e: &tokio_postgres::Error, tried: &str) -> anyhow::Error {
+        let head = format!("cannot connect to target {}{tried}", self.shown);
+        self.failure(e, &head)
+    }
+
+    /// `head: why`, in the exit class `e` calls for (a refused certificate:
+    /// 4, a rerun will not help).
+    fn failure(&self, e: &tokio_postgres::Error, head: &str) -> anyhow::Error {
+        let host = self.config.get_hosts().first().map(|h| match h {
+            tokio_postgres::config::Host::Tcp(h) => h.clone(),
+            tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
+        });
+        let host = host.unwrap_or_default();
+        if let Some(why) = tls::certificate_problem(e, &host, &self.tls) {
+            return crate::error::blocked(format!("{head}: {why}"));
+        }
+        let text = error_text(e);
+        if e.code() == Some(&tokio_postgres::error::SqlState::INVALID_CATALOG_NAME) {
+            let db = self.config.get_dbname().unwrap_or_default();
+            return crate::error::from_postgres(
+                e,
+                format!(
+                    "{head}: {text} (create it first: createdb -h {host} -p {} -U {} {db})",
+                    self.config.get_ports().first().copied().unwrap_or(5432),
+                    self.config.get_user().unwrap_or_default(),
+                ),
+            );
+        }
+        crate::error::from_postgres(e, format!("{head}: {text}"))
+    }
+
+    async fn open(&self) -> Result<Client> {
+        // Whether to try the other way after a failure: a TLS or network
+        // failure, or the server refusing this kind of connection.
+        let retry = |e: &tokio_postgres::Error| e.code().is_none_or(|c| c.code().starts_with("28"));
+        match self.tls.mode {
+            SslMode::Disable => self
+                .attempt(PgSslMode::Disable)
+                .await
+                .map_err(|e| self.connect_error(&e, "")),
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => self
+                .attempt(PgSslMode::Require)
+                .await
+                .map_err(|e| self.connect_error(&e, "")),
+            SslMode::Prefer => match self.attempt(PgSslMode::Prefer).await {
+                Ok(c) => Ok(c),
+                Err(e1) if retry(&e1) => {
+                    tracing::debug!(
+                        "TLS connection failed ({}); trying without TLS (sslmode=prefer)",
+                        error_text(&e1)
+                    );
+                    self.attempt(PgSslMode::Disable)
+                        .await
+                        .map_err(|e2| self.both_failed(&e1, &e2, "with TLS", "without TLS"))
+                }
+                Err(e) => Err(self.connect_error(&e, "")),
+            },
+            SslMode::Allow => match self.attempt(PgSslMode::Disable).await {
+                Ok(c) => Ok(c),
+                Err(e1) if retry(&e1) => {
+                    tracing::debug!(
+                        "plaintext connection failed ({}); trying TLS (sslmode=allow)",
+                        error_text(&e1)
+                    );
+                    self.attempt(PgSslMode::Require)
+                        .await
+                        .map_err(|e2| self.both_failed(&e2, &e1, "with TLS", "without TLS"))
+                }
+                Err(e) => Err(self.connect_error(&e, "")),
+            },
+        }
+    }
+
+    /// Both attempts of prefer/allow failed: the TLS one's reason first;
+    /// a refused certificate decides the exit class.
+    fn both_failed(
+        &self,
+        tls_err: &tokio_postgres::Error,
+        plain_err: &tokio_postgres::Error,
+        a: &str,
+        b: &str,
+    ) -> anyhow::Error {
+        let first = self.failure(tls_err, a);
+        let second = self.failure(plain_err, b);
+        crate::error::combine(
+            &format!(
+                "cannot connect to target {} (sslmode={}):",
+                self.shown,
+                self.tls.mode.name()
+            ),
+            vec![first, second],
+        )
     }
 
     /// Open a connection; its background task is spawned on the runtime.
     pub async fn connect(&self) -> Result<Client> {
-        let (client, conn) = self
-            .config
-            .connect(NoTls)
-            .await
-            .with_context(|| format!("cannot connect to target {}", self.shown))?;
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!("target connection ended: {e}");
-            }
-        });
+        let client = self.open().await?;
         client
-            .batch_execute(&format!(
-                "SET application_name = 'sqlite2pg'; SET TimeZone = 'UTC'; {LOCK_TIMEOUT}"
-            ))
+            .batch_execute(&format!("SET TimeZone = 'UTC'; {LOCK_TIMEOUT}"))
             .await
             .with_context(|| format!("cannot configure session on {}", self.shown))?;
+        // A session idle between statements (the target is connected
+        // before the source's integrity check) is not ended by a server's
+        // idle_session_timeout. PostgreSQL 14+; older servers refuse it.
+        if let Err(e) = client.batch_execute("SET idle_session_timeout = 0").await {
+            tracing::debug!("idle_session_timeout not available: {e}");
+        }
         // If this process dies (kill -9, OOM killer), the server otherwise
         // notices only when it next talks to the client: a statement in
         // progress — building a primary key, or queued for a table lock

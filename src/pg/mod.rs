@@ -3,7 +3,10 @@
 
 pub mod catalog;
 pub mod connect;
+pub mod conninfo;
 pub mod copy_in;
 pub mod ident;
+pub mod pgpass;
+pub mod tls;
 pub mod types;
 pub mod value;
