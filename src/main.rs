@@ -23,6 +23,11 @@ fn limit_malloc_arenas() {
     }
 }
 
+/// A report line on stdout; a closed pipe ends the output quietly.
+macro_rules! out {
+    ($($t:tt)*) => { sqlite2pg::ui::out::write_line(format_args!($($t)*)) };
+}
+
 fn main() -> ExitCode {
     limit_malloc_arenas();
     let cli = Cli::parse();
@@ -55,7 +60,9 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match rt.block_on(dispatch(cli)) {
+    let result = rt.block_on(dispatch(cli));
+    sqlite2pg::ui::out::flush();
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -81,7 +88,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 sample,
                 force,
             )?;
-            println!(
+            out!(
                 "wrote {} — review it, then: sqlite2pg run {}",
                 written.display(),
                 written.display()
@@ -91,7 +98,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Check { pipeline, json } => {
             let report = sqlite2pg::commands::check::check(&pipeline, &shutdown).await?;
             if json {
-                println!("{}", serde_json::to_string(&report)?);
+                out!("{}", serde_json::to_string(&report)?);
             } else {
                 sqlite2pg::commands::check::print(&report);
             }
@@ -118,7 +125,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             };
             match run::run(&pipeline, opts, &shutdown).await? {
                 RunOutcome::AlreadyDone { run_id } => {
-                    println!(
+                    out!(
                         "pipeline {} already completed (run {run_id}); nothing to do. Use --fresh to load again, or --stage/--table to redo a part.",
                         pipeline.display()
                     );
@@ -132,7 +139,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 } => {
                     run::print_summary(&tables);
                     let rows: i64 = tables.iter().map(|t| t.rows_loaded).sum();
-                    println!(
+                    out!(
                         "run {run_id} finished in {seconds:.1}s: {rows} rows loaded, {rejected} rejected"
                     );
                     Ok(if rejected > 0 { 3 } else { 0 })
@@ -146,7 +153,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         } => {
             let report = sqlite2pg::commands::status::status(&pipeline, target.as_deref()).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                out!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 sqlite2pg::commands::status::print(&report);
             }
@@ -159,7 +166,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         } => {
             let report = sqlite2pg::commands::verify::verify(&pipeline, target.as_deref()).await?;
             if json {
-                println!("{}", serde_json::to_string(&report)?);
+                out!("{}", serde_json::to_string(&report)?);
             } else {
                 sqlite2pg::commands::verify::print(&report);
             }

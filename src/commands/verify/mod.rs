@@ -14,6 +14,7 @@ use crate::sqlite::source;
 use crate::sqlite::transform::TableTransform;
 use crate::stages::load_context;
 use crate::state;
+use crate::ui::out::outln;
 use anyhow::{anyhow, Context, Result};
 use futures::StreamExt;
 use serde::Serialize;
@@ -328,12 +329,16 @@ async fn check_sequence(
 
 pub fn print(r: &VerifyReport) {
     let w = crate::ui::name_width(r.tables.iter().map(|t| t.source_table.as_str()));
-    println!(
+    outln!(
         "{:<w$}  {:>12} {:>12} {:>9}  {:<8} result",
-        "table", "source rows", "target rows", "rejected", "checksum"
+        "table",
+        "source rows",
+        "target rows",
+        "rejected",
+        "checksum"
     );
     for t in &r.tables {
-        println!(
+        outln!(
             "{:<w$}  {:>12} {:>12} {:>9}  {:<8} {}",
             t.source_table,
             t.source_rows,
@@ -349,15 +354,15 @@ pub fn print(r: &VerifyReport) {
     }
     for f in &r.foreign_keys {
         if !f.ok {
-            println!("foreign key {} on {}: {}", f.name, f.table, f.detail);
+            outln!("foreign key {} on {}: {}", f.name, f.table, f.detail);
         }
     }
     for s in &r.sequences {
         if !s.ok {
-            println!("sequence {} on {}: {}", s.name, s.table, s.detail);
+            outln!("sequence {} on {}: {}", s.name, s.table, s.detail);
         }
     }
-    println!(
+    outln!(
         "{} foreign key(s) checked, {} sequence(s) checked: {}",
         r.foreign_keys.len(),
         r.sequences.len(),
