@@ -40,13 +40,23 @@ fn main() -> ExitCode {
             _ => "trace",
         }
     };
+    let color = cli.color.on_stderr();
+    sqlite2pg::ui::progress::set_color(color);
+    let no_progress = matches!(
+        cli.command,
+        Command::Run {
+            no_progress: true,
+            ..
+        }
+    );
+    sqlite2pg::ui::progress::enable(!cli.quiet && !no_progress);
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| EnvFilter::new(format!("sqlite2pg={level},warn"))),
         )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(sqlite2pg::ui::progress::LogWriter::default)
+        .with_ansi(color)
         .with_target(false)
         .init();
 

@@ -15,6 +15,7 @@ use crate::sqlite::transform::TableTransform;
 use crate::stages::load_context;
 use crate::state;
 use crate::ui::out::outln;
+use crate::ui::progress::{StepGuard, Steps};
 use anyhow::{anyhow, Context, Result};
 use futures::StreamExt;
 use serde::Serialize;
@@ -82,7 +83,10 @@ pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
     let mut tables = Vec::new();
     let mut foreign_keys = Vec::new();
     let mut sequences = Vec::new();
+    // One bar: tables checked of all, and the one being hashed.
+    let steps = Steps::new("verify", ctx.plans.len() as u64);
     for t in &ctx.plans {
+        let _step = StepGuard::new(&steps, &t.source);
         let rejected = match &run {
             Some(r) => {
                 state::chunk_totals(&client, r.run_id, &t.source)
@@ -156,6 +160,7 @@ pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
             sequences.push(check_sequence(&client, t, &col, &seq).await?);
         }
     }
+    steps.finish();
     let ok = tables.iter().all(|t| t.ok)
         && foreign_keys.iter().all(|f| f.ok)
         && sequences.iter().all(|s| s.ok);
