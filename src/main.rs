@@ -99,9 +99,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 force,
             )?;
             out!(
-                "wrote {} — review it, then: sqlite2pg run {}",
-                written.display(),
-                written.display()
+                "wrote {w} — review it, then:\n  sqlite2pg check {w}\n  sqlite2pg run {w} --target postgres://USER@HOST/DB   (or set DATABASE_URL)",
+                w = written.display()
             );
             Ok(0)
         }
