@@ -6,6 +6,7 @@ use sqlite2pg::cli::{Cli, Command};
 use sqlite2pg::commands::run::{self, RunOptions, RunOutcome};
 use sqlite2pg::error;
 use sqlite2pg::shutdown::Shutdown;
+use sqlite2pg::state::Stage;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
@@ -123,6 +124,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             truncate,
             no_progress,
         } => {
+            let counts_checked = stage.is_empty() || stage.contains(&Stage::Verify);
             let opts = RunOptions {
                 target,
                 stages: stage,
@@ -147,6 +149,15 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                     seconds,
                 } => {
                     run::print_summary(&tables);
+                    // A count mismatch ends the run with an error (exit 3):
+                    // a finished run whose verify stage ran has matched.
+                    if counts_checked {
+                        out!("count check passed: source rows = target rows + rejected rows, every table");
+                    } else {
+                        out!(
+                            "count check not run (--stage without verify): see `sqlite2pg verify`"
+                        );
+                    }
                     let rows: i64 = tables.iter().map(|t| t.rows_loaded).sum();
                     out!(
                         "run {run_id} finished in {seconds:.1}s: {rows} rows loaded, {rejected} rejected"

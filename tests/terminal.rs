@@ -187,6 +187,7 @@ fn a_load_in_a_terminal_leaves_a_clean_screen() {
         );
     }
     assert!(screen.contains("finished in"), "{screen}");
+    assert!(screen.contains("count check passed"), "{screen}");
 }
 
 #[test]

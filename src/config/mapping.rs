@@ -427,11 +427,13 @@ impl Pipeline {
         }
         let mut issues = found.issues.clone();
         issues.extend(p.validate().into_iter().filter(|i| {
-            !found.is_follow_on(&i.key)
-                && !(i.key.ends_with(".references")
-                    && unreadable
-                        .iter()
-                        .any(|t| i.message.starts_with(&format!("`{t}`"))))
+            // A foreign key to a table that could not be read is its
+            // follow-on too.
+            let to_unreadable = i.key.ends_with(".references")
+                && unreadable
+                    .iter()
+                    .any(|t| i.message.starts_with(&format!("`{t}`")));
+            !found.is_follow_on(&i.key) && !to_unreadable
         }));
         let issues = with_lines(issues, &locator);
         if issues.is_empty() {
