@@ -300,8 +300,13 @@ pub fn print(r: &CheckReport) {
         if t.rows_rejected > 0 {
             if t.exceeds_reject_limit {
                 outln!(
-                    "  run would FAIL this table: {} rejected rows exceed its reject_limit = {}",
+                    "  run would FAIL this table: {} rejected rows exceed {} = {}",
                     t.rows_rejected,
+                    if t.reject_limit == r.reject_limit {
+                        "defaults.reject_limit".to_string()
+                    } else {
+                        format!("tables.{}.reject_limit", t.source_table)
+                    },
                     t.reject_limit
                 );
             }
