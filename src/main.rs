@@ -6,6 +6,7 @@ use sqlite2pg::cli::{Cli, Command};
 use sqlite2pg::commands::run::{self, RunOptions, RunOutcome};
 use sqlite2pg::error;
 use sqlite2pg::shutdown::Shutdown;
+use sqlite2pg::state::Stage;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
@@ -23,6 +24,11 @@ fn limit_malloc_arenas() {
     }
 }
 
+/// A report line on stdout; a closed pipe ends the output quietly.
+macro_rules! out {
+    ($($t:tt)*) => { sqlite2pg::ui::out::write_line(format_args!($($t)*)) };
+}
+
 fn main() -> ExitCode {
     limit_malloc_arenas();
     let cli = Cli::parse();
@@ -35,13 +41,23 @@ fn main() -> ExitCode {
             _ => "trace",
         }
     };
+    let color = cli.color.on_stderr();
+    sqlite2pg::ui::progress::set_color(color);
+    let no_progress = matches!(
+        cli.command,
+        Command::Run {
+            no_progress: true,
+            ..
+        }
+    );
+    sqlite2pg::ui::progress::enable(!cli.quiet && !no_progress);
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| EnvFilter::new(format!("sqlite2pg={level},warn"))),
         )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(sqlite2pg::ui::progress::LogWriter::default)
+        .with_ansi(color)
         .with_target(false)
         .init();
 
@@ -55,7 +71,9 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match rt.block_on(dispatch(cli)) {
+    let result = rt.block_on(dispatch(cli));
+    sqlite2pg::ui::out::flush();
+    match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -81,17 +99,16 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 sample,
                 force,
             )?;
-            println!(
-                "wrote {} — review it, then: sqlite2pg run {}",
-                written.display(),
-                written.display()
+            out!(
+                "wrote {w} — review it, then:\n  sqlite2pg check {w}\n  sqlite2pg run {w} --target postgres://USER@HOST/DB   (or set DATABASE_URL)",
+                w = written.display()
             );
             Ok(0)
         }
         Command::Check { pipeline, json } => {
             let report = sqlite2pg::commands::check::check(&pipeline, &shutdown).await?;
             if json {
-                println!("{}", serde_json::to_string(&report)?);
+                out!("{}", serde_json::to_string(&report)?);
             } else {
                 sqlite2pg::commands::check::print(&report);
             }
@@ -107,6 +124,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             truncate,
             no_progress,
         } => {
+            let counts_checked = stage.is_empty() || stage.contains(&Stage::Verify);
             let opts = RunOptions {
                 target,
                 stages: stage,
@@ -118,14 +136,14 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             };
             match run::run(&pipeline, opts, &shutdown).await? {
                 RunOutcome::AlreadyDone { run_id, rejected } => {
-                    println!(
+                    out!(
                         "pipeline {} already completed (run {run_id}); nothing to do. Use --fresh to load again, or --stage/--table to redo a part.",
                         pipeline.display()
                     );
                     // The same answer as the run that finished: its rejects
                     // are still not in the target.
                     if rejected > 0 {
-                        println!("run {run_id} rejected {rejected} row(s); they are in the reject files beside the mapping (rejects/)");
+                        out!("run {run_id} rejected {rejected} row(s); they are in the reject files beside the mapping (rejects/)");
                         Ok(3)
                     } else {
                         Ok(0)
@@ -138,8 +156,17 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                     seconds,
                 } => {
                     run::print_summary(&tables);
+                    // A count mismatch ends the run with an error (exit 3):
+                    // a finished run whose verify stage ran has matched.
+                    if counts_checked {
+                        out!("count check passed: source rows = target rows + rejected rows, every table");
+                    } else {
+                        out!(
+                            "count check not run (--stage without verify): see `sqlite2pg verify`"
+                        );
+                    }
                     let rows: i64 = tables.iter().map(|t| t.rows_loaded).sum();
-                    println!(
+                    out!(
                         "run {run_id} finished in {seconds:.1}s: {rows} rows loaded, {rejected} rejected"
                     );
                     Ok(if rejected > 0 { 3 } else { 0 })
@@ -153,7 +180,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         } => {
             let report = sqlite2pg::commands::status::status(&pipeline, target.as_deref()).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                out!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 sqlite2pg::commands::status::print(&report);
             }
@@ -166,7 +193,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         } => {
             let report = sqlite2pg::commands::verify::verify(&pipeline, target.as_deref()).await?;
             if json {
-                println!("{}", serde_json::to_string(&report)?);
+                out!("{}", serde_json::to_string(&report)?);
             } else {
                 sqlite2pg::commands::verify::print(&report);
             }

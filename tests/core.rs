@@ -246,7 +246,8 @@ fn keys_are_built_during_the_copy_unless_the_mapping_says_otherwise() {
         // init writes the default out; switched off here for the second run.
         let setting = format!("keys_during_copy = {during}");
         edit_mapping(&toml, "keys_during_copy = true", &setting);
-        let o = run_pipeline(toml.to_str().unwrap(), &db.url, &[]);
+        // Each build statement is logged at -v (debug).
+        let o = run_pipeline(toml.to_str().unwrap(), &db.url, &["-v"]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         let err = stderr(&o);
         assert_eq!(

@@ -24,6 +24,7 @@ use crate::sqlite::reader;
 use crate::sqlite::source;
 use crate::sqlite::transform::TableTransform;
 use crate::stages::ddl;
+use crate::ui::out::outln;
 use anyhow::{Context, Result};
 use serde::Serialize;
 use std::path::Path;
@@ -64,7 +65,9 @@ pub struct TableCheck {
     pub rows_read: u64,
     pub rows_ok: u64,
     pub rows_rejected: u64,
-    /// `run` would fail this table: more rejects than `defaults.reject_limit`.
+    /// The table's `reject_limit`, else `defaults.reject_limit`.
+    pub reject_limit: u64,
+    /// `run` would fail this table: more rejects than its `reject_limit`.
     pub exceeds_reject_limit: bool,
     /// Most frequent first.
     pub reject_groups: Vec<RejectGroup>,
@@ -176,11 +179,12 @@ async fn check_table(
     let rows_rejected = groups.total;
     Ok(TableCheck {
         source_table: t.source.clone(),
-        target_table: t.qualified(),
+        target_table: t.target.clone(),
         rows_read,
         rows_ok,
         rows_rejected,
-        exceeds_reject_limit: rows_rejected > p.defaults.reject_limit,
+        reject_limit: p.reject_limit(&t.source),
+        exceeds_reject_limit: rows_rejected > p.reject_limit(&t.source),
         reject_groups: groups.into_sorted(),
         ddl: ddl::describe(t),
         seconds: started.elapsed().as_secs_f64(),
@@ -282,60 +286,75 @@ fn shorten(s: &str) -> String {
 
 /// The human-readable report on stdout.
 pub fn print(r: &CheckReport) {
-    println!(
+    outln!(
         "check of {} (source {}): dry run, nothing was written",
-        r.pipeline, r.source
+        r.pipeline,
+        r.source
     );
     for t in &r.tables {
-        println!();
-        println!("table {} → {}", t.source_table, t.target_table);
-        println!("  rows read          {:>12}", t.rows_read);
-        println!("  would load         {:>12}", t.rows_ok);
-        println!("  would be rejected  {:>12}", t.rows_rejected);
+        outln!();
+        outln!("table {} → {}", t.source_table, t.target_table);
+        outln!("  rows read          {:>12}", t.rows_read);
+        outln!("  would load         {:>12}", t.rows_ok);
+        outln!("  would be rejected  {:>12}", t.rows_rejected);
         if t.rows_rejected > 0 {
             if t.exceeds_reject_limit {
-                println!(
-                    "  run would FAIL this table: {} rejected rows exceed defaults.reject_limit = {}",
-                    t.rows_rejected, r.reject_limit
+                outln!(
+                    "  run would FAIL this table: {} rejected rows exceed {} = {}",
+                    t.rows_rejected,
+                    if t.reject_limit == r.reject_limit {
+                        "defaults.reject_limit".to_string()
+                    } else {
+                        format!("tables.{}.reject_limit", t.source_table)
+                    },
+                    t.reject_limit
                 );
             }
-            println!("  reject reasons (most frequent first):");
+            outln!("  reject reasons (most frequent first):");
             for g in &t.reject_groups {
-                println!(
+                outln!(
                     "    {:>8} × column {} [{}]: {}",
-                    g.count, g.column, g.rule, g.reason
+                    g.count,
+                    g.column,
+                    g.rule,
+                    g.reason
                 );
                 for e in &g.examples {
-                    println!(
+                    outln!(
                         "             e.g. {}: {} ({}) — {}",
-                        e.row, e.value, e.storage_class, e.reason
+                        e.row,
+                        e.value,
+                        e.storage_class,
+                        e.reason
                     );
                 }
             }
         }
-        println!("  DDL run would execute (CREATE TABLE in prepare; keys, CHECKs, indexes and foreign keys in finalize, after the data):");
+        outln!("  DDL run would execute (CREATE TABLE in prepare; keys, CHECKs, indexes and foreign keys in finalize, after the data):");
         for stmt in &t.ddl {
             for line in stmt.lines() {
-                println!("    {line}");
+                outln!("    {line}");
             }
-            println!("    ;");
+            outln!("    ;");
         }
     }
-    println!();
+    outln!();
     let n_tables = r.tables.iter().filter(|t| t.rows_rejected > 0).count();
     if r.ok {
-        println!(
+        outln!(
             "ok: all {} rows of {} table(s) would load",
             r.rows_read,
             r.tables.len()
         );
     } else {
-        println!(
+        outln!(
             "{} of {} rows would be rejected, in {} table(s)",
-            r.rows_rejected, r.rows_read, n_tables
+            r.rows_rejected,
+            r.rows_read,
+            n_tables
         );
     }
-    println!(
+    outln!(
         "note: check does not connect to the target; rows PostgreSQL itself refuses (duplicate keys, foreign keys, CHECKs) \
          and tables that already exist there with other types are not covered"
     );

@@ -13,6 +13,7 @@ use crate::stages::copy::{self, TableSummary};
 use crate::stages::finalize::{self, Builds};
 use crate::stages::{self, prepare, verify_counts, Scope, SourceFacts};
 use crate::state::{self, Stage, Status};
+use crate::ui::out::outln;
 use anyhow::{anyhow, Result};
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -383,12 +384,16 @@ pub fn print_summary(tables: &[TableSummary]) {
         return;
     }
     let w = crate::ui::name_width(tables.iter().map(|t| t.source_table.as_str()));
-    println!(
+    outln!(
         "{:<w$}  {:>12}  {:>12}  {:>9}  {:>8}",
-        "table", "rows read", "loaded", "rejected", "seconds"
+        "table",
+        "rows read",
+        "loaded",
+        "rejected",
+        "seconds"
     );
     for t in tables {
-        println!(
+        outln!(
             "{:<w$}  {:>12}  {:>12}  {:>9}  {:>8.1}{}",
             t.source_table,
             t.rows_read,

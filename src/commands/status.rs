@@ -3,6 +3,7 @@
 
 use crate::stages::load_context;
 use crate::state::{self, Stage};
+use crate::ui::out::outln;
 use anyhow::Result;
 use serde::Serialize;
 use std::path::Path;
@@ -12,6 +13,7 @@ pub struct StatusReport {
     pub pipeline: String,
     pub run_id: Option<i64>,
     pub run_status: Option<String>,
+    /// RFC 3339, UTC (`2026-11-29T20:54:51Z`).
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
     pub last_error: Option<String>,
@@ -85,7 +87,10 @@ pub async fn status(file: &Path, target: Option<&str>) -> Result<StatusReport> {
     };
     let r = client
         .query_one(
-            "SELECT status, started_at::text, finished_at::text, last_error FROM sqlite2pg.runs WHERE run_id = $1",
+            "SELECT status, \
+             to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
+             to_char(finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
+             last_error FROM sqlite2pg.runs WHERE run_id = $1",
             &[&run.run_id],
         )
         .await?;
@@ -157,7 +162,7 @@ pub async fn status(file: &Path, target: Option<&str>) -> Result<StatusReport> {
 pub fn print(r: &StatusReport) {
     match (r.run_id, &r.run_status) {
         (Some(id), Some(s)) => {
-            println!(
+            outln!(
                 "pipeline {}: run {id} {s} (started {}{})",
                 r.pipeline,
                 r.started_at.as_deref().unwrap_or("?"),
@@ -167,10 +172,10 @@ pub fn print(r: &StatusReport) {
                     .unwrap_or_default()
             );
             if let Some(e) = &r.last_error {
-                println!("last error: {e}");
+                outln!("last error: {e}");
             }
         }
-        _ => println!("pipeline {}: no run yet", r.pipeline),
+        _ => outln!("pipeline {}: no run yet", r.pipeline),
     }
     let stages: Vec<String> = r
         .stages
@@ -178,15 +183,23 @@ pub fn print(r: &StatusReport) {
         .map(|s| format!("{} {}", s.stage, s.status))
         .collect();
     if !stages.is_empty() {
-        println!("stages: {}", stages.join(", "));
+        outln!("stages: {}", stages.join(", "));
     }
     let w = crate::ui::name_width(r.tables.iter().map(|t| t.source_table.as_str()));
-    println!(
+    outln!(
         "{:<w$}  {:<8} {:<8} {:<8} {:<8} {:>13} {:>12} {:>9} {:>8}",
-        "table", "prepare", "copy", "finalize", "verify", "chunks", "rows", "rejected", "seconds"
+        "table",
+        "prepare",
+        "copy",
+        "finalize",
+        "verify",
+        "chunks",
+        "rows",
+        "rejected",
+        "seconds"
     );
     for t in &r.tables {
-        println!(
+        outln!(
             "{:<w$}  {:<8} {:<8} {:<8} {:<8} {:>13} {:>12} {:>9} {:>8.1}",
             t.source_table,
             t.prepare,
@@ -199,7 +212,7 @@ pub fn print(r: &StatusReport) {
             t.copy_seconds
         );
         if let Some(e) = &t.last_error {
-            println!("{:<w$}  error: {e}", "");
+            outln!("{:<w$}  error: {e}", "");
         }
     }
 }

@@ -7,6 +7,7 @@
 //! reports *every* problem at once, each with the line of the offending key
 //! (found by `locate.rs`). This file holds the types and the loading.
 
+use super::lenient;
 use super::locate::{issue_from_toml, Locator};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -209,6 +210,9 @@ pub struct TableMap {
     /// Source is a WITHOUT ROWID table (chunks by primary key order).
     #[serde(default, skip_serializing_if = "is_false")]
     pub without_rowid: bool,
+    /// Overrides `defaults.reject_limit` for this table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reject_limit: Option<u64>,
     /// Overrides `defaults.commit_every` for this table (e.g. `chunk` for
     /// one table too big to reload after a crash).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -368,8 +372,22 @@ impl std::fmt::Display for MappingError {
 impl Pipeline {
     /// Read, parse and validate a mapping file.
     pub fn load(file: &Path) -> Result<Pipeline, anyhow::Error> {
-        let text = std::fs::read_to_string(file)
+        let bytes = std::fs::read(file)
             .map_err(|e| anyhow::anyhow!("cannot read mapping file {}: {e}", file.display()))?;
+        if bytes.starts_with(b"SQLite format 3\0") {
+            anyhow::bail!(
+                "{f} is a SQLite database, not a mapping file. Write a mapping to review with \
+                 `sqlite2pg init {f}` (then `sqlite2pg check pipelines/<name>.toml`), or move it \
+                 in one step with `sqlite2pg run {f} --target postgres://…`",
+                f = file.display()
+            );
+        }
+        let text = String::from_utf8(bytes).map_err(|_| {
+            anyhow::anyhow!(
+                "{} is not a mapping file: a mapping is TOML text (UTF-8); `sqlite2pg init <SQLITE_FILE>` writes one",
+                file.display()
+            )
+        })?;
         Ok(Pipeline::parse(&text, file)?)
     }
 
@@ -381,9 +399,15 @@ impl Pipeline {
             issues,
         };
         let locator = Locator::new(text);
-        let mut p: Pipeline = match toml::from_str(text) {
-            Ok(p) => p,
+        let value: toml::Value = match toml::from_str(text) {
+            Ok(v) => v,
             Err(e) => return Err(err(vec![issue_from_toml(&e, text, "")])),
+        };
+        // Every serde problem, each at its key; a key set aside for one
+        // problem does not add follow-on problems.
+        let mut found = lenient::Collected::default();
+        let Some(mut p) = lenient::deserialize::<Pipeline>(value, "", &mut found) else {
+            return Err(err(with_lines(found.issues, &locator)));
         };
         p.file = file.to_path_buf();
         p.base_dir = file
@@ -391,25 +415,27 @@ impl Pipeline {
             .map(Path::to_path_buf)
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or_else(|| PathBuf::from("."));
-        let mut issues = Vec::new();
+        // Each table on its own, so one table's problems leave the others
+        // (and the table itself, where it can be read at all) in place.
+        let mut unreadable = Vec::new();
         for (name, v) in &p.tables {
             let prefix = format!("tables.{}", key_seg(name));
-            // Re-serialize just this table so its own errors carry its path.
-            match TableMap::deserialize(v.clone()) {
-                Ok(t) => p.table_maps.push((name.clone(), t)),
-                Err(e) => issues.push(MappingIssue {
-                    line: locator.line_of(&prefix),
-                    key: prefix,
-                    message: e.to_string().trim().to_string(),
-                }),
+            match lenient::deserialize::<TableMap>(v.clone(), &prefix, &mut found) {
+                Some(t) => p.table_maps.push((name.clone(), t)),
+                None => unreadable.push(name.clone()),
             }
         }
-        issues.extend(p.validate());
-        for i in issues.iter_mut() {
-            if i.line.is_none() {
-                i.line = locator.line_of(&i.key);
-            }
-        }
+        let mut issues = found.issues.clone();
+        issues.extend(p.validate().into_iter().filter(|i| {
+            // A foreign key to a table that could not be read is its
+            // follow-on too.
+            let to_unreadable = i.key.ends_with(".references")
+                && unreadable
+                    .iter()
+                    .any(|t| i.message.starts_with(&format!("`{t}`")));
+            !found.is_follow_on(&i.key) && !to_unreadable
+        }));
+        let issues = with_lines(issues, &locator);
         if issues.is_empty() {
             Ok(p)
         } else {
@@ -429,6 +455,14 @@ impl Pipeline {
             .iter()
             .find(|(n, _)| n == source)
             .map(|(_, t)| t)
+    }
+
+    /// Rejected rows tolerated in `source` before it fails: the table's
+    /// own `reject_limit`, else `defaults.reject_limit`.
+    pub fn reject_limit(&self, source: &str) -> u64 {
+        self.table(source)
+            .and_then(|t| t.reject_limit)
+            .unwrap_or(self.defaults.reject_limit)
     }
 
     /// Absolute (or cwd-relative) path of the SQLite source.
@@ -460,6 +494,17 @@ impl Pipeline {
         }
         toml::to_string_pretty(&p)
     }
+}
+
+/// Give each issue the line of its key, and sort them by line.
+fn with_lines(mut issues: Vec<MappingIssue>, locator: &Locator) -> Vec<MappingIssue> {
+    for i in issues.iter_mut() {
+        if i.line.is_none() {
+            i.line = locator.line_of(&i.key);
+        }
+    }
+    issues.sort_by_key(|i| i.line.unwrap_or(0));
+    issues
 }
 
 impl TableMap {

@@ -251,15 +251,15 @@ default = "now()"
 fn every_validation_message_and_line_is_pinned() {
     let e = Pipeline::parse(EVERY_PROBLEM, Path::new("p.toml")).unwrap_err();
     let want = r#"
-invalid mapping file p.toml (34 problems):
-  p.toml:70: `tables.d`: unknown field `bogus`, expected one of `target`, `include`, `filter`, `without_rowid`, `commit_every`, `primary_key`, `columns`, `add_columns`, `indexes`, `foreign_keys`, `checks`
+invalid mapping file p.toml (35 problems):
+  p.toml:6: `target.schema`: `sqlite2pg` holds this tool's own state; load into another schema
   p.toml:9: `defaults.chunk_size`: must be at least 1
   p.toml:10: `defaults.batch_size`: must be at least 1
   p.toml:11: `defaults.workers`: must be between 1 and 64
   p.toml:12: `defaults.maintenance_work_mem`: `2 gigs` is not a memory size PostgreSQL accepts here: a whole number with kB, MB, GB or TB, from 1MB to 2147483647kB (e.g. `512MB`, `2GB`)
   p.toml:13: `defaults.timezone`: unknown time zone `Mars/Base` (use an IANA name such as `UTC` or `Europe/Berlin`)
   p.toml:15: `defaults.false_values`: `YES` is in both true_values and false_values
-  p.toml:6: `target.schema`: `sqlite2pg` holds this tool's own state; load into another schema
+  p.toml:19: `tables.a.primary_key`: `nope` is not a target column of `x`
   p.toml:21: `tables.a.columns.id.type`: unsupported target type `bigintt` (supported: boolean, smallint, integer, bigint, real, double precision, numeric[(p[,s])], text, varchar[(n)], char[(n)], bytea, date, time, timestamp, timestamptz, json, jsonb, uuid)
   p.toml:22: `tables.a.columns.id.identity`: identity needs an integer type (smallint, integer, bigint)
   p.toml:25: `tables.a.columns.t.timezone`: unknown time zone `Moon/Crater`
@@ -269,10 +269,10 @@ invalid mapping file p.toml (34 problems):
   p.toml:30: `tables.a.columns.u.target`: target column `t` appears twice in table `x`
   p.toml:34: `tables.a.columns.w.target`: `wwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwwww` is longer than PostgreSQL's 63 bytes; shorten it
   p.toml:36: `tables.a.columns.w.identity`: identity needs an integer type (smallint, integer, bigint)
-  p.toml:38: `tables.a.add_columns.t.type`: unsupported target type `nope` (supported: boolean, smallint, integer, bigint, real, double precision, numeric[(p[,s])], text, varchar[(n)], char[(n)], bytea, date, time, timestamp, timestamptz, json, jsonb, uuid)
   p.toml:37: `tables.a.add_columns.t`: target column `t` appears twice in table `x`
   p.toml:37: `tables.a.add_columns.t.default`: a NOT NULL added column needs a default
-  p.toml:19: `tables.a.primary_key`: `nope` is not a target column of `x`
+  p.toml:38: `tables.a.add_columns.t.type`: unsupported target type `nope` (supported: boolean, smallint, integer, bigint, real, double precision, numeric[(p[,s])], text, varchar[(n)], char[(n)], bytea, date, time, timestamp, timestamptz, json, jsonb, uuid)
+  p.toml:41: `tables.a.indexes.0.name`: index `x` of `x` has the name of a target table (tables and indexes share a schema's names)
   p.toml:42: `tables.a.indexes.0.columns`: empty
   p.toml:45: `tables.a.indexes.1.columns`: `zz` is not a target column of `x` (write an expression in parentheses)
   p.toml:47: `tables.a.foreign_keys.0.columns`: `zz` is not a target column of `x`
@@ -284,8 +284,9 @@ invalid mapping file p.toml (34 problems):
   p.toml:58: `tables.b.columns`: no included column
   p.toml:62: `tables.b.indexes.0.name`: index `a_ix` is also the name of an index of `x` (index names are per schema)
   p.toml:63: `tables.b.indexes.0.columns`: `id` is not a target column of `x` (write an expression in parentheses)
+  p.toml:70: `tables.d.columns`: no included column
+  p.toml:71: `tables.d.bogus`: unknown field `bogus`, expected one of `target`, `include`, `filter`, `without_rowid`, `reject_limit`, `commit_every`, `primary_key`, `columns`, `add_columns`, `indexes`, `foreign_keys`, `checks`
   p.toml:74: `tables.e.target`: `eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee` is longer than PostgreSQL's 63 bytes; shorten it
-  p.toml:41: `tables.a.indexes.0.name`: index `x` of `x` has the name of a target table (tables and indexes share a schema's names)
 "#;
     assert_eq!(e.to_string(), &want[1..]);
 }

@@ -26,6 +26,7 @@ use crate::pg::ident::quote;
 use crate::pool::{self, Then};
 use crate::stages::ddl;
 use crate::state::{self, Stage, Status};
+use crate::ui::progress::Steps;
 use anyhow::{bail, Context, Result};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -63,6 +64,8 @@ pub struct Builds {
     workers: usize,
     /// What the log lines of its steps start with.
     label: &'static str,
+    /// The bar its steps advance (finalize's own), if any.
+    steps: Option<std::sync::Arc<Steps>>,
 }
 
 impl Builds {
@@ -75,6 +78,7 @@ impl Builds {
             ),
             workers: d.workers,
             label: "finalize",
+            steps: None,
         }
     }
 
@@ -111,10 +115,17 @@ async fn run_parallel(b: &Builds, steps: Vec<Step>, n: usize) -> Result<()> {
 /// SQLSTATE still decides the exit class).
 pub async fn run_step(b: &Builds, client: &Client, step: &Step) -> Result<()> {
     let t0 = Instant::now();
-    let e = match client.batch_execute(&step.sql).await {
+    if let Some(s) = &b.steps {
+        s.start(&step.what);
+    }
+    let res = client.batch_execute(&step.sql).await;
+    if let Some(s) = &b.steps {
+        s.done(&step.what);
+    }
+    let e = match res {
         Ok(()) => {
             let secs = t0.elapsed().as_secs_f64();
-            tracing::info!("{}: {} ({secs:.1}s)", b.label, step.what);
+            tracing::debug!("{}: {} ({secs:.1}s)", b.label, step.what);
             return Ok(());
         }
         Err(e) => e,
@@ -303,6 +314,13 @@ pub async fn finalize(
         builds.extend(b);
         attach.extend(a);
     }
+    // One bar: steps done of all known so far, and what is being built.
+    let t0 = Instant::now();
+    let steps = Steps::new("finalize", (builds.len() + attach.len()) as u64);
+    let b = &Builds {
+        steps: Some(steps.clone()),
+        ..b.clone()
+    };
     run_parallel(b, builds, workers).await?;
     // 2. Primary keys attached, CHECKs added: per table, tables in parallel.
     run_parallel(b, attach, workers).await?;
@@ -357,6 +375,7 @@ pub async fn finalize(
         });
         chains.push(chain);
     }
+    steps.add((fks.len() + chains.iter().map(Vec::len).sum::<usize>()) as u64);
     run_parallel(b, fks, 1).await?;
     // Longest first: chains that validate foreign keys.
     chains.sort_by_key(|c| std::cmp::Reverse(c.len()));
@@ -374,6 +393,12 @@ pub async fn finalize(
         .with_context(|| format!("recording finalize of {}", t.source))?;
     }
     state::set_stage(client, run_id, Stage::Finalize, "", Status::Done, None).await?;
+    steps.finish();
+    let (done, _) = steps.position();
+    tracing::info!(
+        "finalize done: {done} steps ({:.1}s)",
+        t0.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

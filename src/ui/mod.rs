@@ -1,6 +1,7 @@
 //! What a person watching the terminal sees: progress bars and periodic log
 //! lines.
 
+pub mod out;
 pub mod progress;
 
 /// Width of the table-name column of a printed report.

@@ -14,6 +14,8 @@ use crate::sqlite::source;
 use crate::sqlite::transform::TableTransform;
 use crate::stages::load_context;
 use crate::state;
+use crate::ui::out::outln;
+use crate::ui::progress::{StepGuard, Steps};
 use anyhow::{anyhow, Context, Result};
 use futures::StreamExt;
 use serde::Serialize;
@@ -93,7 +95,10 @@ pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
     let mut tables = Vec::new();
     let mut foreign_keys = Vec::new();
     let mut sequences = Vec::new();
+    // One bar: tables checked of all, and the one being hashed.
+    let steps = Steps::new("verify", ctx.plans.len() as u64);
     for t in &ctx.plans {
+        let _step = StepGuard::new(&steps, &t.source);
         let rejected = match &run {
             Some(r) => {
                 state::chunk_totals(&client, r.run_id, &t.source)
@@ -170,6 +175,7 @@ pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
             sequences.push(check_sequence(&client, t, &col, &seq).await?);
         }
     }
+    steps.finish();
     let ok = tables.iter().all(|t| t.ok)
         && foreign_keys.iter().all(|f| f.ok)
         && sequences.iter().all(|s| s.ok);
@@ -362,12 +368,16 @@ async fn check_sequence(
 
 pub fn print(r: &VerifyReport) {
     let w = crate::ui::name_width(r.tables.iter().map(|t| t.source_table.as_str()));
-    println!(
+    outln!(
         "{:<w$}  {:>12} {:>12} {:>9}  {:<8} result",
-        "table", "source rows", "target rows", "rejected", "checksum"
+        "table",
+        "source rows",
+        "target rows",
+        "rejected",
+        "checksum"
     );
     for t in &r.tables {
-        println!(
+        outln!(
             "{:<w$}  {:>12} {:>12} {:>9}  {:<8} {}",
             t.source_table,
             t.source_rows,
@@ -383,15 +393,15 @@ pub fn print(r: &VerifyReport) {
     }
     for f in &r.foreign_keys {
         if !f.ok {
-            println!("foreign key {} on {}: {}", f.name, f.table, f.detail);
+            outln!("foreign key {} on {}: {}", f.name, f.table, f.detail);
         }
     }
     for s in &r.sequences {
         if !s.ok {
-            println!("sequence {} on {}: {}", s.name, s.table, s.detail);
+            outln!("sequence {} on {}: {}", s.name, s.table, s.detail);
         }
     }
-    println!(
+    outln!(
         "{} foreign key(s) checked, {} sequence(s) checked: {}",
         r.foreign_keys.len(),
         r.sequences.len(),

@@ -160,14 +160,14 @@ async fn load_chunk(
     let n_rej = rejects.len() as u64;
     if n_rej > 0 {
         let total = table.rejects_before + tally.rejects.fetch_add(n_rej, Ordering::SeqCst) + n_rej;
-        if total > s.reject_limit {
+        if total > table.reject_limit {
             let first = &rejects[0];
             let source = &table.plan.source;
             return Err(JobError {
                 error: error::blocked(format!(
                     "{total} rejected row(s) in table {source} exceed reject_limit {} (first: {}, column {}: {}); \
                      fix the source or the mapping, or raise reject_limit",
-                    s.reject_limit, first.row_key, first.column, first.reason
+                    table.reject_limit, first.row_key, first.column, first.reason
                 )),
                 rejects: rejects.iter().map(|r| r.record(source)).collect(),
                 all_of_table: false,

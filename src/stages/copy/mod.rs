@@ -97,6 +97,9 @@ pub struct CopyTable {
     pub types: Vec<Type>,
     /// Rejects already committed by earlier runs of this table.
     pub rejects_before: u64,
+    /// Rejects tolerated before the table fails (the table's own
+    /// `reject_limit`, else the default's).
+    pub reject_limit: u64,
     /// Tables (by index) that must be fully loaded first: the parents of
     /// an existing (application-created) table's foreign keys.
     deps: Vec<usize>,
@@ -149,7 +152,6 @@ pub struct Settings {
     pub run_id: i64,
     pub source_path: PathBuf,
     pub batch_size: usize,
-    pub reject_limit: u64,
 }
 
 pub async fn copy(
@@ -197,7 +199,6 @@ pub async fn copy(
         run_id,
         source_path: p.source_path(),
         batch_size: p.defaults.batch_size,
-        reject_limit: p.defaults.reject_limit,
     };
     // Chunks of one table load side by side with `commit_every = "chunk"`:
     // as many workers as jobs, up to the mapping's number.
@@ -388,6 +389,7 @@ async fn plan_tables(
                 .map(PgType::wire_type)
                 .collect(),
             rejects_before,
+            reject_limit: scope.ctx.pipeline.reject_limit(&t.source),
             deps: Vec::new(),
             serial,
             keys_early: !preexisting,
