@@ -72,6 +72,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             output,
             force,
             sample,
+            declared_types,
         } => {
             // With --force the old mapping is replaced only once the new
             // one is complete.
@@ -80,6 +81,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 output.as_deref(),
                 sample,
                 force,
+                declared_types,
             )?;
             println!(
                 "wrote {} — review it, then: sqlite2pg run {}",

@@ -98,7 +98,11 @@ fn builds_the_expected_pipeline() {
     assert_eq!(col("created").pg_type, "timestamptz");
     assert_eq!(col("created").default.as_deref(), Some("CURRENT_TIMESTAMP"));
     assert_eq!(col("created").epoch, Some(EpochUnit::S));
-    assert_eq!(col("seen").default.as_deref(), Some("CURRENT_TIMESTAMP"));
+    assert_eq!(
+        col("seen").default.as_deref(),
+        Some("(now() AT TIME ZONE 'UTC')"),
+        "all-NULL DATETIME: the declared mapping, naive timestamp"
+    );
     assert_eq!(col("status").default.as_deref(), Some("'pending'"));
     assert_eq!(col("anything").pg_type, "bigint", "untyped, profiled");
     assert_eq!(col("active").pg_type, "boolean");
@@ -209,11 +213,11 @@ fn run_init_writes_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = fixture(dir.path());
     let out = dir.path().join("pipelines/app.toml");
-    let written = run_init(&db, Some(&out), None, false).unwrap();
+    let written = run_init(&db, Some(&out), None, false, false).unwrap();
     assert_eq!(written, out);
     let p = Pipeline::load(&out).unwrap();
     assert_eq!(p.table_maps.len(), 5);
-    let e = run_init(&db, Some(&out), None, false)
+    let e = run_init(&db, Some(&out), None, false, false)
         .unwrap_err()
         .to_string();
     assert!(e.contains("already exists"), "{e}");
@@ -234,7 +238,7 @@ fn failed_init_force_keeps_the_old_mapping() {
     let dir = tempfile::tempdir().unwrap();
     let db = fixture(dir.path());
     let out = dir.path().join("pipelines/app.toml");
-    run_init(&db, Some(&out), None, false).unwrap();
+    run_init(&db, Some(&out), None, false, false).unwrap();
     // The operator reviewed it.
     let mut reviewed = std::fs::read(&out).unwrap();
     reviewed.extend_from_slice(b"# reviewed: ok for the window\n");
@@ -242,7 +246,10 @@ fn failed_init_force_keeps_the_old_mapping() {
 
     let bad = dir.path().join("not-sqlite.db");
     std::fs::write(&bad, "not a SQLite database\n".repeat(400)).unwrap();
-    let e = format!("{:#}", run_init(&bad, Some(&out), None, true).unwrap_err());
+    let e = format!(
+        "{:#}",
+        run_init(&bad, Some(&out), None, true, false).unwrap_err()
+    );
     assert!(
         e.contains("not a SQLite database"),
         "failed for another reason: {e}"
@@ -253,7 +260,7 @@ fn failed_init_force_keeps_the_old_mapping() {
         "the failed init --force ({e}) changed the mapping"
     );
     // Without --force it is refused, as before.
-    let e = run_init(&db, Some(&out), None, false)
+    let e = run_init(&db, Some(&out), None, false, false)
         .unwrap_err()
         .to_string();
     assert!(e.contains("already exists"), "{e}");
@@ -267,7 +274,7 @@ fn init_force_replaces_the_old_mapping() {
     let db = fixture(dir.path());
     let out = dir.path().join("app.toml");
     std::fs::write(&out, "# an old mapping\n").unwrap();
-    let written = run_init(&db, Some(&out), None, true).unwrap();
+    let written = run_init(&db, Some(&out), None, true, false).unwrap();
     assert_eq!(written, out);
     let p = Pipeline::load(&out).unwrap();
     assert_eq!(p.table_maps.len(), 5);
@@ -335,11 +342,15 @@ fn text_formats_are_counted() {
     }
     let want = TextFormats {
         iso_timestamp: 2,
+        iso_date: 1,
+        iso_naive: 1,
+        padded: 1,
         integer: 2,
         decimal: 2,
         boolean: 2,
         json: 1,
         uuid: 4,
+        ..Default::default()
     };
     assert_eq!(f, want);
 }
@@ -382,7 +393,7 @@ line" INT, "ü" ANY, "Ä" REAL, [x y] BLOB DEFAULT X'00FF', "a.b" text DEFAULT '
     .unwrap();
     drop(c);
     let out = dir.path().join("odd.toml");
-    run_init(&path, Some(&out), None, false).unwrap();
+    run_init(&path, Some(&out), None, false, false).unwrap();
     let text = std::fs::read_to_string(&out).unwrap();
     let p = Pipeline::parse(&text, &out).unwrap();
     let t = p.table("we\"ird.na me").unwrap();
