@@ -39,6 +39,12 @@ pub fn choose_type(declared: &str, p: Option<&ColumnProfile>, keep_declared: boo
         // All-NULL or empty: the declared mapping (text when untyped).
         return keep(mapped.unwrap_or(PgType::Text));
     };
+    // SQLite does not enforce a declared length; the declared mapping is
+    // text, and init proposes varchar(n) when every cell fits.
+    let mapped = match (mapped, declared_length(decl)) {
+        (Some(PgType::Text), Some(n)) if !keep_declared => Some(PgType::Varchar(Some(n))),
+        (m, _) => m,
+    };
     let Some(mapped) = mapped else {
         // No declared type (or STRICT ANY): the cells alone.
         if !keep_declared {
@@ -106,6 +112,22 @@ pub fn choose_type(declared: &str, p: Option<&ColumnProfile>, keep_declared: boo
 /// is too narrow for its cells.
 fn widen_scale(ty: &PgType, p: &ColumnProfile) -> Option<PgType> {
     (matches!(ty, PgType::Numeric(Some(_))) && p.scale_loss > 0).then_some(PgType::Numeric(None))
+}
+
+/// `n` of `VARCHAR(n)`, `CHAR(n)`, `NVARCHAR(n)`, `CHARACTER VARYING(n)`…
+fn declared_length(decl: &str) -> Option<u32> {
+    let d = decl.to_ascii_lowercase();
+    let open = d.find('(')?;
+    let base = d[..open].trim();
+    if !base.contains("char") {
+        return None;
+    }
+    let close = d[open..].find(')')? + open;
+    d[open + 1..close]
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|n| (1..=10_485_760).contains(n))
 }
 
 fn is_numeric_name(decl: &str) -> bool {
