@@ -449,3 +449,47 @@ fn sampled_init_check_lists_every_row_run_rejects() {
     assert_eq!(run_rows, check_rows);
     assert_eq!(db.scalar("SELECT count(*) FROM t"), "50");
 }
+
+/// `check` names every key `finalize` would fail on, and exits 3: values
+/// distinct in SQLite but equal once converted (1 and '1' into text; the
+/// two spellings of one UUID), and NULLs in a primary key.
+#[test]
+fn check_names_keys_that_would_fail_in_finalize() {
+    let db = TestDb::new();
+    let (dir, src) = sqlite_fixture(
+        "CREATE TABLE codes (code PRIMARY KEY, label TEXT);
+         INSERT INTO codes VALUES (1, 'one'), ('1', 'one again'), ('2', 'two');
+         CREATE TABLE tokens (id INTEGER PRIMARY KEY, tok TEXT UNIQUE);
+         INSERT INTO tokens VALUES (1, '67e55044-10b1-426f-9247-bb680e5fe0c8'),
+          (2, '67e5504410b1426f9247bb680e5fe0c8'), (3, NULL), (4, NULL);
+         CREATE TABLE memberships (org TEXT, member INTEGER, PRIMARY KEY (org, member));
+         INSERT INTO memberships VALUES ('a', 1), (NULL, 2);",
+    );
+    let toml = dir.path().join("p.toml");
+    init_mapping(&src, &toml);
+    edit_mapping(
+        &toml,
+        "[tables.memberships]\n",
+        "[tables.memberships]\nprimary_key = [\"org\", \"member\"]\n",
+    );
+    let t = toml.to_str().unwrap();
+    let o = sqlite2pg(&["check", t]);
+    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+    let out = stdout(&o);
+    for needle in [
+        "finalize would FAIL: primary key (code) — 1 row(s) with a value already taken",
+        "e.g. rowid 2 (same as rowid 1)",
+        "finalize would FAIL: unique index tokens_tok_key (tok) — 1 row(s)",
+        "finalize would FAIL: primary key (org, member) — 1 row(s) with a NULL",
+        "3 key(s) would fail in finalize",
+    ] {
+        assert!(out.contains(needle), "no `{needle}` in:\n{out}");
+    }
+    let j: serde_json::Value =
+        serde_json::from_str(&stdout(&sqlite2pg(&["check", t, "--json"]))).unwrap();
+    assert_eq!(j["ok"], false);
+    assert_eq!(j["rows_rejected"], 0);
+    // And run does fail there, after the load.
+    let r = run_pipeline(&toml, &db.url, &[]);
+    assert_ne!(r.status.code(), Some(0), "{}", stderr(&r));
+}
