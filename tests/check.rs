@@ -27,10 +27,8 @@ INSERT INTO clean VALUES (1, 'a'), (2, 'b');
 /// not fit the mapping.
 fn init(src: &Path, dir: &Path) -> String {
     let toml = dir.join("p.toml");
-    let (s, t) = (src.to_str().unwrap(), toml.to_str().unwrap());
-    let o = sqlite2pg(&["init", s, "-o", t, "--declared-types"]);
-    assert_eq!(o.status.code(), Some(0), "init failed: {}", stderr(&o));
-    t.to_string()
+    init_mapping_declared(src, &toml);
+    toml.to_str().unwrap().to_string()
 }
 
 #[test]
