@@ -493,3 +493,18 @@ fn check_names_keys_that_would_fail_in_finalize() {
     let r = run_pipeline(&toml, &db.url, &[]);
     assert_ne!(r.status.code(), Some(0), "{}", stderr(&r));
 }
+
+/// Each decision sits beside its column in the mapping, with the profile.
+#[test]
+fn mapping_shows_each_upgrade_beside_its_column() {
+    let (_dir, toml) = mapped_fixture(TEXT_SQL);
+    let p = std::fs::read_to_string(&toml).unwrap();
+    let i = p.find("[tables.docs.columns.uid]").unwrap();
+    let head = &p[..i];
+    let block = &head[head.rfind("# declared: TEXT").unwrap()..];
+    assert!(block.contains("# cells: 2 text, 1 null"), "{block}");
+    assert!(
+        block.contains("# init: every cell is text holding UUIDs: upgraded to uuid"),
+        "{block}"
+    );
+}
