@@ -137,6 +137,10 @@ pub enum Command {
         /// Profile only the first N rows of each table (default: all).
         #[arg(long, value_name = "N")]
         sample: Option<u64>,
+        /// Keep every column's declared type (no typed upgrades of text
+        /// columns, no widening to what the cells hold).
+        #[arg(long)]
+        declared_types: bool,
     },
     /// Full dry run: convert every row as `run` would, write nothing.
     #[command(after_help = CHECK_EXAMPLES)]

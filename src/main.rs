@@ -90,6 +90,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             output,
             force,
             sample,
+            declared_types,
         } => {
             // With --force the old mapping is replaced only once the new
             // one is complete.
@@ -98,6 +99,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 output.as_deref(),
                 sample,
                 force,
+                declared_types,
             )?;
             out!(
                 "wrote {w} — review it, then:\n  sqlite2pg check {w}\n  sqlite2pg run {w} --target postgres://USER@HOST/DB   (or set DATABASE_URL)",

@@ -60,7 +60,11 @@ fn full_fixture_moves_with_keys_indexes_sequences_and_exact_values() {
     );
     assert_eq!(ty("retries")[1], "bigint", "int(5)");
     assert_eq!(ty("big")[1], "bigint", "unsigned big int");
-    assert_eq!(ty("display_name")[1], "text", "nvarchar(20)");
+    assert_eq!(
+        ty("display_name")[1],
+        "character varying(20)",
+        "nvarchar(20), every cell fits"
+    );
     assert_eq!(ty("avatar")[1], "bytea");
     assert_eq!(ty("notes")[1], "text", "no declared type");
     assert!(
@@ -440,7 +444,7 @@ fn a_value_that_cannot_convert_names_table_rowid_and_column() {
          INSERT INTO items VALUES (1, 5, 'ok'), (2, 'five', 'bad'), (3, 7, 'ok');",
     );
     let toml = dir.path().join("p.toml");
-    init_mapping(&src, &toml);
+    init_mapping_declared(&src, &toml);
     let o = run_pipeline(toml.to_str().unwrap(), &db.url, &[]);
     assert_eq!(
         o.status.code(),
@@ -508,7 +512,7 @@ fn regression_rejected_values_with_nul_bytes_are_recorded_not_fatal() {
                               (3, 3, CAST(x'610062' AS TEXT)), (4, x'0001', 'blob');",
     );
     let toml = dir.path().join("p.toml");
-    init_mapping(&src, &toml);
+    init_mapping_declared(&src, &toml);
     let text = std::fs::read_to_string(&toml)
         .unwrap()
         .replace("reject_limit = 0", "reject_limit = 10");
@@ -541,7 +545,7 @@ fn reject_limit_broken_in_a_later_chunk_keeps_every_reject_in_the_file() {
              INSERT INTO r VALUES (1, 'x'), (2, 2), (3, 3), (4, 4), (5, 'y'), (6, 6);",
         );
         let toml = dir.path().join("p.toml");
-        init_mapping(&src, &toml);
+        init_mapping_declared(&src, &toml);
         let text = std::fs::read_to_string(&toml).unwrap();
         assert!(text.contains("commit_every = \"table\""), "{text}");
         assert!(text.contains("workers = 4"), "{text}");

@@ -100,15 +100,15 @@ fn workflow_processes_becomes_workflow_runs() {
             ("session_id", "text"),
             ("git_branch", "text"),
             ("repository_url", "text"),
-            ("created_at", "timestamp with time zone"),
-            ("updated_at", "timestamp with time zone"),
+            ("created_at", "timestamp without time zone"),
+            ("updated_at", "timestamp without time zone"),
             ("status", "text"),
             ("result_data", "jsonb"),
             ("error_details", "jsonb"),
             ("execution_time_ms", "bigint"),
             ("total_cost", "numeric(10,4)"),
-            ("started_at", "timestamp with time zone"),
-            ("completed_at", "timestamp with time zone"),
+            ("started_at", "timestamp without time zone"),
+            ("completed_at", "timestamp without time zone"),
             ("priority", "text"),
             ("tags", "jsonb"),
             ("metadata", "jsonb"),
@@ -160,16 +160,16 @@ fn workflow_processes_becomes_workflow_runs() {
             "sess-a",
             "main",
             "https://git.example.com/a.git",
-            "2025-01-02 03:04:05+00",
-            "2025-01-02 03:10:00+00",
+            "2025-01-02 03:04:05",
+            "2025-01-02 03:10:00",
             "completed",
             // The text is wrapped as a JSON string, verbatim.
             r#"{"result": "{\"files\": 3, \"verdict\": \"approve\"}"}"#,
             "{}",
             "5400",
             "1.2346",
-            "2025-01-02 03:04:06+00",
-            "2025-01-02 03:09:59+00",
+            "2025-01-02 03:04:06",
+            "2025-01-02 03:09:59",
             "normal",
             "[]",
             "{}",
@@ -187,15 +187,15 @@ fn workflow_processes_becomes_workflow_runs() {
             "NULL",
             "feature/x",
             "NULL",
-            "2025-02-03 04:05:06+00",
-            "2025-02-03 04:06:00+00",
+            "2025-02-03 04:05:06",
+            "2025-02-03 04:06:00",
             "failed",
             "{}",
             r#"{"error": "Timeout after 30s: \"worker\" died"}"#,
             "30000",
             "0.0500",
-            "2025-02-03 04:05:07+00",
-            "2025-02-03 04:05:37+00",
+            "2025-02-03 04:05:07",
+            "2025-02-03 04:05:37",
             "normal",
             "[]",
             "{}",
@@ -213,8 +213,8 @@ fn workflow_processes_becomes_workflow_runs() {
             "sess-c",
             "NULL",
             "NULL",
-            "2025-03-04 05:06:07+00",
-            "2025-03-04 05:06:07+00",
+            "2025-03-04 05:06:07",
+            "2025-03-04 05:06:07",
             "pending",
             "{}",
             "{}",
@@ -233,8 +233,8 @@ fn workflow_processes_becomes_workflow_runs() {
     assert_eq!(r4[2], "Plain-text result ünïcødé");
     assert_eq!(r4[10], r#"{"result": "all good"}"#);
     assert_eq!(r4[13], "0.0000");
-    assert_eq!(r4[7], "2025-12-31 23:59:59+00");
-    assert_eq!(r4[15], "2026-01-01 00:00:00+00");
+    assert_eq!(r4[7], "2025-12-31 23:59:59");
+    assert_eq!(r4[15], "2026-01-01 00:00:00");
     let r5 = row("run-005");
     assert_eq!(r5[13], "2.9999");
     assert_eq!(r5[15], "NULL");

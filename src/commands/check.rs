@@ -27,6 +27,7 @@ use crate::stages::ddl;
 use crate::ui::out::outln;
 use anyhow::{Context, Result};
 use serde::Serialize;
+use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -71,14 +72,30 @@ pub struct TableCheck {
     pub exceeds_reject_limit: bool,
     /// Most frequent first.
     pub reject_groups: Vec<RejectGroup>,
+    /// Keys `finalize` could not build on the rows that would load: NULLs
+    /// in the primary key, duplicates of the primary key or a unique index.
+    pub key_problems: Vec<KeyProblem>,
     /// The statements `run` would execute for this table, in order.
     pub ddl: Vec<String>,
     pub seconds: f64,
 }
 
+/// A key that would fail in `finalize`, after the whole load.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyProblem {
+    /// `primary key (a, b)` or `unique index name (a, b)`.
+    pub key: String,
+    /// `null` (a primary-key column holds NULL) or `duplicate`.
+    pub kind: &'static str,
+    /// Rows affected (for duplicates: rows beyond the first of each value).
+    pub count: u64,
+    /// A few of them: `rowid 7 (same as rowid 3)`.
+    pub examples: Vec<String>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckReport {
-    /// True when no row would be rejected.
+    /// True when no row would be rejected and every key would build.
     pub ok: bool,
     pub pipeline: String,
     pub source: String,
@@ -102,8 +119,9 @@ pub async fn check(file: &Path, shutdown: &Shutdown) -> Result<CheckReport> {
     }
     let rows_read = tables.iter().map(|t| t.rows_read).sum();
     let rows_rejected = tables.iter().map(|t| t.rows_rejected).sum();
+    let keys_ok = tables.iter().all(|t| t.key_problems.is_empty());
     Ok(CheckReport {
-        ok: rows_rejected == 0,
+        ok: rows_rejected == 0 && keys_ok,
         pipeline: file.display().to_string(),
         source: src_path.display().to_string(),
         reject_limit: pipeline.defaults.reject_limit,
@@ -148,6 +166,7 @@ async fn check_table(
         batch_size: p.defaults.batch_size,
     });
     let mut groups = Groups::default();
+    let mut rejected_rows: HashSet<String> = HashSet::new();
     let mut rows_read = 0u64;
     let mut rows_ok = 0u64;
     let mut last_log = Instant::now();
@@ -157,6 +176,7 @@ async fn check_table(
         rows_ok += batch.keys.len() as u64;
         for r in &batch.rejects {
             groups.add(r);
+            rejected_rows.insert(r.row_key.clone());
         }
         if shutdown.is_requested() {
             interrupted = true;
@@ -176,6 +196,8 @@ async fn check_table(
         return Err(shutdown.error("nothing was written"));
     }
     debug_assert_eq!(extracted, rows_read);
+    let key_problems = keys::check_keys(src_path, t, rowid, &rejected_rows)
+        .with_context(|| format!("checking the keys of source table {}", t.source))?;
     let rows_rejected = groups.total;
     Ok(TableCheck {
         source_table: t.source.clone(),
@@ -186,6 +208,7 @@ async fn check_table(
         reject_limit: p.reject_limit(&t.source),
         exceeds_reject_limit: rows_rejected > p.reject_limit(&t.source),
         reject_groups: groups.into_sorted(),
+        key_problems,
         ddl: ddl::describe(t),
         seconds: started.elapsed().as_secs_f64(),
     })
@@ -330,6 +353,21 @@ pub fn print(r: &CheckReport) {
                 }
             }
         }
+        for k in &t.key_problems {
+            outln!(
+                "  finalize would FAIL: {} — {} row(s) with {}",
+                k.key,
+                k.count,
+                if k.kind == "null" {
+                    "a NULL in a key column (a PostgreSQL primary key allows none; make it a unique index)"
+                } else {
+                    "a value already taken by another row"
+                }
+            );
+            for e in &k.examples {
+                outln!("             e.g. {e}");
+            }
+        }
         outln!("  DDL run would execute (CREATE TABLE in prepare; keys, CHECKs, indexes and foreign keys in finalize, after the data):");
         for stmt in &t.ddl {
             for line in stmt.lines() {
@@ -340,13 +378,17 @@ pub fn print(r: &CheckReport) {
     }
     outln!();
     let n_tables = r.tables.iter().filter(|t| t.rows_rejected > 0).count();
+    let n_keys: usize = r.tables.iter().map(|t| t.key_problems.len()).sum();
+    if n_keys > 0 {
+        outln!("{n_keys} key(s) would fail in finalize, after the load (see above)");
+    }
     if r.ok {
         outln!(
             "ok: all {} rows of {} table(s) would load",
             r.rows_read,
             r.tables.len()
         );
-    } else {
+    } else if r.rows_rejected > 0 {
         outln!(
             "{} of {} rows would be rejected, in {} table(s)",
             r.rows_rejected,
@@ -355,9 +397,151 @@ pub fn print(r: &CheckReport) {
         );
     }
     outln!(
-        "note: check does not connect to the target; rows PostgreSQL itself refuses (duplicate keys, foreign keys, CHECKs) \
-         and tables that already exist there with other types are not covered"
+        "note: check does not connect to the target; rows PostgreSQL itself refuses for foreign keys or CHECKs, \
+         and tables that already exist there with other types, are not covered"
     );
+}
+
+/// Keys over the converted values: what `finalize` would find.
+mod keys {
+    use super::KeyProblem;
+    use crate::config::plan::TablePlan;
+    use crate::sqlite::introspect::sqlite_quote;
+    use crate::sqlite::source;
+    use anyhow::Result;
+    use std::collections::{HashMap, HashSet};
+    use std::path::Path;
+
+    const EXAMPLES: usize = 3;
+
+    /// NULLs in the primary key, duplicates of the primary key and of every
+    /// unique index over plain columns (expression and partial indexes are
+    /// left to PostgreSQL), among the rows that would load. Values are
+    /// compared as converted for the target (`1` and `'1'` into text are
+    /// one value). Keeps one entry per distinct key value in memory.
+    pub(super) fn check_keys(
+        path: &Path,
+        t: &TablePlan,
+        rowid: Option<&str>,
+        rejected: &HashSet<String>,
+    ) -> Result<Vec<KeyProblem>> {
+        let mut sets: Vec<(String, Vec<usize>, bool)> = Vec::new();
+        let pos = |name: &str| t.columns.iter().position(|c| c.target == name);
+        if !t.primary_key.is_empty() {
+            let cols: Option<Vec<usize>> = t.primary_key.iter().map(|c| pos(c)).collect();
+            // A single identity column is SQLite's rowid: unique, never NULL.
+            let rowid_key = t.primary_key.len() == 1
+                && cols
+                    .as_ref()
+                    .and_then(|c| c.first())
+                    .is_some_and(|&i| t.columns[i].identity);
+            if let (Some(cols), false) = (cols, rowid_key) {
+                sets.push((
+                    format!("primary key ({})", t.primary_key.join(", ")),
+                    cols,
+                    true,
+                ));
+            }
+        }
+        for ix in t
+            .indexes
+            .iter()
+            .filter(|i| i.unique && i.predicate.is_none())
+        {
+            if let Some(cols) = ix
+                .columns
+                .iter()
+                .map(|c| pos(c))
+                .collect::<Option<Vec<_>>>()
+            {
+                let name = format!("unique index {} ({})", ix.name, ix.columns.join(", "));
+                sets.push((name, cols, false));
+            }
+        }
+        if sets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut used: Vec<usize> = sets.iter().flat_map(|s| s.1.clone()).collect();
+        used.sort_unstable();
+        used.dedup();
+        let list: Vec<String> = used
+            .iter()
+            .map(|&i| sqlite_quote(&t.columns[i].source))
+            .collect();
+        let key_expr = rowid.map(str::to_string).unwrap_or_else(|| "NULL".into());
+        let sql = format!(
+            "SELECT {key_expr}, {} FROM {} WHERE 1 = 1{}",
+            list.join(", "),
+            sqlite_quote(&t.source),
+            t.filter_clause("AND")
+        );
+        let conn = source::open_readonly(path)?;
+        let mut stmt = conn.prepare(&sql)?;
+        let mut rows = stmt.query([])?;
+        let mut seen: Vec<HashMap<String, String>> = vec![HashMap::new(); sets.len()];
+        let mut problems: Vec<Option<KeyProblem>> = vec![None; sets.len() * 2];
+        let mut n = 0u64;
+        while let Some(r) = rows.next()? {
+            n += 1;
+            let row = match r.get_ref(0)? {
+                rusqlite::types::ValueRef::Integer(i) => format!("rowid {i}"),
+                _ => format!("row {n}"),
+            };
+            if rejected.contains(&row) {
+                continue;
+            }
+            let mut vals: HashMap<usize, Option<String>> = HashMap::new();
+            for (k, &i) in used.iter().enumerate() {
+                let v = t.columns[i].converter.convert_ref(r.get_ref(k + 1)?);
+                vals.insert(
+                    i,
+                    match v {
+                        Ok(crate::pg::value::Value::Null) => None,
+                        Ok(v) => Some(format!("{v:?}")),
+                        Err(_) => None, // a reject: not loaded
+                    },
+                );
+            }
+            for (s, (name, cols, is_pk)) in sets.iter().enumerate() {
+                let parts: Vec<&Option<String>> = cols.iter().map(|i| &vals[i]).collect();
+                if parts.iter().any(|p| p.is_none()) {
+                    if *is_pk {
+                        let p = problems[2 * s].get_or_insert_with(|| problem(name, "null"));
+                        p.count += 1;
+                        if p.examples.len() < EXAMPLES {
+                            p.examples.push(row.clone());
+                        }
+                    }
+                    continue; // NULLs never collide in a unique index
+                }
+                let key: Vec<&str> = parts.iter().map(|p| p.as_deref().unwrap_or("")).collect();
+                let key = key.join("\u{1}");
+                match seen[s].get(&key) {
+                    Some(first) => {
+                        let p =
+                            problems[2 * s + 1].get_or_insert_with(|| problem(name, "duplicate"));
+                        p.count += 1;
+                        if p.examples.len() < EXAMPLES {
+                            p.examples.push(format!("{row} (same as {first})"));
+                        }
+                    }
+                    None => {
+                        seen[s].insert(key, row.clone());
+                    }
+                }
+            }
+        }
+        Ok(problems.into_iter().flatten().collect())
+    }
+
+    fn problem(key: &str, kind: &'static str) -> KeyProblem {
+        KeyProblem {
+            key: key.to_string(),
+            kind,
+            count: 0,
+            examples: Vec::new(),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -255,3 +255,17 @@ SELECT i, CASE i % 3 WHEN 0 THEN 'click' WHEN 1 THEN 'view' ELSE 'buy' END,
        i * 0.1
 FROM n;
 "#;
+
+/// `sqlite2pg init SRC -o TOML --declared-types`, which must succeed: the
+/// declared types kept, for tests of what happens when cells do not fit
+/// them (a plain `init` types each column by what its cells hold).
+pub fn init_mapping_declared(src: &Path, toml: &Path) {
+    let o = sqlite2pg(&[
+        "init",
+        src.to_str().unwrap(),
+        "-o",
+        toml.to_str().unwrap(),
+        "--declared-types",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "init failed: {}", stderr(&o));
+}

@@ -3,6 +3,7 @@
 //! types, defaults, identities and epochs, and the keys, indexes and CHECKs
 //! that can be carried over (with a warning for each one that cannot).
 
+use super::choose::choose_type;
 use super::profile::{ColumnProfile, Profiles};
 use crate::config::mapping::{
     ColumnMap, EpochUnit, ForeignKeyDef, IndexDef, Pipeline, SourceConfig, TableMap,
@@ -11,7 +12,7 @@ use crate::pg::ident;
 use crate::pg::types::PgType;
 use crate::sqlite::introspect::{IndexPart, SourceSchema, SourceTable};
 use crate::sqlite::lexer::{tokenize, Tok};
-use crate::sqlite::typemap::{map_declared_type, translate_default, translate_expr_with};
+use crate::sqlite::typemap::{translate_default, translate_expr_with};
 use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
@@ -49,23 +50,6 @@ fn cp_max(prof: Option<&HashMap<String, ColumnProfile>>, col: &str) -> Option<f6
     prof.and_then(|p| p.get(col)).and_then(|p| p.max_number)
 }
 
-/// Type for a column without a declared type, from what its cells hold.
-fn untyped_from_profile(p: Option<&ColumnProfile>) -> PgType {
-    let Some(p) = p else { return PgType::Text };
-    let values = p.integer + p.real + p.text + p.blob;
-    if values == 0 {
-        PgType::Text
-    } else if p.integer == values {
-        PgType::BigInt
-    } else if p.integer + p.real == values {
-        PgType::Double
-    } else if p.blob == values {
-        PgType::Bytea
-    } else {
-        PgType::Text
-    }
-}
-
 /// Source column name → (target name, target type, included).
 struct ColInfo {
     target: String,
@@ -94,6 +78,19 @@ pub fn build_pipeline(
     profiles: &Profiles,
     source_path: &Path,
     out_dir: &Path,
+) -> (Pipeline, Vec<String>) {
+    build_pipeline_with(schema, profiles, source_path, out_dir, false)
+}
+
+/// [`build_pipeline`]; with `keep_declared`, every column keeps its
+/// declared type's mapping (no typed upgrades, no widening to what the
+/// cells hold), for faithful text moves.
+pub fn build_pipeline_with(
+    schema: &SourceSchema,
+    profiles: &Profiles,
+    source_path: &Path,
+    out_dir: &Path,
+    keep_declared: bool,
 ) -> (Pipeline, Vec<String>) {
     let mut warnings: Vec<String> = schema.warnings.clone();
     // Tables, indexes and constraints share PostgreSQL's schema namespace
@@ -135,23 +132,13 @@ pub fn build_pipeline(
                 ));
                 f
             };
-            // No declared type (or STRICT's ANY): the cells decide.
-            let decl = c.declared_type.trim();
+            // The cells decide; the declared name guides (see `choose`).
             let cp = prof.and_then(|p| p.get(&c.name));
-            let mut ty = if decl.is_empty() || decl.eq_ignore_ascii_case("any") {
-                untyped_from_profile(cp)
-            } else {
-                map_declared_type(&c.declared_type)
-            };
-            if let (PgType::Numeric(Some(_)), Some(cp)) = (&ty, cp) {
-                if cp.scale_loss > 0 {
-                    warnings.push(format!(
-                        "`{}`.`{}` is declared {} but {} value(s) have more digits (SQLite does not enforce it): using unconstrained numeric so nothing is rounded",
-                        t.name, c.name, c.declared_type, cp.scale_loss
-                    ));
-                    ty = PgType::Numeric(None);
-                }
+            let choice = choose_type(&c.declared_type, cp, keep_declared);
+            if let Some(note) = &choice.note {
+                warnings.push(format!("`{}`.`{}`: {note}", t.name, c.name));
             }
+            let ty = choice.ty;
             cols.push((
                 c.name.clone(),
                 ColInfo {
@@ -236,6 +223,39 @@ pub fn build_pipeline(
             .iter()
             .filter_map(|p| tn.col(p).map(|c| c.target.clone()))
             .collect();
+        // SQLite allows NULLs in a declared PRIMARY KEY (outside rowid
+        // aliases and WITHOUT ROWID); PostgreSQL does not. Keep every row:
+        // the key becomes a UNIQUE constraint, which allows NULLs.
+        let pk_nulls: Vec<(&String, u64)> = t
+            .primary_key
+            .iter()
+            .filter_map(|c| {
+                let n = prof.and_then(|p| p.get(c)).map_or(0, |p| p.null);
+                (n > 0).then_some((c, n))
+            })
+            .collect();
+        if !pk_nulls.is_empty() && !tm.primary_key.is_empty() {
+            let mut parts: Vec<&str> = vec![tn.target.as_str()];
+            parts.extend(tm.primary_key.iter().map(String::as_str));
+            parts.push("key");
+            let name = ident::derived(&parts, &mut taken);
+            warnings.push(format!(
+                "`{}`: primary key ({}) holds NULLs ({}), which a PostgreSQL primary key cannot: every row is kept and the key becomes the UNIQUE index `{name}` (NULLs allowed)",
+                t.name,
+                t.primary_key.join(", "),
+                pk_nulls
+                    .iter()
+                    .map(|(c, n)| format!("{n} in `{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            tm.indexes.push(IndexDef {
+                name,
+                columns: std::mem::take(&mut tm.primary_key),
+                unique: true,
+                predicate: None,
+            });
+        }
 
         // Indexes.
         for ix in &t.indexes {

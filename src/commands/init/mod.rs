@@ -5,13 +5,16 @@
 //! This file runs the command; `profile` reads the cells, `infer` proposes
 //! the pipeline, `render` writes it out.
 
+mod choose;
 mod infer;
 mod profile;
 mod render;
 #[cfg(test)]
 mod tests;
 
-pub use infer::build_pipeline;
+pub use choose::{choose_type, Choice};
+pub use infer::{build_pipeline, build_pipeline_with};
+
 pub use profile::{profile, ColumnProfile, Profiles, TableProfile, TextFormats};
 pub use render::render;
 
@@ -26,11 +29,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// `force`; even then the old file is only replaced once the new one is
 /// complete, so a failed init leaves it as it was.
 /// `sample`: profile at most this many rows per table (the first ones).
+/// `keep_declared`: every column keeps its declared type's mapping.
+/// Every warning also goes to stderr, grouped by table, with a count.
 pub fn run_init(
     sqlite: &Path,
     out: Option<&Path>,
     sample: Option<u64>,
     force: bool,
+    keep_declared: bool,
 ) -> Result<PathBuf> {
     let out: PathBuf = match out {
         Some(o) => o.to_path_buf(),
@@ -78,10 +84,51 @@ pub fn run_init(
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(out_dir)
         .with_context(|| format!("cannot create directory {}", out_dir.display()))?;
-    let (p, warnings) = build_pipeline(&schema, &profiles, sqlite, out_dir);
+    let (p, warnings) = build_pipeline_with(&schema, &profiles, sqlite, out_dir, keep_declared);
     let text = render(&p, &schema, &profiles, &warnings)?;
     install(&out, out_dir, text.as_bytes(), force)?;
+    eprint!("{}", warnings_report(&warnings, &out));
     Ok(out)
+}
+
+/// The warnings for stderr: grouped by the table each names first (in the
+/// order first seen), then a closing count. Empty when there are none.
+pub fn warnings_report(warnings: &[String], out: &Path) -> String {
+    if warnings.is_empty() {
+        return String::new();
+    }
+    let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+    for w in warnings {
+        let key = table_of(w).unwrap_or_else(|| "general".into());
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => v.push(w),
+            None => groups.push((key, vec![w])),
+        }
+    }
+    let mut s = String::new();
+    for (k, ws) in &groups {
+        s.push_str(&format!("warning: {k}:\n"));
+        for w in ws {
+            s.push_str(&format!(
+                "  - {}\n",
+                w.split_whitespace().collect::<Vec<_>>().join(" ")
+            ));
+        }
+    }
+    s.push_str(&format!(
+        "init: {} warning(s) in {} group(s); they are also at the top of {}\n",
+        warnings.len(),
+        groups.len(),
+        out.display()
+    ));
+    s
+}
+
+/// The first backquoted name of a warning (its table, mostly).
+fn table_of(w: &str) -> Option<String> {
+    let start = w.find('`')? + 1;
+    let end = start + w[start..].find('`')?;
+    Some(format!("`{}`", &w[start..end]))
 }
 
 /// Put `text` at `out` (in `dir`) in one step: it is written to a temporary

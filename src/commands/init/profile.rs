@@ -31,12 +31,39 @@ pub struct ColumnProfile {
     pub scale_loss: u64,
     /// What the text cells look like (counts), to review the rule.
     pub text_formats: TextFormats,
+    /// Longest text (characters) of a text cell or an integer / real cell
+    /// written as text: what `varchar(n)` must hold.
+    pub max_chars: u64,
+    /// Real cells with a fractional part (no integer type holds them).
+    pub real_fraction: u64,
+    /// Integer cells beyond ±2^53 (double precision would round them).
+    pub beyond_double: u64,
+    /// Blob cells that are not valid UTF-8 (no text type holds them).
+    pub blob_not_utf8: u64,
+    /// Blob cells of exactly 16 bytes (a uuid).
+    pub blob16: u64,
+    /// Text cells that PostgreSQL text cannot hold: invalid UTF-8 or a NUL.
+    pub text_not_pg: u64,
 }
 
 /// Formats recognised in text cells.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TextFormats {
+    /// Cells starting `YYYY-MM-DD` (of which the next four are the ones
+    /// that parse).
     pub iso_timestamp: u64,
+    /// `YYYY-MM-DD` alone.
+    pub iso_date: u64,
+    /// A date and time without a zone (wall-clock time).
+    pub iso_naive: u64,
+    /// A date and time with `Z` or an offset (an instant).
+    pub iso_offset: u64,
+    /// `true` / `false` (any case): the words a boolean upgrade accepts.
+    pub true_false: u64,
+    /// Text `0` / `1`.
+    pub zero_one: u64,
+    /// Cells with blanks around them (an upgrade would drop those).
+    pub padded: u64,
     pub integer: u64,
     pub decimal: u64,
     pub boolean: u64,
@@ -49,6 +76,9 @@ impl TextFormats {
         let t = b.trim_ascii();
         if t.is_empty() {
             return;
+        }
+        if t.len() != b.len() {
+            self.padded += 1;
         }
         let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
         let unsigned = t
@@ -63,7 +93,16 @@ impl TextFormats {
             && digits(&t[8..10])
         {
             self.iso_timestamp += 1;
+            match iso_kind(t) {
+                Some(IsoKind::Date) => self.iso_date += 1,
+                Some(IsoKind::Naive) => self.iso_naive += 1,
+                Some(IsoKind::Offset) => self.iso_offset += 1,
+                None => {}
+            }
         } else if digits(unsigned) {
+            if t == b"0" || t == b"1" {
+                self.zero_one += 1;
+            }
             self.integer += 1;
         } else if unsigned.len() > 1
             && unsigned.iter().all(|&c| c.is_ascii_digit() || c == b'.')
@@ -86,8 +125,13 @@ impl TextFormats {
         .any(|w| t.eq_ignore_ascii_case(w))
         {
             self.boolean += 1;
+            if t.eq_ignore_ascii_case(b"true") || t.eq_ignore_ascii_case(b"false") {
+                self.true_false += 1;
+            }
         } else if (t[0] == b'{' || t[0] == b'[')
             && serde_json::from_slice::<serde::de::IgnoredAny>(t).is_ok()
+            // jsonb refuses \u0000: such a document is no jsonb upgrade.
+            && !t.windows(6).any(|w| w == b"\\u0000")
         {
             self.json += 1;
         } else if (32..=45).contains(&t.len()) // simple 32 … urn:uuid: 45
@@ -102,8 +146,12 @@ impl TextFormats {
 
     /// `"9812 ISO-8601, 12 JSON"` — only what was seen.
     pub(super) fn describe(&self) -> Option<String> {
+        let bad = self.iso_timestamp - self.iso_date - self.iso_naive - self.iso_offset;
         let parts: Vec<String> = [
-            (self.iso_timestamp, "ISO-8601 date/time"),
+            (self.iso_date, "ISO date"),
+            (self.iso_naive, "ISO date-time without zone"),
+            (self.iso_offset, "ISO date-time with offset"),
+            (bad, "invalid date/time"),
             (self.integer, "integer"),
             (self.decimal, "decimal"),
             (self.boolean, "boolean word"),
@@ -116,6 +164,43 @@ impl TextFormats {
         .collect();
         (!parts.is_empty()).then(|| parts.join(", "))
     }
+}
+
+/// What an ISO-8601 text holds, when it parses.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum IsoKind {
+    Date,
+    Naive,
+    Offset,
+}
+
+/// `Some` when `t` (starting `YYYY-MM-DD`) converts as `run` would convert
+/// it: a date alone, a naive date-time, or one with `Z` / an offset.
+fn iso_kind(t: &[u8]) -> Option<IsoKind> {
+    use crate::convert::{ConvertOptions, Converter};
+    use rusqlite::types::ValueRef;
+    let rest = &t[10..];
+    let (kind, ty) = if rest.is_empty() {
+        (IsoKind::Date, PgType::Date)
+    } else if rest.ends_with(b"Z")
+        || rest.ends_with(b"z")
+        || rest.iter().any(|&c| c == b'+' || c == b'-')
+    {
+        (IsoKind::Offset, PgType::Timestamptz)
+    } else {
+        (IsoKind::Naive, PgType::Timestamp)
+    };
+    thread_local! {
+        static CONV: [Converter; 3] = [PgType::Date, PgType::Timestamptz, PgType::Timestamp]
+            .map(|ty| Converter::new(ty, ConvertOptions::default()));
+    }
+    let i = match ty {
+        PgType::Date => 0,
+        PgType::Timestamptz => 1,
+        _ => 2,
+    };
+    CONV.with(|c| c[i].convert_ref(ValueRef::Text(t)).ok())
+        .map(|_| kind)
 }
 
 /// Profiles by table, then column (source names).
@@ -284,8 +369,13 @@ impl ColumnProfile {
             ValueRef::Integer(i) => {
                 self.integer += 1;
                 num(self, i as f64);
-                if let Some((mag, _)) = limit {
-                    if (i as f64).abs() >= 10f64.powi(mag as i32) {
+                let text = i.to_string();
+                self.max_chars = self.max_chars.max(text.len() as u64);
+                if i.unsigned_abs() > 1 << 53 {
+                    self.beyond_double += 1;
+                }
+                if let Some((mag, sc)) = limit {
+                    if !decimal_text_fits(text.as_bytes(), mag, sc) {
                         self.scale_loss += 1;
                     }
                 }
@@ -293,9 +383,16 @@ impl ColumnProfile {
             ValueRef::Real(f) => {
                 self.real += 1;
                 num(self, f);
+                if f.fract() != 0.0 || !f.is_finite() {
+                    self.real_fraction += 1;
+                }
+                // Display: the shortest decimal text that reads back as the
+                // same double (what `run` converts), never an exponent. No
+                // float arithmetic: 16.99 * 100 is 1698.9999999999998.
+                let text = format!("{f}");
+                self.max_chars = self.max_chars.max(text.chars().count() as u64);
                 if let Some((mag, sc)) = limit {
-                    let scaled = f * 10f64.powi(sc as i32);
-                    if f.abs() >= 10f64.powi(mag as i32) || scaled.round() != scaled {
+                    if !f.is_finite() || !decimal_text_fits(text.as_bytes(), mag, sc) {
                         self.scale_loss += 1;
                     }
                 }
@@ -303,14 +400,36 @@ impl ColumnProfile {
             ValueRef::Text(b) => {
                 self.text += 1;
                 self.text_formats.add(b);
+                match std::str::from_utf8(b) {
+                    Ok(s) if !b.contains(&0) => {
+                        self.max_chars = self.max_chars.max(s.chars().count() as u64);
+                    }
+                    _ => self.text_not_pg += 1,
+                }
                 if let Some((mag, sc)) = limit {
                     if !decimal_text_fits(b, mag, sc) {
                         self.scale_loss += 1;
                     }
                 }
             }
-            ValueRef::Blob(_) => self.blob += 1,
+            ValueRef::Blob(b) => {
+                self.blob += 1;
+                if b.len() == 16 {
+                    self.blob16 += 1;
+                }
+                match std::str::from_utf8(b) {
+                    Ok(s) if !b.contains(&0) => {
+                        self.max_chars = self.max_chars.max(s.chars().count() as u64);
+                    }
+                    _ => self.blob_not_utf8 += 1,
+                }
+            }
         }
+    }
+
+    /// Non-NULL cells.
+    pub fn values(&self) -> u64 {
+        self.integer + self.real + self.text + self.blob
     }
 }
 

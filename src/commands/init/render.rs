@@ -116,6 +116,12 @@ pub fn render(
                             line.push_str(&format!("# cells: {}\n", parts.join(", ")));
                         }
                     }
+                    // This column's decisions (an upgrade, a widening),
+                    // beside it as well as in the list at the top.
+                    let tag = format!("`{name}`.`{}`: ", sc.name);
+                    for w in warnings.iter().filter_map(|w| w.strip_prefix(&tag)) {
+                        line.push_str(&format!("# init: {}\n", one_line(w)));
+                    }
                     ct.decor_mut().set_prefix(line);
                 }
             }

@@ -89,7 +89,11 @@ fn builds_the_expected_pipeline() {
     assert_eq!(ua.primary_key, ["id"]);
     let col = |n: &str| &ua.columns[n];
     assert!(col("id").identity && col("id").pg_type == "bigint");
-    assert_eq!(col("Email").pg_type, "text");
+    assert_eq!(
+        col("Email").pg_type,
+        "varchar(20)",
+        "every cell fits nvarchar(20)"
+    );
     assert!(col("Email").not_null);
     assert_eq!(col("select").pg_type, "bigint");
     assert_eq!(col("select").default.as_deref(), Some("0"));
@@ -98,7 +102,11 @@ fn builds_the_expected_pipeline() {
     assert_eq!(col("created").pg_type, "timestamptz");
     assert_eq!(col("created").default.as_deref(), Some("CURRENT_TIMESTAMP"));
     assert_eq!(col("created").epoch, Some(EpochUnit::S));
-    assert_eq!(col("seen").default.as_deref(), Some("CURRENT_TIMESTAMP"));
+    assert_eq!(
+        col("seen").default.as_deref(),
+        Some("(now() AT TIME ZONE 'UTC')"),
+        "all-NULL DATETIME: the declared mapping, naive timestamp"
+    );
     assert_eq!(col("status").default.as_deref(), Some("'pending'"));
     assert_eq!(col("anything").pg_type, "bigint", "untyped, profiled");
     assert_eq!(col("active").pg_type, "boolean");
@@ -209,11 +217,11 @@ fn run_init_writes_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = fixture(dir.path());
     let out = dir.path().join("pipelines/app.toml");
-    let written = run_init(&db, Some(&out), None, false).unwrap();
+    let written = run_init(&db, Some(&out), None, false, false).unwrap();
     assert_eq!(written, out);
     let p = Pipeline::load(&out).unwrap();
     assert_eq!(p.table_maps.len(), 5);
-    let e = run_init(&db, Some(&out), None, false)
+    let e = run_init(&db, Some(&out), None, false, false)
         .unwrap_err()
         .to_string();
     assert!(e.contains("already exists"), "{e}");
@@ -234,7 +242,7 @@ fn failed_init_force_keeps_the_old_mapping() {
     let dir = tempfile::tempdir().unwrap();
     let db = fixture(dir.path());
     let out = dir.path().join("pipelines/app.toml");
-    run_init(&db, Some(&out), None, false).unwrap();
+    run_init(&db, Some(&out), None, false, false).unwrap();
     // The operator reviewed it.
     let mut reviewed = std::fs::read(&out).unwrap();
     reviewed.extend_from_slice(b"# reviewed: ok for the window\n");
@@ -242,7 +250,10 @@ fn failed_init_force_keeps_the_old_mapping() {
 
     let bad = dir.path().join("not-sqlite.db");
     std::fs::write(&bad, "not a SQLite database\n".repeat(400)).unwrap();
-    let e = format!("{:#}", run_init(&bad, Some(&out), None, true).unwrap_err());
+    let e = format!(
+        "{:#}",
+        run_init(&bad, Some(&out), None, true, false).unwrap_err()
+    );
     assert!(
         e.contains("not a SQLite database"),
         "failed for another reason: {e}"
@@ -253,7 +264,7 @@ fn failed_init_force_keeps_the_old_mapping() {
         "the failed init --force ({e}) changed the mapping"
     );
     // Without --force it is refused, as before.
-    let e = run_init(&db, Some(&out), None, false)
+    let e = run_init(&db, Some(&out), None, false, false)
         .unwrap_err()
         .to_string();
     assert!(e.contains("already exists"), "{e}");
@@ -267,7 +278,7 @@ fn init_force_replaces_the_old_mapping() {
     let db = fixture(dir.path());
     let out = dir.path().join("app.toml");
     std::fs::write(&out, "# an old mapping\n").unwrap();
-    let written = run_init(&db, Some(&out), None, true).unwrap();
+    let written = run_init(&db, Some(&out), None, true, false).unwrap();
     assert_eq!(written, out);
     let p = Pipeline::load(&out).unwrap();
     assert_eq!(p.table_maps.len(), 5);
@@ -335,11 +346,15 @@ fn text_formats_are_counted() {
     }
     let want = TextFormats {
         iso_timestamp: 2,
+        iso_date: 1,
+        iso_naive: 1,
+        padded: 1,
         integer: 2,
         decimal: 2,
         boolean: 2,
         json: 1,
         uuid: 4,
+        ..Default::default()
     };
     assert_eq!(f, want);
 }
@@ -382,7 +397,7 @@ line" INT, "ü" ANY, "Ä" REAL, [x y] BLOB DEFAULT X'00FF', "a.b" text DEFAULT '
     .unwrap();
     drop(c);
     let out = dir.path().join("odd.toml");
-    run_init(&path, Some(&out), None, false).unwrap();
+    run_init(&path, Some(&out), None, false, false).unwrap();
     let text = std::fs::read_to_string(&out).unwrap();
     let p = Pipeline::parse(&text, &out).unwrap();
     let t = p.table("we\"ird.na me").unwrap();
@@ -403,5 +418,93 @@ line" INT, "ü" ANY, "Ä" REAL, [x y] BLOB DEFAULT X'00FF', "a.b" text DEFAULT '
     assert!(
         p.table("gen_only").unwrap().include,
         "dummy is still movable"
+    );
+}
+
+/// A profile of `cells` (as SQLite hands them over).
+fn profile_of(cells: &[rusqlite::types::Value], decl: &str) -> ColumnProfile {
+    let c = Connection::open_in_memory().unwrap();
+    c.execute_batch(&format!("CREATE TABLE t (v {decl})"))
+        .unwrap();
+    for v in cells {
+        c.execute("INSERT INTO t VALUES (?1)", [v]).unwrap();
+    }
+    drop(c);
+    // Through the real profile scan (a file: profile opens read-only).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.db");
+    let c = Connection::open(&path).unwrap();
+    c.execute_batch(&format!("CREATE TABLE t (v {decl})"))
+        .unwrap();
+    for v in cells {
+        c.execute("INSERT INTO t VALUES (?1)", [v]).unwrap();
+    }
+    let schema = crate::sqlite::introspect::introspect(&c).unwrap();
+    drop(c);
+    let mut p = profile(&path, &schema, None).unwrap();
+    p.remove("t").unwrap().remove("v").unwrap()
+}
+
+#[test]
+fn choose_follows_the_cells() {
+    use rusqlite::types::Value::{Blob, Integer as I, Null, Real as R, Text as T};
+    let t = |s: &str| T(s.into());
+    let ty = |cells: &[rusqlite::types::Value], decl: &str| {
+        let p = profile_of(cells, decl);
+        choose_type(decl, Some(&p), false).ty.to_string()
+    };
+    assert_eq!(ty(&[t("a"), t("b")], "ENUM"), "text");
+    assert_eq!(ty(&[t("DM"), I(12)], "INTEGER_OR_TEXT"), "text");
+    assert_eq!(ty(&[Blob(vec![1, 0, 255])], "POINT"), "bytea");
+    assert_eq!(ty(&[I(1), t("toto"), R(12.3)], "intege"), "text");
+    assert_eq!(ty(&[I(1), R(2.5), t("x"), Blob(vec![0])], "ANY"), "bytea");
+    // 16.99 * 100 = 1698.9999999999998 in floats; its digits fit.
+    assert_eq!(
+        ty(&[R(16.99), R(0.1), I(3)], "DECIMAL(5,2)"),
+        "numeric(5,2)"
+    );
+    assert_eq!(ty(&[R(16.999)], "DECIMAL(5,2)"), "numeric");
+    assert_eq!(ty(&[t("abc")], "VARCHAR(3)"), "varchar(3)");
+    assert_eq!(ty(&[t("abcd")], "VARCHAR(3)"), "text");
+    assert_eq!(ty(&[t("Y")], "CHAR(1)"), "varchar(1)");
+    assert_eq!(ty(&[I(0), I(1)], "INTEGER"), "bigint", "0/1 stay integers");
+    assert_eq!(ty(&[t("true"), t("FALSE")], "TEXT"), "boolean");
+    assert_eq!(ty(&[t("yes"), t("no")], "TEXT"), "text");
+    assert_eq!(ty(&[t("007"), t("+1")], "TEXT"), "text");
+    assert_eq!(ty(&[t(" true")], "TEXT"), "text", "blanks would be lost");
+    assert_eq!(
+        ty(
+            &[
+                t("67e55044-10b1-426f-9247-bb680e5fe0c8"),
+                t("67e5504410b1426f9247bb680e5fe0c8")
+            ],
+            "TEXT"
+        ),
+        "uuid"
+    );
+    assert_eq!(ty(&[t("{\"a\":1}"), t("[1]")], "TEXT"), "jsonb");
+    assert_eq!(ty(&[t("\"just a string\"")], "TEXT"), "text");
+    assert_eq!(ty(&[t("2024-05-01")], "TEXT"), "date");
+    assert_eq!(ty(&[t("2024-05-01 10:00:00")], ""), "timestamp");
+    assert_eq!(ty(&[t("2024-05-01T10:00:00Z")], "TEXT"), "timestamptz");
+    assert_eq!(ty(&[I(1_714_557_600_123)], "DATETIME"), "timestamptz");
+    assert_eq!(
+        ty(&[t("2024-05-01 10:00:00"), I(1_714_557_600)], "DATETIME"),
+        "timestamp"
+    );
+    assert_eq!(
+        ty(&[t("2024-13-45 10:00:00")], "DATETIME"),
+        "text",
+        "no such date"
+    );
+    assert_eq!(ty(&[Null], "DATETIME"), "timestamp", "all NULL: declared");
+    assert_eq!(ty(&[], "VARCHAR(3)"), "text", "empty: declared");
+    // The switch keeps the declared mapping.
+    let p = profile_of(&[t("true")], "TEXT");
+    assert_eq!(choose_type("TEXT", Some(&p), true).ty.to_string(), "text");
+    let p = profile_of(&[t("a")], "ENUM");
+    assert_eq!(
+        choose_type("ENUM", Some(&p), true).ty.to_string(),
+        "numeric"
     );
 }

@@ -60,10 +60,11 @@ pub fn map_declared_type(decl: &str) -> PgType {
         "" => PgType::Text,
         "boolean" | "bool" => PgType::Boolean,
         "date" => PgType::Date,
-        "datetime" | "timestamp" | "timestamptz" | "timestamp with time zone" => {
-            PgType::Timestamptz
-        }
-        "timestamp without time zone" => PgType::Timestamp,
+        // SQLite's own CURRENT_TIMESTAMP and most apps write naive
+        // wall-clock text: `timestamp` unless the name says with time zone
+        // (init then follows the cells: instants make it timestamptz).
+        "datetime" | "timestamp" | "timestamp without time zone" => PgType::Timestamp,
+        "timestamptz" | "timestamp with time zone" => PgType::Timestamptz,
         "time" | "time without time zone" => PgType::Time,
         "json" | "jsonb" => PgType::Jsonb,
         "uuid" | "guid" | "uniqueidentifier" => PgType::Uuid,

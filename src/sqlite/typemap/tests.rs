@@ -77,8 +77,8 @@ fn specific_names() {
     assert_eq!(ty("BOOLEAN"), "boolean");
     assert_eq!(ty("bool"), "boolean");
     assert_eq!(ty("DATE"), "date");
-    assert_eq!(ty("DATETIME"), "timestamptz");
-    assert_eq!(ty("timestamp"), "timestamptz");
+    assert_eq!(ty("DATETIME"), "timestamp");
+    assert_eq!(ty("timestamp"), "timestamp");
     assert_eq!(ty("TIME"), "time");
     assert_eq!(ty("JSON"), "jsonb");
     assert_eq!(ty("UUID"), "uuid");
