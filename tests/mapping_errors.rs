@@ -136,14 +136,16 @@ fn a_sqlite_file_given_for_a_mapping_says_so() {
 #[test]
 fn a_table_s_own_reject_limit_overrides_the_default() {
     let db = TestDb::new();
-    let (dir, toml) = mapped_fixture(
+    let (dir, src) = sqlite_fixture(
         "CREATE TABLE a (id INTEGER PRIMARY KEY, n INTEGER);
          INSERT INTO a VALUES (1, 1), (2, 'x'), (3, 'y');
          CREATE TABLE b (id INTEGER PRIMARY KEY, n INTEGER);
          INSERT INTO b VALUES (1, 1), (2, 'x');",
     );
-    let _ = &dir;
-    // init may type `n` from its values; force integer so 'x' rejects.
+    // init types `n` from its cells (text); keep the declared integer so
+    // 'x' rejects.
+    let toml = dir.path().join("p.toml");
+    init_mapping_declared(&src, &toml);
     let text = std::fs::read_to_string(&toml).unwrap();
     assert!(text.contains("[tables.a]"), "{text}");
     edit_mapping(&toml, "[tables.a]\n", "[tables.a]\nreject_limit = 2\n");

@@ -7,10 +7,13 @@ use common::*;
 #[test]
 fn a_rerun_of_a_finished_run_with_rejects_exits_3_again() {
     let db = TestDb::new();
-    let (_dir, toml) = mapped_fixture(
+    let (dir, src) = sqlite_fixture(
         "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER);
          INSERT INTO t VALUES (1, 1), (2, 'two'), (3, 3);",
     );
+    // The declared integer, so 'two' is a reject.
+    let toml = dir.path().join("p.toml");
+    init_mapping_declared(&src, &toml);
     edit_mapping(&toml, "reject_limit = 0", "reject_limit = 10");
     let o = run_pipeline(&toml, &db.url, &[]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
