@@ -198,7 +198,9 @@ impl Converter {
             PgType::Real => "number→real (float4, rounded to nearest)".into(),
             PgType::Double => "number→double precision (bit-exact)".into(),
             PgType::Numeric(_) => format!("exact decimal→{ty}"),
-            PgType::Text | PgType::Varchar(_) | PgType::Char(_) => format!("text→{ty}"),
+            PgType::Text | PgType::Varchar(_) | PgType::Char(_) => {
+                format!("text, numbers as text, blobs as UTF-8→{ty}")
+            }
             PgType::Bytea => "blob bytes (text: raw bytes)→bytea".into(),
             PgType::Date | PgType::Timestamp | PgType::Timestamptz => {
                 let mut s = String::new();

@@ -61,22 +61,26 @@ pub fn compute(conn: &Connection, path: &Path) -> Result<serde_json::Value> {
 /// Human description of what differs, or None when equal.
 pub fn differences(old: &serde_json::Value, new: &serde_json::Value) -> Option<String> {
     let keys = [
-        "size",
-        "mtime_ns",
-        "page_count",
-        "schema_sha256",
-        "wal_size",
-        "wal_mtime_ns",
+        ("size", "size"),
+        ("mtime_ns", "modified"),
+        ("page_count", "pages"),
+        ("schema_sha256", "schema"),
+        ("wal_size", "WAL size"),
+        ("wal_mtime_ns", "WAL modified"),
     ];
     let diffs: Vec<String> = keys
         .iter()
-        .filter(|k| old.get(**k) != new.get(**k))
-        .map(|k| {
-            format!(
-                "{k}: was {}, now {}",
-                old.get(*k).unwrap_or(&serde_json::Value::Null),
-                new.get(*k).unwrap_or(&serde_json::Value::Null)
-            )
+        .filter(|(k, _)| old.get(*k) != new.get(*k))
+        .map(|(k, label)| {
+            let (was, now) = (old.get(*k), new.get(*k));
+            match *k {
+                "schema_sha256" => "the schema changed (tables, columns or indexes)".to_string(),
+                "mtime_ns" | "wal_mtime_ns" => {
+                    format!("{label} {} → {}", shown_time(was), shown_time(now))
+                }
+                "size" | "wal_size" => format!("{label} {} → {} bytes", shown(was), shown(now)),
+                _ => format!("{label} {} → {}", shown(was), shown(now)),
+            }
         })
         .collect();
     if diffs.is_empty() {
@@ -84,6 +88,26 @@ pub fn differences(old: &serde_json::Value, new: &serde_json::Value) -> Option<S
     } else {
         Some(diffs.join("; "))
     }
+}
+
+fn shown(v: Option<&serde_json::Value>) -> String {
+    match v {
+        Some(serde_json::Value::Null) | None => "none".into(),
+        Some(v) => v.to_string(),
+    }
+}
+
+/// A modification time (ns since the epoch) as RFC 3339 in UTC.
+fn shown_time(v: Option<&serde_json::Value>) -> String {
+    v.and_then(serde_json::Value::as_i64)
+        .and_then(|ns| {
+            chrono::DateTime::from_timestamp(
+                ns.div_euclid(1_000_000_000),
+                ns.rem_euclid(1_000_000_000) as u32,
+            )
+        })
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_else(|| shown(v))
 }
 
 #[cfg(test)]
@@ -110,5 +134,22 @@ mod tests {
         let back: serde_json::Value = serde_json::from_str(&fp.to_string()).unwrap();
         assert_eq!(differences(&back, &fp), None);
         assert_eq!(back["mtime_ns"], 1_795_261_899_833_902_100u64);
+    }
+
+    #[test]
+    fn differences_read_as_a_person_would_say_them() {
+        let old = serde_json::json!({"size": 4096, "mtime_ns": 1_795_261_899_833_902_100u64, "page_count": 1, "schema_sha256": "a"});
+        let new = serde_json::json!({"size": 8192, "mtime_ns": 1_795_261_999_000_000_000u64, "page_count": 2, "schema_sha256": "b"});
+        let d = differences(&old, &new).unwrap();
+        assert!(d.contains("size 4096 → 8192 bytes"), "{d}");
+        assert!(
+            d.contains("modified 2026-11-21T11:51:39.833Z → 2026-11-21T11:53:19.000Z"),
+            "{d}"
+        );
+        assert!(d.contains("the schema changed"), "{d}");
+        assert!(
+            !d.contains("mtime_ns") && !d.contains("1795261899833902100"),
+            "{d}"
+        );
     }
 }

@@ -168,4 +168,9 @@ fn rules_describe_the_conversion() {
         "epoch ms→timestamptz, text→timestamptz iso8601 (naive in UTC)"
     );
     assert_eq!(conv("numeric(10,4)").rule(), "exact decimal→numeric(10,4)");
+    // A blob rejected from a text column is not told "text→text".
+    assert_eq!(
+        conv("text").rule(),
+        "text, numbers as text, blobs as UTF-8→text"
+    );
 }
