@@ -566,6 +566,15 @@ fn reject_limit_broken_in_a_later_chunk_keeps_every_reject_in_the_file() {
             "{}",
             stderr(&o)
         );
+        // The summary shows the rows read for the failed table (6), not
+        // only what committed.
+        let summary = stdout(&o);
+        let line = summary
+            .lines()
+            .find(|l| l.starts_with("r "))
+            .unwrap_or_else(|| panic!("{commit}: no summary line for r:\n{summary}"));
+        let read: i64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        assert_eq!(read, 6, "{commit}: {line}");
         assert_eq!(
             db.scalar("SELECT coalesce(string_agg(id::text, ',' ORDER BY id), '0') FROM r"),
             kept,

@@ -129,6 +129,9 @@ async fn load_chunk(
         keys.extend_from_slice(&batch.keys);
         rejects.extend(batch.rejects);
         progress.inc(table.idx, batch.rows_read as u64);
+        tally
+            .read
+            .fetch_add(batch.rows_read as u64, Ordering::SeqCst);
     }
     if failed.is_none() {
         failed = sink.send(Bytes::from_static(copy_in::TRAILER)).await.err();

@@ -123,6 +123,9 @@ pub struct Tally {
     in_flight: AtomicU64,
     /// Rejects of this stage so far (the limit counts them across chunks).
     rejects: AtomicU64,
+    /// Rows read for this table by this stage, committed or rolled back
+    /// (what its progress bar showed).
+    read: AtomicU64,
     failure: Mutex<Option<JobError>>,
 }
 
@@ -449,6 +452,15 @@ fn jobs(tables: &[CopyTable], mut pending: Vec<Vec<ChunkRow>>, rows: &[u64]) -> 
     jobs
 }
 
+/// A table the stage did not finish: why, the rejects of its failed
+/// transaction, and the rows it was read.
+struct Unfinished {
+    message: String,
+    rejects: Vec<RejectRecord>,
+    all_of_table: bool,
+    read: u64,
+}
+
 /// Record each table's result in the state schema, write reject files, and
 /// build the outcome.
 async fn record(
@@ -461,7 +473,7 @@ async fn record(
     let run_id = scope.run_id;
     let p: &Pipeline = &scope.ctx.pipeline;
     let mut failures: Vec<anyhow::Error> = Vec::new();
-    let mut errors: HashMap<&str, (String, Vec<RejectRecord>, bool)> = HashMap::new();
+    let mut errors: HashMap<&str, Unfinished> = HashMap::new();
     for (t, tally) in tables.iter().zip(tallies) {
         let source = t.plan.source.as_str();
         let left = tally.chunks_left.load(Ordering::SeqCst);
@@ -479,13 +491,31 @@ async fn record(
                         Status::Failed
                     }
                 };
-                errors.insert(source, (msg.clone(), f.rejects, f.all_of_table));
+                let read = tally.read.load(Ordering::SeqCst);
+                errors.insert(
+                    source,
+                    Unfinished {
+                        message: msg.clone(),
+                        rejects: f.rejects,
+                        all_of_table: f.all_of_table,
+                        read,
+                    },
+                );
                 (status, Some(msg))
             }
             (None, 0) => (Status::Done, None),
             (None, n) => {
                 let msg = format!("table {source}: {n} chunk(s) not loaded (stopped)");
-                errors.insert(source, (msg.clone(), Vec::new(), false));
+                let read = tally.read.load(Ordering::SeqCst);
+                errors.insert(
+                    source,
+                    Unfinished {
+                        message: msg.clone(),
+                        rejects: Vec::new(),
+                        all_of_table: false,
+                        read,
+                    },
+                );
                 (Status::Interrupted, Some(msg))
             }
         };
@@ -506,9 +536,15 @@ async fn record(
     }
     let mut summaries = Vec::new();
     for t in scope.selected {
-        let totals = state::chunk_totals(client, run_id, &t.source).await?;
+        let mut totals = state::chunk_totals(client, run_id, &t.source).await?;
         let (error, failing, all_of_table) = match errors.remove(t.source.as_str()) {
-            Some((e, f, all)) => (Some(e), f, all),
+            Some(u) => {
+                // A table that did not finish shows the rows it was read,
+                // rolled back or not, not only what committed (0 for a
+                // whole-table transaction).
+                totals.rows_read = totals.rows_read.max(u.read as i64);
+                (Some(u.message), u.rejects, u.all_of_table)
+            }
             None => (None, Vec::new(), false),
         };
         let mut reject_file = None;
