@@ -1183,3 +1183,48 @@ fn verify_during_a_run_says_a_run_is_in_progress() {
     assert_eq!(code, Some(0), "{json}");
     assert_eq!(json["run_in_progress"], false, "{json}");
 }
+
+/// SIGTERM while an application's child table waits for its parent to load
+/// (one worker, the big table in flight): the queued jobs are skipped — the
+/// child's too, though its parent never loaded — so the run stops at once
+/// with 143 instead of waiting forever for a parent nobody will load; the
+/// rerun completes.
+#[test]
+fn sigterm_while_a_child_table_waits_for_its_parent_stops_promptly() {
+    let db = TestDb::new();
+    db.exec(
+        "CREATE TABLE public.parent (id bigint PRIMARY KEY, name text NOT NULL);
+         CREATE TABLE public.child (id bigint PRIMARY KEY,
+             parent_id bigint NOT NULL REFERENCES public.parent (id), note text);",
+    );
+    let fx = fixture(BIG_SOURCE_SQL, |s| {
+        big_mapping(s).replace("workers = 2", "workers = 1")
+    });
+    let pg = Pg::connect(&db.url);
+    let mut child = spawn_run(&fx, &db.url, "stopped");
+    wait_for_done_chunks(&pg, &mut child, 3);
+    // SAFETY: sends a signal to our own child process.
+    let rc = unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    assert_eq!(rc, 0, "could not signal the run");
+    let t_signal = Instant::now();
+    let code = wait_with_deadline(&mut child, "run stopped by SIGTERM");
+    let (out, err) = log_of(&fx, "stopped");
+    assert!(
+        t_signal.elapsed() < Duration::from_secs(20),
+        "took {:?} to stop:\n{err}",
+        t_signal.elapsed()
+    );
+    assert_eq!(code, Some(143), "{out}\n{err}");
+    assert_eq!(
+        db.scalar("SELECT status FROM sqlite2pg.runs ORDER BY run_id DESC LIMIT 1"),
+        "interrupted"
+    );
+    pg.wait_tool_backends_gone();
+    let mut child = spawn_run(&fx, &db.url, "rerun");
+    let code = wait_with_deadline(&mut child, "rerun after SIGTERM");
+    let (out, err) = log_of(&fx, "rerun");
+    assert_eq!(code, Some(0), "{out}\n{err}");
+    assert_eq!(db.scalar("SELECT count(*) FROM public.child"), "20000");
+    assert_eq!(db.scalar("SELECT count(*) FROM public.parent"), "200");
+    assert_eq!(db.scalar("SELECT count(*) FROM public.big"), "1000000");
+}

@@ -216,3 +216,28 @@ fn a_foreign_key_removed_from_the_mapping_is_named_not_left_silently() {
         "{err}"
     );
 }
+
+#[test]
+fn a_later_stage_alone_on_a_new_run_is_refused_before_anything_is_recorded() {
+    let db = TestDb::new();
+    let (_dir, toml) =
+        mapped_fixture("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);");
+    for stage in ["copy", "finalize"] {
+        let o = run_pipeline(&toml, &db.url, &["--stage", stage]);
+        assert_eq!(o.status.code(), Some(2), "{stage}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("a new run starts with prepare"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    assert_eq!(db.scalar("SELECT count(*) FROM sqlite2pg.runs"), "0");
+    // After a finished run, --fresh with a later stage alone is refused too,
+    // and the finished run stays the latest.
+    let o = run_pipeline(&toml, &db.url, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run_pipeline(&toml, &db.url, &["--fresh", "--stage", "copy"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let o = run_pipeline(&toml, &db.url, &[]);
+    assert!(stdout(&o).contains("already completed"), "{}", stdout(&o));
+}

@@ -195,9 +195,18 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
             r.run_id
         }
         _ => {
+            // A new run starts with prepare: a later stage alone has nothing
+            // to work on. Refused before anything is recorded.
+            if !opts.stages.is_empty() && !opts.stages.contains(&Stage::Prepare) {
+                return Err(error::usage(format!(
+                    "there is no run of pipeline `{name}` to continue{}: a new run starts with prepare. \
+                     Run without --stage (or with --stage prepare first)",
+                    if opts.fresh { " (--fresh starts a new one)" } else { "" }
+                )));
+            }
             // A new run that prepare would refuse is refused before it is
             // recorded: the last run stays the latest.
-            if opts.stages.is_empty() || opts.stages.contains(&Stage::Prepare) {
+            {
                 let truncate_ok = opts.truncate || p.target.if_not_empty == IfNotEmpty::Truncate;
                 prepare::refusals(&client, &name, None, &selected, truncate_ok).await?;
             }
@@ -361,10 +370,14 @@ async fn run_stages(
         if scope.shutdown.is_requested() {
             return Ok((tables, Some(stopped("committed work is kept"))));
         }
-        let builds = Builds::new(&scope.ctx.target, &scope.ctx.pipeline.defaults);
+        let builds = Builds::new(&scope.ctx.target, &scope.ctx.pipeline.defaults)
+            .stopping_on(scope.shutdown);
         finalize::finalize(&builds, client, scope.run_id, scope.selected).await?;
     }
     if scope.wants(Stage::Verify) {
+        if scope.shutdown.is_requested() {
+            return Ok((tables, Some(stopped("committed work is kept"))));
+        }
         let counts = verify_counts::verify_counts(scope, client).await?;
         if !counts.mismatches.is_empty() {
             return Ok((

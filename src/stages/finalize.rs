@@ -24,10 +24,11 @@ use crate::pg::catalog;
 use crate::pg::connect::Target;
 use crate::pg::ident::quote;
 use crate::pool::{self, Then};
+use crate::shutdown::Shutdown;
 use crate::stages::ddl;
 use crate::state::{self, Stage, Status};
 use crate::ui::progress::Steps;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use std::sync::Mutex;
 use std::time::Instant;
 use tokio_postgres::Client;
@@ -66,6 +67,8 @@ pub struct Builds {
     label: &'static str,
     /// The bar its steps advance (finalize's own), if any.
     steps: Option<std::sync::Arc<Steps>>,
+    /// Once a stop is requested no further statement starts.
+    stop: Option<Shutdown>,
 }
 
 impl Builds {
@@ -78,8 +81,21 @@ impl Builds {
             ),
             workers: d.workers,
             label: "finalize",
+            stop: None,
             steps: None,
         }
+    }
+
+    /// The same, starting no statement once `shutdown` asks to stop.
+    pub fn stopping_on(self, shutdown: &Shutdown) -> Builds {
+        Builds {
+            stop: Some(shutdown.clone()),
+            ..self
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.as_ref().is_some_and(Shutdown::is_requested)
     }
 
     /// The same, for keys built during the copy stage (so labelled).
@@ -173,6 +189,9 @@ async fn run_chains(b: &Builds, chains: Vec<Vec<Step>>, n: usize) -> Result<()> 
         |_| true,
         async |client: &mut Client, chain: Vec<Step>| {
             for step in chain {
+                if b.stopped() {
+                    return Then::Stop;
+                }
                 if let Err(e) = run_step(b, client, &step).await {
                     errors.lock().unwrap().push(e);
                     if client.is_closed() {
@@ -187,6 +206,13 @@ async fn run_chains(b: &Builds, chains: Vec<Vec<Step>>, n: usize) -> Result<()> 
     .await;
     let mut errors = errors.into_inner().unwrap();
     errors.extend(not_connected);
+    if let Some(stop) = b.stop.as_ref().filter(|s| s.is_requested()) {
+        // What was built is kept; a rerun does the rest.
+        errors.insert(
+            0,
+            stop.error("finalize stopped between statements; what was built is kept"),
+        );
+    }
     if errors.is_empty() {
         Ok(())
     } else {
@@ -285,10 +311,11 @@ pub async fn finalize(
             continue;
         }
         if !state::stage_done(client, run_id, Stage::Copy, &t.source).await? {
-            bail!(
-                "table {} has not been copied yet; finalize needs every selected table copied",
+            return Err(error::usage(format!(
+                "table {} has not been copied yet; finalize needs every selected table copied \
+                 (run without --stage, or with --stage copy first)",
                 t.source
-            );
+            )));
         }
         let preexisting = state::table_row(client, run_id, &t.source)
             .await?

@@ -209,6 +209,11 @@ pub async fn copy(
     let queue = pool::Queue::of(jobs);
     let ready = |j: &Job| {
         let t = &tables[j.table];
+        // Once a stop is requested every job is "ready": it is skipped at
+        // once, and its table stays pending for the rerun.
+        if scope.shutdown.is_requested() {
+            return true;
+        }
         let busy = t.serial && tallies[j.table].in_flight.load(Ordering::SeqCst) > 0;
         // A failed parent makes the job ready too: it then fails at once.
         !busy
@@ -268,7 +273,17 @@ pub async fn copy(
         }
     };
     let open = async || scope.ctx.target.connect_loader().await;
-    let not_connected = pool::run_workers(workers, &queue, open, ready, work).await;
+    // A worker waiting for a parent to load is woken by the stop too.
+    let wake_on_stop = async {
+        let mut stop = scope.shutdown.clone();
+        stop.wait().await;
+        queue.wake();
+        std::future::pending::<()>().await
+    };
+    let not_connected = tokio::select! {
+        r = pool::run_workers(workers, &queue, open, ready, work) => r,
+        () = wake_on_stop => unreachable!("waits forever after waking"),
+    };
     drop(announce);
     // Jobs never started because every worker failed to connect.
     let left = queue.drain();
