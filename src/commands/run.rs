@@ -145,6 +145,9 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
         }
         _ => false,
     };
+    // For a new run: what prepare will empty, found before the run is
+    // recorded and handed to prepare (not counted twice).
+    let mut emptying = None;
     let run_id = match &latest {
         Some(r) if finished && !opts.fresh && !explicit => {
             // Done, but from this source? A target loaded from an older
@@ -206,10 +209,8 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
             }
             // A new run that prepare would refuse is refused before it is
             // recorded: the last run stays the latest.
-            {
-                let truncate_ok = opts.truncate || p.target.if_not_empty == IfNotEmpty::Truncate;
-                prepare::refusals(&client, &name, None, &selected, truncate_ok).await?;
-            }
+            let truncate_ok = opts.truncate || p.target.if_not_empty == IfNotEmpty::Truncate;
+            emptying = Some(prepare::refusals(&client, &name, None, &selected, truncate_ok).await?);
             let id = state::new_run(&client, &name, schema, &src_str, &fp, &mhash).await?;
             tracing::info!(
                 "starting run {id} of pipeline `{name}` into {}",
@@ -228,7 +229,7 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
         progress: opts.progress,
         shutdown,
     };
-    let (tables, failure) = match run_stages(scope, &mut client, &facts).await {
+    let (tables, failure) = match run_stages(scope, &mut client, &facts, emptying).await {
         Ok(done) => done,
         Err(e) => {
             let class = error::classify(&e);
@@ -334,10 +335,11 @@ async fn run_stages(
     scope: Scope<'_>,
     client: &mut Client,
     facts: &SourceFacts,
+    emptying: Option<prepare::Emptying>,
 ) -> Result<(Vec<TableSummary>, Option<anyhow::Error>)> {
     let stopped = |what: &str| scope.shutdown.error(what);
     if scope.wants(Stage::Prepare) {
-        prepare::prepare(scope, client, facts).await?;
+        prepare::prepare(scope, client, facts, emptying).await?;
     }
     let mut tables = Vec::new();
     if scope.wants(Stage::Copy) {

@@ -17,7 +17,14 @@ use tokio_postgres::Client;
 /// `prepare`: create missing target tables (no keys yet), check that existing
 /// ones are safe to load, and record each table's chunk plan — all in one
 /// transaction per table.
-pub async fn prepare(scope: Scope<'_>, client: &mut Client, facts: &SourceFacts) -> Result<()> {
+/// `emptying`: what [`refusals`] already found for a new run (whose tables
+/// are all still to prepare), else it is found here.
+pub async fn prepare(
+    scope: Scope<'_>,
+    client: &mut Client,
+    facts: &SourceFacts,
+    emptying: Option<Emptying>,
+) -> Result<()> {
     let (run_id, selected) = (scope.run_id, scope.selected);
     let p = &scope.ctx.pipeline;
     let schema = &p.target.schema;
@@ -45,14 +52,19 @@ pub async fn prepare(scope: Scope<'_>, client: &mut Client, facts: &SourceFacts)
         })?;
         plans.push(chunks.clone());
     }
-    let emptying = refusals(
-        &*client,
-        &p.pipeline_name(),
-        Some(run_id),
-        &todo,
-        truncate_ok,
-    )
-    .await?;
+    let emptying = match emptying {
+        Some(e) => e,
+        None => {
+            refusals(
+                &*client,
+                &p.pipeline_name(),
+                Some(run_id),
+                &todo,
+                truncate_ok,
+            )
+            .await?
+        }
+    };
     emptying.apply(client).await?;
     for (t, chunks) in todo.into_iter().zip(plans) {
         let total: u64 = chunks.iter().map(|c| c.2).sum();
