@@ -42,10 +42,8 @@ impl RawBatch {
     }
 }
 
-/// `"name"` for SQLite.
-pub fn sqlite_quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+/// `"name"` for SQLite (one definition, in `introspect`).
+pub use crate::sqlite::introspect::sqlite_quote;
 
 /// The name under which the table's rowid can be selected: `rowid`, unless a
 /// real column shadows it.
