@@ -99,6 +99,12 @@ pub struct Cli {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Snapshot {
+    Live,
+    Copy,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Color {
     Auto,
     Always,
@@ -176,6 +182,18 @@ pub enum Command {
         /// Empty target tables that already hold rows (TRUNCATE, never CASCADE).
         #[arg(long)]
         truncate: bool,
+        /// How the source is read. `live`: in place; if anything writes to
+        /// it during the run, the run stops (exit 4) before committing what
+        /// it read after the change. `copy`: first a consistent private copy
+        /// (SQLite's backup API, into --snapshot-dir), then the load from
+        /// it: for rehearsing while the application still writes.
+        #[arg(long, value_enum, default_value_t = Snapshot::Live, value_name = "HOW")]
+        snapshot: Snapshot,
+        /// Where `--snapshot copy` puts its copy (default: the system's
+        /// temporary directory); it needs the source's size free, and is
+        /// removed when the run ends.
+        #[arg(long, value_name = "DIR")]
+        snapshot_dir: Option<PathBuf>,
         /// No progress bars (log lines only).
         #[arg(long)]
         no_progress: bool,

@@ -2,7 +2,7 @@
 //! library, and turn the outcome into the documented exit code.
 
 use clap::Parser;
-use sqlite2pg::cli::{Cli, Command};
+use sqlite2pg::cli::{self, Cli, Command};
 use sqlite2pg::commands::run::{self, RunOptions, RunOutcome};
 use sqlite2pg::error;
 use sqlite2pg::shutdown::Shutdown;
@@ -124,9 +124,16 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             fresh,
             force,
             truncate,
+            snapshot,
+            snapshot_dir,
             no_progress,
         } => {
             let counts_checked = stage.is_empty() || stage.contains(&Stage::Verify);
+            if snapshot_dir.is_some() && snapshot != cli::Snapshot::Copy {
+                return Err(error::usage(
+                    "--snapshot-dir is where --snapshot copy puts its copy: give --snapshot copy too",
+                ));
+            }
             let opts = RunOptions {
                 target,
                 stages: stage,
@@ -134,6 +141,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 fresh,
                 force,
                 truncate,
+                snapshot: (snapshot == cli::Snapshot::Copy)
+                    .then(|| snapshot_dir.unwrap_or_else(std::env::temp_dir)),
                 progress: !no_progress && !cli.quiet,
             };
             match run::run(&pipeline, opts, &shutdown).await? {

@@ -20,6 +20,7 @@ use crate::config::plan::{self, TablePlan};
 use crate::convert::cell::Cell;
 use crate::convert::reject::Reject;
 use crate::shutdown::Shutdown;
+use crate::sqlite::guard::SourceGuard;
 use crate::sqlite::reader;
 use crate::sqlite::source;
 use crate::sqlite::transform::TableTransform;
@@ -110,6 +111,7 @@ pub async fn check(file: &Path, shutdown: &Shutdown) -> Result<CheckReport> {
     let pipeline = crate::config::load(file)?;
     let plans = plan::plan(&pipeline)?;
     let src_path = pipeline.source_path();
+    let guard = SourceGuard::open(&src_path)?;
     let conn = source::open_checked(&src_path)?;
     crate::sqlite::source::check_source_matches(&conn, &plans, &src_path)?;
     let mut tables = Vec::new();
@@ -120,6 +122,7 @@ pub async fn check(file: &Path, shutdown: &Shutdown) -> Result<CheckReport> {
     let rows_read = tables.iter().map(|t| t.rows_read).sum();
     let rows_rejected = tables.iter().map(|t| t.rows_rejected).sum();
     let keys_ok = tables.iter().all(|t| t.key_problems.is_empty());
+    guard.check("What check counted may not hold for the file as it is now")?;
     Ok(CheckReport {
         ok: rows_rejected == 0 && keys_ok,
         pipeline: file.display().to_string(),

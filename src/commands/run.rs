@@ -8,6 +8,7 @@ use crate::config::mapping::IfNotEmpty;
 use crate::config::plan::TablePlan;
 use crate::error::{self, ExitClass, Failure};
 use crate::shutdown::Shutdown;
+use crate::sqlite::guard::SourceGuard;
 use crate::sqlite::{fingerprint, source};
 use crate::stages::copy::{self, TableSummary};
 use crate::stages::finalize::{self, Builds};
@@ -33,6 +34,9 @@ pub struct RunOptions {
     pub force: bool,
     /// Empty non-empty target tables (same as `target.if_not_empty = "truncate"`).
     pub truncate: bool,
+    /// `--snapshot copy`: load from a consistent private copy of the
+    /// source, made in this directory.
+    pub snapshot: Option<std::path::PathBuf>,
     pub progress: bool,
 }
 
@@ -72,14 +76,39 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
         .collect();
 
     let src_path = p.source_path();
+    let src_str = src_path.display().to_string();
     let wants_prepare = opts.stages.is_empty() || opts.stages.contains(&Stage::Prepare);
     // The mapping is checked against the source's schema (a cheap read),
     // then the target is connected (nothing is written to it): a wrong
     // mapping, host, database or password is reported at once, not after
     // the integrity check has read a multi-GB source.
     let conn = source::open_readonly(&src_path)?;
+    // Opened before the first read: every later read must see the file as
+    // it is now, or the run fails saying what changed.
+    let guard = SourceGuard::open(&src_path)?;
     source::check_source_matches(&conn, &ctx.plans, &src_path)?;
     let mut client = ctx.target.connect().await?;
+    // `--snapshot copy`: the run is identified by the source as it was just
+    // before the copy (a write during the copy makes a resume refuse, as it
+    // should), then reads only the copy, which nothing else writes.
+    let (conn, guard, snapshot, copied_fp) = match &opts.snapshot {
+        None => (conn, guard, None, None),
+        Some(dir) => {
+            let fp = fingerprint::compute(&conn, &src_path)?;
+            let copy = source::snapshot_copy(&conn, &src_path, dir)?;
+            let conn = source::open_readonly(&copy.path)?;
+            let guard = SourceGuard::open(&copy.path)?;
+            (conn, guard, Some(copy), Some(fp))
+        }
+    };
+    let src_path = match &snapshot {
+        Some(copy) => {
+            ctx.pipeline.source.path = copy.path.clone();
+            copy.path.clone()
+        }
+        None => src_path,
+    };
+    let p = &ctx.pipeline;
 
     // The source is checked before the target is touched. The chunk plans
     // `prepare` needs (a scan of each table's rowids) are made meanwhile on
@@ -102,7 +131,10 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
             src_path.display(),
             t0.elapsed().as_secs_f64()
         );
-        let fp = fingerprint::compute(&conn, &src_path)?;
+        let fp = match copied_fp {
+            Some(fp) => fp,
+            None => fingerprint::compute(&conn, &src_path)?,
+        };
         let facts = SourceFacts {
             columns: source::all_source_columns(&conn, &ctx.plans)?,
             chunks: planned.transpose()?.unwrap_or_default(),
@@ -113,6 +145,7 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
         // Stopped during the integrity check: nothing is written.
         return Err(shutdown.error("nothing was written to the target"));
     }
+    guard.check("Nothing was written to the target")?;
     let mhash = mapping_hash(file)?;
 
     state::ensure(&mut client).await?;
@@ -138,7 +171,6 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
     ctx.target.session_lock = Some(key);
     let explicit = !opts.stages.is_empty() || !opts.tables.is_empty();
     let latest = state::latest_run(&client, &name, schema).await?;
-    let src_str = src_path.display().to_string();
     let finished = match &latest {
         Some(r) if r.status == Status::Done => {
             all_stages_done(&client, r.run_id, &ctx.plans).await?
@@ -228,6 +260,7 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
         truncate: opts.truncate,
         progress: opts.progress,
         shutdown,
+        guard: &guard,
     };
     let (tables, failure) = match run_stages(scope, &mut client, &facts, emptying).await {
         Ok(done) => done,

@@ -4,6 +4,7 @@
 //! place) shared by copy, check and verify.
 
 pub mod fingerprint;
+pub mod guard;
 pub mod introspect;
 pub mod lexer;
 pub mod reader;

@@ -168,6 +168,76 @@ fn damaged_objects(conn: &Connection, report: &[String]) -> Vec<String> {
     names
 }
 
+/// A consistent private copy of the source (`run --snapshot copy`),
+/// removed when dropped.
+pub struct SnapshotCopy {
+    pub path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// Copy the source page by page with SQLite's backup API, in one step: the
+/// whole copy is read in one read transaction, so it is one committed state
+/// of the file whatever the application writes meanwhile (in rollback-journal
+/// mode its writers wait for the copy; in WAL mode they do not). Page for
+/// page, so rowids, and the rows rejects name, are those of the source.
+pub fn snapshot_copy(conn: &Connection, path: &Path, dir: &Path) -> Result<SnapshotCopy> {
+    use rusqlite::backup::{Backup, StepResult};
+    let t0 = std::time::Instant::now();
+    let tmp = tempfile::Builder::new()
+        .prefix("sqlite2pg-snapshot-")
+        .tempdir_in(dir)
+        .with_context(|| {
+            format!(
+                "--snapshot copy: cannot make a directory for the copy in {}",
+                dir.display()
+            )
+        })?;
+    let copy = tmp
+        .path()
+        .join(path.file_name().unwrap_or("source.db".as_ref()));
+    let failed = |e: rusqlite::Error| {
+        blocked(format!(
+            "--snapshot copy: copying {} to {} failed: {e} (it needs the source's size free there; \
+             choose another place with --snapshot-dir)",
+            path.display(),
+            copy.display()
+        ))
+    };
+    let mut dst = Connection::open(&copy).map_err(failed)?;
+    {
+        let backup = Backup::new(conn, &mut dst).map_err(failed)?;
+        let deadline = t0 + std::time::Duration::from_secs(60);
+        loop {
+            match backup.step(-1).map_err(failed)? {
+                StepResult::Done => break,
+                // A writer holds the file (rollback-journal mode): wait.
+                _ if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(50))
+                }
+                _ => {
+                    return Err(blocked(format!(
+                        "--snapshot copy: {} stayed locked by a writer for 60 s; no copy was made",
+                        path.display()
+                    )))
+                }
+            }
+        }
+    }
+    drop(dst);
+    let size = std::fs::metadata(&copy).map(|m| m.len()).unwrap_or(0);
+    tracing::info!(
+        "--snapshot copy: copied {} to {} ({:.1} MB in {:.1}s); the run reads the copy",
+        path.display(),
+        copy.display(),
+        size as f64 / 1e6,
+        t0.elapsed().as_secs_f64()
+    );
+    Ok(SnapshotCopy {
+        path: copy,
+        _dir: tmp,
+    })
+}
+
 /// Open read-only and integrity-check.
 pub fn open_checked(path: &Path) -> Result<Connection> {
     let conn = open_readonly(path)?;

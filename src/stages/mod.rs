@@ -14,6 +14,7 @@ use crate::config::plan::{self, TablePlan};
 use crate::pg::catalog;
 use crate::pg::connect::{self, Target};
 use crate::shutdown::Shutdown;
+use crate::sqlite::guard::SourceGuard;
 use crate::sqlite::reader::ChunkPlan;
 use crate::state::Stage;
 use anyhow::{anyhow, Result};
@@ -63,6 +64,9 @@ pub struct Scope<'a> {
     pub truncate: bool,
     pub progress: bool,
     pub shutdown: &'a Shutdown,
+    /// Asked before each commit whether the source is still the file the
+    /// run started reading.
+    pub guard: &'a SourceGuard,
 }
 
 impl Scope<'_> {

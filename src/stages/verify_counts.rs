@@ -35,6 +35,9 @@ pub async fn verify_counts(scope: Scope<'_>, client: &mut Client) -> Result<Coun
             .with_context(|| format!("counting source table {}", t.source))?;
         sources.push(src);
     }
+    scope
+        .guard
+        .check("The counts were not compared; the loaded tables are kept")?;
     // Target tables counted side by side, one connection each.
     let target: &Target = &scope.ctx.target;
     let counts = selected.iter().map(|t| async move {

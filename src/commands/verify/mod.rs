@@ -9,6 +9,7 @@ use crate::commands::verify::checksum::{Checksum, CopyOutParser, RowHasher};
 use crate::config::plan::TablePlan;
 use crate::pg::catalog;
 use crate::pg::ident::quote;
+use crate::sqlite::guard::SourceGuard;
 use crate::sqlite::reader;
 use crate::sqlite::source;
 use crate::sqlite::transform::TableTransform;
@@ -60,6 +61,8 @@ pub struct VerifyReport {
 pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
     let ctx = load_context(file, target)?;
     let src_path = ctx.pipeline.source_path();
+    // A verdict on a source that changed while it was read is no verdict.
+    let guard = SourceGuard::open(&src_path)?;
     let columns_by_table = {
         let conn = source::open_readonly(&src_path)?;
         let m = crate::sqlite::source::all_source_columns(&conn, &ctx.plans)?;
@@ -179,6 +182,7 @@ pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
     let ok = tables.iter().all(|t| t.ok)
         && foreign_keys.iter().all(|f| f.ok)
         && sequences.iter().all(|s| s.ok);
+    guard.check("Its comparison is void")?;
     Ok(VerifyReport {
         ok,
         run_in_progress,

@@ -46,7 +46,7 @@ pub async fn run_job(
     job: &Job,
     table: &CopyTable,
     tally: &Tally,
-    s: &Settings,
+    s: &Settings<'_>,
     progress: &Progress,
 ) -> Result<(), JobError> {
     let source = &table.plan.source;
@@ -85,6 +85,10 @@ pub async fn run_job(
             return Err(e);
         }
     }
+    // Read before a change to the source, or not committed at all.
+    s.guard.check(&format!(
+        "This transaction of table {source} was rolled back; work committed before it is kept"
+    ))?;
     tx.commit()
         .await
         .with_context(|| format!("table {source}: commit"))?;
@@ -97,7 +101,7 @@ async fn load_chunk(
     table: &CopyTable,
     tally: &Tally,
     chunk: &ChunkRow,
-    s: &Settings,
+    s: &Settings<'_>,
     progress: &Progress,
 ) -> Result<(), JobError> {
     let t0 = Instant::now();

@@ -27,6 +27,7 @@ use crate::pg::catalog;
 use crate::pg::types::PgType;
 use crate::pg::value::Value;
 use crate::pool::{self, Then};
+use crate::sqlite::guard::SourceGuard;
 use crate::sqlite::{reader, transform::TableTransform};
 use crate::state::{self, ChunkRow, Stage, Status};
 use crate::ui::progress::Progress;
@@ -151,8 +152,9 @@ pub struct Job {
 }
 
 /// What every job needs to know about the run.
-pub struct Settings {
+pub struct Settings<'a> {
     pub run_id: i64,
+    pub guard: &'a SourceGuard,
     pub source_path: PathBuf,
     pub batch_size: usize,
 }
@@ -200,6 +202,7 @@ pub async fn copy(
     };
     let settings = Settings {
         run_id,
+        guard: scope.guard,
         source_path: p.source_path(),
         batch_size: p.defaults.batch_size,
     };
