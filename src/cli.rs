@@ -157,6 +157,10 @@ pub enum Command {
         /// One JSON object on stdout (shape in the README).
         #[arg(long)]
         json: bool,
+        /// Go on when the source holds tables or columns the mapping does
+        /// not mention (they are named as not moved).
+        #[arg(long)]
+        allow_unmapped: bool,
     },
     /// Run the pipeline (or resume it): prepare, copy, finalize, verify.
     #[command(after_help = RUN_EXAMPLES)]
@@ -182,6 +186,10 @@ pub enum Command {
         /// Empty target tables that already hold rows (TRUNCATE, never CASCADE).
         #[arg(long)]
         truncate: bool,
+        /// Go on when the source holds tables or columns the mapping does
+        /// not mention: they are not moved, and named in the summary.
+        #[arg(long)]
+        allow_unmapped: bool,
         /// How the source is read. `live`: in place; if anything writes to
         /// it during the run, the run stops (exit 4) before committing what
         /// it read after the change. `copy`: first a consistent private copy

@@ -107,8 +107,13 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             );
             Ok(0)
         }
-        Command::Check { pipeline, json } => {
-            let report = sqlite2pg::commands::check::check(&pipeline, &shutdown).await?;
+        Command::Check {
+            pipeline,
+            json,
+            allow_unmapped,
+        } => {
+            let report =
+                sqlite2pg::commands::check::check(&pipeline, allow_unmapped, &shutdown).await?;
             if json {
                 out!("{}", serde_json::to_string(&report)?);
             } else {
@@ -124,6 +129,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             fresh,
             force,
             truncate,
+            allow_unmapped,
             snapshot,
             snapshot_dir,
             no_progress,
@@ -141,6 +147,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 fresh,
                 force,
                 truncate,
+                allow_unmapped,
                 snapshot: (snapshot == cli::Snapshot::Copy)
                     .then(|| snapshot_dir.unwrap_or_else(std::env::temp_dir)),
                 progress: !no_progress && !cli.quiet,
@@ -165,8 +172,15 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                     tables,
                     rejected,
                     seconds,
+                    unmapped,
                 } => {
                     run::print_summary(&tables);
+                    if !unmapped.is_empty() {
+                        out!(
+                            "not moved (not in the mapping; --allow-unmapped): {}",
+                            unmapped.join(", ")
+                        );
+                    }
                     // A count mismatch ends the run with an error (exit 3):
                     // a finished run whose verify stage ran has matched.
                     if counts_checked {

@@ -303,3 +303,59 @@ fn snapshot_dir_without_snapshot_copy_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("--snapshot copy"), "{}", stderr(&out));
 }
+
+/// A column and a table added to the source after `init` stop `check` and
+/// `run` (exit 2) with their names and the mapping lines to add, before the
+/// target is touched; `--allow-unmapped` goes on and names them.
+#[test]
+fn a_column_or_table_added_after_init_stops_check_and_run() {
+    let (dir, db_path) = sqlite_fixture(
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);
+         INSERT INTO users VALUES (1, 'a@example.com'), (2, 'b@example.com');",
+    );
+    let toml = dir.path().join("app.toml");
+    init_mapping(&db_path, &toml);
+    let c = Connection::open(&db_path).unwrap();
+    c.execute_batch(
+        "ALTER TABLE users ADD COLUMN nickname VARCHAR(40);
+         UPDATE users SET nickname = 'x';
+         CREATE TABLE audit_log (at TEXT, what TEXT);
+         INSERT INTO audit_log VALUES ('now', 'created');",
+    )
+    .unwrap();
+    drop(c);
+    let db = TestDb::new();
+    let t = toml.to_str().unwrap();
+    for out in [sqlite2pg(&["check", t]), run_pipeline(&toml, &db.url, &[])] {
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("table audit_log (1 rows)"), "{err}");
+        assert!(err.contains("column users.nickname (VARCHAR(40))"), "{err}");
+        assert!(err.contains("[tables.users.columns.nickname]"), "{err}");
+        assert!(err.contains("[tables.audit_log]\ninclude = false"), "{err}");
+        assert!(err.contains("--allow-unmapped"), "{err}");
+    }
+    // Refused before the target was touched.
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM pg_namespace WHERE nspname = 'sqlite2pg'"),
+        "0"
+    );
+    let out = run_pipeline(&toml, &db.url, &["--allow-unmapped"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(
+            "not moved (not in the mapping; --allow-unmapped): table audit_log (1 rows), column users.nickname"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(db.scalar("SELECT count(*) FROM users"), "2");
+    // Excluding them in the mapping is the other way to go on.
+    let mut text = std::fs::read_to_string(&toml).unwrap();
+    text.push_str(
+        "\n[tables.audit_log]\ninclude = false\n\n[tables.users.columns.nickname]\ntype = \"text\"\ninclude = false\n",
+    );
+    std::fs::write(&toml, text).unwrap();
+    let out = sqlite2pg(&["check", t]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}

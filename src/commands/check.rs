@@ -104,16 +104,22 @@ pub struct CheckReport {
     pub rows_read: u64,
     pub rows_rejected: u64,
     pub tables: Vec<TableCheck>,
+    /// Source tables and columns the mapping does not mention, not moved
+    /// (only with `--allow-unmapped`; otherwise check stops on them).
+    pub unmapped: Vec<String>,
 }
 
 /// Run the dry run. `shutdown` is polled between batches.
-pub async fn check(file: &Path, shutdown: &Shutdown) -> Result<CheckReport> {
+pub async fn check(file: &Path, allow_unmapped: bool, shutdown: &Shutdown) -> Result<CheckReport> {
     let pipeline = crate::config::load(file)?;
     let plans = plan::plan(&pipeline)?;
     let src_path = pipeline.source_path();
     let guard = SourceGuard::open(&src_path)?;
     let conn = source::open_checked(&src_path)?;
     crate::sqlite::source::check_source_matches(&conn, &plans, &src_path)?;
+    let found = source::unmapped(&conn, &pipeline)?;
+    source::refuse_unmapped(&found, allow_unmapped, &src_path, file)?;
+    let unmapped = found.iter().map(source::Unmapped::shown).collect();
     let mut tables = Vec::new();
     for t in &plans {
         let all_cols = source_columns(&conn, &t.source)?;
@@ -131,6 +137,7 @@ pub async fn check(file: &Path, shutdown: &Shutdown) -> Result<CheckReport> {
         rows_read,
         rows_rejected,
         tables,
+        unmapped,
     })
 }
 
@@ -380,6 +387,12 @@ pub fn print(r: &CheckReport) {
         }
     }
     outln!();
+    if !r.unmapped.is_empty() {
+        outln!(
+            "not moved (not in the mapping; --allow-unmapped): {}",
+            r.unmapped.join(", ")
+        );
+    }
     let n_tables = r.tables.iter().filter(|t| t.rows_rejected > 0).count();
     let n_keys: usize = r.tables.iter().map(|t| t.key_problems.len()).sum();
     if n_keys > 0 {

@@ -34,6 +34,9 @@ pub struct RunOptions {
     pub force: bool,
     /// Empty non-empty target tables (same as `target.if_not_empty = "truncate"`).
     pub truncate: bool,
+    /// Go on when the source holds tables or columns the mapping does not
+    /// mention (they are named, not moved).
+    pub allow_unmapped: bool,
     /// `--snapshot copy`: load from a consistent private copy of the
     /// source, made in this directory.
     pub snapshot: Option<std::path::PathBuf>,
@@ -49,6 +52,9 @@ pub enum RunOutcome {
         tables: Vec<TableSummary>,
         rejected: u64,
         seconds: f64,
+        /// What the source holds that the mapping does not mention, left
+        /// behind because of `--allow-unmapped`.
+        unmapped: Vec<String>,
     },
 }
 
@@ -87,6 +93,11 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
     // it is now, or the run fails saying what changed.
     let guard = SourceGuard::open(&src_path)?;
     source::check_source_matches(&conn, &ctx.plans, &src_path)?;
+    let unmapped: Vec<String> = {
+        let found = source::unmapped(&conn, &ctx.pipeline)?;
+        source::refuse_unmapped(&found, opts.allow_unmapped, &src_path, file)?;
+        found.iter().map(source::Unmapped::shown).collect()
+    };
     let mut client = ctx.target.connect().await?;
     // `--snapshot copy`: the run is identified by the source as it was just
     // before the copy (a write during the copy makes a resume refuse, as it
@@ -304,6 +315,7 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
         tables,
         rejected,
         seconds: t0.elapsed().as_secs_f64(),
+        unmapped,
     })
 }
 

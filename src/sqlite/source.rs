@@ -1,6 +1,7 @@
 //! Opening the SQLite source: read-only, and checked before anything touches
 //! the target. The source file is never written.
 
+use crate::config::mapping::Pipeline;
 use crate::config::plan::TablePlan;
 use crate::error::blocked;
 use crate::sqlite::reader;
@@ -301,6 +302,162 @@ pub fn check_source_matches(
             problems.join("\n  ")
         )))
     }
+}
+
+/// What the source holds and the mapping does not mention (neither mapped
+/// nor excluded with `include = false`): a table or column added after the
+/// mapping was written would otherwise be left behind without a word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unmapped {
+    Table {
+        name: String,
+        rows: i64,
+    },
+    Column {
+        table: String,
+        name: String,
+        declared: String,
+    },
+}
+
+impl Unmapped {
+    /// As the operator reads it.
+    pub fn shown(&self) -> String {
+        match self {
+            Unmapped::Table { name, rows } => format!("table {name} ({rows} rows)"),
+            Unmapped::Column {
+                table,
+                name,
+                declared,
+            } => {
+                let d = if declared.is_empty() {
+                    "no declared type"
+                } else {
+                    declared
+                };
+                format!("column {table}.{name} ({d})")
+            }
+        }
+    }
+
+    /// The mapping lines that would account for it.
+    fn mapping_lines(&self) -> String {
+        match self {
+            Unmapped::Table { name, .. } => format!(
+                "[tables.{}]\ninclude = false    # or map it: `sqlite2pg init` into a new file writes its section",
+                toml_key(name)
+            ),
+            Unmapped::Column {
+                table,
+                name,
+                declared,
+            } => format!(
+                "[tables.{}.columns.{}]\ntype = \"{}\"    # or include = false",
+                toml_key(table),
+                toml_key(name),
+                crate::sqlite::typemap::map_declared_type(declared)
+            ),
+        }
+    }
+}
+
+fn toml_key(name: &str) -> String {
+    if !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        name.to_string()
+    } else {
+        format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+}
+
+/// Ordinary tables of the source (not SQLite's own, not virtual tables and
+/// their shadow tables, which `init` names as not moved) and columns of
+/// mapped tables that the mapping does not mention.
+pub fn unmapped(conn: &Connection, pipeline: &Pipeline) -> Result<Vec<Unmapped>> {
+    let find = |name: &str| {
+        pipeline
+            .table_maps
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, t)| t)
+    };
+    let mut st = conn.prepare(
+        "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' \
+         AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+    )?;
+    let tables: Vec<String> = st
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()
+        .context("listing the source's tables")?;
+    let mut out = Vec::new();
+    for name in tables {
+        match find(&name) {
+            None => {
+                let rows = conn
+                    .query_row(
+                        &format!("SELECT count(*) FROM {}", reader::sqlite_quote(&name)),
+                        [],
+                        |r| r.get(0),
+                    )
+                    .unwrap_or(-1);
+                out.push(Unmapped::Table { name, rows });
+            }
+            Some(t) if t.include => {
+                let mut st = conn.prepare_cached(
+                    "SELECT name, coalesce(type, '') FROM pragma_table_xinfo(?1) ORDER BY cid",
+                )?;
+                let cols: Vec<(String, String)> = st
+                    .query_map([&name], |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<_>>()
+                    .with_context(|| format!("reading the columns of source table {name}"))?;
+                for (c, declared) in cols {
+                    if !t.columns.keys().any(|k| k.eq_ignore_ascii_case(&c)) {
+                        out.push(Unmapped::Column {
+                            table: name.clone(),
+                            name: c,
+                            declared,
+                        });
+                    }
+                }
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Refuse (exit 2) when the source holds what the mapping does not mention,
+/// unless `allow` (`--allow-unmapped`): then each is named as not moved.
+pub fn refuse_unmapped(
+    found: &[Unmapped],
+    allow: bool,
+    source: &Path,
+    mapping: &Path,
+) -> Result<()> {
+    if found.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = found.iter().map(Unmapped::shown).collect();
+    if allow {
+        tracing::warn!(
+            "not moved (not in the mapping; --allow-unmapped): {}",
+            names.join(", ")
+        );
+        return Ok(());
+    }
+    let lines: Vec<String> = found.iter().map(Unmapped::mapping_lines).collect();
+    Err(crate::error::usage(format!(
+        "the source {} holds what the mapping {} does not mention (added after it was written?); \
+         it would not be moved:\n  {}\nAdd each to the mapping, for example:\n\n{}\n\n\
+         or pass --allow-unmapped to go on without them",
+        source.display(),
+        mapping.display(),
+        names.join("\n  "),
+        lines.join("\n\n")
+    )))
 }
 
 /// Each table's chunk plan, on a connection of its own.
