@@ -110,6 +110,59 @@ fn unknown_table_or_stage_is_a_usage_error() {
     assert_eq!(o.status.code(), Some(2));
 }
 
+/// The application updated 100 rows after the load: the row count is
+/// unchanged, but the rows are not the ones the run loaded. Neither
+/// `--stage copy` nor `--fresh` destroys them without `--truncate`; each
+/// names the table and the checksum that differs.
+#[test]
+fn app_edits_that_keep_the_row_count_are_not_destroyed_by_a_reload() {
+    let db = TestDb::new();
+    let (_dir, toml) = loaded_fixture(&db);
+    db.exec("UPDATE events SET kind = 'edited by the app' WHERE id <= 100");
+    let copy_again = [
+        "run",
+        &toml,
+        "--target",
+        &db.url,
+        "--no-progress",
+        "--stage",
+        "copy",
+        "--table",
+        "events",
+    ];
+    let o = sqlite2pg(&copy_again);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("are not the ones run") && stderr(&o).contains("--truncate"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run_pipeline(&toml, &db.url, &["--fresh"]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("events") && stderr(&o).contains("are not the ones run"),
+        "{}",
+        stderr(&o)
+    );
+    // Refused before a run was recorded; the app's rows are all there.
+    assert_eq!(db.scalar("SELECT count(*) FROM sqlite2pg.runs"), "1");
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM events WHERE kind = 'edited by the app'"),
+        "100"
+    );
+    // Unedited, the same reloads go ahead.
+    let o = run_pipeline(&toml, &db.url, &["--fresh", "--truncate"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM events WHERE kind = 'edited by the app'"),
+        "0"
+    );
+    let o = sqlite2pg(&copy_again);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = run_pipeline(&toml, &db.url, &["--fresh"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
 #[test]
 fn fresh_reloads_everything_without_duplicates() {
     let db = TestDb::new();

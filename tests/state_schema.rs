@@ -25,7 +25,7 @@ fn a_state_schema_written_before_versioning_is_upgraded_in_place() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
         stderr(&o)
-            .contains("upgraded the sqlite2pg state schema in the target from version 1 to 2"),
+            .contains("upgraded the sqlite2pg state schema in the target from version 1 to 3"),
         "{}",
         stderr(&o)
     );
@@ -33,7 +33,7 @@ fn a_state_schema_written_before_versioning_is_upgraded_in_place() {
         db.scalar(
             "SELECT string_agg(version::text, ',' ORDER BY version) FROM sqlite2pg.schema_version"
         ),
-        "1,2"
+        "1,2,3"
     );
     assert_eq!(
         db.scalar(
@@ -43,13 +43,20 @@ fn a_state_schema_written_before_versioning_is_upgraded_in_place() {
     );
     // Version 2's change is in force: a run may be recorded as interrupted.
     db.exec("UPDATE sqlite2pg.runs SET status = 'interrupted' WHERE pipeline = 'older'");
+    // Version 3's: each committed chunk has its content checksum.
+    assert_eq!(
+        db.scalar(
+            "SELECT count(*) FROM sqlite2pg.chunks WHERE content_sum IS NULL AND status = 'done'"
+        ),
+        "0"
+    );
     // A second run finds the schema current and changes nothing.
     let o = run_pipeline(&toml, &db.url, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(!stderr(&o).contains("upgraded"), "{}", stderr(&o));
     assert_eq!(
         db.scalar("SELECT count(*) FROM sqlite2pg.schema_version"),
-        "2"
+        "3"
     );
 }
 
@@ -71,7 +78,7 @@ fn a_state_schema_newer_than_the_binary_is_refused() {
         assert_eq!(o.status.code(), Some(4), "{args:?}: {}", stderr(&o));
         assert!(
             stderr(&o).contains("state schema is version 99")
-                && stderr(&o).contains("knows versions up to 2"),
+                && stderr(&o).contains("knows versions up to 3"),
             "{args:?}: {}",
             stderr(&o)
         );

@@ -2,6 +2,7 @@
 //! and values, and the binary COPY format.
 
 pub mod catalog;
+pub mod checksum;
 pub mod connect;
 pub mod conninfo;
 pub mod copy_in;

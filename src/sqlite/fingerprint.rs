@@ -1,5 +1,5 @@
-//! The source's fingerprint: size, modification time, page count and a hash
-//! of its schema. A run records it at the start; a resume against a source
+//! The source's fingerprint: its identity (device, inode), size,
+//! modification time, page count and a hash of its schema. A run records it at the start; a resume against a source
 //! whose fingerprint differs is refused (unless forced), because the
 //! committed chunks were read from the old file.
 
@@ -47,7 +47,10 @@ pub fn compute(conn: &Connection, path: &Path) -> Result<serde_json::Value> {
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0);
+    use std::os::unix::fs::MetadataExt;
     Ok(serde_json::json!({
+        "device": meta.dev(),
+        "inode": meta.ino(),
         "wal_size": wal_size,
         "wal_mtime_ns": wal_mtime_ns,
         "size": meta.len(),
@@ -68,6 +71,10 @@ pub fn differences(old: &serde_json::Value, new: &serde_json::Value) -> Option<S
         ("wal_size", "WAL size"),
         ("wal_mtime_ns", "WAL modified"),
     ];
+    // Identity was added later: compared only when both recorded it.
+    let replaced = ["device", "inode"]
+        .iter()
+        .any(|k| old.get(*k).is_some() && old.get(*k) != new.get(*k));
     let diffs: Vec<String> = keys
         .iter()
         .filter(|(k, _)| old.get(*k) != new.get(*k))
@@ -82,6 +89,11 @@ pub fn differences(old: &serde_json::Value, new: &serde_json::Value) -> Option<S
                 _ => format!("{label} {} → {}", shown(was), shown(now)),
             }
         })
+        .collect();
+    let diffs: Vec<String> = replaced
+        .then(|| "it is another file (its device or inode changed: replaced or copied)".to_string())
+        .into_iter()
+        .chain(diffs)
         .collect();
     if diffs.is_empty() {
         None
@@ -151,5 +163,24 @@ mod tests {
             !d.contains("mtime_ns") && !d.contains("1795261899833902100"),
             "{d}"
         );
+    }
+
+    /// A file replaced under its name is named as such; a fingerprint
+    /// recorded before identity was part of it does not count as changed.
+    #[test]
+    fn another_file_at_the_same_path_is_named_and_old_records_still_match() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE t (x)").unwrap();
+        let fp = compute(&conn, &path).unwrap();
+        let mut old = fp.clone();
+        old.as_object_mut().unwrap().remove("inode");
+        old.as_object_mut().unwrap().remove("device");
+        assert_eq!(differences(&old, &fp), None);
+        let mut other = fp.clone();
+        other["inode"] = serde_json::json!(fp["inode"].as_u64().unwrap() + 1);
+        let d = differences(&other, &fp).unwrap();
+        assert!(d.contains("it is another file"), "{d}");
     }
 }

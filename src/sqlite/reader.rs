@@ -9,6 +9,7 @@ use crate::config::plan::TablePlan;
 #[cfg(test)]
 use crate::convert::cell::Cell;
 use crate::convert::reject::Reject;
+use crate::pg::checksum::{hash_encoded_rows, Checksum, RowHasher};
 use crate::sqlite::transform::TableTransform;
 use anyhow::{Context, Result};
 use bytes::{Bytes, BytesMut};
@@ -120,6 +121,8 @@ pub struct EncodedBatch {
     pub keys: Vec<i64>,
     pub rows_read: usize,
     pub rejects: Vec<Reject>,
+    /// Content checksum of the encoded rows (see [`crate::pg::checksum`]).
+    pub content: Checksum,
 }
 
 /// Batches in flight on a reader's channel. With the default batch of 2000
@@ -215,15 +218,21 @@ fn extract_encoded(
     let mut buf = BytesMut::with_capacity(64 * 1024);
     let mut n = 0u64;
     let mut keys = RowKeys::new(lo);
+    let mut hasher = RowHasher::default();
     while let Some(row) = rows.next().context("reading source row")? {
         let key = keys.next(row)?;
         n += 1;
         batch.rows_read += 1;
+        let start = buf.len();
         match tf
             .encode_row(key, |i| row.get_ref(i + 1), types, &mut buf)
             .context("reading source row")?
         {
-            Ok(()) => batch.keys.push(key),
+            Ok(()) => {
+                batch.keys.push(key);
+                hash_encoded_rows(&buf[start..], types, &mut hasher, &mut batch.content)
+                    .map_err(|e| anyhow::anyhow!("hashing an encoded row: {e}"))?;
+            }
             Err(reject) => batch.rejects.push(reject),
         }
         if batch.rows_read >= batch_size || buf.len() >= BATCH_BYTES {

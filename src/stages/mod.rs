@@ -3,6 +3,7 @@
 //! rerun does only what is missing) and returns a typed outcome to the run
 //! command, which alone decides what happens next and the exit code.
 
+pub mod content;
 pub mod copy;
 pub mod ddl;
 pub mod finalize;

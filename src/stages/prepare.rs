@@ -4,6 +4,7 @@
 //! may be emptied, and record each table's chunk plan — one transaction per
 //! table, so a crash leaves each table prepared or not.
 
+use super::content;
 use super::{ddl, Scope, SourceFacts};
 use crate::config::mapping::IfNotEmpty;
 use crate::config::plan::TablePlan;
@@ -150,18 +151,19 @@ pub async fn refusals(
         if state::table_row(client, id, &t.source).await?.is_some() {
             continue; // this run's own table: handled per table
         }
-        if let Some(loaded) =
+        if let Some((earlier, loaded_from)) =
             state::created_by_earlier_run(client, pipeline, id, &t.schema, &t.target).await?
         {
-            // Ours — unless someone wrote to it since: then it is not ours
-            // to drop.
-            let now = catalog::row_count(client, &t.qualified()).await?;
-            if now != loaded && !truncate_ok {
-                refused.push(format!(
-                    "{} (an earlier run loaded {loaded} rows, it now has {now})",
-                    t.qualified()
-                ));
-                continue;
+            // Ours — unless someone wrote to it since (its rows are not
+            // exactly the ones that run loaded): then it is not ours to
+            // drop.
+            if !truncate_ok {
+                if let Some(how) =
+                    content::changed_since_load(client, earlier, &loaded_from, t).await?
+                {
+                    refused.push(format!("{} ({how})", t.qualified()));
+                    continue;
+                }
             }
             drop.push(t.qualified());
         } else {

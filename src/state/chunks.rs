@@ -8,26 +8,62 @@ use tokio_postgres::GenericClient;
 
 /// If an earlier run of this pipeline (any, not just the last: a `--fresh`
 /// run may itself have failed early) created this target table (`schema`,
-/// `target_table`): the rows
-/// the most recent such run loaded into it.
+/// `target_table`): the most recent such run, and the source table it
+/// loaded into it.
 pub async fn created_by_earlier_run(
     client: &impl GenericClient,
     pipeline: &str,
     run_id: i64,
     schema: &str,
     target_table: &str,
-) -> Result<Option<i64>> {
+) -> Result<Option<(i64, String)>> {
     let row = client
         .query_opt(
-            "SELECT (SELECT coalesce(sum(c.rows_loaded), 0)::bigint FROM sqlite2pg.chunks c \
-                     WHERE c.run_id = t.run_id AND c.source_table = t.source_table AND c.status = 'done') \
+            "SELECT t.run_id, t.source_table \
              FROM sqlite2pg.tables t JOIN sqlite2pg.runs r USING (run_id) \
              WHERE r.pipeline = $1 AND r.target_schema = $2 AND t.run_id <> $3 \
              AND t.target_table = $4 AND NOT t.preexisting ORDER BY t.run_id DESC LIMIT 1",
             &[&pipeline, &schema, &run_id, &target_table],
         )
         .await?;
-    Ok(row.map(|r| r.get(0)))
+    Ok(row.map(|r| (r.get(0), r.get(1))))
+}
+
+/// What a run committed into a table: rows, and their content checksum
+/// (`None` when a chunk was loaded by a version that recorded none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadedContent {
+    pub rows: i64,
+    pub sum: Option<u128>,
+}
+
+pub async fn loaded_content(
+    client: &impl GenericClient,
+    run_id: i64,
+    source: &str,
+) -> Result<LoadedContent> {
+    let rows = client
+        .query(
+            "SELECT rows_loaded, content_sum FROM sqlite2pg.chunks \
+             WHERE run_id = $1 AND source_table = $2 AND status = 'done'",
+            &[&run_id, &source],
+        )
+        .await?;
+    let mut out = LoadedContent {
+        rows: 0,
+        sum: Some(0),
+    };
+    for r in rows {
+        out.rows += r.get::<_, Option<i64>>(0).unwrap_or(0);
+        let sum = r
+            .get::<_, Option<String>>(1)
+            .and_then(|h| u128::from_str_radix(&h, 16).ok());
+        out.sum = match (out.sum, sum) {
+            (Some(a), Some(b)) => Some(a.wrapping_add(b)),
+            _ => None,
+        };
+    }
+    Ok(out)
 }
 
 #[derive(Debug, Clone)]
@@ -193,6 +229,8 @@ pub struct ChunkDone {
     pub rows_loaded: i64,
     pub rows_rejected: i64,
     pub seconds: f64,
+    /// Content checksum of the rows loaded (see `pg::checksum`).
+    pub content_sum: u128,
 }
 
 /// Mark a chunk done; must run in the chunk's load transaction.
@@ -208,11 +246,13 @@ pub async fn finish_chunk(
         rows_loaded,
         rows_rejected,
         seconds,
+        content_sum,
     } = done;
+    let content_sum = format!("{content_sum:032x}");
     let n = tx
         .execute(
             "UPDATE sqlite2pg.chunks SET status = 'done', rows_read = $4, rows_loaded = $5, \
-             rows_rejected = $6, seconds = $7, finished_at = now() \
+             rows_rejected = $6, seconds = $7, content_sum = $8, finished_at = now() \
              WHERE run_id = $1 AND source_table = $2 AND chunk_no = $3 AND status = 'pending'",
             &[
                 &run_id,
@@ -222,6 +262,7 @@ pub async fn finish_chunk(
                 &rows_loaded,
                 &rows_rejected,
                 &seconds,
+                &content_sum,
             ],
         )
         .await?;

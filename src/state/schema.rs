@@ -21,6 +21,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "'interrupted' status for runs and stages",
         include_str!("../../sql/state/0002_interrupted.sql"),
     ),
+    (
+        3,
+        "content checksum of each committed chunk",
+        include_str!("../../sql/state/0003_content.sql"),
+    ),
 ];
 
 /// The version this binary writes.

@@ -3,22 +3,20 @@
 //! sides (see `checksum`); then every foreign key and every sequence. The
 //! answer is a clear yes or no: exit 0 only when everything holds.
 
-pub mod checksum;
-
-use crate::commands::verify::checksum::{Checksum, CopyOutParser, RowHasher};
 use crate::config::plan::TablePlan;
 use crate::pg::catalog;
+use crate::pg::checksum::Checksum;
 use crate::pg::ident::quote;
 use crate::sqlite::guard::SourceGuard;
 use crate::sqlite::reader;
 use crate::sqlite::source;
 use crate::sqlite::transform::TableTransform;
+use crate::stages::content;
 use crate::stages::load_context;
 use crate::state;
 use crate::ui::out::outln;
 use crate::ui::progress::{StepGuard, Steps};
 use anyhow::{anyhow, Context, Result};
-use futures::StreamExt;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use tokio_postgres::types::Type;
@@ -138,7 +136,7 @@ pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
             wire.clone(),
             ctx.pipeline.defaults.batch_size,
         );
-        let target_side = hash_target(&client, &plan, &wire);
+        let target_side = content::target_checksum(&client, &plan, &wire);
         let (src, tgt) = tokio::join!(source_side, target_side);
         let (src, seen_rejects) = src?;
         let tgt = tgt?;
@@ -226,75 +224,19 @@ async fn hash_source(
         sql: reader::select_sql(&plan, rowid),
         range: i64::MIN..=i64::MAX,
         transform: std::sync::Arc::new(TableTransform::new(&plan)),
-        types: wire.clone(),
+        types: wire,
         batch_size,
     });
-    let hasher = tokio::task::spawn_blocking(move || -> Result<(Checksum, u64), String> {
-        let mut sum = Checksum::default();
-        let mut rejects = 0u64;
-        let mut h = RowHasher::default();
-        let mut rows = CopyOutParser::rows_only();
-        while let Some(b) = batches.blocking_recv() {
-            rejects += b.rejects.len() as u64;
-            rows.feed(&b.data);
-            rows.drain_rows(|fields| {
-                for (f, ty) in fields.iter().zip(&wire) {
-                    h.field(ty, *f);
-                }
-                sum.add_row(h.finish());
-            })?;
-        }
-        Ok((sum, rejects))
-    });
+    let mut sum = Checksum::default();
+    let mut rejects = 0u64;
+    while let Some(b) = batches.recv().await {
+        rejects += b.rejects.len() as u64;
+        sum.add(b.content);
+    }
     done.wait()
         .await
         .with_context(|| format!("reading source table {}", plan.source))?;
-    hasher
-        .await
-        .map_err(|e| anyhow!("hasher panicked: {e}"))?
-        .map_err(|e| anyhow!("hashing source table {}: {e}", plan.source))
-}
-
-async fn hash_target(client: &Client, t: &TablePlan, wire: &[Type]) -> Result<Checksum> {
-    let cols: Vec<String> = t.columns.iter().map(|c| quote(&c.target)).collect();
-    let sql = format!(
-        "COPY (SELECT {} FROM {}) TO STDOUT (FORMAT binary)",
-        cols.join(", "),
-        t.qualified()
-    );
-    let stream = client
-        .copy_out(&sql)
-        .await
-        .with_context(|| format!("reading back target table {}", t.qualified()))?;
-    futures::pin_mut!(stream);
-    let mut parser = CopyOutParser::default();
-    let mut sum = Checksum::default();
-    let mut h = RowHasher::default();
-    let mut bad = None;
-    while let Some(chunk) = stream.next().await {
-        let chunk =
-            chunk.with_context(|| format!("reading back target table {}", t.qualified()))?;
-        parser.feed(&chunk);
-        parser
-            .drain_rows(|fields| {
-                if fields.len() != wire.len() {
-                    bad = Some(fields.len());
-                    return;
-                }
-                for (f, ty) in fields.iter().zip(wire) {
-                    h.field(ty, *f);
-                }
-                sum.add_row(h.finish());
-            })
-            .map_err(|e| anyhow!("reading back target table {}: {e}", t.qualified()))?;
-    }
-    if let Some(n) = bad {
-        return Err(anyhow!(
-            "target COPY returned {n} fields, expected {}",
-            wire.len()
-        ));
-    }
-    Ok(sum)
+    Ok((sum, rejects))
 }
 
 async fn check_fk(

@@ -7,6 +7,7 @@
 use super::{CopyTable, Job, Settings, Tally};
 use crate::convert::reject::{Reject, RejectRecord};
 use crate::error;
+use crate::pg::checksum::Checksum;
 use crate::pg::copy_in;
 use crate::sqlite::reader::{self, ReadRequest};
 use crate::state::{self, ChunkRow};
@@ -121,6 +122,7 @@ async fn load_chunk(
     pin_mut!(sink);
     let mut rejects: Vec<Reject> = Vec::new();
     let mut keys: Vec<i64> = Vec::new();
+    let mut content = Checksum::default();
     let (mut read, mut loaded) = (0u64, 0u64);
     let mut failed = sink.send(Bytes::from_static(copy_in::HEADER)).await.err();
     while failed.is_none() {
@@ -131,6 +133,7 @@ async fn load_chunk(
         read += batch.rows_read as u64;
         loaded += batch.keys.len() as u64;
         keys.extend_from_slice(&batch.keys);
+        content.add(batch.content);
         rejects.extend(batch.rejects);
         progress.inc(table.idx, batch.rows_read as u64);
         tally
@@ -194,6 +197,7 @@ async fn load_chunk(
             rows_loaded: loaded as i64,
             rows_rejected: n_rej as i64,
             seconds: t0.elapsed().as_secs_f64(),
+            content_sum: content.sum,
         },
     )
     .await

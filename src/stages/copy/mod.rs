@@ -341,14 +341,12 @@ async fn plan_tables(
             continue;
         }
         if reload && !scope.truncate {
-            let loaded = state::chunk_totals(client, run_id, &t.source)
-                .await?
-                .rows_loaded;
-            let now = catalog::row_count(client, &t.qualified()).await?;
-            if now != loaded {
+            if let Some(how) =
+                super::content::changed_since_load(client, run_id, &t.source, t).await?
+            {
                 return Err(error::blocked(format!(
-                    "target table {} has {now} rows but this run loaded {loaded}: it changed since \
-                     (the application wrote to it?). Refusing to reload it; pass --truncate to replace it anyway",
+                    "target table {} changed since this run loaded it: {how}. \
+                     Refusing to reload it; pass --truncate to replace it anyway",
                     t.qualified()
                 )));
             }

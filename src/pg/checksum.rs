@@ -1,4 +1,6 @@
-//! Order-independent content checksums for `verify`.
+//! Order-independent content checksums: recorded per chunk when the copy
+//! stage commits it (from the very bytes it sends), compared by `verify`,
+//! and by `--fresh` / `--stage copy` before they empty a loaded table.
 //!
 //! Each row is hashed (xxh3-128) over its fields' binary encodings, and the
 //! row hashes are summed modulo 2^128: the sum does not depend on row order,
@@ -27,6 +29,53 @@ impl Checksum {
     pub fn hex(&self) -> String {
         format!("{:032x}", self.sum)
     }
+    /// The checksum of two sets of rows together.
+    pub fn add(&mut self, other: Checksum) {
+        self.rows += other.rows;
+        self.sum = self.sum.wrapping_add(other.sum);
+    }
+    pub fn sum_from_hex(hex: &str) -> Option<u128> {
+        u128::from_str_radix(hex, 16).ok()
+    }
+}
+
+/// Hash rows encoded for binary COPY (tuples only, no header), as the copy
+/// stage's reader produces them, into `sum`.
+pub fn hash_encoded_rows(
+    mut data: &[u8],
+    wire: &[Type],
+    h: &mut RowHasher,
+    sum: &mut Checksum,
+) -> Result<(), String> {
+    while !data.is_empty() {
+        if data.len() < 2 {
+            return Err("truncated row".into());
+        }
+        let n = i16::from_be_bytes([data[0], data[1]]);
+        data = &data[2..];
+        if n < 0 || n as usize != wire.len() {
+            return Err(format!("a row of {n} fields, expected {}", wire.len()));
+        }
+        for ty in wire {
+            if data.len() < 4 {
+                return Err("truncated field".into());
+            }
+            let len = i32::from_be_bytes([data[0], data[1], data[2], data[3]]);
+            data = &data[4..];
+            if len < 0 {
+                h.field(ty, None);
+            } else {
+                let len = len as usize;
+                if data.len() < len {
+                    return Err("truncated field".into());
+                }
+                h.field(ty, Some(&data[..len]));
+                data = &data[len..];
+            }
+        }
+        sum.add_row(h.finish());
+    }
+    Ok(())
 }
 
 /// Hashes one row field by field.
