@@ -172,15 +172,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                     tables,
                     rejected,
                     seconds,
-                    unmapped,
+                    not_moved,
                 } => {
                     run::print_summary(&tables);
-                    if !unmapped.is_empty() {
-                        out!(
-                            "not moved (not in the mapping; --allow-unmapped): {}",
-                            unmapped.join(", ")
-                        );
-                    }
+                    run::print_not_moved(&not_moved);
                     // A count mismatch ends the run with an error (exit 3):
                     // a finished run whose verify stage ran has matched.
                     if counts_checked {

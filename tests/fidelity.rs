@@ -508,3 +508,43 @@ fn mapping_shows_each_upgrade_beside_its_column() {
         "{block}"
     );
 }
+
+/// Views and triggers are not moved, and never silently: `init` names each
+/// with its SQL on stderr and in the mapping, `check` and `run` list them.
+#[test]
+fn views_and_triggers_are_named_as_not_moved_by_init_check_and_run() {
+    let (dir, db_path) = sqlite_fixture(
+        "CREATE TABLE film (id INTEGER PRIMARY KEY, title TEXT, updated TEXT);
+         INSERT INTO film VALUES (1, 'Alien', NULL);
+         CREATE VIEW recent AS SELECT title FROM film WHERE id > 0;
+         CREATE TRIGGER film_touch AFTER UPDATE ON film
+           BEGIN UPDATE film SET updated = datetime('now') WHERE id = new.id; END;",
+    );
+    let toml = dir.path().join("film.toml");
+    let o = sqlite2pg(&[
+        "init",
+        db_path.to_str().unwrap(),
+        "-o",
+        toml.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let trigger = "trigger `film_touch` on table `film` is not moved";
+    let view = "view `recent` is not moved";
+    let sql = "CREATE TRIGGER film_touch AFTER UPDATE ON film BEGIN UPDATE film SET updated = datetime('now') WHERE id = new.id; END";
+    for text in [stderr(&o), std::fs::read_to_string(&toml).unwrap()] {
+        assert!(text.contains(trigger) && text.contains(sql), "{text}");
+        assert!(text.contains(view), "{text}");
+    }
+    let o = sqlite2pg(&["check", toml.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("not moved (2):"), "{}", stdout(&o));
+    assert!(stdout(&o).contains(trigger), "{}", stdout(&o));
+    let db = TestDb::new();
+    let o = run_pipeline(&toml, &db.url, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(trigger) && stdout(&o).contains(view),
+        "{}",
+        stdout(&o)
+    );
+}

@@ -344,7 +344,8 @@ fn a_column_or_table_added_after_init_stops_check_and_run() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         stdout(&out).contains(
-            "not moved (not in the mapping; --allow-unmapped): table audit_log (1 rows), column users.nickname"
+            "not moved (2):\n  - table audit_log (1 rows): not in the mapping (--allow-unmapped)\n  \
+             - column users.nickname (VARCHAR(40)): not in the mapping (--allow-unmapped)"
         ),
         "{}",
         stdout(&out)

@@ -104,9 +104,10 @@ pub struct CheckReport {
     pub rows_read: u64,
     pub rows_rejected: u64,
     pub tables: Vec<TableCheck>,
-    /// Source tables and columns the mapping does not mention, not moved
-    /// (only with `--allow-unmapped`; otherwise check stops on them).
-    pub unmapped: Vec<String>,
+    /// What a run would not move, one sentence each: views, triggers, and
+    /// (only with `--allow-unmapped`; otherwise check stops on them) source
+    /// tables and columns the mapping does not mention.
+    pub not_moved: Vec<String>,
 }
 
 /// Run the dry run. `shutdown` is polled between batches.
@@ -117,9 +118,8 @@ pub async fn check(file: &Path, allow_unmapped: bool, shutdown: &Shutdown) -> Re
     let guard = SourceGuard::open(&src_path)?;
     let conn = source::open_checked(&src_path)?;
     crate::sqlite::source::check_source_matches(&conn, &plans, &src_path)?;
-    let found = source::unmapped(&conn, &pipeline)?;
-    source::refuse_unmapped(&found, allow_unmapped, &src_path, file)?;
-    let unmapped = found.iter().map(source::Unmapped::shown).collect();
+    let not_moved =
+        crate::commands::run::not_moved(&conn, &pipeline, allow_unmapped, &src_path, file)?;
     let mut tables = Vec::new();
     for t in &plans {
         let all_cols = source_columns(&conn, &t.source)?;
@@ -137,7 +137,7 @@ pub async fn check(file: &Path, allow_unmapped: bool, shutdown: &Shutdown) -> Re
         rows_read,
         rows_rejected,
         tables,
-        unmapped,
+        not_moved,
     })
 }
 
@@ -387,12 +387,7 @@ pub fn print(r: &CheckReport) {
         }
     }
     outln!();
-    if !r.unmapped.is_empty() {
-        outln!(
-            "not moved (not in the mapping; --allow-unmapped): {}",
-            r.unmapped.join(", ")
-        );
-    }
+    crate::commands::run::print_not_moved(&r.not_moved);
     let n_tables = r.tables.iter().filter(|t| t.rows_rejected > 0).count();
     let n_keys: usize = r.tables.iter().map(|t| t.key_problems.len()).sum();
     if n_keys > 0 {

@@ -52,9 +52,10 @@ pub enum RunOutcome {
         tables: Vec<TableSummary>,
         rejected: u64,
         seconds: f64,
-        /// What the source holds that the mapping does not mention, left
-        /// behind because of `--allow-unmapped`.
-        unmapped: Vec<String>,
+        /// What the source holds and the run did not move, one sentence
+        /// each: views, triggers, and with `--allow-unmapped` what the
+        /// mapping does not mention.
+        not_moved: Vec<String>,
     },
 }
 
@@ -93,11 +94,7 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
     // it is now, or the run fails saying what changed.
     let guard = SourceGuard::open(&src_path)?;
     source::check_source_matches(&conn, &ctx.plans, &src_path)?;
-    let unmapped: Vec<String> = {
-        let found = source::unmapped(&conn, &ctx.pipeline)?;
-        source::refuse_unmapped(&found, opts.allow_unmapped, &src_path, file)?;
-        found.iter().map(source::Unmapped::shown).collect()
-    };
+    let not_moved = not_moved(&conn, &ctx.pipeline, opts.allow_unmapped, &src_path, file)?;
     let mut client = ctx.target.connect().await?;
     // `--snapshot copy`: the run is identified by the source as it was just
     // before the copy (a write during the copy makes a resume refuse, as it
@@ -315,8 +312,31 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
         tables,
         rejected,
         seconds: t0.elapsed().as_secs_f64(),
-        unmapped,
+        not_moved,
     })
+}
+
+/// What the source holds that a run will not move, one sentence each;
+/// refuses (exit 2) what the mapping does not mention unless
+/// `allow_unmapped`. Shared with `check`.
+pub fn not_moved(
+    conn: &rusqlite::Connection,
+    pipeline: &crate::config::mapping::Pipeline,
+    allow_unmapped: bool,
+    src_path: &Path,
+    file: &Path,
+) -> Result<Vec<String>> {
+    let found = source::unmapped(conn, pipeline)?;
+    source::refuse_unmapped(&found, allow_unmapped, src_path, file)?;
+    let mut out: Vec<String> = found
+        .iter()
+        .map(|u| format!("{}: not in the mapping (--allow-unmapped)", u.shown()))
+        .collect();
+    out.extend(crate::sqlite::introspect::not_moved(conn)?);
+    for w in &out {
+        tracing::warn!("{w}");
+    }
+    Ok(out)
 }
 
 /// How a run that stopped with this class is recorded.
@@ -437,6 +457,17 @@ async fn run_stages(
         }
     }
     Ok((tables, None))
+}
+
+/// The summary's list of what was not moved (nothing when empty).
+pub fn print_not_moved(not_moved: &[String]) {
+    if not_moved.is_empty() {
+        return;
+    }
+    outln!("not moved ({}):", not_moved.len());
+    for w in not_moved {
+        outln!("  - {w}");
+    }
 }
 
 pub fn print_summary(tables: &[TableSummary]) {

@@ -144,17 +144,6 @@ pub fn render(
          renamed identifiers, and the warnings below. Keys are SOURCE names;\n\
          `target` renames.\n",
     );
-    if !schema.views.is_empty() {
-        header.push_str(&format!(
-            "\nviews are not moved: {}\n",
-            schema
-                .views
-                .iter()
-                .map(|v| format!("`{}`", one_line(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
     if !warnings.is_empty() {
         header.push_str(&format!("\nwarnings ({}):\n", warnings.len()));
         for w in warnings {
