@@ -479,3 +479,74 @@ fn integers_outside_int4_are_rejected_not_wrapped() {
     assert_eq!(g["column"], "max_turns");
     assert_eq!(g["examples"][0]["row"], "rowid 2");
 }
+
+#[test]
+fn rows_breaking_an_outside_foreign_key_fail_finalize_and_a_rerun_validates_it() {
+    // As for a pipeline's own keys: added NOT VALID, validation fails naming
+    // the key, the key stays NOT VALID; fixed in the target, a rerun
+    // validates it.
+    let dir = tempfile::tempdir().unwrap();
+    let conn = rusqlite::Connection::open(dir.path().join("app.db")).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE runs (id TEXT PRIMARY KEY, owner TEXT);
+         INSERT INTO runs VALUES ('r1', 'u1'), ('r2', 'u2'), ('r3', NULL);",
+    )
+    .unwrap();
+    drop(conn);
+    let toml = dir.path().join("runs.toml");
+    std::fs::write(
+        &toml,
+        r#"
+[source]
+path = "app.db"
+[tables.runs]
+primary_key = ["id"]
+[tables.runs.columns.id]
+type = "text"
+not_null = true
+[tables.runs.columns.owner]
+type = "text"
+[[tables.runs.foreign_keys]]
+columns = ["owner"]
+references_target = "users"
+ref_columns = ["id"]
+on_delete = "set null"
+"#,
+    )
+    .unwrap();
+    let db = TestDb::new();
+    db.exec("CREATE TABLE users (id text PRIMARY KEY); INSERT INTO users VALUES ('u1')");
+    let o = run_pipeline(&toml, &db.url, &[]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(4), "{e}");
+    assert!(
+        e.contains("foreign key runs_owner_fkey")
+            && e.contains("no row in that table of the target"),
+        "{e}"
+    );
+    assert_eq!(db.scalar("SELECT count(*) FROM runs"), "3");
+    let def =
+        "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'runs_owner_fkey'";
+    assert_eq!(
+        db.scalar(def),
+        "FOREIGN KEY (owner) REFERENCES users(id) ON DELETE SET NULL NOT VALID"
+    );
+    let o = sqlite2pg(&[
+        "verify",
+        toml.to_str().unwrap(),
+        "--target",
+        &db.url,
+        "--json",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+    let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(j["foreign_keys"][0]["ok"], false, "{j}");
+
+    db.exec("INSERT INTO users VALUES ('u2')");
+    let o = run_pipeline(&toml, &db.url, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        db.scalar(def),
+        "FOREIGN KEY (owner) REFERENCES users(id) ON DELETE SET NULL"
+    );
+}

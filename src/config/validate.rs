@@ -182,7 +182,7 @@ impl Pipeline {
                     ),
                     (Some(OnNull::Default), None) => push(
                         format!("{cp}.on_null"),
-                        "`default` needs the column's `default` (a constant) to write for a NULL cell"
+                        "on_null = \"default\" needs the column's `default` (a constant) to write for a NULL cell"
                             .into(),
                     ),
                     (Some(OnNull::Default), Some(dflt)) => {
