@@ -441,6 +441,10 @@ async fn run_stages(
             .stopping_on(scope.shutdown);
         finalize::finalize(&builds, client, scope.run_id, scope.selected).await?;
     }
+    for t in &mut tables {
+        let note = state::stage_note(&*client, scope.run_id, Stage::Finalize, &t.source_table);
+        t.notes.extend(note.await?);
+    }
     if scope.wants(Stage::Verify) {
         if scope.shutdown.is_requested() {
             return Ok((tables, Some(stopped("committed work is kept"))));
@@ -497,5 +501,8 @@ pub fn print_summary(tables: &[TableSummary]) {
                 _ => String::new(),
             }
         );
+        for n in &t.notes {
+            outln!("{:<w$}  note: {n}", "");
+        }
     }
 }

@@ -44,6 +44,9 @@ pub struct TableStatus {
     pub source_rows: i64,
     pub copy_seconds: f64,
     pub last_error: Option<String>,
+    /// What finished stages recorded for the operator (a foreign key to an
+    /// outside table not added, say).
+    pub notes: Vec<String>,
 }
 
 pub async fn status(file: &Path, target: Option<&str>) -> Result<StatusReport> {
@@ -81,6 +84,7 @@ pub async fn status(file: &Path, target: Option<&str>) -> Result<StatusReport> {
                 source_rows: 0,
                 copy_seconds: 0.0,
                 last_error: None,
+                notes: Vec::new(),
             });
         }
         return Ok(report);
@@ -134,7 +138,17 @@ pub async fn status(file: &Path, target: Option<&str>) -> Result<StatusReport> {
             .iter()
             .map(|s| lookup(s.name(), &t.source))
             .collect();
-        let last_error = stages.iter().rev().find_map(|(_, e)| e.clone());
+        // A done stage's text is a note, not an error.
+        let last_error = stages
+            .iter()
+            .rev()
+            .filter(|(s, _)| s != "done")
+            .find_map(|(_, e)| e.clone());
+        let notes = stages
+            .iter()
+            .filter(|(s, _)| s == "done")
+            .filter_map(|(_, e)| e.clone())
+            .collect();
         let mut copy = stages[1].0.clone();
         let (done, total): (i64, i64) = (c.get(0), c.get(1));
         if copy == "pending" && done > 0 {
@@ -154,6 +168,7 @@ pub async fn status(file: &Path, target: Option<&str>) -> Result<StatusReport> {
             source_rows: c.get(4),
             copy_seconds: c.get(5),
             last_error,
+            notes,
         });
     }
     Ok(report)
@@ -213,6 +228,9 @@ pub fn print(r: &StatusReport) {
         );
         if let Some(e) = &t.last_error {
             outln!("{:<w$}  error: {e}", "");
+        }
+        for n in &t.notes {
+            outln!("{:<w$}  note: {n}", "");
         }
     }
 }

@@ -281,6 +281,22 @@ pub struct ColumnMap {
     pub json_wrap: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub invalid_utf8: Option<Utf8Policy>,
+    /// What a NULL cell becomes: `default` writes the column's `default`
+    /// (a constant, evaluated once when the mapping is loaded: binary COPY
+    /// cannot ask for DEFAULT per cell); `reject` makes the row a reject.
+    /// Unset: NULL is loaded as NULL, and is a reject in a NOT NULL column.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_null: Option<OnNull>,
+}
+
+/// A column's `on_null`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnNull {
+    /// The column's (constant) default is written instead.
+    Default,
+    /// The row is rejected.
+    Reject,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -294,6 +310,10 @@ pub struct AddColumn {
     /// by this tool get it too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
+    /// Place the column right after this target column when the tool
+    /// creates the table (default: after every other column).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -316,9 +336,21 @@ pub struct ForeignKeyDef {
     pub name: Option<String>,
     /// Target column names in this table.
     pub columns: Vec<String>,
-    /// Referenced *source* table (its key in `[tables]`).
+    /// Referenced *source* table (its key in `[tables]`). Either this or
+    /// `references_target`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub references: String,
-    /// Referenced target columns; empty = the referenced primary key.
+    /// Referenced table of the *target* that is not part of this pipeline
+    /// (in `target.schema`), e.g. the application's `users`; needs
+    /// `ref_columns`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub references_target: Option<String>,
+    /// With `references_target`: when that table does not exist, the key is
+    /// not added (and the run says so) instead of failing the run.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub if_exists: bool,
+    /// Referenced target columns; empty = the referenced primary key
+    /// (required with `references_target`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ref_columns: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -290,3 +290,156 @@ invalid mapping file p.toml (35 problems):
 "#;
     assert_eq!(e.to_string(), &want[1..]);
 }
+
+/// The keys of the seed pipeline's features: `on_null`, `after`, foreign
+/// keys to a target table outside the pipeline. Each wrong use is named.
+const OUTSIDE_AND_ON_NULL_PROBLEMS: &str = r#"
+[source]
+path = "app.db"
+
+[tables.runs]
+[tables.runs.columns.id]
+type = "text"
+[tables.runs.columns.status]
+type = "text"
+not_null = true
+on_null = "default"
+[tables.runs.columns.created]
+type = "timestamp"
+default = "CURRENT_TIMESTAMP"
+on_null = "default"
+[tables.runs.columns.n]
+type = "integer"
+default = "'1.5'"
+on_null = "default"
+[tables.runs.columns.j]
+type = "json"
+json_wrap = "r"
+default = "'{}'"
+on_null = "default"
+[tables.runs.columns.k]
+type = "integer"
+default = "'7'::bigint"
+on_null = "default"
+[tables.runs.add_columns.user_id]
+type = "text"
+after = "nowhere"
+[tables.runs.add_columns.p]
+type = "text"
+after = "q"
+[tables.runs.add_columns.q]
+type = "text"
+[[tables.runs.foreign_keys]]
+columns = ["user_id"]
+references_target = "users"
+[[tables.runs.foreign_keys]]
+columns = ["user_id"]
+references = "runs"
+references_target = "users"
+ref_columns = ["id"]
+[[tables.runs.foreign_keys]]
+columns = ["user_id"]
+[[tables.runs.foreign_keys]]
+columns = ["id"]
+references = "runs"
+if_exists = true
+[[tables.runs.foreign_keys]]
+columns = ["id"]
+references_target = "runs"
+ref_columns = ["id"]
+"#;
+
+#[test]
+fn on_null_after_and_outside_foreign_keys_are_validated() {
+    let e = Pipeline::parse(OUTSIDE_AND_ON_NULL_PROBLEMS, Path::new("p.toml")).unwrap_err();
+    let want = r#"
+invalid mapping file p.toml (12 problems):
+  p.toml:11: `tables.runs.columns.status.on_null`: on_null = "default" needs the column's `default` (a constant) to write for a NULL cell
+  p.toml:15: `tables.runs.columns.created.on_null`: the default `CURRENT_TIMESTAMP` is not a constant (a quoted literal, a number, true or false); binary COPY cannot ask PostgreSQL to evaluate a default per row, so only a constant can replace a NULL. Write the constant, or drop on_null to reject such rows
+  p.toml:19: `tables.runs.columns.n.on_null`: the default `'1.5'` does not convert to integer: text `1.5` is not a valid integer
+  p.toml:24: `tables.runs.columns.j.on_null`: json_wrap already writes {} for a NULL cell; drop on_null
+  p.toml:28: `tables.runs.columns.k.on_null`: the default `'7'::bigint` is cast to `bigint`, not to the column's type integer; write the constant without a cast or cast to integer
+  p.toml:31: `tables.runs.add_columns.user_id.after`: `nowhere` is not a target column of `runs` listed before this one (a loaded column, or an added column earlier in the file)
+  p.toml:34: `tables.runs.add_columns.p.after`: `q` is not a target column of `runs` listed before this one (a loaded column, or an added column earlier in the file)
+  p.toml:37: `tables.runs.foreign_keys.0.ref_columns`: required with references_target: the columns of `users` this key references
+  p.toml:43: `tables.runs.foreign_keys.1.references_target`: give either `references` (a source table of this mapping) or `references_target` (a target table outside the pipeline), not both
+  p.toml:45: `tables.runs.foreign_keys.2.references`: missing: `references` (a source table of this mapping) or `references_target` (a target table outside the pipeline)
+  p.toml:50: `tables.runs.foreign_keys.3.if_exists`: only meaningful with references_target (a table of this pipeline always exists)
+  p.toml:53: `tables.runs.foreign_keys.4.references_target`: `runs` is a target table of this pipeline (source table `runs`): write references = "runs" instead
+"#;
+    assert_eq!(e.to_string(), &want[1..]);
+}
+
+#[test]
+fn constant_defaults_are_read_as_postgresql_reads_them() {
+    use crate::config::plan::constant_literal;
+    let lit = |e: &str| constant_literal(e).map(|(l, c)| (l, c.map(str::to_string)));
+    assert_eq!(lit("'pending'"), Some(("pending".into(), None)));
+    assert_eq!(lit(" 'it''s' "), Some(("it's".into(), None)));
+    assert_eq!(lit("'[]'::json"), Some(("[]".into(), Some("json".into()))));
+    assert_eq!(lit("30"), Some(("30".into(), None)));
+    assert_eq!(lit("-1.5"), Some(("-1.5".into(), None)));
+    assert_eq!(lit("TRUE"), Some(("true".into(), None)));
+    assert_eq!(lit("'x' || 'y'"), None);
+    assert_eq!(lit("CURRENT_TIMESTAMP"), None);
+    assert_eq!(lit("now()"), None);
+    assert_eq!(lit("NULL"), None);
+    assert_eq!(lit("'open"), None);
+    assert_eq!(lit("1 + 1"), None);
+}
+
+#[test]
+fn on_null_default_plans_the_converted_constant_and_added_columns_go_after() {
+    let toml = r#"
+[source]
+path = "app.db"
+[tables.runs]
+[tables.runs.columns.id]
+type = "text"
+[tables.runs.columns.status]
+type = "text"
+not_null = true
+default = "'pending'"
+on_null = "default"
+[tables.runs.columns.turns]
+type = "integer"
+default = "30"
+on_null = "default"
+[tables.runs.columns.tags]
+type = "jsonb"
+default = "'[]'::jsonb"
+on_null = "default"
+[tables.runs.add_columns.z]
+type = "text"
+[tables.runs.add_columns.user_id]
+type = "text"
+after = "id"
+[tables.runs.add_columns.priority]
+type = "text"
+after = "status"
+[tables.runs.add_columns.user2]
+type = "text"
+after = "id"
+"#;
+    let p = Pipeline::parse(toml, Path::new("x.toml")).unwrap();
+    let t = crate::config::plan::plan(&p).unwrap().remove(0);
+    use crate::pg::value::Value;
+    let nv: Vec<_> = t.columns.iter().map(|c| c.null_value.clone()).collect();
+    assert_eq!(
+        format!("{nv:?}"),
+        format!(
+            "{:?}",
+            [
+                None,
+                Some(Value::Text("pending".into())),
+                Some(Value::Int4(30)),
+                Some(Value::Json("[]".into())),
+            ]
+        )
+    );
+    let order: Vec<&str> = t.create_order().into_iter().map(|(n, _, _)| n).collect();
+    assert_eq!(
+        order,
+        ["id", "user_id", "user2", "status", "priority", "turns", "tags", "z"]
+    );
+}

@@ -3,10 +3,14 @@
 //! defaults, and the keys, indexes and constraints `finalize` builds. The
 //! rest of the program works from this, not from the raw TOML.
 
-use crate::config::mapping::{fk_action, ColumnMap, CommitEvery, Defaults, IndexDef, Pipeline};
+use crate::config::mapping::{
+    fk_action, ColumnMap, CommitEvery, Defaults, IndexDef, OnNull, Pipeline,
+};
+use crate::convert::cell::Cell;
 use crate::convert::{ConvertOptions, Converter};
 use crate::pg::ident;
 use crate::pg::types::PgType;
+use crate::pg::value::Value;
 use anyhow::{anyhow, Result};
 use std::collections::HashSet;
 
@@ -20,6 +24,11 @@ pub struct ColumnPlan {
     pub identity: bool,
     pub sequence_floor: Option<i64>,
     pub converter: Converter,
+    /// `on_null` of the mapping.
+    pub on_null: Option<OnNull>,
+    /// With `on_null = "default"`: the constant default, converted to the
+    /// column's type, written for a NULL cell.
+    pub null_value: Option<Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -28,6 +37,8 @@ pub struct AddedColumn {
     pub ty: PgType,
     pub not_null: bool,
     pub default: Option<String>,
+    /// Created right after this column (else after all others).
+    pub after: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -38,6 +49,12 @@ pub struct ForeignKeyPlan {
     pub ref_columns: Vec<String>,
     pub on_delete: Option<&'static str>,
     pub on_update: Option<&'static str>,
+    /// `ref_table` is a table of the target outside the pipeline
+    /// (`references_target`), not one this pipeline loads.
+    pub outside: bool,
+    /// An outside table that does not exist: the key is skipped (and the
+    /// run says so) rather than failing finalize.
+    pub if_exists: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -91,15 +108,141 @@ impl TablePlan {
 
     /// Re-type the loaded columns from an existing target table's catalog
     /// (`target name → type`), keeping each column's conversion options.
-    pub fn retype(&mut self, actual: &[(String, PgType)]) {
+    /// An `on_null = "default"` constant is converted to the actual type
+    /// again; one that does not fit it is an error naming the column.
+    pub fn retype(&mut self, actual: &[(String, PgType)]) -> Result<(), String> {
         for c in &mut self.columns {
             if let Some((_, ty)) = actual.iter().find(|(n, _)| n == &c.target) {
                 if &c.ty != ty {
                     c.ty = ty.clone();
                     c.converter = Converter::new(ty.clone(), c.converter.opts.clone());
+                    if c.null_value.is_some() {
+                        let d = c.default.as_deref().unwrap_or_default();
+                        c.null_value = Some(null_default_value(&c.converter, d).map_err(|e| {
+                            format!(
+                                "table {}, column {}: on_null = \"default\": {e}",
+                                self.source, c.source
+                            )
+                        })?);
+                    }
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Column definitions in the order `CREATE TABLE` gives them: loaded
+    /// columns in mapping order, each added column right after its `after`
+    /// column (and the added columns already placed there), the others at
+    /// the end. Each entry: (name, added column or not, index in its list).
+    pub fn create_order(&self) -> Vec<(&str, bool, usize)> {
+        let mut out: Vec<(&str, bool, usize, bool)> = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.target.as_str(), false, i, false))
+            .collect();
+        for (i, a) in self.added.iter().enumerate() {
+            let at = a
+                .after
+                .as_deref()
+                .and_then(|after| out.iter().position(|e| e.0 == after))
+                .map(|p| {
+                    let mut at = p + 1;
+                    while at < out.len() && out[at].3 {
+                        at += 1;
+                    }
+                    at
+                });
+            match at {
+                Some(at) => out.insert(at, (a.name.as_str(), true, i, true)),
+                None => out.push((a.name.as_str(), true, i, false)),
+            }
+        }
+        out.into_iter().map(|(n, a, i, _)| (n, a, i)).collect()
+    }
+}
+
+/// The text of a constant default (`'pending'`, `'[]'::json`, `30`,
+/// `-1.5`, `true`): the literal PostgreSQL would read, with its cast type
+/// if it has one. `None` for anything PostgreSQL evaluates (a function,
+/// an operator, `CURRENT_TIMESTAMP`).
+pub fn constant_literal(expr: &str) -> Option<(String, Option<&str>)> {
+    let e = expr.trim();
+    let (lit, rest) = if let Some(body) = e.strip_prefix('\'') {
+        let mut text = String::new();
+        let mut chars = body.char_indices().peekable();
+        let mut end = None;
+        while let Some((i, ch)) = chars.next() {
+            if ch == '\'' {
+                if matches!(chars.peek(), Some((_, '\''))) {
+                    chars.next();
+                    text.push('\'');
+                } else {
+                    end = Some(i + 1);
+                    break;
+                }
+            } else {
+                text.push(ch);
+            }
+        }
+        (text, &body[end?..])
+    } else {
+        let n = e
+            .find(|ch: char| !(ch.is_ascii_alphanumeric() || "+-.".contains(ch)))
+            .unwrap_or(e.len());
+        let word = &e[..n];
+        let numeric = {
+            let d = word.strip_prefix(['-', '+']).unwrap_or(word);
+            !d.is_empty()
+                && d.chars().all(|ch| ch.is_ascii_digit() || ch == '.')
+                && d.chars().filter(|&ch| ch == '.').count() <= 1
+                && d != "."
+        };
+        if numeric {
+            (word.to_string(), &e[n..])
+        } else if word.eq_ignore_ascii_case("true") || word.eq_ignore_ascii_case("false") {
+            (word.to_ascii_lowercase(), &e[n..])
+        } else {
+            return None;
+        }
+    };
+    let rest = rest.trim();
+    if rest.is_empty() {
+        return Some((lit, None));
+    }
+    let cast = rest.strip_prefix("::")?.trim();
+    (!cast.is_empty() && !cast.contains(['\'', ':'])).then_some((lit, Some(cast)))
+}
+
+/// The value written for a NULL cell under `on_null = "default"`: the
+/// column's default, which must be a constant of the column's type,
+/// converted by the column's own rules (without `json_wrap`).
+pub fn null_default_value(conv: &Converter, default: &str) -> Result<Value, String> {
+    let (lit, cast) = constant_literal(default).ok_or_else(|| {
+        format!(
+            "the default `{default}` is not a constant (a quoted literal, a number, true or false); \
+             binary COPY cannot ask PostgreSQL to evaluate a default per row, so only a constant \
+             can replace a NULL. Write the constant, or drop on_null to reject such rows"
+        )
+    })?;
+    if let Some(cast) = cast {
+        if PgType::parse(cast).ok().as_ref() != Some(&conv.ty) {
+            return Err(format!(
+                "the default `{default}` is cast to `{cast}`, not to the column's type {}; \
+                 write the constant without a cast or cast to {}",
+                conv.ty, conv.ty
+            ));
+        }
+    }
+    let mut opts = conv.opts.clone();
+    opts.json_wrap = None;
+    match Converter::new(conv.ty.clone(), opts).convert(&Cell::Text(lit.into_bytes())) {
+        Ok(v) => Ok(v),
+        Err(e) => Err(format!(
+            "the default `{default}` does not convert to {}: {}",
+            conv.ty, e.reason
+        )),
     }
 }
 
@@ -158,10 +301,25 @@ pub fn plan(p: &Pipeline) -> Result<Vec<TablePlan>> {
                 .map_err(|e| anyhow!("table {src}, column {cname}: {e}"))?;
             let opts = convert_options(&p.defaults, Some(c))
                 .map_err(|e| anyhow!("table {src}, column {cname}: {e}"))?;
+            let converter = Converter::new(ty.clone(), opts);
+            let null_value = match (c.on_null, &c.default) {
+                (Some(OnNull::Default), Some(d)) => Some(
+                    null_default_value(&converter, d)
+                        .map_err(|e| anyhow!("table {src}, column {cname}: on_null: {e}"))?,
+                ),
+                (Some(OnNull::Default), None) => {
+                    return Err(anyhow!(
+                        "table {src}, column {cname}: on_null = \"default\" needs a default"
+                    ))
+                }
+                _ => None,
+            };
             columns.push(ColumnPlan {
                 source: cname.clone(),
                 target: c.target_name(cname).to_string(),
-                converter: Converter::new(ty.clone(), opts),
+                converter,
+                on_null: c.on_null,
+                null_value,
                 ty,
                 not_null: c.not_null,
                 default: c.default.clone(),
@@ -179,22 +337,29 @@ pub fn plan(p: &Pipeline) -> Result<Vec<TablePlan>> {
                         .map_err(|e| anyhow!("table {src}, added column {n}: {e}"))?,
                     not_null: c.not_null,
                     default: c.default.clone(),
+                    after: c.after.clone(),
                 })
             })
             .collect::<Result<Vec<_>>>()?;
         let pk_name = ident::derived(&[&target, "pkey"], &mut taken);
         let mut foreign_keys = Vec::new();
         for fk in &t.foreign_keys {
-            let parent = p.table(&fk.references).ok_or_else(|| {
-                anyhow!(
-                    "table {src}: foreign key references unknown table {}",
-                    fk.references
-                )
-            })?;
-            let ref_columns = if fk.ref_columns.is_empty() {
-                parent.primary_key.clone()
-            } else {
-                fk.ref_columns.clone()
+            let (ref_table, ref_columns) = match &fk.references_target {
+                Some(outside) => (outside.clone(), fk.ref_columns.clone()),
+                None => {
+                    let parent = p.table(&fk.references).ok_or_else(|| {
+                        anyhow!(
+                            "table {src}: foreign key references unknown table {}",
+                            fk.references
+                        )
+                    })?;
+                    let ref_columns = if fk.ref_columns.is_empty() {
+                        parent.primary_key.clone()
+                    } else {
+                        fk.ref_columns.clone()
+                    };
+                    (parent.target_name(&fk.references).to_string(), ref_columns)
+                }
             };
             let name = match &fk.name {
                 Some(n) => n.clone(),
@@ -208,10 +373,12 @@ pub fn plan(p: &Pipeline) -> Result<Vec<TablePlan>> {
             foreign_keys.push(ForeignKeyPlan {
                 name,
                 columns: fk.columns.clone(),
-                ref_table: parent.target_name(&fk.references).to_string(),
+                ref_table,
                 ref_columns,
                 on_delete: fk.on_delete.as_deref().and_then(fk_action),
                 on_update: fk.on_update.as_deref().and_then(fk_action),
+                outside: fk.references_target.is_some(),
+                if_exists: fk.if_exists,
             });
         }
         let checks = t

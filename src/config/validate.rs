@@ -3,8 +3,9 @@
 //! PostgreSQL and do not collide. Every problem is reported, not just the
 //! first; `Pipeline::parse` then gives each its line.
 
-use super::mapping::{fk_action, key_seg, MappingIssue, Pipeline, Utf8Policy};
-use super::plan::convert_options;
+use super::mapping::{fk_action, key_seg, MappingIssue, OnNull, Pipeline, Utf8Policy};
+use super::plan::{convert_options, null_default_value};
+use crate::convert::Converter;
 use crate::pg::types::PgType;
 use std::collections::{BTreeMap, HashSet};
 
@@ -170,6 +171,31 @@ impl Pipeline {
                         "json_wrap needs the column type to be json or jsonb".into(),
                     );
                 }
+                match (c.on_null, &c.default) {
+                    (Some(OnNull::Default), _) if c.json_wrap.is_some() => push(
+                        format!("{cp}.on_null"),
+                        "json_wrap already writes {} for a NULL cell; drop on_null".into(),
+                    ),
+                    (Some(OnNull::Default), _) if c.identity => push(
+                        format!("{cp}.on_null"),
+                        "an identity column has no constant default to write; drop on_null".into(),
+                    ),
+                    (Some(OnNull::Default), None) => push(
+                        format!("{cp}.on_null"),
+                        "on_null = \"default\" needs the column's `default` (a constant) to write for a NULL cell"
+                            .into(),
+                    ),
+                    (Some(OnNull::Default), Some(dflt)) => {
+                        if let (Some(ty), Ok(opts)) = (&ty, convert_options(d, Some(c))) {
+                            if let Err(e) =
+                                null_default_value(&Converter::new(ty.clone(), opts), dflt)
+                            {
+                                push(format!("{cp}.on_null"), e);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
             }
             for (cname, c) in t.add_columns.iter() {
                 let cp = format!("{tp}.add_columns.{}", key_seg(cname));
@@ -188,6 +214,18 @@ impl Pipeline {
                         format!("{cp}.default"),
                         "a NOT NULL added column needs a default".into(),
                     );
+                }
+                // Placed after a loaded column or an added one before it.
+                if let Some(after) = &c.after {
+                    if !cols.contains(after) || after == cname {
+                        push(
+                            format!("{cp}.after"),
+                            format!(
+                                "`{after}` is not a target column of `{tname}` listed before this one \
+                                 (a loaded column, or an added column earlier in the file)"
+                            ),
+                        );
+                    }
                 }
             }
             if !any {
@@ -230,15 +268,70 @@ impl Pipeline {
                 }
             }
             for (i, fk) in t.foreign_keys.iter().enumerate() {
+                let fp = format!("{tp}.foreign_keys.{i}");
                 for c in &fk.columns {
                     if !known(c) {
                         push(
-                            format!("{tp}.foreign_keys.{i}.columns"),
+                            format!("{fp}.columns"),
                             format!("`{c}` is not a target column of `{tname}`"),
                         );
                     }
                 }
-                if self.table(&fk.references).is_some_and(|p| !p.include) {
+                if let Some(outside) = &fk.references_target {
+                    if !fk.references.is_empty() {
+                        push(
+                            format!("{fp}.references_target"),
+                            "give either `references` (a source table of this mapping) or \
+                             `references_target` (a target table outside the pipeline), not both"
+                                .into(),
+                        );
+                    } else if outside.trim().is_empty() {
+                        push(
+                            format!("{fp}.references_target"),
+                            "must not be empty".into(),
+                        );
+                    } else if let Some((src2, _)) = self
+                        .included_tables()
+                        .find(|(s2, t2)| t2.target_name(s2) == outside)
+                    {
+                        push(
+                            format!("{fp}.references_target"),
+                            format!(
+                                "`{outside}` is a target table of this pipeline (source table `{src2}`): \
+                                 write references = \"{src2}\" instead"
+                            ),
+                        );
+                    } else if too_long(outside) {
+                        push(
+                            format!("{fp}.references_target"),
+                            format!("`{outside}` is longer than PostgreSQL's 63 bytes"),
+                        );
+                    }
+                    if fk.ref_columns.is_empty() {
+                        push(
+                            format!("{fp}.ref_columns"),
+                            format!(
+                                "required with references_target: the columns of `{outside}` this key references"
+                            ),
+                        );
+                    }
+                } else if fk.references.is_empty() {
+                    push(
+                        format!("{fp}.references"),
+                        "missing: `references` (a source table of this mapping) or \
+                         `references_target` (a target table outside the pipeline)"
+                            .into(),
+                    );
+                }
+                if fk.if_exists && fk.references_target.is_none() {
+                    push(
+                        format!("{fp}.if_exists"),
+                        "only meaningful with references_target (a table of this pipeline always exists)"
+                            .into(),
+                    );
+                }
+                let source_ref = !fk.references.is_empty();
+                if source_ref && self.table(&fk.references).is_some_and(|p| !p.include) {
                     push(
                         format!("{tp}.foreign_keys.{i}.references"),
                         format!(
@@ -247,7 +340,7 @@ impl Pipeline {
                         ),
                     );
                 }
-                if !source_names.contains(fk.references.as_str()) {
+                if source_ref && !source_names.contains(fk.references.as_str()) {
                     push(
                         format!("{tp}.foreign_keys.{i}.references"),
                         format!("`{}` is not a table of this mapping", fk.references),

@@ -6,6 +6,7 @@
 //! Plain functions, no runtime: the convert-then-encode path over owned
 //! cells is kept as the tests' reference the in-place path is held to.
 
+use crate::config::mapping::OnNull;
 use crate::config::plan::TablePlan;
 use crate::convert::cell::Cell;
 use crate::convert::reject::Reject;
@@ -51,8 +52,11 @@ impl ValueBatch {
 
 pub struct TableTransform {
     columns: Vec<(String, Converter)>,
-    /// NULL in a NOT NULL column is a reject here, not a failed COPY.
+    /// NULL in a NOT NULL column (or one with `on_null = "reject"`) is a
+    /// reject here, not a failed COPY.
     not_null: Vec<bool>,
+    /// `on_null = "default"`: the value written for a NULL cell.
+    null_values: Vec<Option<Value>>,
     pk_pos: Vec<usize>,
     rowid: bool,
     /// Appended to every row (see `TablePlan::constants`).
@@ -67,7 +71,12 @@ impl TableTransform {
                 .iter()
                 .map(|c| (c.source.clone(), c.converter.clone()))
                 .collect(),
-            not_null: t.columns.iter().map(|c| c.not_null || c.identity).collect(),
+            not_null: t
+                .columns
+                .iter()
+                .map(|c| c.not_null || c.identity || c.on_null == Some(OnNull::Reject))
+                .collect(),
+            null_values: t.columns.iter().map(|c| c.null_value.clone()).collect(),
             pk_pos: t.source_pk_positions(),
             rowid: !t.without_rowid,
             constants: t.constants.iter().map(|(_, _, v)| v.clone()).collect(),
@@ -88,9 +97,13 @@ impl TableTransform {
     /// NOT NULL column refused here rather than by a failed COPY.
     fn value(&self, i: usize, cell: ValueRef<'_>) -> Result<Value, ConvertError> {
         match self.columns[i].1.convert_ref(cell) {
-            Ok(Value::Null) if self.not_null[i] => Err(ConvertError {
-                reason: "NULL in a NOT NULL column".into(),
-            }),
+            Ok(Value::Null) => match &self.null_values[i] {
+                Some(v) => Ok(v.clone()),
+                None if self.not_null[i] => Err(ConvertError {
+                    reason: "NULL in a NOT NULL column".into(),
+                }),
+                None => Ok(Value::Null),
+            },
             other => other,
         }
     }

@@ -52,7 +52,33 @@ const ORPHANS: &[(&str, &str)] = &[(
     "23503",
     " (rows whose parent row is missing in the source?)",
 )];
+const OUTSIDE_ORPHANS: &[(&str, &str)] = &[(
+    "23503",
+    " (loaded rows whose key has no row in that table of the target: add the missing rows \
+     there or set those columns to NULL, then rerun; the key stays NOT VALID until then)",
+)];
 const NO_HINT: &[(&str, &str)] = &[];
+
+/// A foreign key to a table outside the pipeline (`references_target`)
+/// whose table is not in the target: `Some(why)` when it cannot be added.
+pub async fn missing_outside_table(
+    client: &Client,
+    t: &TablePlan,
+    fk: &crate::config::plan::ForeignKeyPlan,
+) -> Result<Option<String>> {
+    if !fk.outside || catalog::table_exists(client, &t.schema, &fk.ref_table).await? {
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "foreign key {} of {} ({}) → {}({}) not added: the target has no table {}",
+        fk.name,
+        t.qualified(),
+        fk.columns.join(", "),
+        crate::pg::ident::qualified(&t.schema, &fk.ref_table),
+        fk.ref_columns.join(", "),
+        crate::pg::ident::qualified(&t.schema, &fk.ref_table),
+    )))
+}
 
 /// Where finalize's statements run: the target, the settings every
 /// building connection starts with (`maintenance_work_mem` from the
@@ -355,6 +381,9 @@ pub async fn finalize(
     // table's chain: validate its foreign keys, sequences, statistics.
     let mut fks = Vec::new();
     let mut chains = Vec::new();
+    // Foreign keys to outside tables that are not there (`if_exists`):
+    // said now, and recorded with the table's finalize.
+    let mut notes: std::collections::HashMap<&str, Vec<String>> = Default::default();
     for (t, preexisting) in &todo {
         let mut chain = Vec::new();
         for fk in t.foreign_keys.iter().filter(|_| !preexisting) {
@@ -364,7 +393,25 @@ pub async fn finalize(
                 t.qualified(),
                 fk.ref_table
             );
-            match catalog::constraint_validated(client, &t.schema, &t.target, &fk.name).await? {
+            let exists =
+                catalog::constraint_validated(client, &t.schema, &t.target, &fk.name).await?;
+            if exists.is_none() {
+                if let Some(why) = missing_outside_table(client, t, fk).await? {
+                    if !fk.if_exists {
+                        return Err(error::blocked(format!(
+                            "{why}. Create it (the application's migrations?) and rerun, or set \
+                             if_exists = true on this foreign key to load without it"
+                        )));
+                    }
+                    tracing::warn!("{why} (if_exists = true)");
+                    notes
+                        .entry(t.source.as_str())
+                        .or_default()
+                        .push(format!("{why} (if_exists = true)"));
+                    continue;
+                }
+            }
+            match exists {
                 Some(true) => continue,
                 Some(false) => {}
                 None => fks.push(Step {
@@ -376,7 +423,7 @@ pub async fn finalize(
             chain.push(Step {
                 sql: ddl::validate_foreign_key(t, fk),
                 what,
-                hint: ORPHANS,
+                hint: if fk.outside { OUTSIDE_ORPHANS } else { ORPHANS },
             });
         }
         let mut sqls = Vec::new();
@@ -408,13 +455,14 @@ pub async fn finalize(
     chains.sort_by_key(|c| std::cmp::Reverse(c.len()));
     run_chains(b, chains, workers).await?;
     for (t, _) in &todo {
+        let note = notes.get(t.source.as_str()).map(|n| n.join("; "));
         state::set_stage(
             client,
             run_id,
             Stage::Finalize,
             &t.source,
             Status::Done,
-            None,
+            note.as_deref(),
         )
         .await
         .with_context(|| format!("recording finalize of {}", t.source))?;

@@ -113,6 +113,5 @@ fn fit_to_target(plan: &mut TablePlan, actual: &[catalog::ColumnType]) -> Result
         col.not_null |= *not_null;
         types.push((col.target.clone(), ty));
     }
-    plan.retype(&types);
-    Ok(())
+    plan.retype(&types).map_err(crate::error::usage)
 }

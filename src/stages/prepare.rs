@@ -139,6 +139,21 @@ pub async fn refusals(
     todo: &[&TablePlan],
     truncate_ok: bool,
 ) -> Result<Emptying> {
+    // A foreign key to an outside table that must exist (no if_exists):
+    // said before any row moves, not after the copy.
+    let mut missing = Vec::new();
+    for t in todo {
+        for fk in t.foreign_keys.iter().filter(|f| f.outside && !f.if_exists) {
+            missing.extend(super::finalize::missing_outside_table(client, t, fk).await?);
+        }
+    }
+    if !missing.is_empty() {
+        return Err(error::blocked(format!(
+            "{}. Create the table first (the application's migrations?), or set if_exists = true \
+             on the foreign key to load without it",
+            missing.join("; ")
+        )));
+    }
     // No run has id 0: "not this run" then excludes nothing.
     let id = run_id.unwrap_or(0);
     let mut drop = Vec::new();

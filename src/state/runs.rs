@@ -211,6 +211,25 @@ pub async fn stage_status(
     row.map(|r| Status::parse(r.get(0))).transpose()
 }
 
+/// What a finished stage of a table recorded for the operator (e.g. a
+/// foreign key it did not add): the `error` text of a stage that is done.
+pub async fn stage_note(
+    client: &impl GenericClient,
+    run_id: i64,
+    stage: Stage,
+    table: &str,
+) -> Result<Option<String>> {
+    let stage = stage.name();
+    let row = client
+        .query_opt(
+            "SELECT error FROM sqlite2pg.stages WHERE run_id = $1 AND stage = $2 \
+             AND table_name = $3 AND status = 'done'",
+            &[&run_id, &stage, &table],
+        )
+        .await?;
+    Ok(row.and_then(|r| r.get(0)))
+}
+
 pub async fn stage_done(
     client: &impl GenericClient,
     run_id: i64,

@@ -347,6 +347,7 @@ pub fn build_pipeline_with(
                 ref_columns: pcols,
                 on_delete: action(&fk.on_delete),
                 on_update: action(&fk.on_update),
+                ..Default::default()
             });
         }
 

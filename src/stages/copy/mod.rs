@@ -53,6 +53,9 @@ pub struct TableSummary {
     pub seconds: f64,
     pub error: Option<String>,
     pub reject_file: Option<PathBuf>,
+    /// What a later stage recorded for the operator (a foreign key not
+    /// added, say).
+    pub notes: Vec<String>,
 }
 
 impl TableSummary {
@@ -71,6 +74,7 @@ impl TableSummary {
             seconds: totals.seconds,
             error,
             reject_file,
+            notes: Vec::new(),
         }
     }
 }
