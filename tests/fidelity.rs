@@ -548,3 +548,94 @@ fn views_and_triggers_are_named_as_not_moved_by_init_check_and_run() {
         stdout(&o)
     );
 }
+
+/// A CHECK PostgreSQL refuses for the column's new type (`length()` of a
+/// bigint) is left out, and one the loaded rows break stays NOT VALID:
+/// each is named, and neither fails the run after the load.
+#[test]
+fn checks_that_do_not_translate_or_that_rows_break_never_fail_the_run() {
+    let (dir, db_path) = sqlite_fixture(
+        "PRAGMA ignore_check_constraints = ON;
+         CREATE TABLE codes (
+           id INTEGER PRIMARY KEY,
+           code INTEGER CHECK (length(code) >= 1),
+           n INTEGER CONSTRAINT n_positive CHECK (n > 0)
+         );
+         INSERT INTO codes VALUES (1, 10, 5), (2, 20, -1), (3, 30, -2);",
+    );
+    let toml = dir.path().join("codes.toml");
+    init_mapping(&db_path, &toml);
+    let db = TestDb::new();
+    let o = run_pipeline(&toml, &db.url, &[]);
+    let (out, err) = (stdout(&o), stderr(&o));
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(db.scalar("SELECT count(*) FROM codes"), "3");
+    assert!(
+        out.contains("left out: PostgreSQL refused it (function length(bigint) does not exist)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("left NOT VALID: 2 loaded row(s) break it"),
+        "{out}"
+    );
+    // The broken one is there, NOT VALID, and enforced for new rows.
+    let checks = db.query(
+        "SELECT pg_get_constraintdef(oid), convalidated FROM pg_constraint \
+         WHERE conrelid = 'codes'::regclass AND contype = 'c'",
+    );
+    assert_eq!(checks.len(), 1, "{checks:?}");
+    assert!(checks[0][0].contains("n > 0"), "{checks:?}");
+    assert_eq!(checks[0][1], "f");
+    let url = db.url.clone();
+    let insert = std::process::Command::new("psql")
+        .args([&url, "-c", "INSERT INTO codes VALUES (4, 40, -5)"])
+        .output()
+        .unwrap();
+    assert!(!insert.status.success());
+    assert!(
+        String::from_utf8_lossy(&insert.stderr).contains("violates check constraint"),
+        "{}",
+        String::from_utf8_lossy(&insert.stderr)
+    );
+    let status = sqlite2pg(&["status", toml.to_str().unwrap(), "--target", &db.url]);
+    assert!(
+        stdout(&status).contains("left NOT VALID"),
+        "{}",
+        stdout(&status)
+    );
+}
+
+/// A foreign key declared DEFERRABLE INITIALLY DEFERRED stays so.
+#[test]
+fn deferrable_foreign_keys_stay_deferrable() {
+    let (dir, db_path) = sqlite_fixture(
+        "CREATE TABLE parent (id INTEGER PRIMARY KEY);
+         CREATE TABLE child (
+           id INTEGER PRIMARY KEY,
+           p INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED,
+           q INTEGER REFERENCES parent (id)
+         );
+         INSERT INTO parent VALUES (1);
+         INSERT INTO child VALUES (1, 1, 1);",
+    );
+    let toml = dir.path().join("fk.toml");
+    init_mapping(&db_path, &toml);
+    assert!(std::fs::read_to_string(&toml)
+        .unwrap()
+        .contains("deferrable = \"initially deferred\""));
+    let db = TestDb::new();
+    let o = run_pipeline(&toml, &db.url, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let fks = db.query(
+        "SELECT a.attname, c.condeferrable, c.condeferred, c.convalidated FROM pg_constraint c \
+         JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] \
+         WHERE c.conrelid = 'child'::regclass AND c.contype = 'f' ORDER BY 1",
+    );
+    assert_eq!(
+        fks,
+        vec![
+            vec!["p".to_string(), "t".into(), "t".into(), "t".into()],
+            vec!["q".to_string(), "f".into(), "f".into(), "t".into()],
+        ]
+    );
+}

@@ -357,6 +357,28 @@ pub struct ForeignKeyDef {
     pub on_delete: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_update: Option<String>,
+    /// `DEFERRABLE`, checked at commit (`initially deferred`) or at each
+    /// statement unless deferred with SET CONSTRAINTS (`initially
+    /// immediate`), as the source declared it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deferrable: Option<Deferrable>,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub enum Deferrable {
+    #[serde(rename = "initially deferred")]
+    InitiallyDeferred,
+    #[serde(rename = "initially immediate")]
+    InitiallyImmediate,
+}
+
+impl Deferrable {
+    pub fn sql(self) -> &'static str {
+        match self {
+            Deferrable::InitiallyDeferred => "DEFERRABLE INITIALLY DEFERRED",
+            Deferrable::InitiallyImmediate => "DEFERRABLE INITIALLY IMMEDIATE",
+        }
+    }
 }
 
 /// One problem found in a mapping file.

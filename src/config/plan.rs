@@ -55,6 +55,7 @@ pub struct ForeignKeyPlan {
     /// An outside table that does not exist: the key is skipped (and the
     /// run says so) rather than failing finalize.
     pub if_exists: bool,
+    pub deferrable: Option<crate::config::mapping::Deferrable>,
 }
 
 #[derive(Debug, Clone)]
@@ -379,6 +380,7 @@ pub fn plan(p: &Pipeline) -> Result<Vec<TablePlan>> {
                 on_update: fk.on_update.as_deref().and_then(fk_action),
                 outside: fk.references_target.is_some(),
                 if_exists: fk.if_exists,
+                deferrable: fk.deferrable,
             });
         }
         let checks = t

@@ -91,6 +91,9 @@ pub struct SourceForeignKey {
     pub ref_columns: Vec<String>,
     pub on_delete: String,
     pub on_update: String,
+    /// `Some(true)`: `DEFERRABLE INITIALLY DEFERRED`; `Some(false)`:
+    /// `DEFERRABLE` (initially immediate); `None`: not deferrable.
+    pub deferrable: Option<bool>,
 }
 
 impl SourceTable {
@@ -301,6 +304,7 @@ fn read_table(conn: &Connection, name: &str, sql: &str) -> Result<SourceTable> {
             ref_columns: Vec::new(),
             on_delete,
             on_update,
+            deferrable: None,
         });
         fk.columns.push(from);
         if let Some(to) = to {
@@ -313,6 +317,17 @@ fn read_table(conn: &Connection, name: &str, sql: &str) -> Result<SourceTable> {
         // Partly named parent columns cannot happen in valid SQL; be safe.
         if fk.ref_columns.len() != fk.columns.len() {
             fk.ref_columns.clear();
+        }
+    }
+    // The pragma does not tell DEFERRABLE: read from the SQL, one clause
+    // per foreign key in declaration order (if the counts disagree,
+    // nothing is assumed).
+    if let Ok(toks) = tokenize(sql) {
+        let deferrable = fk_deferrability(&toks);
+        if deferrable.len() == foreign_keys.len() {
+            for (fk, d) in foreign_keys.iter_mut().zip(deferrable) {
+                fk.deferrable = d;
+            }
         }
     }
 
@@ -363,6 +378,46 @@ fn table_options(toks: &[Token]) -> &[Token] {
 }
 
 /// CHECK expressions of a CREATE TABLE, column and table constraints alike.
+/// For each `REFERENCES` clause of a CREATE TABLE, in order: whether it is
+/// `DEFERRABLE INITIALLY DEFERRED` (`Some(true)`), `DEFERRABLE` otherwise
+/// (`Some(false)`), or not deferrable (`None`). The clause ends at the next
+/// comma or closing parenthesis at its own depth.
+fn fk_deferrability(toks: &[Token]) -> Vec<Option<bool>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        if !toks[i].is_word("references") {
+            i += 1;
+            continue;
+        }
+        let mut depth = 0i32;
+        let mut j = i + 1;
+        let mut found = None;
+        while j < toks.len() {
+            let t = &toks[j];
+            if t.is_op("(") {
+                depth += 1;
+            } else if t.is_op(")") {
+                if depth == 0 {
+                    break;
+                }
+                depth -= 1;
+            } else if depth == 0 && (t.is_op(",") || t.is_word("references")) {
+                break;
+            } else if depth == 0 && t.is_word("deferrable") {
+                let negated = j > 0 && toks[j - 1].is_word("not");
+                let deferred = toks.get(j + 1).is_some_and(|t| t.is_word("initially"))
+                    && toks.get(j + 2).is_some_and(|t| t.is_word("deferred"));
+                found = (!negated).then_some(deferred);
+            }
+            j += 1;
+        }
+        out.push(found);
+        i = j;
+    }
+    out
+}
+
 fn check_constraints(sql: &str, toks: &[Token]) -> Vec<String> {
     let mut out = Vec::new();
     for (i, t) in toks.iter().enumerate() {
@@ -519,6 +574,39 @@ fn parents_first(mut tables: Vec<SourceTable>) -> Vec<SourceTable> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn foreign_keys_keep_deferrable_as_declared() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE p (id INTEGER PRIMARY KEY);
+             CREATE TABLE c (
+               a INTEGER REFERENCES p (id) DEFERRABLE INITIALLY DEFERRED NOT NULL,
+               b INTEGER REFERENCES p ON DELETE CASCADE,
+               d INTEGER,
+               e INTEGER,
+               FOREIGN KEY (d) REFERENCES p (id) DEFERRABLE,
+               FOREIGN KEY (e) REFERENCES p (id) NOT DEFERRABLE INITIALLY DEFERRED
+             );",
+        )
+        .unwrap();
+        let s = introspect(&conn).unwrap();
+        let c = s.table("c").unwrap();
+        let got: Vec<(String, Option<bool>)> = c
+            .foreign_keys
+            .iter()
+            .map(|f| (f.columns[0].clone(), f.deferrable))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("a".to_string(), Some(true)),
+                ("b".to_string(), None),
+                ("d".to_string(), Some(false)),
+                ("e".to_string(), None),
+            ]
+        );
+    }
     use super::*;
 
     fn db(sql: &str) -> Connection {

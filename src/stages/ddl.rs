@@ -100,6 +100,9 @@ pub fn foreign_key(t: &TablePlan, fk: &ForeignKeyPlan) -> String {
     if let Some(a) = fk.on_update {
         s.push_str(&format!(" ON UPDATE {a}"));
     }
+    if let Some(d) = fk.deferrable {
+        s.push_str(&format!(" {}", d.sql()));
+    }
     s.push_str(" NOT VALID");
     s
 }

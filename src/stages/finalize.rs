@@ -44,10 +44,7 @@ pub struct Step {
 
 const DUPLICATE_KEYS: &[(&str, &str)] = &[("23505", " (duplicate keys in the source?)")];
 const DUPLICATE_VALUES: &[(&str, &str)] = &[("23505", " (duplicate values in the source?)")];
-const KEY_AND_CHECKS: &[(&str, &str)] = &[
-    ("23502", " (NULL key values in the source?)"),
-    ("23514", " (rows that break the CHECK in the source?)"),
-];
+const KEY_NULLS: &[(&str, &str)] = &[("23502", " (NULL key values in the source?)")];
 const ORPHANS: &[(&str, &str)] = &[(
     "23503",
     " (rows whose parent row is missing in the source?)",
@@ -310,15 +307,10 @@ pub async fn key_steps(client: &Client, t: &TablePlan) -> Result<(Vec<Step>, Opt
             hint: if ix.unique { DUPLICATE_VALUES } else { NO_HINT },
         });
     }
-    for (name, expr) in &t.checks {
-        if !catalog::constraint_exists(client, &t.schema, &t.target, name).await? {
-            table_steps.push(ddl::check(t, name, expr));
-        }
-    }
     let attach = (!table_steps.is_empty()).then(|| Step {
         sql: table_steps.join(";\n"),
-        what: format!("primary key and CHECKs of {}", t.qualified()),
-        hint: KEY_AND_CHECKS,
+        what: format!("primary key of {}", t.qualified()),
+        hint: KEY_NULLS,
     });
     Ok((builds, attach))
 }
@@ -359,6 +351,10 @@ pub async fn finalize(
     for t in &ours {
         report_leftovers(client, t).await?;
     }
+    // What finalize did not do, per table: said now, and recorded with the
+    // table's finalize (CHECKs left out or NOT VALID, foreign keys to
+    // outside tables that are not there).
+    let mut notes: std::collections::HashMap<&str, Vec<String>> = Default::default();
     // 1. Index builds, all in parallel.
     let mut builds = Vec::new();
     let mut attach = Vec::new();
@@ -377,13 +373,20 @@ pub async fn finalize(
     run_parallel(b, builds, workers).await?;
     // 2. Primary keys attached, CHECKs added: per table, tables in parallel.
     run_parallel(b, attach, workers).await?;
+    // CHECKs: added NOT VALID, then validated. One PostgreSQL refuses
+    // (it does not translate) is left out, one the loaded rows break stays
+    // NOT VALID (enforced for new rows); each is named, none fails the run
+    // after the load.
+    for t in &ours {
+        for n in checks(client, t).await? {
+            tracing::warn!("{n}");
+            notes.entry(t.source.as_str()).or_default().push(n);
+        }
+    }
     // 3. Foreign keys added NOT VALID (catalog only), in sequence; 4. each
     // table's chain: validate its foreign keys, sequences, statistics.
     let mut fks = Vec::new();
     let mut chains = Vec::new();
-    // Foreign keys to outside tables that are not there (`if_exists`):
-    // said now, and recorded with the table's finalize.
-    let mut notes: std::collections::HashMap<&str, Vec<String>> = Default::default();
     for (t, preexisting) in &todo {
         let mut chain = Vec::new();
         for fk in t.foreign_keys.iter().filter(|_| !preexisting) {
@@ -475,6 +478,73 @@ pub async fn finalize(
         t0.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Add each CHECK of `t` not there yet NOT VALID, then validate it; the
+/// notes say which were left out (PostgreSQL refused the expression) or
+/// left NOT VALID (rows break them, counted). A lost connection or another
+/// failure a rerun may cure is an error, as anywhere.
+async fn checks(client: &Client, t: &TablePlan) -> Result<Vec<String>> {
+    let mut notes = Vec::new();
+    for (name, expr) in &t.checks {
+        let validated = catalog::constraint_validated(client, &t.schema, &t.target, name).await?;
+        if validated == Some(true) {
+            continue;
+        }
+        let what = format!("CHECK {name} ({expr}) on {}", t.qualified());
+        if validated.is_none() {
+            let add = format!("{} NOT VALID", ddl::check(t, name, expr));
+            tracing::debug!("{add}");
+            if let Err(e) = client.batch_execute(&add).await {
+                match refused_by_postgres(&e) {
+                    Some(why) => {
+                        notes.push(format!("{what} left out: PostgreSQL refused it ({why})"));
+                        continue;
+                    }
+                    None => return Err(error::from_postgres(&e, format!("adding {what}"))),
+                }
+            }
+        }
+        let validate = format!(
+            "ALTER TABLE {} VALIDATE CONSTRAINT {}",
+            t.qualified(),
+            quote(name)
+        );
+        if let Err(e) = client.batch_execute(&validate).await {
+            if e.code() != Some(&tokio_postgres::error::SqlState::CHECK_VIOLATION) {
+                return Err(error::from_postgres(&e, format!("validating {what}")));
+            }
+            let broken: i64 = client
+                .query_one(
+                    &format!("SELECT count(*) FROM {} WHERE NOT ({expr})", t.qualified()),
+                    &[],
+                )
+                .await
+                .map(|r| r.get(0))
+                .unwrap_or(-1);
+            let rows = if broken >= 0 {
+                format!("{broken} loaded row(s) break it")
+            } else {
+                "loaded rows break it".into()
+            };
+            notes.push(format!(
+                "{what} left NOT VALID: {rows} (PostgreSQL enforces it for new rows; \
+                 fix them, then ALTER TABLE ... VALIDATE CONSTRAINT {name})"
+            ));
+        }
+    }
+    Ok(notes)
+}
+
+/// PostgreSQL's own refusal of a statement (a syntax error, an unknown
+/// function, a type mismatch, a data exception), as opposed to a failure a
+/// rerun may cure (connection, resources, locks, shutdown).
+fn refused_by_postgres(e: &tokio_postgres::Error) -> Option<String> {
+    let db = e.as_db_error()?;
+    let class = &db.code().code()[..2];
+    ["42", "22", "23", "2B", "0A"]
+        .contains(&class)
+        .then(|| db.message().to_string())
 }
 
 /// Foreign keys and indexes on a table this tool created that the mapping

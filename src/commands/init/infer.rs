@@ -6,7 +6,7 @@
 use super::choose::choose_type;
 use super::profile::{ColumnProfile, Profiles};
 use crate::config::mapping::{
-    ColumnMap, EpochUnit, ForeignKeyDef, IndexDef, Pipeline, SourceConfig, TableMap,
+    ColumnMap, Deferrable, EpochUnit, ForeignKeyDef, IndexDef, Pipeline, SourceConfig, TableMap,
 };
 use crate::pg::ident;
 use crate::pg::types::PgType;
@@ -347,6 +347,13 @@ pub fn build_pipeline_with(
                 ref_columns: pcols,
                 on_delete: action(&fk.on_delete),
                 on_update: action(&fk.on_update),
+                deferrable: fk.deferrable.map(|deferred| {
+                    if deferred {
+                        Deferrable::InitiallyDeferred
+                    } else {
+                        Deferrable::InitiallyImmediate
+                    }
+                }),
                 ..Default::default()
             });
         }
