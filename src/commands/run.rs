@@ -210,7 +210,9 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
             // A new run that prepare would refuse is refused before it is
             // recorded: the last run stays the latest.
             let truncate_ok = opts.truncate || p.target.if_not_empty == IfNotEmpty::Truncate;
-            emptying = Some(prepare::refusals(&client, &name, None, &selected, truncate_ok).await?);
+            emptying = Some(
+                prepare::refusals(&client, &name, None, &selected, &ctx.plans, truncate_ok).await?,
+            );
             let id = state::new_run(&client, &name, schema, &src_str, &fp, &mhash).await?;
             tracing::info!(
                 "starting run {id} of pipeline `{name}` into {}",

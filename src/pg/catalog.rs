@@ -216,6 +216,27 @@ pub async fn is_referenced(c: &impl GenericClient, qualified: &str) -> Result<bo
     Ok(r.get(0))
 }
 
+/// The foreign keys of other tables that reference this one, as (schema,
+/// table, constraint name), in a stable order.
+pub async fn referencing(
+    c: &impl GenericClient,
+    qualified: &str,
+) -> Result<Vec<(String, String, String)>> {
+    let rows = c
+        .query(
+            "SELECT n.nspname::text, k.relname::text, x.conname::text FROM pg_constraint x \
+             JOIN pg_class k ON k.oid = x.conrelid JOIN pg_namespace n ON n.oid = k.relnamespace \
+             WHERE x.contype = 'f' AND x.confrelid = $1::text::regclass AND x.conrelid <> x.confrelid \
+             ORDER BY 1, 2, 3",
+            &[&qualified],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
+}
+
 /// Tables referenced by the foreign keys of a table (excluding itself), as
 /// (schema, table).
 pub async fn fk_parents(c: &impl GenericClient, qualified: &str) -> Result<Vec<(String, String)>> {
