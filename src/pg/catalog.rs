@@ -237,6 +237,38 @@ pub async fn referencing(
         .collect())
 }
 
+/// A foreign key of `qualified` from these columns to these columns of
+/// `parent`, whatever its name (an application's own, say), as (name,
+/// validated).
+pub async fn equivalent_foreign_key(
+    c: &impl GenericClient,
+    qualified: &str,
+    columns: &[String],
+    parent: &str,
+    ref_columns: &[String],
+) -> Result<Option<(String, bool)>> {
+    let cols = |key: &str, rel: &str| {
+        format!(
+            "ARRAY(SELECT a.attname::text FROM unnest(x.{key}) WITH ORDINALITY k(n, i) \
+             JOIN pg_attribute a ON a.attrelid = x.{rel} AND a.attnum = k.n ORDER BY k.i)"
+        )
+    };
+    let row = c
+        .query_opt(
+            &format!(
+                "SELECT x.conname::text, x.convalidated FROM pg_constraint x \
+                 WHERE x.contype = 'f' AND x.conrelid = $1::text::regclass \
+                 AND x.confrelid = $2::text::regclass AND {} = $3 AND {} = $4 \
+                 ORDER BY x.convalidated DESC, x.conname LIMIT 1",
+                cols("conkey", "conrelid"),
+                cols("confkey", "confrelid")
+            ),
+            &[&qualified, &parent, &columns, &ref_columns],
+        )
+        .await?;
+    Ok(row.map(|r| (r.get(0), r.get(1))))
+}
+
 /// Tables referenced by the foreign keys of a table (excluding itself), as
 /// (schema, table).
 pub async fn fk_parents(c: &impl GenericClient, qualified: &str) -> Result<Vec<(String, String)>> {
