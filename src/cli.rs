@@ -176,6 +176,10 @@ pub enum Command {
         /// Empty target tables that already hold rows (TRUNCATE, never CASCADE).
         #[arg(long)]
         truncate: bool,
+        /// The role that owns the tables (and their sequences) the tool
+        /// creates (overrides target.owner).
+        #[arg(long, value_name = "ROLE")]
+        owner: Option<String>,
         /// No progress bars (log lines only).
         #[arg(long)]
         no_progress: bool,

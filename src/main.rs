@@ -124,6 +124,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             fresh,
             force,
             truncate,
+            owner,
             no_progress,
         } => {
             let counts_checked = stage.is_empty() || stage.contains(&Stage::Verify);
@@ -134,6 +135,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 fresh,
                 force,
                 truncate,
+                owner,
                 progress: !no_progress && !cli.quiet,
             };
             match run::run(&pipeline, opts, &shutdown).await? {

@@ -7,6 +7,7 @@
 use crate::config::mapping::IfNotEmpty;
 use crate::config::plan::TablePlan;
 use crate::error::{self, ExitClass, Failure};
+use crate::pg::catalog;
 use crate::shutdown::Shutdown;
 use crate::sqlite::{fingerprint, source};
 use crate::stages::copy::{self, TableSummary};
@@ -33,6 +34,8 @@ pub struct RunOptions {
     pub force: bool,
     /// Empty non-empty target tables (same as `target.if_not_empty = "truncate"`).
     pub truncate: bool,
+    /// The role that owns what the tool creates (overrides `target.owner`).
+    pub owner: Option<String>,
     pub progress: bool,
 }
 
@@ -115,6 +118,24 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
     }
     let mhash = mapping_hash(file)?;
 
+    // The owner role is checked before anything is created, the state
+    // schema included.
+    let owner = opts.owner.as_deref().or(p.target.owner.as_deref());
+    if let Some(role) = owner {
+        if let Some(problem) = catalog::owner_problem(&client, role).await? {
+            return Err(error::blocked(format!(
+                "{} = {role:?}: {problem} on {}; nothing was created. {}",
+                if opts.owner.is_some() {
+                    "--owner"
+                } else {
+                    "target.owner"
+                },
+                ctx.target.shown,
+                "Create the role (CREATE ROLE ...) or grant it to the user the tool connects as, \
+                 or name another role"
+            )));
+        }
+    }
     state::ensure(&mut client).await?;
     let name = p.pipeline_name();
     let schema = &p.target.schema;
@@ -228,6 +249,7 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
         selected: &selected,
         only: &opts.stages,
         truncate: opts.truncate,
+        owner,
         progress: opts.progress,
         shutdown,
     };

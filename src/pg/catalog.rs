@@ -269,6 +269,29 @@ pub async fn equivalent_foreign_key(
     Ok(row.map(|r| (r.get(0), r.get(1))))
 }
 
+/// Why the connected user cannot make `role` the owner of what it creates,
+/// if it cannot: the role does not exist, or the user is not a member of
+/// it (ALTER … OWNER TO needs that, unless a superuser).
+pub async fn owner_problem(c: &impl GenericClient, role: &str) -> Result<Option<String>> {
+    let row = c
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1), current_user::text",
+            &[&role],
+        )
+        .await?;
+    let (exists, user): (bool, String) = (row.get(0), row.get(1));
+    if !exists {
+        return Ok(Some(format!("role {role:?} does not exist")));
+    }
+    let member: bool = c
+        .query_one("SELECT pg_has_role($1, 'MEMBER')", &[&role])
+        .await?
+        .get(0);
+    Ok((!member).then(|| {
+        format!("the connected user {user:?} is not a member of role {role:?}, so cannot give it tables")
+    }))
+}
+
 /// Tables referenced by the foreign keys of a table (excluding itself), as
 /// (schema, table).
 pub async fn fk_parents(c: &impl GenericClient, qualified: &str) -> Result<Vec<(String, String)>> {

@@ -31,7 +31,7 @@ pub async fn prepare(
     let schema = &p.target.schema;
     let truncate_ok = scope.truncate || p.target.if_not_empty == IfNotEmpty::Truncate;
     client
-        .batch_execute(&ddl::create_schema(schema))
+        .batch_execute(&ddl::create_schema(schema, scope.owner))
         .await
         .with_context(|| format!("creating target schema {schema}"))?;
     state::set_stage(client, run_id, Stage::Prepare, "", Status::Running, None).await?;
@@ -99,6 +99,12 @@ pub async fn prepare(
             tx.batch_execute(&ddl::create_table(t))
                 .await
                 .with_context(|| format!("creating target table {}", t.qualified()))?;
+            if let Some(role) = scope.owner {
+                // Its identity and serial sequences follow the table.
+                tx.batch_execute(&ddl::owner_to(t, role))
+                    .await
+                    .with_context(|| format!("giving {} to role {role}", t.qualified()))?;
+            }
         }
         let row = state::TableRow {
             source_table: t.source.clone(),
