@@ -202,6 +202,10 @@ pub enum Command {
         /// removed when the run ends.
         #[arg(long, value_name = "DIR")]
         snapshot_dir: Option<PathBuf>,
+        /// The role that owns the tables (and their sequences) the tool
+        /// creates (overrides target.owner).
+        #[arg(long, value_name = "ROLE")]
+        owner: Option<String>,
         /// No progress bars (log lines only).
         #[arg(long)]
         no_progress: bool,

@@ -132,6 +132,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             allow_unmapped,
             snapshot,
             snapshot_dir,
+            owner,
             no_progress,
         } => {
             let counts_checked = stage.is_empty() || stage.contains(&Stage::Verify);
@@ -150,6 +151,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 allow_unmapped,
                 snapshot: (snapshot == cli::Snapshot::Copy)
                     .then(|| snapshot_dir.unwrap_or_else(std::env::temp_dir)),
+                owner,
                 progress: !no_progress && !cli.quiet,
             };
             match run::run(&pipeline, opts, &shutdown).await? {

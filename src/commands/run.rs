@@ -7,6 +7,7 @@
 use crate::config::mapping::IfNotEmpty;
 use crate::config::plan::TablePlan;
 use crate::error::{self, ExitClass, Failure};
+use crate::pg::catalog;
 use crate::shutdown::Shutdown;
 use crate::sqlite::guard::SourceGuard;
 use crate::sqlite::{fingerprint, source};
@@ -40,6 +41,8 @@ pub struct RunOptions {
     /// `--snapshot copy`: load from a consistent private copy of the
     /// source, made in this directory.
     pub snapshot: Option<std::path::PathBuf>,
+    /// The role that owns what the tool creates (overrides `target.owner`).
+    pub owner: Option<String>,
     pub progress: bool,
 }
 
@@ -156,6 +159,24 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
     guard.check("Nothing was written to the target")?;
     let mhash = mapping_hash(file)?;
 
+    // The owner role is checked before anything is created, the state
+    // schema included.
+    let owner = opts.owner.as_deref().or(p.target.owner.as_deref());
+    if let Some(role) = owner {
+        if let Some(problem) = catalog::owner_problem(&client, role).await? {
+            return Err(error::blocked(format!(
+                "{} = {role:?}: {problem} on {}; nothing was created. {}",
+                if opts.owner.is_some() {
+                    "--owner"
+                } else {
+                    "target.owner"
+                },
+                ctx.target.shown,
+                "Create the role (CREATE ROLE ...) or grant it to the user the tool connects as, \
+                 or name another role"
+            )));
+        }
+    }
     state::ensure(&mut client).await?;
     let name = p.pipeline_name();
     let schema = &p.target.schema;
@@ -250,7 +271,9 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
             // A new run that prepare would refuse is refused before it is
             // recorded: the last run stays the latest.
             let truncate_ok = opts.truncate || p.target.if_not_empty == IfNotEmpty::Truncate;
-            emptying = Some(prepare::refusals(&client, &name, None, &selected, truncate_ok).await?);
+            emptying = Some(
+                prepare::refusals(&client, &name, None, &selected, &ctx.plans, truncate_ok).await?,
+            );
             let id = state::new_run(&client, &name, schema, &src_str, &fp, &mhash).await?;
             tracing::info!(
                 "starting run {id} of pipeline `{name}` into {}",
@@ -266,6 +289,7 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
         selected: &selected,
         only: &opts.stages,
         truncate: opts.truncate,
+        owner,
         progress: opts.progress,
         shutdown,
         guard: &guard,

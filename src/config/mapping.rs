@@ -67,6 +67,10 @@ pub struct TargetConfig {
     /// did not load: `fail` (default) or `truncate`.
     #[serde(default)]
     pub if_not_empty: IfNotEmpty,
+    /// The role that owns the tables (and their sequences) the tool
+    /// creates, and the schema if the tool creates it; `--owner` overrides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 impl Default for TargetConfig {
@@ -75,6 +79,7 @@ impl Default for TargetConfig {
             url: None,
             schema: default_schema(),
             if_not_empty: IfNotEmpty::Fail,
+            owner: None,
         }
     }
 }

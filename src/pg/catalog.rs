@@ -216,6 +216,82 @@ pub async fn is_referenced(c: &impl GenericClient, qualified: &str) -> Result<bo
     Ok(r.get(0))
 }
 
+/// The foreign keys of other tables that reference this one, as (schema,
+/// table, constraint name), in a stable order.
+pub async fn referencing(
+    c: &impl GenericClient,
+    qualified: &str,
+) -> Result<Vec<(String, String, String)>> {
+    let rows = c
+        .query(
+            "SELECT n.nspname::text, k.relname::text, x.conname::text FROM pg_constraint x \
+             JOIN pg_class k ON k.oid = x.conrelid JOIN pg_namespace n ON n.oid = k.relnamespace \
+             WHERE x.contype = 'f' AND x.confrelid = $1::text::regclass AND x.conrelid <> x.confrelid \
+             ORDER BY 1, 2, 3",
+            &[&qualified],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect())
+}
+
+/// A foreign key of `qualified` from these columns to these columns of
+/// `parent`, whatever its name (an application's own, say), as (name,
+/// validated).
+pub async fn equivalent_foreign_key(
+    c: &impl GenericClient,
+    qualified: &str,
+    columns: &[String],
+    parent: &str,
+    ref_columns: &[String],
+) -> Result<Option<(String, bool)>> {
+    let cols = |key: &str, rel: &str| {
+        format!(
+            "ARRAY(SELECT a.attname::text FROM unnest(x.{key}) WITH ORDINALITY k(n, i) \
+             JOIN pg_attribute a ON a.attrelid = x.{rel} AND a.attnum = k.n ORDER BY k.i)"
+        )
+    };
+    let row = c
+        .query_opt(
+            &format!(
+                "SELECT x.conname::text, x.convalidated FROM pg_constraint x \
+                 WHERE x.contype = 'f' AND x.conrelid = $1::text::regclass \
+                 AND x.confrelid = $2::text::regclass AND {} = $3 AND {} = $4 \
+                 ORDER BY x.convalidated DESC, x.conname LIMIT 1",
+                cols("conkey", "conrelid"),
+                cols("confkey", "confrelid")
+            ),
+            &[&qualified, &parent, &columns, &ref_columns],
+        )
+        .await?;
+    Ok(row.map(|r| (r.get(0), r.get(1))))
+}
+
+/// Why the connected user cannot make `role` the owner of what it creates,
+/// if it cannot: the role does not exist, or the user is not a member of
+/// it (ALTER … OWNER TO needs that, unless a superuser).
+pub async fn owner_problem(c: &impl GenericClient, role: &str) -> Result<Option<String>> {
+    let row = c
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1), current_user::text",
+            &[&role],
+        )
+        .await?;
+    let (exists, user): (bool, String) = (row.get(0), row.get(1));
+    if !exists {
+        return Ok(Some(format!("role {role:?} does not exist")));
+    }
+    let member: bool = c
+        .query_one("SELECT pg_has_role($1, 'MEMBER')", &[&role])
+        .await?
+        .get(0);
+    Ok((!member).then(|| {
+        format!("the connected user {user:?} is not a member of role {role:?}, so cannot give it tables")
+    }))
+}
+
 /// Tables referenced by the foreign keys of a table (excluding itself), as
 /// (schema, table).
 pub async fn fk_parents(c: &impl GenericClient, qualified: &str) -> Result<Vec<(String, String)>> {

@@ -8,8 +8,23 @@ use crate::config::mapping::IndexDef;
 use crate::config::plan::{ForeignKeyPlan, TablePlan};
 use crate::pg::ident::quote;
 
-pub fn create_schema(schema: &str) -> String {
-    format!("CREATE SCHEMA IF NOT EXISTS {}", quote(schema))
+/// The schema, owned by `owner` if this creates it (an existing schema
+/// is left as it is).
+pub fn create_schema(schema: &str, owner: Option<&str>) -> String {
+    match owner {
+        Some(role) => format!(
+            "CREATE SCHEMA IF NOT EXISTS {} AUTHORIZATION {}",
+            quote(schema),
+            quote(role)
+        ),
+        None => format!("CREATE SCHEMA IF NOT EXISTS {}", quote(schema)),
+    }
+}
+
+/// The table to `role`: its indexes and the sequences it owns (identity,
+/// serial) follow it.
+pub fn owner_to(t: &TablePlan, role: &str) -> String {
+    format!("ALTER TABLE {} OWNER TO {}", t.qualified(), quote(role))
 }
 
 pub fn create_table(t: &TablePlan) -> String {

@@ -63,6 +63,9 @@ pub struct Scope<'a> {
     pub only: &'a [Stage],
     /// Target tables holding rows may be emptied (`--truncate`).
     pub truncate: bool,
+    /// The role that owns the tables the tool creates (`--owner`, else
+    /// `target.owner`), checked to exist before the run starts.
+    pub owner: Option<&'a str>,
     pub progress: bool,
     pub shutdown: &'a Shutdown,
     /// Asked before each commit whether the source is still the file the

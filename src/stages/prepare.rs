@@ -10,6 +10,7 @@ use crate::config::mapping::IfNotEmpty;
 use crate::config::plan::TablePlan;
 use crate::error;
 use crate::pg::catalog;
+use crate::pg::ident::quote;
 use crate::state::{self, Stage, Status};
 use anyhow::{Context as _, Result};
 use std::time::Instant;
@@ -31,7 +32,7 @@ pub async fn prepare(
     let schema = &p.target.schema;
     let truncate_ok = scope.truncate || p.target.if_not_empty == IfNotEmpty::Truncate;
     client
-        .batch_execute(&ddl::create_schema(schema))
+        .batch_execute(&ddl::create_schema(schema, scope.owner))
         .await
         .with_context(|| format!("creating target schema {schema}"))?;
     state::set_stage(client, run_id, Stage::Prepare, "", Status::Running, None).await?;
@@ -61,6 +62,7 @@ pub async fn prepare(
                 &p.pipeline_name(),
                 Some(run_id),
                 &todo,
+                &scope.ctx.plans,
                 truncate_ok,
             )
             .await?
@@ -98,6 +100,12 @@ pub async fn prepare(
             tx.batch_execute(&ddl::create_table(t))
                 .await
                 .with_context(|| format!("creating target table {}", t.qualified()))?;
+            if let Some(role) = scope.owner {
+                // Its identity and serial sequences follow the table.
+                tx.batch_execute(&ddl::owner_to(t, role))
+                    .await
+                    .with_context(|| format!("giving {} to role {role}", t.qualified()))?;
+            }
         }
         let row = state::TableRow {
             source_table: t.source.clone(),
@@ -120,11 +128,19 @@ pub async fn prepare(
 /// What `prepare` will empty before it loads: tables that an earlier run
 /// of this pipeline created are dropped (all in one statement, never
 /// CASCADE) so they are recreated without the old keys, indexes and foreign
-/// keys; other tables holding rows are emptied only with permission (all in
-/// one TRUNCATE, never CASCADE).
+/// keys; other tables holding rows are emptied only with permission, in one
+/// TRUNCATE (never CASCADE) that also names every table a foreign key makes
+/// it take along (see [`refusals`]), each listed with why before anything
+/// is emptied.
 pub struct Emptying {
     drop: Vec<String>,
-    truncate: Vec<String>,
+    truncate: Vec<Emptied>,
+}
+
+/// One table of the TRUNCATE, and why it is in it.
+struct Emptied {
+    table: String,
+    why: String,
 }
 
 /// Everything in the target that makes `prepare` refuse, found without
@@ -132,11 +148,21 @@ pub struct Emptying {
 /// or a table holding rows that may not be emptied. The run command asks
 /// before it records a new run, so a refused run leaves no record behind;
 /// `run_id` is `None` then.
+///
+/// With permission to empty (`truncate_ok`), PostgreSQL truncates a table
+/// only together with every table whose foreign key references it, so the
+/// TRUNCATE takes along, transitively: the pipeline's tables that
+/// reference one (`all` is the whole mapping); an empty table outside the
+/// pipeline (emptying it loses nothing, and it is listed). A table that
+/// holds rows and references one — outside the pipeline, or not selected
+/// by `--table` — refuses the run (exit 4) before anything is emptied,
+/// naming it, its foreign key and what to do.
 pub async fn refusals(
     client: &Client,
     pipeline: &str,
     run_id: Option<i64>,
     todo: &[&TablePlan],
+    all: &[TablePlan],
     truncate_ok: bool,
 ) -> Result<Emptying> {
     // A foreign key to an outside table that must exist (no if_exists):
@@ -185,7 +211,10 @@ pub async fn refusals(
             check_existing_columns(client, t).await?;
             if catalog::has_rows(client, &t.qualified()).await? {
                 if truncate_ok {
-                    truncate.push(t.qualified());
+                    truncate.push(Emptied {
+                        table: t.qualified(),
+                        why: "holds rows; selected".into(),
+                    });
                 } else {
                     refused.push(t.qualified());
                 }
@@ -204,7 +233,77 @@ pub async fn refusals(
             refused.join(", ")
         )));
     }
+    if !truncate.is_empty() {
+        take_along_referencing(client, todo, all, &drop, &mut truncate).await?;
+    }
     Ok(Emptying { drop, truncate })
+}
+
+/// Adds to `truncate`, transitively, every table whose foreign key
+/// references one in it (PostgreSQL refuses a TRUNCATE that leaves one
+/// out), or refuses when such a table holds rows the operator did not ask
+/// to empty.
+async fn take_along_referencing(
+    client: &Client,
+    todo: &[&TablePlan],
+    all: &[TablePlan],
+    drop: &[String],
+    truncate: &mut Vec<Emptied>,
+) -> Result<()> {
+    let mut blocked = Vec::new();
+    let mut i = 0;
+    while i < truncate.len() {
+        let parent = truncate[i].table.clone();
+        i += 1;
+        for (schema, table, fk) in catalog::referencing(client, &parent).await? {
+            let q = crate::pg::ident::qualified(&schema, &table);
+            if truncate.iter().any(|e| e.table == q) || drop.contains(&q) {
+                continue;
+            }
+            let plan = all.iter().find(|p| p.schema == schema && p.target == table);
+            let selected = todo.iter().any(|p| p.schema == schema && p.target == table);
+            let rows = catalog::has_rows(client, &q).await?;
+            let via = format!("references {parent} (foreign key {})", quote(&fk));
+            match (plan, rows) {
+                (Some(_), _) if selected => truncate.push(Emptied {
+                    table: q,
+                    why: format!("{}; selected, {via}", if rows { "holds rows" } else { "empty" }),
+                }),
+                (Some(_), false) => truncate.push(Emptied {
+                    table: q,
+                    why: format!("empty; a pipeline table not selected, {via}"),
+                }),
+                (Some(p), true) => blocked.push(format!(
+                    "{q} {via} and holds rows, but --table did not select it: select it too (--table {}) \
+                     so it is emptied and reloaded, or run without --table",
+                    p.source
+                )),
+                (None, false) => truncate.push(Emptied {
+                    table: q,
+                    why: format!("empty; outside the pipeline, {via}"),
+                }),
+                (None, true) => blocked.push(format!(
+                    "{q} is not in the pipeline, holds rows, and {via}: a TRUNCATE must empty it too, \
+                     and this tool empties no table outside the pipeline that holds rows. \
+                     Empty it yourself if its rows can go (TRUNCATE {q}), or drop that foreign key \
+                     (ALTER TABLE {q} DROP CONSTRAINT {}), or leave {parent} out of the pipeline (include = false)",
+                    quote(&fk)
+                )),
+            }
+        }
+    }
+    if blocked.is_empty() {
+        return Ok(());
+    }
+    Err(error::blocked(format!(
+        "--truncate would empty {}, but nothing was emptied:\n  {}",
+        truncate
+            .iter()
+            .map(|e| e.table.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        blocked.join("\n  ")
+    )))
 }
 
 impl Emptying {
@@ -224,15 +323,19 @@ impl Emptying {
             tracing::info!("dropped {} (created by the previous run)", drop.join(", "));
         }
         if !truncate.is_empty() {
-            tx.batch_execute(&format!("TRUNCATE {}", truncate.join(", ")))
+            let names: Vec<&str> = truncate.iter().map(|e| e.table.as_str()).collect();
+            let lines: Vec<String> = truncate
+                .iter()
+                .map(|e| format!("{} ({})", e.table, e.why))
+                .collect();
+            tracing::warn!(
+                "--truncate: emptying {} table(s) in one TRUNCATE:\n  {}",
+                truncate.len(),
+                lines.join("\n  ")
+            );
+            tx.batch_execute(&format!("TRUNCATE {}", names.join(", ")))
                 .await
-                .with_context(|| {
-                    format!(
-                        "emptying {} (tables outside this pipeline reference them?)",
-                        truncate.join(", ")
-                    )
-                })?;
-            tracing::info!("emptied {}", truncate.join(", "));
+                .with_context(|| format!("emptying {}", names.join(", ")))?;
         }
         tx.commit().await?;
         Ok(())

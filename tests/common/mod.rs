@@ -97,6 +97,31 @@ impl Drop for TestDb {
     }
 }
 
+/// A role made for one test (roles are the server's, not a database's: the
+/// name is unique) and dropped when the value is dropped. Declare it before
+/// the `TestDb` whose objects it owns, so that database is dropped first.
+pub struct TestRole {
+    pub name: String,
+}
+
+impl TestRole {
+    pub fn new() -> TestRole {
+        let name = format!(
+            "s2p_role_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        admin(&format!("CREATE ROLE \"{name}\" NOLOGIN"));
+        TestRole { name }
+    }
+}
+
+impl Drop for TestRole {
+    fn drop(&mut self) {
+        admin(&format!("DROP ROLE IF EXISTS \"{}\"", self.name));
+    }
+}
+
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -284,11 +284,29 @@ async fn check_fk(
         .await
         .with_context(|| format!("checking foreign key {} of {}", fk.name, t.qualified()))?
         .get(0);
-    let validated = catalog::constraint_validated(client, &t.schema, &t.target, &fk.name).await?;
+    let mut name = fk.name.clone();
+    let mut validated =
+        catalog::constraint_validated(client, &t.schema, &t.target, &fk.name).await?;
+    if validated.is_none() {
+        // An application's schema keeps its own foreign keys, under its own
+        // names: the same columns to the same parent columns count.
+        if let Some((own, v)) = catalog::equivalent_foreign_key(
+            client,
+            &t.qualified(),
+            &fk.columns,
+            &parent,
+            &fk.ref_columns,
+        )
+        .await?
+        {
+            name = format!("{} (the target's {own})", fk.name);
+            validated = Some(v);
+        }
+    }
     let ok = orphans == 0 && validated == Some(true);
     Ok(CheckReport {
         table: t.target.clone(),
-        name: fk.name.clone(),
+        name,
         ok,
         detail: match (orphans, validated) {
             (0, Some(true)) => "valid".into(),
