@@ -241,3 +241,57 @@ fn a_later_stage_alone_on_a_new_run_is_refused_before_anything_is_recorded() {
     let o = run_pipeline(&toml, &db.url, &[]);
     assert!(stdout(&o).contains("already completed"), "{}", stdout(&o));
 }
+
+/// A lock wait that times out names the session holding the lock: its
+/// pid, application, state and query. The application's transaction here
+/// reads the table `--fresh` must drop.
+#[test]
+fn a_lock_wait_that_times_out_names_the_session_holding_it() {
+    let db = TestDb::new();
+    let (_dir, toml) = mapped_fixture(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT); INSERT INTO t VALUES (1, 'x');",
+    );
+    let text = std::fs::read_to_string(&toml).unwrap();
+    assert!(text.contains("lock_timeout = \"60s\""), "{text}");
+    edit_mapping(&toml, "lock_timeout = \"60s\"", "lock_timeout = \"1s\"");
+    let o = run_pipeline(&toml, &db.url, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // The application: a transaction left open after reading the table.
+    let mut app = std::process::Command::new("psql")
+        .args([db.url.as_str(), "-q", "-v", "ON_ERROR_STOP=1"])
+        .env("PGAPPNAME", "the-app")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let stdin = app.stdin.as_mut().unwrap();
+        writeln!(stdin, "BEGIN; SELECT count(*) FROM t;").unwrap();
+        stdin.flush().unwrap();
+    }
+    let t0 = std::time::Instant::now();
+    while db.scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'the-app' \
+         AND state = 'idle in transaction'",
+    ) != "1"
+    {
+        assert!(t0.elapsed().as_secs() < 30, "the app session never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let o = run_pipeline(&toml, &db.url, &["--fresh"]);
+    let err = stderr(&o);
+    let _ = app.kill();
+    let _ = app.wait();
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("lock timeout"), "{err}");
+    assert!(
+        err.contains("is locked by pid")
+            && err.contains("application 'the-app', idle in transaction since")
+            && err.contains("SELECT count(*) FROM t;"),
+        "{err}"
+    );
+    // Once the application's transaction is gone, the rerun goes through.
+    let o = run_pipeline(&toml, &db.url, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}

@@ -305,6 +305,7 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
                     state::set_run_status(&client, run_id, status, Some(&format!("{e:#}"))).await;
                 let _ = state::close_stages(&client, run_id, status).await;
             }
+            let e = with_lock_holders(&ctx.target, e, &selected).await;
             return Err(with_advice(e, class, run_id, &opts));
         }
     };
@@ -321,6 +322,7 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
                 "{msg}\nrun {run_id}: the target does not match the source; see `sqlite2pg verify`"
             )));
         }
+        let e = with_lock_holders(&ctx.target, e, &selected).await;
         return Err(with_advice(e, class, run_id, &opts));
     }
     let rejected: u64 = tables.iter().map(|t| t.rows_rejected as u64).sum();
@@ -372,6 +374,20 @@ fn status_for(class: ExitClass) -> Status {
 }
 
 /// The failure as the operator reads it: what went wrong, then what to do.
+/// A lock wait that timed out, with the sessions holding locks on the
+/// run's tables now (pid, application, state, query).
+async fn with_lock_holders(
+    target: &crate::pg::connect::Target,
+    e: anyhow::Error,
+    tables: &[&TablePlan],
+) -> anyhow::Error {
+    let relations: Vec<String> = tables.iter().map(|t| t.qualified()).collect();
+    match crate::pg::connect::lock_holders(target, &e, &relations).await {
+        Some(holders) => e.context(format!("a lock wait timed out:\n{holders}")),
+        None => e,
+    }
+}
+
 /// "Rerun" is advised only where a rerun resumes; otherwise the message
 /// already names what must change.
 fn with_advice(

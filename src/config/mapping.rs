@@ -129,6 +129,11 @@ pub struct Defaults {
     /// Parallel load workers (one PostgreSQL connection each).
     #[serde(default = "d_workers")]
     pub workers: usize,
+    /// How long a statement waits for a lock held by another session (an
+    /// application's open transaction) before the run stops naming that
+    /// session: PostgreSQL's `lock_timeout` (`60s`, `500ms`, `5min`).
+    #[serde(default = "d_lock_timeout")]
+    pub lock_timeout: String,
     /// Rejected rows tolerated per table before the table fails.
     #[serde(default)]
     pub reject_limit: u64,
@@ -163,6 +168,7 @@ impl Default for Defaults {
             commit_every: CommitEvery::default(),
             batch_size: d_batch_size(),
             workers: d_workers(),
+            lock_timeout: d_lock_timeout(),
             reject_limit: 0,
             timezone: d_timezone(),
             timestamp_formats: Vec::new(),
@@ -183,6 +189,9 @@ fn d_batch_size() -> usize {
 }
 fn d_workers() -> usize {
     4
+}
+fn d_lock_timeout() -> String {
+    crate::pg::connect::DEFAULT_LOCK_TIMEOUT.to_string()
 }
 fn d_true_bool() -> bool {
     true

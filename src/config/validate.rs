@@ -52,6 +52,15 @@ impl Pipeline {
         if d.workers == 0 || d.workers > 64 {
             push("defaults.workers".into(), "must be between 1 and 64".into());
         }
+        if !duration_ok(&d.lock_timeout) {
+            push(
+                "defaults.lock_timeout".into(),
+                format!(
+                    "`{}` is not a duration: a whole number with ms, s, min or h (e.g. `60s`, `500ms`); `0` waits forever",
+                    d.lock_timeout
+                ),
+            );
+        }
         if memory_kb(&d.maintenance_work_mem).is_none() {
             push(
                 "defaults.maintenance_work_mem".into(),
@@ -376,4 +385,12 @@ impl Pipeline {
         }
         out
     }
+}
+
+/// A `lock_timeout` PostgreSQL reads the same way: digits, then a unit.
+fn duration_ok(v: &str) -> bool {
+    let digits = v.chars().take_while(char::is_ascii_digit).count();
+    digits > 0
+        && ["", "ms", "s", "min", "h"].contains(&&v[digits..])
+        && (digits < v.len() || v == "0")
 }

@@ -25,8 +25,69 @@ fn error_text(e: &tokio_postgres::Error) -> String {
 
 /// How long any statement of this tool waits for a lock held by another
 /// session (an application transaction left open, say) before it fails with
-/// a message, instead of hanging and blocking that table's readers.
+/// a message naming that session, instead of hanging and blocking that
+/// table's readers. `defaults.lock_timeout` sets it per pipeline.
+pub const DEFAULT_LOCK_TIMEOUT: &str = "60s";
 pub const LOCK_TIMEOUT: &str = "SET lock_timeout = '60s'";
+
+/// When `e` is (or was caused by) a lock wait that timed out: the sessions
+/// that hold locks on `relations` (qualified names) now, one line each
+/// (pid, application, state and since when, query), read on a connection
+/// of its own. `None` for any other error, or when they cannot be read.
+pub async fn lock_holders(
+    target: &Target,
+    e: &anyhow::Error,
+    relations: &[String],
+) -> Option<String> {
+    let timed_out = e.chain().any(|c| {
+        c.downcast_ref::<tokio_postgres::Error>()
+            .and_then(|e| e.code())
+            == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE)
+    });
+    if !timed_out {
+        return None;
+    }
+    let client = target.connect().await.ok()?;
+    let rows = client
+        .query(
+            "SELECT DISTINCT l.relation::regclass::text, a.pid, coalesce(a.application_name, ''), \
+                    coalesce(a.state, ''), \
+                    coalesce(to_char(a.state_change, 'YYYY-MM-DD HH24:MI:SS TZ'), ''), \
+                    left(regexp_replace(coalesce(a.query, ''), '\\s+', ' ', 'g'), 200) \
+             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE l.granted AND l.pid <> pg_backend_pid() AND l.relation IS NOT NULL \
+               AND l.relation IN (SELECT to_regclass(x) FROM unnest($1::text[]) x) \
+             ORDER BY 1, 2",
+            &[&relations],
+        )
+        .await
+        .ok()?;
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let (rel, pid, app, state, since, query): (
+                String,
+                i32,
+                String,
+                String,
+                String,
+                String,
+            ) = (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5));
+            let app = if app.is_empty() {
+                "no application_name".into()
+            } else {
+                format!("application '{app}'")
+            };
+            format!("{rel} is locked by pid {pid} ({app}, {state} since {since}): {query}")
+        })
+        .collect();
+    (!lines.is_empty()).then(|| {
+        format!(
+            "{}\n(end that session's transaction, or pg_terminate_backend(pid), then rerun)",
+            lines.join("\n")
+        )
+    })
+}
 
 /// Resolve the target: `--target`, else `target.url` of the mapping (with
 /// `${VAR}` expanded), else `DATABASE_URL`, else libpq's environment
@@ -156,6 +217,9 @@ pub struct Target {
     /// Advisory lock key every connection of a run holds in shared mode
     /// (see `state::wait_for_leftover_sessions`).
     pub session_lock: Option<i64>,
+    /// How long a statement waits for a lock another session holds
+    /// (`defaults.lock_timeout`), as PostgreSQL reads `lock_timeout`.
+    pub lock_timeout: String,
     tls: Tls,
 }
 
@@ -386,6 +450,7 @@ impl Target {
             config: c,
             shown,
             session_lock: None,
+            lock_timeout: DEFAULT_LOCK_TIMEOUT.to_string(),
             tls,
         })
     }
@@ -521,7 +586,10 @@ impl Target {
     pub async fn connect(&self) -> Result<Client> {
         let client = self.open().await?;
         client
-            .batch_execute(&format!("SET TimeZone = 'UTC'; {LOCK_TIMEOUT}"))
+            .batch_execute(&format!(
+                "SET TimeZone = 'UTC'; SET lock_timeout = '{}'",
+                self.lock_timeout
+            ))
             .await
             .with_context(|| format!("cannot configure session on {}", self.shown))?;
         // A session idle between statements (the target is connected

@@ -34,7 +34,8 @@ pub fn load_context(file: &Path, target_flag: Option<&str>) -> Result<Context> {
     let pipeline = crate::config::load(file)?;
     let plans = plan::plan(&pipeline)?;
     let url = connect::resolve_url(target_flag, pipeline.target.url.as_deref())?;
-    let target = Target::parse(&url)?;
+    let mut target = Target::parse(&url)?;
+    target.lock_timeout = pipeline.defaults.lock_timeout.clone();
     Ok(Context {
         pipeline,
         plans,
