@@ -9,7 +9,7 @@ use crate::config::plan::TablePlan;
 #[cfg(test)]
 use crate::convert::cell::Cell;
 use crate::convert::reject::Reject;
-use crate::sqlite::transform::TableTransform;
+use crate::sqlite::transform::{RefusedRows, TableTransform};
 use anyhow::{Context, Result};
 use bytes::{Bytes, BytesMut};
 use rusqlite::types::ValueRef;
@@ -136,6 +136,9 @@ pub struct ReadRequest {
     pub transform: std::sync::Arc<TableTransform>,
     pub types: Vec<Type>,
     pub batch_size: usize,
+    /// Rows PostgreSQL refused in an earlier attempt at this range: read
+    /// as rejects, not sent.
+    pub refused: std::sync::Arc<RefusedRows>,
 }
 
 /// A running reader: its batches arrive on `batches`; [`Reader::finish`]
@@ -179,6 +182,7 @@ pub fn spawn_reader(req: ReadRequest) -> Reader {
             &req.transform,
             &req.types,
             req.batch_size,
+            &req.refused,
             &tx,
         )
     });
@@ -206,6 +210,7 @@ fn extract_encoded(
     tf: &TableTransform,
     types: &[Type],
     batch_size: usize,
+    refused: &RefusedRows,
     tx: &mpsc::Sender<EncodedBatch>,
 ) -> Result<u64> {
     let mut stmt = conn.prepare_cached(sql).context("preparing source query")?;
@@ -219,12 +224,19 @@ fn extract_encoded(
         let key = keys.next(row)?;
         n += 1;
         batch.rows_read += 1;
-        match tf
-            .encode_row(key, |i| row.get_ref(i + 1), types, &mut buf)
-            .context("reading source row")?
-        {
-            Ok(()) => batch.keys.push(key),
-            Err(reject) => batch.rejects.push(reject),
+        if let Some(why) = refused.get(&key) {
+            batch.rejects.push(
+                tf.refused(key, |i| row.get_ref(i + 1), why)
+                    .context("reading source row")?,
+            );
+        } else {
+            match tf
+                .encode_row(key, |i| row.get_ref(i + 1), types, &mut buf)
+                .context("reading source row")?
+            {
+                Ok(()) => batch.keys.push(key),
+                Err(reject) => batch.rejects.push(reject),
+            }
         }
         if batch.rows_read >= batch_size || buf.len() >= BATCH_BYTES {
             let next = BytesMut::with_capacity(buf.len() + buf.len() / 8);

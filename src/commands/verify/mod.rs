@@ -224,6 +224,7 @@ async fn hash_source(
         transform: std::sync::Arc::new(TableTransform::new(&plan)),
         types: wire.clone(),
         batch_size,
+        refused: Default::default(),
     });
     let hasher = tokio::task::spawn_blocking(move || -> Result<(Checksum, u64), String> {
         let mut sum = Checksum::default();
