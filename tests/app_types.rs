@@ -110,4 +110,8 @@ fn bad_enum_label_and_domain_check_violation_are_rejects_with_their_rows() {
     let check = r[0]["reason"].as_str().unwrap();
     assert!(check.contains("positive_int_check"), "{check}");
     assert_eq!(r[0]["value"], 0);
+    // verify counts the refused rows as rejects, not as missing rows.
+    let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("match"), "{}", stdout(&o));
 }

@@ -11,7 +11,7 @@ use crate::pg::catalog;
 use crate::pg::ident::quote;
 use crate::sqlite::reader;
 use crate::sqlite::source;
-use crate::sqlite::transform::TableTransform;
+use crate::sqlite::transform::{Refused, RefusedRows, TableTransform, REFUSED_RULE};
 use crate::stages::load_context;
 use crate::state;
 use crate::ui::out::outln;
@@ -128,12 +128,33 @@ pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
         let plan = crate::stages::fitted_to_target(&client, t).await?;
         let wire: Vec<Type> = plan.columns.iter().map(|c| c.ty.wire_type()).collect();
         let rowid = reader::rowid_name(&plan, &columns_by_table[&t.source]);
+        // Rows PostgreSQL refused during the load are rejects the
+        // source side would not find by itself.
+        let mut refused = RefusedRows::new();
+        if let (Some(r), true) = (&run, rejected > 0) {
+            state::stream_rejects(&client, r.run_id, &t.source, |rec| {
+                if rec.rule == REFUSED_RULE {
+                    if let Some(k) = rec.row.strip_prefix("rowid ").and_then(|k| k.parse().ok()) {
+                        refused.insert(
+                            k,
+                            Refused {
+                                column: None,
+                                reason: rec.reason,
+                            },
+                        );
+                    }
+                }
+                Ok(())
+            })
+            .await?;
+        }
         let source_side = hash_source(
             src_path.clone(),
             plan.clone(),
             rowid,
             wire.clone(),
             ctx.pipeline.defaults.batch_size,
+            refused,
         );
         let target_side = hash_target(&client, &plan, &wire);
         let (src, tgt) = tokio::join!(source_side, target_side);
@@ -216,6 +237,7 @@ async fn hash_source(
     rowid: Option<&'static str>,
     wire: Vec<Type>,
     batch_size: usize,
+    refused: RefusedRows,
 ) -> Result<(Checksum, u64)> {
     let reader::Reader { mut batches, done } = reader::spawn_reader(reader::ReadRequest {
         path,
@@ -224,7 +246,7 @@ async fn hash_source(
         transform: std::sync::Arc::new(TableTransform::new(&plan)),
         types: wire.clone(),
         batch_size,
-        refused: Default::default(),
+        refused: std::sync::Arc::new(refused),
     });
     let hasher = tokio::task::spawn_blocking(move || -> Result<(Checksum, u64), String> {
         let mut sum = Checksum::default();
