@@ -80,6 +80,15 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
     let conn = source::open_readonly(&src_path)?;
     source::check_source_matches(&conn, &ctx.plans, &src_path)?;
     let mut client = ctx.target.connect().await?;
+    crate::pg::server::check_target(
+        &client,
+        ctx.plans.iter().flat_map(|t| {
+            t.columns
+                .iter()
+                .map(move |c| (format!("{}.{}", t.target, c.target), &c.ty))
+        }),
+    )
+    .await?;
 
     // The source is checked before the target is touched. The chunk plans
     // `prepare` needs (a scan of each table's rowids) are made meanwhile on

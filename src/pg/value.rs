@@ -139,7 +139,7 @@ fn encode_inet(addr: &IpAddr, bits: u8, cidr: bool, out: &mut BytesMut) {
 /// element OID, then (length, lower bound 1) and each element with its
 /// length (-1 for NULL). An empty array has no dimensions.
 fn encode_array(a: &ArrayValue, out: &mut BytesMut) -> Result<(), BoxError> {
-    let has_null = a.items.iter().any(|v| *v == Value::Null);
+    let has_null = a.items.contains(&Value::Null);
     out.put_i32(i32::from(!a.items.is_empty()));
     out.put_i32(i32::from(has_null));
     out.put_u32(a.elem_oid);

@@ -175,16 +175,7 @@ pub fn spawn_reader(req: ReadRequest) -> Reader {
     let (tx, batches) = mpsc::channel::<EncodedBatch>(CHANNEL_BATCHES);
     let handle = tokio::task::spawn_blocking(move || -> Result<u64> {
         let conn = crate::sqlite::source::open_readonly(&req.path)?;
-        extract_encoded(
-            &conn,
-            &req.sql,
-            req.range,
-            &req.transform,
-            &req.types,
-            req.batch_size,
-            &req.refused,
-            &tx,
-        )
+        extract_encoded(&conn, req, &tx)
     });
     Reader {
         batches,
@@ -205,14 +196,19 @@ const BATCH_BYTES: usize = 1 << 20;
 /// gone away.
 fn extract_encoded(
     conn: &Connection,
-    sql: &str,
-    range: std::ops::RangeInclusive<i64>,
-    tf: &TableTransform,
-    types: &[Type],
-    batch_size: usize,
-    refused: &RefusedRows,
+    req: ReadRequest,
     tx: &mpsc::Sender<EncodedBatch>,
 ) -> Result<u64> {
+    let ReadRequest {
+        sql,
+        range,
+        transform: tf,
+        types,
+        batch_size,
+        refused,
+        ..
+    } = req;
+    let (sql, types, tf) = (sql.as_str(), types.as_slice(), &*tf);
     let mut stmt = conn.prepare_cached(sql).context("preparing source query")?;
     let (lo, hi) = range.into_inner();
     let mut rows = stmt.query([lo, hi]).context("querying source")?;
