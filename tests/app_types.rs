@@ -115,3 +115,164 @@ fn bad_enum_label_and_domain_check_violation_are_rejects_with_their_rows() {
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("match"), "{}", stdout(&o));
 }
+
+/// One cell into an application's column: the target type, the SQLite
+/// cell (SQL literal), and the PostgreSQL literal it must equal (read back
+/// as text, compared with PostgreSQL's own reading of that literal) or
+/// `None` when it must be a reject.
+struct Case(&'static str, &'static str, Option<&'static str>);
+
+#[test]
+fn app_column_types_load_as_postgres_reads_them() {
+    let cases = [
+        Case("time", "'12:34:56.789'", Some("12:34:56.789")),
+        Case("time", "'25:00'", None),
+        Case("timetz", "'12:34:56+05:30'", Some("12:34:56+05:30")),
+        Case("timetz", "'12:34:00-08'", Some("12:34:00-08")),
+        Case("timetz", "'23:59:59.5Z'", Some("23:59:59.5+00")),
+        Case("timetz", "'12:34'", Some("12:34:00+00")),
+        Case("timetz", "'12:34+99'", None),
+        Case(
+            "interval",
+            "'1 year 2 mons 3 days 04:05:06.5'",
+            Some("1 year 2 mons 3 days 04:05:06.5"),
+        ),
+        Case("interval", "'3 hours'", Some("3 hours")),
+        Case("interval", "'P1Y2M3DT4H5M6S'", Some("P1Y2M3DT4H5M6S")),
+        Case("interval", "'-1 day +02:00:00'", Some("-1 day +02:00:00")),
+        Case("interval", "'1.5 days'", Some("1.5 days")),
+        Case("interval", "'@ 2 hours ago'", Some("@ 2 hours ago")),
+        Case("interval", "'01:30:00'", Some("01:30:00")),
+        Case("interval", "'P2W'", Some("P2W")),
+        Case("interval", "'PT0.5S'", Some("PT0.5S")),
+        Case("interval", "'1.5 months'", None),
+        Case("interval", "'soon'", None),
+        Case("interval", "90", None),
+        Case("inet", "'192.168.1.5/24'", Some("192.168.1.5/24")),
+        Case("inet", "'10.0.0.1'", Some("10.0.0.1")),
+        Case("inet", "'::1'", Some("::1")),
+        Case("inet", "'2001:db8::1/64'", Some("2001:db8::1/64")),
+        Case("inet", "'300.1.1.1'", None),
+        Case("cidr", "'10.0.0.0/8'", Some("10.0.0.0/8")),
+        Case("cidr", "'2001:db8::/32'", Some("2001:db8::/32")),
+        Case("cidr", "'10.0.0.1/8'", None),
+        Case("varchar(3)", "'abc'", Some("abc")),
+        Case("varchar(3)", "'abcd'", None),
+        Case("char(3)", "'ab'", Some("ab")),
+        Case("char(3)", "'héé'", Some("héé")),
+        Case("char(3)", "'abcd'", None),
+        Case("citext", "'MiXeD'", Some("MiXeD")),
+        Case(
+            "text[]",
+            r#"'["a", "b c", null, "{"]'"#,
+            Some(r#"{a,"b c",NULL,"{"}"#),
+        ),
+        Case("text[]", "'[]'", Some("{}")),
+        Case("integer[]", "'[1, 2, -3]'", Some("{1,2,-3}")),
+        Case("integer[]", "'[1, 2.5]'", None),
+        Case("integer[]", "'[[1, 2]]'", None),
+        Case("integer[]", "'not json'", None),
+        Case("integer[]", "7", None),
+        Case(
+            "status[]",
+            r#"'["pending", "done"]'"#,
+            Some("{pending,done}"),
+        ),
+        Case("status[]", r#"'["pending", "lost"]'"#, None),
+        Case("positive_int[]", "'[1, 2]'", Some("{1,2}")),
+        Case("positive_int[]", "'[1, 0]'", None),
+        Case("citext[]", r#"'["A", "b"]'"#, Some("{A,b}")),
+        Case("varchar(2)[]", r#"'["ab", "abc"]'"#, None),
+        Case(
+            "inet[]",
+            r#"'["10.0.0.1", "::1/128"]'"#,
+            Some("{10.0.0.1,::1/128}"),
+        ),
+        Case(
+            "interval[]",
+            r#"'["1 day", "PT1M"]'"#,
+            Some(r#"{"1 day",00:01:00}"#),
+        ),
+        Case("timetz[]", r#"'["01:02:03+01"]'"#, Some(r#"{01:02:03+01}"#)),
+        Case("numeric(6,2)[]", "'[1.5, 2]'", Some("{1.50,2.00}")),
+        Case("boolean[]", "'[true, false, null]'", Some("{t,f,NULL}")),
+        Case(
+            "jsonb[]",
+            r#"'[{"a": 1}, [2]]'"#,
+            Some(r#"{"{\"a\": 1}","[2]"}"#),
+        ),
+        Case("date", "'2024-02-29'", Some("2024-02-29")),
+    ];
+    let db = TestDb::new();
+    db.exec(APP_SCHEMA);
+    let mut types: Vec<&str> = Vec::new();
+    for c in &cases {
+        if !types.contains(&c.0) {
+            types.push(c.0);
+        }
+    }
+    let mut pg = String::new();
+    let mut sqlite = String::new();
+    for (n, ty) in types.iter().enumerate() {
+        pg.push_str(&format!(
+            "CREATE TABLE t{n} (id integer PRIMARY KEY, v {ty});"
+        ));
+        sqlite.push_str(&format!("CREATE TABLE t{n} (id INTEGER PRIMARY KEY, v);"));
+    }
+    for (id, c) in cases.iter().enumerate() {
+        let n = types.iter().position(|t| *t == c.0).unwrap();
+        sqlite.push_str(&format!("INSERT INTO t{n} VALUES ({id}, {});", c.1));
+    }
+    db.exec(&pg);
+    let (dir, src) = sqlite_fixture(&sqlite);
+    let toml = dir.path().join("p.toml");
+    init_mapping(&src, &toml);
+    let text = std::fs::read_to_string(&toml)
+        .unwrap()
+        .replace("reject_limit = 0", "reject_limit = 1000");
+    std::fs::write(&toml, text).unwrap();
+    let o = run_pipeline(toml.to_str().unwrap(), &db.url, &[]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+
+    let mut failures = Vec::new();
+    for (id, c) in cases.iter().enumerate() {
+        let n = types.iter().position(|t| *t == c.0).unwrap();
+        let got = db.query(&format!("SELECT v::text FROM t{n} WHERE id = {id}"));
+        let file = dir.path().join(format!("rejects/t{n}.jsonl"));
+        let all = if file.exists() {
+            rejects(dir.path(), &format!("t{n}"))
+        } else {
+            Vec::new()
+        };
+        let rejected: Vec<serde_json::Value> = all
+            .into_iter()
+            .filter(|r| r["row"] == format!("rowid {id}"))
+            .collect();
+        match c.2 {
+            Some(lit) => {
+                let want = db.scalar(&format!(
+                    "SELECT ('{}'::{})::text",
+                    lit.replace('\'', "''"),
+                    c.0
+                ));
+                if got != [[want.clone()]] {
+                    failures.push(format!(
+                        "{} {}: got {got:?}, PostgreSQL reads {lit:?} as {want:?}; rejects {rejected:?}",
+                        c.0, c.1
+                    ));
+                }
+            }
+            None => {
+                if !got.is_empty() || rejected.len() != 1 {
+                    failures.push(format!(
+                        "{} {}: must be a reject, got {got:?}, rejects {rejected:?}",
+                        c.0, c.1
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+}

@@ -165,7 +165,15 @@ impl PgType {
             // Their binary forms are the text's bytes; the column's type on
             // the server decides how they are read.
             PgType::Citext | PgType::Enum { .. } => Type::TEXT,
-            PgType::Array { .. } => Type::TEXT_ARRAY,
+            // The encoder ignores it; `verify` normalizes the elements of
+            // the types PostgreSQL stores normalized.
+            PgType::Array { elem, .. } => match elem.wire_type() {
+                Type::BPCHAR => Type::BPCHAR_ARRAY,
+                Type::NUMERIC => Type::NUMERIC_ARRAY,
+                Type::JSONB => Type::JSONB_ARRAY,
+                Type::JSON => Type::JSON_ARRAY,
+                _ => Type::TEXT_ARRAY,
+            },
         }
     }
 
