@@ -276,3 +276,29 @@ fn app_column_types_load_as_postgres_reads_them() {
     let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
 }
+
+/// A column type with no encoder is named, with what to do, before
+/// anything is written (not a failed COPY advising a rerun).
+#[test]
+fn a_column_type_without_an_encoder_is_named_before_anything_is_written() {
+    let db = TestDb::new();
+    db.exec("CREATE TABLE wallet (id bigint PRIMARY KEY, balance money, owner text)");
+    let (dir, src) = sqlite_fixture(
+        "CREATE TABLE wallet (id INTEGER PRIMARY KEY, balance TEXT, owner TEXT);
+         INSERT INTO wallet VALUES (1, '$1.50', 'ann');",
+    );
+    let toml = dir.path().join("p.toml");
+    init_mapping(&src, &toml);
+    let o = run_pipeline(toml.to_str().unwrap(), &db.url, &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("wallet")
+            && e.contains("balance")
+            && e.contains("money")
+            && e.contains("include = false"),
+        "{e}"
+    );
+    assert!(!e.contains("rerun the same command"), "{e}");
+    assert_eq!(db.scalar("SELECT count(*) FROM wallet"), "0");
+}
