@@ -174,6 +174,7 @@ async fn check_table(
         transform: Arc::new(transform),
         types,
         batch_size: p.defaults.batch_size,
+        refused: Default::default(),
     });
     let mut groups = Groups::default();
     let mut rejected_rows: HashSet<String> = HashSet::new();

@@ -99,6 +99,15 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
     source::check_source_matches(&conn, &ctx.plans, &src_path)?;
     let not_moved = not_moved(&conn, &ctx.pipeline, opts.allow_unmapped, &src_path, file)?;
     let mut client = ctx.target.connect().await?;
+    crate::pg::server::check_target(
+        &client,
+        ctx.plans.iter().flat_map(|t| {
+            t.columns
+                .iter()
+                .map(move |c| (format!("{}.{}", t.target, c.target), &c.ty))
+        }),
+    )
+    .await?;
     // `--snapshot copy`: the run is identified by the source as it was just
     // before the copy (a write during the copy makes a resume refuse, as it
     // should), then reads only the copy, which nothing else writes.

@@ -260,7 +260,7 @@ invalid mapping file p.toml (35 problems):
   p.toml:13: `defaults.timezone`: unknown time zone `Mars/Base` (use an IANA name such as `UTC` or `Europe/Berlin`)
   p.toml:15: `defaults.false_values`: `YES` is in both true_values and false_values
   p.toml:19: `tables.a.primary_key`: `nope` is not a target column of `x`
-  p.toml:21: `tables.a.columns.id.type`: unsupported target type `bigintt` (supported: boolean, smallint, integer, bigint, real, double precision, numeric[(p[,s])], text, varchar[(n)], char[(n)], bytea, date, time, timestamp, timestamptz, json, jsonb, uuid)
+  p.toml:21: `tables.a.columns.id.type`: unsupported target type `bigintt` (supported: boolean, smallint, integer, bigint, real, double precision, numeric[(p[,s])], text, varchar[(n)], char[(n)], bytea, date, time, timetz, timestamp, timestamptz, interval, json, jsonb, uuid, inet, cidr, citext; in an existing table also native enums, domains over these and one-dimensional arrays of them)
   p.toml:22: `tables.a.columns.id.identity`: identity needs an integer type (smallint, integer, bigint)
   p.toml:25: `tables.a.columns.t.timezone`: unknown time zone `Moon/Crater`
   p.toml:26: `tables.a.columns.t.sequence_floor`: only meaningful with identity = true
@@ -271,7 +271,7 @@ invalid mapping file p.toml (35 problems):
   p.toml:36: `tables.a.columns.w.identity`: identity needs an integer type (smallint, integer, bigint)
   p.toml:37: `tables.a.add_columns.t`: target column `t` appears twice in table `x`
   p.toml:37: `tables.a.add_columns.t.default`: a NOT NULL added column needs a default
-  p.toml:38: `tables.a.add_columns.t.type`: unsupported target type `nope` (supported: boolean, smallint, integer, bigint, real, double precision, numeric[(p[,s])], text, varchar[(n)], char[(n)], bytea, date, time, timestamp, timestamptz, json, jsonb, uuid)
+  p.toml:38: `tables.a.add_columns.t.type`: unsupported target type `nope` (supported: boolean, smallint, integer, bigint, real, double precision, numeric[(p[,s])], text, varchar[(n)], char[(n)], bytea, date, time, timetz, timestamp, timestamptz, interval, json, jsonb, uuid, inet, cidr, citext; in an existing table also native enums, domains over these and one-dimensional arrays of them)
   p.toml:41: `tables.a.indexes.0.name`: index `x` of `x` has the name of a target table (tables and indexes share a schema's names)
   p.toml:42: `tables.a.indexes.0.columns`: empty
   p.toml:45: `tables.a.indexes.1.columns`: `zz` is not a target column of `x` (write an expression in parentheses)

@@ -27,6 +27,7 @@
 //! by storage class × target type; the rules of each family in `numeric`,
 //! `time` and `json`; the source cell in `cell`; unit tests in `tests/`.
 
+mod app;
 pub mod cell;
 mod json;
 mod numeric;
@@ -167,6 +168,8 @@ pub struct Converter {
     pub opts: ConvertOptions,
     /// `{"key": ` when `json_wrap` is set.
     wrap_prefix: Option<String>,
+    /// An array column's element rule.
+    elem: Option<Box<Converter>>,
 }
 
 impl Converter {
@@ -177,10 +180,21 @@ impl Converter {
                 serde_json::to_string(k).expect("a string serializes")
             )
         });
+        let elem = match &ty {
+            PgType::Array { elem, .. } => Some(Box::new(Converter::new(
+                (**elem).clone(),
+                ConvertOptions {
+                    json_wrap: None,
+                    ..opts.clone()
+                },
+            ))),
+            _ => None,
+        };
         Converter {
             ty,
             opts,
             wrap_prefix,
+            elem,
         }
     }
 
@@ -198,9 +212,17 @@ impl Converter {
             PgType::Real => "number→real (float4, rounded to nearest)".into(),
             PgType::Double => "number→double precision (bit-exact)".into(),
             PgType::Numeric(_) => format!("exact decimal→{ty}"),
-            PgType::Text | PgType::Varchar(_) | PgType::Char(_) => {
+            PgType::Text | PgType::Varchar(_) | PgType::Char(_) | PgType::Citext => {
                 format!("text, numbers as text, blobs as UTF-8→{ty}")
             }
+            PgType::Enum { .. } => format!("text, one of the labels→enum {ty}"),
+            PgType::Timetz => "text hh:mm[:ss[.ffffff]][+hh[:mm]]→timetz".into(),
+            PgType::Interval => match self.opts.epoch {
+                Some(u) => format!("number of {}, or interval text→interval", epoch_name(u)),
+                None => "interval text (PostgreSQL or ISO 8601)→interval".into(),
+            },
+            PgType::Inet | PgType::Cidr => format!("address[/bits] text→{ty}"),
+            PgType::Array { .. } => format!("JSON array text→{ty}"),
             PgType::Bytea => "blob bytes (text: raw bytes)→bytea".into(),
             PgType::Date | PgType::Timestamp | PgType::Timestamptz => {
                 let mut s = String::new();
@@ -248,9 +270,7 @@ impl Converter {
         cell: ValueRef<'a>,
     ) -> Option<Result<Cow<'a, str>, ConvertError>> {
         match (cell, &self.ty) {
-            (ValueRef::Text(b), PgType::Text | PgType::Varchar(_) | PgType::Char(_))
-                if self.wrap_prefix.is_none() =>
-            {
+            (ValueRef::Text(b), ty) if ty.is_text() && self.wrap_prefix.is_none() => {
                 Some(self.decode(b).and_then(|s| {
                     self.check_text(&s)?;
                     Ok(s)
@@ -303,7 +323,12 @@ impl Converter {
                 let u = self.epoch_instant(Num::I(i))?;
                 self.fit_stamp(Stamp::Instant(u), &i)
             }
-            PgType::Time => fail(format!("integer {i} cannot convert to time")),
+            PgType::Citext => self.text_value(Cow::Owned(i.to_string())),
+            PgType::Enum { name, labels, .. } => app::enum_label(&i.to_string(), name, labels),
+            PgType::Interval => app::number_interval(i as f64, self.opts.epoch),
+            PgType::Time | PgType::Timetz | PgType::Inet | PgType::Cidr | PgType::Array { .. } => {
+                fail(format!("integer {i} cannot convert to {ty}"))
+            }
         }
     }
 
@@ -353,7 +378,12 @@ impl Converter {
                 let u = self.epoch_instant(Num::F(f))?;
                 self.fit_stamp(Stamp::Instant(u), &Num::F(f))
             }
-            PgType::Time => fail(format!("real {f:?} cannot convert to time")),
+            PgType::Citext => self.text_value(Cow::Owned(real_text(f))),
+            PgType::Enum { name, labels, .. } => app::enum_label(&real_text(f), name, labels),
+            PgType::Interval => app::number_interval(f, self.opts.epoch),
+            PgType::Time | PgType::Timetz | PgType::Inet | PgType::Cidr | PgType::Array { .. } => {
+                fail(format!("real {f:?} cannot convert to {ty}"))
+            }
         }
     }
 
@@ -364,7 +394,18 @@ impl Converter {
         }
         let s = self.decode(raw)?;
         match ty {
-            PgType::Text | PgType::Varchar(_) | PgType::Char(_) => self.text_value(s),
+            PgType::Text | PgType::Varchar(_) | PgType::Char(_) | PgType::Citext => {
+                self.text_value(s)
+            }
+            PgType::Enum { name, labels, .. } => app::enum_label(&s, name, labels),
+            PgType::Timetz => app::timetz(s.trim(), self.opts.timezone),
+            PgType::Interval => app::interval(s.trim()),
+            PgType::Inet => app::inet(s.trim(), false),
+            PgType::Cidr => app::inet(s.trim(), true),
+            PgType::Array { .. } => match &self.elem {
+                Some(elem) => self.array(&s, elem),
+                None => fail("internal error: array without an element rule"),
+            },
             PgType::Json | PgType::Jsonb => {
                 if let Some(i) = s.bytes().position(|b| b == 0) {
                     return fail(format!(
@@ -443,7 +484,7 @@ impl Converter {
     fn blob_cell(&self, b: &[u8]) -> Result<Value, ConvertError> {
         match &self.ty {
             PgType::Bytea => Ok(Value::Bytea(b.to_vec())),
-            PgType::Text | PgType::Varchar(_) | PgType::Char(_) => {
+            PgType::Text | PgType::Varchar(_) | PgType::Char(_) | PgType::Citext => {
                 let s = match std::str::from_utf8(b) {
                     Ok(s) => Cow::Borrowed(s),
                     Err(_) if self.opts.invalid_utf8 == Utf8Policy::Replace => {

@@ -36,7 +36,9 @@ pub async fn row_count(c: &impl GenericClient, qualified: &str) -> Result<i64> {
 /// NOT NULL.
 pub type ColumnType = (String, Result<PgType, String>, bool);
 
-/// The columns of a target table, in column order.
+/// The columns of a target table, in column order. A domain is read as
+/// its base type (recursively; a NOT NULL domain makes the column NOT
+/// NULL), an enum with its labels, an array with its element type.
 pub async fn column_types(
     c: &impl GenericClient,
     schema: &str,
@@ -44,7 +46,7 @@ pub async fn column_types(
 ) -> Result<Vec<ColumnType>> {
     let rows = c
         .query(
-            "SELECT a.attname::text, format_type(a.atttypid, a.atttypmod), a.attnotnull \
+            "SELECT a.attname::text, a.atttypid, a.atttypmod, a.attnotnull \
              FROM pg_attribute a JOIN pg_class k ON k.oid = a.attrelid \
              JOIN pg_namespace n ON n.oid = k.relnamespace \
              WHERE n.nspname = $1 AND k.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped \
@@ -52,14 +54,107 @@ pub async fn column_types(
             &[&schema, &table],
         )
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| {
-            let name: String = r.get(0);
-            let ty: String = r.get(1);
-            (name, PgType::parse(&ty), r.get(2))
-        })
-        .collect())
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let name: String = r.get(0);
+        let (ty, domain_not_null) = resolve_type(c, r.get(1), r.get(2)).await?;
+        out.push((name, ty, r.get::<_, bool>(3) || domain_not_null));
+    }
+    Ok(out)
+}
+
+/// A column type by OID and typmod: domains are followed to their base
+/// type, enums read with their labels, arrays with their element; anything
+/// else is parsed from `format_type`. Also whether a domain on the way is
+/// NOT NULL.
+async fn resolve_type(
+    c: &impl GenericClient,
+    mut oid: u32,
+    mut typmod: i32,
+) -> Result<(Result<PgType, String>, bool)> {
+    let mut not_null = false;
+    let mut elem_of: Option<u32> = None;
+    // Domains nest; an array's element may be a domain too. Bounded to
+    // stay finite on a catalog this code does not expect.
+    for _ in 0..32 {
+        let r = c
+            .query_one(
+                "SELECT t.typtype::text, t.typbasetype, t.typtypmod, t.typelem, \
+                 t.typcategory::text, t.typlen, t.typname::text, format_type(t.oid, $2), \
+                 t.typnotnull, e.extname::text \
+                 FROM pg_type t LEFT JOIN pg_depend d ON d.classid = 'pg_type'::regclass \
+                 AND d.objid = t.oid AND d.deptype = 'e' \
+                 LEFT JOIN pg_extension e ON e.oid = d.refobjid WHERE t.oid = $1",
+                &[&oid, &typmod],
+            )
+            .await?;
+        let typtype: String = r.get(0);
+        let formatted: String = r.get(7);
+        let extension: Option<String> = r.get(9);
+        let ty = match typtype.as_str() {
+            "d" => {
+                // A domain: its base type, with the domain's typmod unless
+                // the column has its own.
+                if elem_of.is_none() {
+                    not_null |= r.get::<_, bool>(8);
+                }
+                oid = r.get(1);
+                let base_mod: i32 = r.get(2);
+                if base_mod >= 0 {
+                    typmod = base_mod;
+                }
+                continue;
+            }
+            "e" => {
+                let labels = c
+                    .query(
+                        "SELECT enumlabel::text FROM pg_enum WHERE enumtypid = $1 \
+                         ORDER BY enumsortorder",
+                        &[&oid],
+                    )
+                    .await?
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect();
+                Ok(PgType::Enum {
+                    name: formatted,
+                    oid,
+                    labels,
+                })
+            }
+            "b" if r.get::<_, String>(4) == "A" && r.get::<_, i16>(5) == -1 => {
+                if elem_of.is_some() {
+                    Err(format!(
+                        "unsupported target type `{formatted}` (an array of arrays)"
+                    ))
+                } else {
+                    // The element type as the array names it (a domain's
+                    // own OID, not its base's).
+                    oid = r.get(3);
+                    elem_of = Some(oid);
+                    continue;
+                }
+            }
+            "b" if r.get::<_, String>(6) == "citext" && extension.as_deref() == Some("citext") => {
+                Ok(PgType::Citext)
+            }
+            _ => PgType::parse(&formatted),
+        };
+        let ty = match (elem_of, ty) {
+            (Some(elem_oid), Ok(elem)) => Ok(PgType::Array {
+                elem: Box::new(elem),
+                elem_oid,
+            }),
+            (_, ty) => ty,
+        };
+        return Ok((ty, not_null));
+    }
+    Ok((
+        Err(format!(
+            "unsupported target type (oid {oid}): domains nest too deep"
+        )),
+        not_null,
+    ))
 }
 
 pub async fn constraint_exists(

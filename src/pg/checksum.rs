@@ -138,9 +138,56 @@ fn normalize<'a>(ty: &Type, b: &'a [u8], scratch: &'a mut Vec<u8>) -> &'a [u8] {
             }
             Err(_) => b,
         }
+    } else if let Some(elem) = normalized_elements(ty) {
+        // An array: each element normalized as its type is (jsonb inside
+        // an array is stored normalized too).
+        let mut out = Vec::with_capacity(b.len());
+        if normalize_array(&elem, b, &mut out).is_none() {
+            return b;
+        }
+        *scratch = out;
+        scratch
     } else {
         b
     }
+}
+
+/// The element type of an array type whose elements are normalized.
+fn normalized_elements(ty: &Type) -> Option<Type> {
+    match ty.kind() {
+        tokio_postgres::types::Kind::Array(e)
+            if [Type::BPCHAR, Type::NUMERIC, Type::JSONB, Type::JSON].contains(e) =>
+        {
+            Some(e.clone())
+        }
+        _ => None,
+    }
+}
+
+/// A binary array with its elements normalized (`None`: not well formed).
+fn normalize_array(elem: &Type, b: &[u8], out: &mut Vec<u8>) -> Option<()> {
+    let int = |at: usize| -> Option<i32> {
+        Some(i32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+    };
+    let ndim = usize::try_from(int(0)?).ok()?;
+    let head = 12 + 8 * ndim;
+    out.extend_from_slice(b.get(..head)?);
+    let mut at = head;
+    let mut scratch = Vec::new();
+    while at < b.len() {
+        let len = int(at)?;
+        at += 4;
+        if len < 0 {
+            out.extend_from_slice(&len.to_be_bytes());
+            continue;
+        }
+        let v = b.get(at..at + len as usize)?;
+        at += len as usize;
+        let v = normalize(elem, v, &mut scratch);
+        out.extend_from_slice(&(v.len() as u32).to_be_bytes());
+        out.extend_from_slice(v);
+    }
+    Some(())
 }
 
 /// Binary numeric → canonical decimal text (no trailing fractional zeros).

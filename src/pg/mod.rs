@@ -8,6 +8,7 @@ pub mod conninfo;
 pub mod copy_in;
 pub mod ident;
 pub mod pgpass;
+pub mod server;
 pub mod tls;
 pub mod types;
 pub mod value;

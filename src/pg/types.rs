@@ -3,7 +3,10 @@
 //! the wire `Type` that binary COPY needs.
 //!
 //! Only types the transform knows how to produce are accepted; anything else
-//! is a mapping error rather than a surprise at load time.
+//! is a mapping error rather than a surprise at load time. Types only an
+//! existing (application-made) table can have — native enums, arrays, and
+//! domains, which are read as their base type — come from the catalog
+//! (`catalog::column_types`), never from a mapping file.
 
 use std::fmt;
 use tokio_postgres::types::Type;
@@ -31,6 +34,27 @@ pub enum PgType {
     Json,
     Jsonb,
     Uuid,
+    /// time with time zone.
+    Timetz,
+    Interval,
+    Inet,
+    Cidr,
+    /// The `citext` extension's type: sent as text (its binary form).
+    Citext,
+    /// A native enum (from the catalog): its name as `format_type` spells
+    /// it, its OID (an array of it names it) and its labels in order.
+    Enum {
+        name: String,
+        oid: u32,
+        labels: Vec<String>,
+    },
+    /// A one-dimensional array (from the catalog); `elem_oid` is the
+    /// element type's own OID (a domain's or an enum's), which the binary
+    /// array format carries and PostgreSQL checks.
+    Array {
+        elem: Box<PgType>,
+        elem_oid: u32,
+    },
 }
 
 impl PgType {
@@ -98,10 +122,17 @@ impl PgType {
             "json" => no_args(PgType::Json),
             "jsonb" => no_args(PgType::Jsonb),
             "uuid" => no_args(PgType::Uuid),
+            "timetz" | "time with time zone" => no_args(PgType::Timetz),
+            "interval" => no_args(PgType::Interval),
+            "inet" => no_args(PgType::Inet),
+            "cidr" => no_args(PgType::Cidr),
+            "citext" => no_args(PgType::Citext),
             _ => Err(format!(
                 "unsupported target type `{s}` (supported: boolean, smallint, integer, bigint, \
                  real, double precision, numeric[(p[,s])], text, varchar[(n)], char[(n)], bytea, \
-                 date, time, timestamp, timestamptz, json, jsonb, uuid)"
+                 date, time, timetz, timestamp, timestamptz, interval, json, jsonb, uuid, inet, \
+                 cidr, citext; in an existing table also native enums, domains over these and \
+                 one-dimensional arrays of them)"
             )),
         }
     }
@@ -127,7 +158,32 @@ impl PgType {
             PgType::Json => Type::JSON,
             PgType::Jsonb => Type::JSONB,
             PgType::Uuid => Type::UUID,
+            PgType::Timetz => Type::TIMETZ,
+            PgType::Interval => Type::INTERVAL,
+            PgType::Inet => Type::INET,
+            PgType::Cidr => Type::CIDR,
+            // Their binary forms are the text's bytes; the column's type on
+            // the server decides how they are read.
+            PgType::Citext | PgType::Enum { .. } => Type::TEXT,
+            // The encoder ignores it; `verify` normalizes the elements of
+            // the types PostgreSQL stores normalized.
+            PgType::Array { elem, .. } => match elem.wire_type() {
+                Type::BPCHAR => Type::BPCHAR_ARRAY,
+                Type::NUMERIC => Type::NUMERIC_ARRAY,
+                Type::JSONB => Type::JSONB_ARRAY,
+                Type::JSON => Type::JSON_ARRAY,
+                _ => Type::TEXT_ARRAY,
+            },
         }
+    }
+
+    /// Whether a column of this type takes text as it is (text, varchar,
+    /// char, citext): the length limit is the only check.
+    pub fn is_text(&self) -> bool {
+        matches!(
+            self,
+            PgType::Text | PgType::Varchar(_) | PgType::Char(_) | PgType::Citext
+        )
     }
 
     pub fn is_integer(&self) -> bool {
@@ -160,6 +216,13 @@ impl fmt::Display for PgType {
             PgType::Json => f.write_str("json"),
             PgType::Jsonb => f.write_str("jsonb"),
             PgType::Uuid => f.write_str("uuid"),
+            PgType::Timetz => f.write_str("timetz"),
+            PgType::Interval => f.write_str("interval"),
+            PgType::Inet => f.write_str("inet"),
+            PgType::Cidr => f.write_str("cidr"),
+            PgType::Citext => f.write_str("citext"),
+            PgType::Enum { name, .. } => f.write_str(name),
+            PgType::Array { elem, .. } => write!(f, "{elem}[]"),
         }
     }
 }
@@ -187,6 +250,11 @@ mod tests {
         assert!(PgType::parse("int(5)").is_err());
         assert!(PgType::parse("numeric(4,9)").is_err());
         assert!(PgType::parse("geometry").is_err());
+        assert_eq!(
+            PgType::parse("time with time zone").unwrap(),
+            PgType::Timetz
+        );
+        assert_eq!(PgType::parse("CIDR").unwrap(), PgType::Cidr);
     }
 
     #[test]
@@ -211,6 +279,11 @@ mod tests {
             "json",
             "jsonb",
             "uuid",
+            "timetz",
+            "interval",
+            "inet",
+            "cidr",
+            "citext",
         ] {
             let t = PgType::parse(s).unwrap();
             assert_eq!(PgType::parse(&t.to_string()).unwrap(), t, "{s}");

@@ -3,6 +3,7 @@
 //! column's `PgType`, so encoding never has to guess.
 
 use std::error::Error;
+use std::net::IpAddr;
 
 use bytes::{BufMut, BytesMut};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
@@ -29,6 +30,29 @@ pub enum Value {
     /// Validated JSON text; sent as `json` or as `jsonb` (version byte 1).
     Json(String),
     Uuid(uuid::Uuid),
+    /// time with time zone: the time and its offset east of UTC, seconds.
+    Timetz(NaiveTime, i32),
+    Interval {
+        months: i32,
+        days: i32,
+        micros: i64,
+    },
+    /// inet or cidr: address and netmask length.
+    Inet {
+        addr: IpAddr,
+        bits: u8,
+        cidr: bool,
+    },
+    Array(Box<ArrayValue>),
+}
+
+/// A one-dimensional array: its elements, encoded for `elem_type`, under
+/// the element type's OID (`elem_oid`, which PostgreSQL checks).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArrayValue {
+    pub elem_oid: u32,
+    pub elem_type: Type,
+    pub items: Vec<Value>,
 }
 
 type BoxError = Box<dyn Error + Sync + Send>;
@@ -61,6 +85,30 @@ impl ToSql for Value {
                 Ok(IsNull::No)
             }
             Value::Uuid(v) => v.to_sql(ty, out),
+            Value::Timetz(t, east) => {
+                t.to_sql(&Type::TIME, out)?;
+                // PostgreSQL stores the zone as seconds west of UTC.
+                out.put_i32(-east);
+                Ok(IsNull::No)
+            }
+            Value::Interval {
+                months,
+                days,
+                micros,
+            } => {
+                out.put_i64(*micros);
+                out.put_i32(*days);
+                out.put_i32(*months);
+                Ok(IsNull::No)
+            }
+            Value::Inet { addr, bits, cidr } => {
+                encode_inet(addr, *bits, *cidr, out);
+                Ok(IsNull::No)
+            }
+            Value::Array(a) => {
+                encode_array(a, out)?;
+                Ok(IsNull::No)
+            }
         }
     }
 
@@ -70,6 +118,52 @@ impl ToSql for Value {
     }
 
     to_sql_checked!();
+}
+
+/// PostgreSQL's `inet_send`: family (`PGSQL_AF_INET` 2, `PGSQL_AF_INET6`
+/// 3), netmask bits, is-cidr flag, address length, address bytes.
+fn encode_inet(addr: &IpAddr, bits: u8, cidr: bool, out: &mut BytesMut) {
+    match addr {
+        IpAddr::V4(a) => {
+            out.put_slice(&[2, bits, u8::from(cidr), 4]);
+            out.put_slice(&a.octets());
+        }
+        IpAddr::V6(a) => {
+            out.put_slice(&[3, bits, u8::from(cidr), 16]);
+            out.put_slice(&a.octets());
+        }
+    }
+}
+
+/// PostgreSQL's `array_send` for one dimension: ndim, has-nulls flag,
+/// element OID, then (length, lower bound 1) and each element with its
+/// length (-1 for NULL). An empty array has no dimensions.
+fn encode_array(a: &ArrayValue, out: &mut BytesMut) -> Result<(), BoxError> {
+    let has_null = a.items.contains(&Value::Null);
+    out.put_i32(i32::from(!a.items.is_empty()));
+    out.put_i32(i32::from(has_null));
+    out.put_u32(a.elem_oid);
+    if a.items.is_empty() {
+        return Ok(());
+    }
+    out.put_i32(i32::try_from(a.items.len()).map_err(|_| "array too long")?);
+    out.put_i32(1);
+    for v in &a.items {
+        let at = out.len();
+        out.put_i32(0);
+        match v.to_sql(&a.elem_type, out)? {
+            IsNull::Yes => {
+                out.truncate(at);
+                out.put_i32(-1);
+            }
+            IsNull::No => {
+                let len =
+                    i32::try_from(out.len() - at - 4).map_err(|_| "value larger than 2 GB")?;
+                out[at..at + 4].copy_from_slice(&len.to_be_bytes());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// PostgreSQL's limits for `numeric` (see `numeric.c`): digits before and
@@ -277,6 +371,89 @@ mod tests {
         let mut b = BytesMut::new();
         v.to_sql(&Type::JSON, &mut b).unwrap();
         assert_eq!(&b[..], b"{\"a\":1}");
+    }
+
+    fn bytes(v: &Value, ty: &Type) -> Vec<u8> {
+        let mut b = BytesMut::new();
+        v.to_sql(ty, &mut b).unwrap();
+        b.to_vec()
+    }
+
+    /// Expected bytes are PostgreSQL's own `*_send()` output
+    /// (`SELECT <type>_send('<text>')`).
+    #[test]
+    fn app_types_match_postgres_send() {
+        let t = |h, m, s, us| NaiveTime::from_hms_micro_opt(h, m, s, us).unwrap();
+        for (v, ty, hex) in [
+            // timetz_send('01:02:03.5+05:30')
+            (
+                Value::Timetz(t(1, 2, 3, 500_000), 19_800),
+                Type::TIMETZ,
+                "00000000ddf019e0ffffb2a8",
+            ),
+            // interval_send('1 year 2 mons 3 days 00:00:04.000005')
+            (
+                Value::Interval {
+                    months: 14,
+                    days: 3,
+                    micros: 4_000_005,
+                },
+                Type::INTERVAL,
+                "00000000003d0905000000030000000e",
+            ),
+            // inet_send('192.168.0.1/24')
+            (
+                Value::Inet {
+                    addr: "192.168.0.1".parse().unwrap(),
+                    bits: 24,
+                    cidr: false,
+                },
+                Type::INET,
+                "02180004c0a80001",
+            ),
+            // cidr_send('10.0.0.0/8')
+            (
+                Value::Inet {
+                    addr: "10.0.0.0".parse().unwrap(),
+                    bits: 8,
+                    cidr: true,
+                },
+                Type::CIDR,
+                "020801040a000000",
+            ),
+            // inet_send('::1')
+            (
+                Value::Inet {
+                    addr: "::1".parse().unwrap(),
+                    bits: 128,
+                    cidr: false,
+                },
+                Type::INET,
+                "0380001000000000000000000000000000000001",
+            ),
+            // array_send('{a,NULL}'::text[])
+            (
+                Value::Array(Box::new(ArrayValue {
+                    elem_oid: 25,
+                    elem_type: Type::TEXT,
+                    items: vec![Value::Text("a".into()), Value::Null],
+                })),
+                Type::TEXT_ARRAY,
+                "00000001000000010000001900000002000000010000000161ffffffff",
+            ),
+            // array_send('{}'::int4[])
+            (
+                Value::Array(Box::new(ArrayValue {
+                    elem_oid: 23,
+                    elem_type: Type::INT4,
+                    items: vec![],
+                })),
+                Type::INT4_ARRAY,
+                "000000000000000000000017",
+            ),
+        ] {
+            assert_eq!(hex::encode(bytes(&v, &ty)), hex, "{v:?}");
+        }
     }
 
     #[test]

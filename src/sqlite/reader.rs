@@ -10,7 +10,7 @@ use crate::config::plan::TablePlan;
 use crate::convert::cell::Cell;
 use crate::convert::reject::Reject;
 use crate::pg::checksum::{hash_encoded_rows, Checksum, RowHasher};
-use crate::sqlite::transform::TableTransform;
+use crate::sqlite::transform::{RefusedRows, TableTransform};
 use anyhow::{Context, Result};
 use bytes::{Bytes, BytesMut};
 use rusqlite::types::ValueRef;
@@ -139,6 +139,9 @@ pub struct ReadRequest {
     pub transform: std::sync::Arc<TableTransform>,
     pub types: Vec<Type>,
     pub batch_size: usize,
+    /// Rows PostgreSQL refused in an earlier attempt at this range: read
+    /// as rejects, not sent.
+    pub refused: std::sync::Arc<RefusedRows>,
 }
 
 /// A running reader: its batches arrive on `batches`; [`Reader::finish`]
@@ -175,15 +178,7 @@ pub fn spawn_reader(req: ReadRequest) -> Reader {
     let (tx, batches) = mpsc::channel::<EncodedBatch>(CHANNEL_BATCHES);
     let handle = tokio::task::spawn_blocking(move || -> Result<u64> {
         let conn = crate::sqlite::source::open_readonly(&req.path)?;
-        extract_encoded(
-            &conn,
-            &req.sql,
-            req.range,
-            &req.transform,
-            &req.types,
-            req.batch_size,
-            &tx,
-        )
+        extract_encoded(&conn, req, &tx)
     });
     Reader {
         batches,
@@ -204,13 +199,19 @@ const BATCH_BYTES: usize = 1 << 20;
 /// gone away.
 fn extract_encoded(
     conn: &Connection,
-    sql: &str,
-    range: std::ops::RangeInclusive<i64>,
-    tf: &TableTransform,
-    types: &[Type],
-    batch_size: usize,
+    req: ReadRequest,
     tx: &mpsc::Sender<EncodedBatch>,
 ) -> Result<u64> {
+    let ReadRequest {
+        sql,
+        range,
+        transform: tf,
+        types,
+        batch_size,
+        refused,
+        ..
+    } = req;
+    let (sql, types, tf) = (sql.as_str(), types.as_slice(), &*tf);
     let mut stmt = conn.prepare_cached(sql).context("preparing source query")?;
     let (lo, hi) = range.into_inner();
     let mut rows = stmt.query([lo, hi]).context("querying source")?;
@@ -223,17 +224,24 @@ fn extract_encoded(
         let key = keys.next(row)?;
         n += 1;
         batch.rows_read += 1;
-        let start = buf.len();
-        match tf
-            .encode_row(key, |i| row.get_ref(i + 1), types, &mut buf)
-            .context("reading source row")?
-        {
-            Ok(()) => {
-                batch.keys.push(key);
-                hash_encoded_rows(&buf[start..], types, &mut hasher, &mut batch.content)
-                    .map_err(|e| anyhow::anyhow!("hashing an encoded row: {e}"))?;
+        if let Some(why) = refused.get(&key) {
+            batch.rejects.push(
+                tf.refused(key, |i| row.get_ref(i + 1), why)
+                    .context("reading source row")?,
+            );
+        } else {
+            let start = buf.len();
+            match tf
+                .encode_row(key, |i| row.get_ref(i + 1), types, &mut buf)
+                .context("reading source row")?
+            {
+                Ok(()) => {
+                    batch.keys.push(key);
+                    hash_encoded_rows(&buf[start..], types, &mut hasher, &mut batch.content)
+                        .map_err(|e| anyhow::anyhow!("hashing an encoded row: {e}"))?;
+                }
+                Err(reject) => batch.rejects.push(reject),
             }
-            Err(reject) => batch.rejects.push(reject),
         }
         if batch.rows_read >= batch_size || buf.len() >= BATCH_BYTES {
             let next = BytesMut::with_capacity(buf.len() + buf.len() / 8);

@@ -50,8 +50,25 @@ impl ValueBatch {
     }
 }
 
+/// A row PostgreSQL itself refused during a COPY (a domain's or the
+/// table's CHECK, a value it cannot store): the target column it named, if
+/// any, and its message. The row is then read again as a reject.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    pub column: Option<String>,
+    pub reason: String,
+}
+
+/// Refused rows of one chunk, by source key.
+pub type RefusedRows = std::collections::HashMap<i64, Refused>;
+
+/// The rule of a reject PostgreSQL refused.
+pub const REFUSED_RULE: &str = "target column's constraints (checked by PostgreSQL)";
+
 pub struct TableTransform {
     columns: Vec<(String, Converter)>,
+    /// Target column names, as `columns`.
+    targets: Vec<String>,
     /// NULL in a NOT NULL column (or one with `on_null = "reject"`) is a
     /// reject here, not a failed COPY.
     not_null: Vec<bool>,
@@ -71,6 +88,7 @@ impl TableTransform {
                 .iter()
                 .map(|c| (c.source.clone(), c.converter.clone()))
                 .collect(),
+            targets: t.columns.iter().map(|c| c.target.clone()).collect(),
             not_null: t
                 .columns
                 .iter()
@@ -204,6 +222,34 @@ impl TableTransform {
             }
         }
         Ok(Ok(()))
+    }
+
+    /// The reject for a row PostgreSQL refused: its source column (by the
+    /// target column PostgreSQL named) and raw cell, and PostgreSQL's reason.
+    pub fn refused<'r>(
+        &self,
+        key: i64,
+        cell: impl Fn(usize) -> rusqlite::Result<ValueRef<'r>>,
+        why: &Refused,
+    ) -> rusqlite::Result<Reject> {
+        let row = (0..self.width())
+            .map(|c| cell(c).map(Cell::from_ref))
+            .collect::<rusqlite::Result<Vec<Cell>>>()?;
+        let at = why
+            .column
+            .as_ref()
+            .and_then(|c| self.targets.iter().position(|t| t == c));
+        Ok(Reject {
+            row_key: self.row_key(key, &row),
+            column: match (at, &why.column) {
+                (Some(i), _) => self.columns[i].0.clone(),
+                (None, Some(c)) => c.clone(),
+                (None, None) => "(row)".into(),
+            },
+            raw: at.map(|i| row[i].clone()).unwrap_or(Cell::Null),
+            rule: REFUSED_RULE.into(),
+            reason: why.reason.clone(),
+        })
     }
 
     fn row_key(&self, key: i64, row: &[Cell]) -> String {

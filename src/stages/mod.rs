@@ -111,9 +111,9 @@ fn fit_to_target(plan: &mut TablePlan, actual: &[catalog::ColumnType]) -> Result
             .iter()
             .find(|(n, _, _)| n == &col.target)
             .ok_or_else(|| anyhow!("target table {name} has no column {}", col.target))?;
-        let ty = ty
-            .clone()
-            .map_err(|e| anyhow!("target column {name}.{}: {e}", col.target))?;
+        let ty = ty.clone().map_err(|e| {
+            crate::error::blocked(format!("target column {name}.{}: {e}", col.target))
+        })?;
         col.not_null |= *not_null;
         types.push((col.target.clone(), ty));
     }

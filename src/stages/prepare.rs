@@ -364,6 +364,25 @@ async fn check_existing_columns(
             missing.join(", ")
         ));
     }
+    // A type with no encoder yet (money, macaddr, a range, a composite …):
+    // said before anything is written, never found halfway through a load.
+    let unloadable: Vec<String> = t
+        .columns
+        .iter()
+        .filter_map(|col| {
+            let (_, ty, _) = actual.iter().find(|(n, _, _)| n == &col.target)?;
+            ty.as_ref()
+                .err()
+                .map(|e| format!("{} (source {}): {e}", col.target, col.source))
+        })
+        .collect();
+    if !unloadable.is_empty() {
+        problems.push(format!(
+            "column(s) of a type this tool cannot load: {} — set `include = false` for them and fill them afterwards, \
+             or change the column's type",
+            unloadable.join("; ")
+        ));
+    }
     let filled = |n: &str| {
         t.columns.iter().any(|c| c.target == n)
             || t.added.iter().any(|a| a.name == n && a.default.is_some())

@@ -30,6 +30,12 @@ pub struct TestDb {
 
 impl TestDb {
     pub fn new() -> TestDb {
+        TestDb::with_options("")
+    }
+
+    /// A database created with these `CREATE DATABASE` options (e.g.
+    /// `ENCODING 'LATIN1' ... TEMPLATE template0`).
+    pub fn with_options(options: &str) -> TestDb {
         let name = format!(
             "s2p_test_{}_{}_{}",
             std::process::id(),
@@ -39,7 +45,7 @@ impl TestDb {
                 .unwrap()
                 .subsec_nanos()
         );
-        admin(&format!("CREATE DATABASE \"{name}\""));
+        admin(&format!("CREATE DATABASE \"{name}\" {options}"));
         let url = with_db(&server_url(), &name);
         TestDb { name, url }
     }

@@ -251,7 +251,7 @@ fn fits(ty: &PgType, p: &ColumnProfile) -> bool {
                     && p.real_fraction == 0);
             p.blob == 0 && numbers_01 && f.boolean + f.zero_one == p.text && f.padded == 0
         }
-        PgType::Text | PgType::Varchar(None) | PgType::Char(None) => fits_text(p),
+        PgType::Text | PgType::Varchar(None) | PgType::Char(None) | PgType::Citext => fits_text(p),
         PgType::Varchar(Some(n)) | PgType::Char(Some(n)) => {
             fits_text(p) && p.max_chars <= *n as u64
         }
@@ -260,6 +260,13 @@ fn fits(ty: &PgType, p: &ColumnProfile) -> bool {
         PgType::Uuid => p.integer + p.real == 0 && p.blob16 == p.blob && f.uuid == p.text,
         // Checked by `by_time_cells`; time of day: trusted as declared.
         PgType::Date | PgType::Timestamp | PgType::Timestamptz | PgType::Time => true,
+        // Never chosen by `init`; trusted as declared in a mapping.
+        PgType::Timetz
+        | PgType::Interval
+        | PgType::Inet
+        | PgType::Cidr
+        | PgType::Enum { .. }
+        | PgType::Array { .. } => true,
     }
 }
 

@@ -10,7 +10,7 @@ use crate::pg::ident::quote;
 use crate::sqlite::guard::SourceGuard;
 use crate::sqlite::reader;
 use crate::sqlite::source;
-use crate::sqlite::transform::TableTransform;
+use crate::sqlite::transform::{Refused, RefusedRows, TableTransform, REFUSED_RULE};
 use crate::stages::content;
 use crate::stages::load_context;
 use crate::state;
@@ -129,12 +129,33 @@ pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
         let plan = crate::stages::fitted_to_target(&client, t).await?;
         let wire: Vec<Type> = plan.columns.iter().map(|c| c.ty.wire_type()).collect();
         let rowid = reader::rowid_name(&plan, &columns_by_table[&t.source]);
+        // Rows PostgreSQL refused during the load are rejects the
+        // source side would not find by itself.
+        let mut refused = RefusedRows::new();
+        if let (Some(r), true) = (&run, rejected > 0) {
+            state::stream_rejects(&client, r.run_id, &t.source, |rec| {
+                if rec.rule == REFUSED_RULE {
+                    if let Some(k) = rec.row.strip_prefix("rowid ").and_then(|k| k.parse().ok()) {
+                        refused.insert(
+                            k,
+                            Refused {
+                                column: None,
+                                reason: rec.reason,
+                            },
+                        );
+                    }
+                }
+                Ok(())
+            })
+            .await?;
+        }
         let source_side = hash_source(
             src_path.clone(),
             plan.clone(),
             rowid,
             wire.clone(),
             ctx.pipeline.defaults.batch_size,
+            refused,
         );
         let target_side = content::target_checksum(&client, &plan, &wire);
         let (src, tgt) = tokio::join!(source_side, target_side);
@@ -235,6 +256,7 @@ async fn hash_source(
     rowid: Option<&'static str>,
     wire: Vec<Type>,
     batch_size: usize,
+    refused: RefusedRows,
 ) -> Result<(Checksum, u64)> {
     let reader::Reader { mut batches, done } = reader::spawn_reader(reader::ReadRequest {
         path,
@@ -243,6 +265,7 @@ async fn hash_source(
         transform: std::sync::Arc::new(TableTransform::new(&plan)),
         types: wire,
         batch_size,
+        refused: std::sync::Arc::new(refused),
     });
     let mut sum = Checksum::default();
     let mut rejects = 0u64;

@@ -1,6 +1,7 @@
 //! Unit tests of the conversion rules, one file per family; here the
 //! helpers, NULL and UTF-8 handling, booleans and reasons.
 
+mod app;
 mod json;
 mod numeric;
 mod text;

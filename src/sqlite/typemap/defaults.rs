@@ -168,7 +168,7 @@ fn literal_default(v: &Lit, ty: &PgType) -> Option<String> {
             Lit::Real(_, text) => Some(text),
             _ => None,
         },
-        PgType::Text | PgType::Varchar(_) | PgType::Char(_) => match v {
+        PgType::Text | PgType::Varchar(_) | PgType::Char(_) | PgType::Citext => match v {
             Lit::Text(s) => Some(lit(s)),
             Lit::Int(v) => Some(lit(&v.to_string())),
             Lit::Real(_, text) => Some(lit(text)),
@@ -242,6 +242,13 @@ fn literal_default(v: &Lit, ty: &PgType) -> Option<String> {
                 .map(|u| lit(&u.hyphenated().to_string())),
             _ => None,
         },
+        // Not chosen by `init`: a default for them is not translated.
+        PgType::Timetz
+        | PgType::Interval
+        | PgType::Inet
+        | PgType::Cidr
+        | PgType::Enum { .. }
+        | PgType::Array { .. } => None,
     }
 }
 

@@ -10,6 +10,7 @@ use crate::error;
 use crate::pg::checksum::Checksum;
 use crate::pg::copy_in;
 use crate::sqlite::reader::{self, ReadRequest};
+use crate::sqlite::transform::{Refused, RefusedRows};
 use crate::state::{self, ChunkRow};
 use crate::ui::progress::Progress;
 use anyhow::{anyhow, Context as _};
@@ -96,7 +97,12 @@ pub async fn run_job(
     Ok(())
 }
 
-/// Load one chunk inside the caller's transaction.
+/// Load one chunk inside the caller's transaction. Into an application's
+/// table, a row PostgreSQL itself refuses (a domain's or the table's CHECK,
+/// a value it cannot store) becomes a reject: the COPY is rolled back to a
+/// savepoint and the chunk read again without that row, as long as the
+/// reject limit allows. (A table this tool created has no such constraint
+/// during the load, and its COPY FREEZE needs no savepoint before it.)
 async fn load_chunk(
     tx: &tokio_postgres::Transaction<'_>,
     table: &CopyTable,
@@ -107,66 +113,51 @@ async fn load_chunk(
 ) -> Result<(), JobError> {
     let t0 = Instant::now();
     let ctx = || format!("table {}, chunk {}", table.plan.source, chunk.chunk_no);
-    let mut reader = reader::spawn_reader(ReadRequest {
-        path: s.source_path.clone(),
-        sql: table.select_sql.clone(),
-        range: chunk.lo..=chunk.hi,
-        transform: table.transform.clone(),
-        types: table.types.clone(),
-        batch_size: s.batch_size,
-    });
-    let sink = tx
-        .copy_in::<_, Bytes>(&table.copy_sql)
-        .await
-        .with_context(ctx)?;
-    pin_mut!(sink);
-    let mut rejects: Vec<Reject> = Vec::new();
-    let mut keys: Vec<i64> = Vec::new();
-    let mut content = Checksum::default();
-    let (mut read, mut loaded) = (0u64, 0u64);
-    let mut failed = sink.send(Bytes::from_static(copy_in::HEADER)).await.err();
-    while failed.is_none() {
-        let Some(batch) = reader.batches.recv().await else {
-            break;
-        };
-        failed = sink.send(batch.data).await.err();
-        read += batch.rows_read as u64;
-        loaded += batch.keys.len() as u64;
-        keys.extend_from_slice(&batch.keys);
-        content.add(batch.content);
-        rejects.extend(batch.rejects);
-        progress.inc(table.idx, batch.rows_read as u64);
-        tally
-            .read
-            .fetch_add(batch.rows_read as u64, Ordering::SeqCst);
-    }
-    if failed.is_none() {
-        failed = sink.send(Bytes::from_static(copy_in::TRAILER)).await.err();
-    }
-    if let Some(e) = failed {
-        // The server's reason arrives with the end of the COPY.
-        let e = match sink.finish().await {
-            Err(server) => server,
-            Ok(_) => e,
-        };
-        return Err(explain_copy_error(e, &keys, table).context(ctx()).into());
-    }
-    let extracted = reader
-        .finish()
-        .await
-        .with_context(|| format!("reading source table {}", table.plan.source))
-        .with_context(ctx)?;
-    let copied = match sink.finish().await {
-        Ok(n) => n,
-        Err(e) => return Err(explain_copy_error(e, &keys, table).context(ctx()).into()),
+    let retry = !table.keys_early;
+    let mut refused = RefusedRows::new();
+    // Rows already shown on the progress bar and counted as read.
+    let mut shown = 0u64;
+    let Copied {
+        rejects,
+        read,
+        loaded,
+        content,
+    } = loop {
+        if retry {
+            tx.batch_execute("SAVEPOINT sqlite2pg_chunk")
+                .await
+                .with_context(ctx)?;
+        }
+        match copy_chunk(tx, table, tally, chunk, s, progress, &refused, &mut shown).await? {
+            Ok(done) => {
+                if retry {
+                    tx.batch_execute("RELEASE SAVEPOINT sqlite2pg_chunk")
+                        .await
+                        .with_context(ctx)?;
+                }
+                break done;
+            }
+            Err((e, sent)) => {
+                let refusal = if retry { refusal(&e, &sent) } else { None };
+                match refusal {
+                    Some((key, why)) if (refused.len() as u64) <= table.reject_limit => {
+                        tracing::info!(
+                            "table {}: PostgreSQL refused the row with source key {key} ({}); \
+                             loading chunk {} again without it",
+                            table.plan.source,
+                            why.reason,
+                            chunk.chunk_no
+                        );
+                        refused.insert(key, why);
+                        tx.batch_execute("ROLLBACK TO SAVEPOINT sqlite2pg_chunk")
+                            .await
+                            .with_context(ctx)?;
+                    }
+                    _ => return Err(explain_copy_error(e, &sent, table).context(ctx()).into()),
+                }
+            }
+        }
     };
-    if extracted != read || copied != loaded {
-        return Err(anyhow!(
-            "{}: row count mismatch (read {extracted}, transformed {read}, sent {loaded}, COPY reported {copied})",
-            ctx()
-        )
-        .into());
-    }
     let n_rej = rejects.len() as u64;
     if n_rej > 0 {
         let total = table.rejects_before + tally.rejects.fetch_add(n_rej, Ordering::SeqCst) + n_rej;
@@ -205,6 +196,130 @@ async fn load_chunk(
     Ok(())
 }
 
+/// One attempt at a chunk's COPY: the rejects, rows read and rows loaded,
+/// or PostgreSQL's error with the keys of the rows sent (its line numbers).
+#[allow(clippy::too_many_arguments)]
+async fn copy_chunk(
+    tx: &tokio_postgres::Transaction<'_>,
+    table: &CopyTable,
+    tally: &Tally,
+    chunk: &ChunkRow,
+    s: &Settings<'_>,
+    progress: &Progress,
+    refused: &RefusedRows,
+    shown: &mut u64,
+) -> Result<Result<Copied, (tokio_postgres::Error, Vec<i64>)>, JobError> {
+    let ctx = || format!("table {}, chunk {}", table.plan.source, chunk.chunk_no);
+    let mut reader = reader::spawn_reader(ReadRequest {
+        path: s.source_path.clone(),
+        sql: table.select_sql.clone(),
+        range: chunk.lo..=chunk.hi,
+        transform: table.transform.clone(),
+        types: table.types.clone(),
+        batch_size: s.batch_size,
+        refused: std::sync::Arc::new(refused.clone()),
+    });
+    let sink = tx
+        .copy_in::<_, Bytes>(&table.copy_sql)
+        .await
+        .with_context(ctx)?;
+    pin_mut!(sink);
+    let mut rejects: Vec<Reject> = Vec::new();
+    let mut keys: Vec<i64> = Vec::new();
+    let mut content = Checksum::default();
+    let (mut read, mut loaded) = (0u64, 0u64);
+    let mut failed = sink.send(Bytes::from_static(copy_in::HEADER)).await.err();
+    while failed.is_none() {
+        let Some(batch) = reader.batches.recv().await else {
+            break;
+        };
+        failed = sink.send(batch.data).await.err();
+        read += batch.rows_read as u64;
+        loaded += batch.keys.len() as u64;
+        keys.extend_from_slice(&batch.keys);
+        content.add(batch.content);
+        rejects.extend(batch.rejects);
+        if read > *shown {
+            progress.inc(table.idx, read - *shown);
+            tally.read.fetch_add(read - *shown, Ordering::SeqCst);
+            *shown = read;
+        }
+    }
+    if failed.is_none() {
+        failed = sink.send(Bytes::from_static(copy_in::TRAILER)).await.err();
+    }
+    if let Some(e) = failed {
+        // The server's reason arrives with the end of the COPY.
+        let e = match sink.finish().await {
+            Err(server) => server,
+            Ok(_) => e,
+        };
+        return Ok(Err((e, keys)));
+    }
+    let extracted = reader
+        .finish()
+        .await
+        .with_context(|| format!("reading source table {}", table.plan.source))
+        .with_context(ctx)?;
+    let copied = match sink.finish().await {
+        Ok(n) => n,
+        Err(e) => return Ok(Err((e, keys))),
+    };
+    if extracted != read || copied != loaded {
+        return Err(anyhow!(
+            "{}: row count mismatch (read {extracted}, transformed {read}, sent {loaded}, COPY reported {copied})",
+            ctx()
+        )
+        .into());
+    }
+    Ok(Ok(Copied {
+        rejects,
+        read,
+        loaded,
+        content,
+    }))
+}
+
+/// What one COPY of a chunk sent: its rejects, rows read and loaded, and
+/// the content checksum of the rows loaded.
+struct Copied {
+    rejects: Vec<Reject>,
+    read: u64,
+    loaded: u64,
+    content: Checksum,
+}
+
+/// The COPY line (1-based row of the COPY) PostgreSQL's error names.
+fn copy_line(db: &tokio_postgres::error::DbError) -> Option<usize> {
+    db.where_()
+        .and_then(|w| w.split("line ").nth(1))
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse::<usize>().ok())
+}
+
+/// A COPY error that is about one row's value — a CHECK (a domain's or the
+/// table's) or a data exception (SQLSTATE class 22) on a line PostgreSQL
+/// names — as that row's key and reason. Anything else (a unique or
+/// foreign key violation, a lost connection) is not one row's fault.
+fn refusal(e: &tokio_postgres::Error, sent: &[i64]) -> Option<(i64, Refused)> {
+    let db = e.as_db_error()?;
+    let code = db.code().code();
+    if code != "23514" && !code.starts_with("22") {
+        return None;
+    }
+    let key = *sent.get(copy_line(db)?.checked_sub(1)?)?;
+    let column = db.column().map(str::to_string).or_else(|| {
+        db.where_()
+            .and_then(|w| w.split(", column ").nth(1))
+            .map(|c| c.split(": ").next().unwrap_or(c).to_string())
+    });
+    let mut reason = format!("PostgreSQL refused it: {}", db.message());
+    if let Some(d) = db.detail() {
+        reason.push_str(&format!(" ({d})"));
+    }
+    Some((key, Refused { column, reason }))
+}
+
 /// A server-side COPY error, with the offending row named by its source key
 /// when PostgreSQL tells which line (row) of the COPY failed. The
 /// PostgreSQL error stays in the chain, so its SQLSTATE decides the class.
@@ -216,12 +331,7 @@ fn explain_copy_error(e: tokio_postgres::Error, sent: &[i64], table: &CopyTable)
     if let Some(d) = db.detail() {
         msg.push_str(&format!(" ({d})"));
     }
-    if let Some(line) = db
-        .where_()
-        .and_then(|w| w.split("line ").nth(1))
-        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
-        .and_then(|n| n.parse::<usize>().ok())
-    {
+    if let Some(line) = copy_line(db) {
         if let Some(k) = sent.get(line.saturating_sub(1)) {
             if table.plan.without_rowid {
                 msg.push_str(&format!(" at row {line} of the chunk"));
