@@ -147,6 +147,15 @@ impl Pipeline {
                         format!("target column `{target}` appears twice in table `{tname}`"),
                     );
                 }
+                if crate::pg::ident::SYSTEM_COLUMNS.contains(&target) {
+                    push(
+                        format!("{cp}.target"),
+                        format!(
+                            "`{target}` is the name of a PostgreSQL system column; \
+                             rename it (e.g. target = \"{target}_\")"
+                        ),
+                    );
+                }
                 // The column's own time zone, resolved as `plan` resolves
                 // it; without one it is the default's, reported above.
                 if c.timezone.is_some() {

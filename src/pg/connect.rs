@@ -28,7 +28,6 @@ fn error_text(e: &tokio_postgres::Error) -> String {
 /// a message naming that session, instead of hanging and blocking that
 /// table's readers. `defaults.lock_timeout` sets it per pipeline.
 pub const DEFAULT_LOCK_TIMEOUT: &str = "60s";
-pub const LOCK_TIMEOUT: &str = "SET lock_timeout = '60s'";
 
 /// When `e` is (or was caused by) a lock wait that timed out: the sessions
 /// that hold locks on `relations` (qualified names) now, one line each

@@ -113,3 +113,8 @@ mod tests {
         assert!(second.starts_with("x_"));
     }
 }
+
+/// Names PostgreSQL keeps for every table's system columns: a user column
+/// cannot have one (`column name "ctid" conflicts with a system column
+/// name`).
+pub const SYSTEM_COLUMNS: [&str; 6] = ["tableoid", "xmin", "cmin", "xmax", "cmax", "ctid"];

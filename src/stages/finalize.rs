@@ -437,11 +437,18 @@ pub async fn finalize(
                 .find(|c| c.target == col)
                 .and_then(|c| c.sequence_floor)
                 .unwrap_or(0);
+            // The next value is past the largest id loaded (and past the
+            // AUTOINCREMENT floor). Said as "this one was used" rather than
+            // "max + 1 is next", so a source holding the largest bigint does
+            // not overflow here: PostgreSQL then refuses the next id, where
+            // SQLite would have picked a random free one.
             sqls.push(format!(
-                "SELECT setval({}::regclass, greatest(coalesce(max({}), 0), {floor}) + 1, false) FROM {}",
-                crate::pg::ident::literal(&seq),
+                "SELECT CASE WHEN m >= 1 THEN setval({seq}::regclass, m, true) \
+                 ELSE setval({seq}::regclass, 1, false) END \
+                 FROM (SELECT greatest(coalesce(max({}), 0), {floor}) AS m FROM {}) s",
                 quote(&col),
-                t.qualified()
+                t.qualified(),
+                seq = crate::pg::ident::literal(&seq),
             ));
         }
         sqls.push(format!("ANALYZE {}", t.qualified()));

@@ -100,10 +100,16 @@ pub async fn session_lock_key(client: &Client, pipeline: &str, schema: &str) -> 
 /// build; a rerun must not work beside them. They hold the key in shared
 /// mode, so taking it exclusively (and releasing it at once) waits them out.
 pub async fn wait_for_leftover_sessions(client: &Client, key: i64) -> Result<()> {
+    // This one wait is longer than the pipeline's lock_timeout; the
+    // session's own is restored after it.
+    let own: String = client.query_one("SHOW lock_timeout", &[]).await?.get(0);
     client.batch_execute("SET lock_timeout = '120s'").await?;
     let res = client.execute("SELECT pg_advisory_lock($1)", &[&key]).await;
     client
-        .batch_execute(crate::pg::connect::LOCK_TIMEOUT)
+        .batch_execute(&format!(
+            "SET lock_timeout = {}",
+            crate::pg::ident::literal(&own)
+        ))
         .await?;
     res.context(
         "sessions of an earlier run of this pipeline are still active on the server after 120 s \

@@ -122,7 +122,18 @@ pub fn build_pipeline_with(
         let prof = profiles.get(&t.name);
         let mut cols = Vec::new();
         for c in t.columns.iter().filter(|c| c.hidden != 1) {
-            let ctarget = if c.name.len() <= ident::MAX_IDENT_BYTES {
+            let ctarget = if ident::SYSTEM_COLUMNS.contains(&c.name.as_str()) {
+                let mut f = format!("{}_", c.name);
+                while col_taken.contains(&f) {
+                    f.push('_');
+                }
+                col_taken.insert(f.clone());
+                warnings.push(format!(
+                    "column `{}`.`{}` has the name of a PostgreSQL system column: renamed to `{f}`",
+                    t.name, c.name
+                ));
+                f
+            } else if c.name.len() <= ident::MAX_IDENT_BYTES {
                 c.name.clone()
             } else {
                 let f = ident::fit(&c.name, &mut col_taken);
