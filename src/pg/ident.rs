@@ -70,6 +70,11 @@ pub fn derived(parts: &[&str], taken: &mut HashSet<String>) -> String {
     fit(&parts.join("_"), taken)
 }
 
+/// Names PostgreSQL keeps for every table's system columns: a user column
+/// cannot have one (`column name "ctid" conflicts with a system column
+/// name`).
+pub const SYSTEM_COLUMNS: [&str; 6] = ["tableoid", "xmin", "cmin", "xmax", "cmax", "ctid"];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,8 +118,3 @@ mod tests {
         assert!(second.starts_with("x_"));
     }
 }
-
-/// Names PostgreSQL keeps for every table's system columns: a user column
-/// cannot have one (`column name "ctid" conflicts with a system column
-/// name`).
-pub const SYSTEM_COLUMNS: [&str; 6] = ["tableoid", "xmin", "cmin", "xmax", "cmax", "ctid"];
