@@ -220,6 +220,7 @@ fn extract_encoded(
     let mut n = 0u64;
     let mut keys = RowKeys::new(lo);
     let mut hasher = RowHasher::default();
+    let plain = crate::pg::checksum::plain(types);
     while let Some(row) = rows.next().context("reading source row")? {
         let key = keys.next(row)?;
         n += 1;
@@ -237,7 +238,7 @@ fn extract_encoded(
             {
                 Ok(()) => {
                     batch.keys.push(key);
-                    hash_encoded_rows(&buf[start..], types, &mut hasher, &mut batch.content)
+                    hash_encoded_rows(&buf[start..], types, plain, &mut hasher, &mut batch.content)
                         .map_err(|e| anyhow::anyhow!("hashing an encoded row: {e}"))?;
                 }
                 Err(reject) => batch.rejects.push(reject),
