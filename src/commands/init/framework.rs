@@ -6,6 +6,7 @@
 //! Each table and column name below is the one the framework's own code
 //! creates (see the README, "Apps made with a framework", for the sources).
 
+use super::profile::Profiles;
 use crate::config::mapping::{Framework, Pipeline};
 use crate::pg::types::PgType;
 use crate::sqlite::introspect::{SourceSchema, SourceTable};
@@ -162,7 +163,8 @@ pub fn advice(r: &Recognised, mapping: &Path) -> String {
              Django writes UTC, so their naive cells are read as UTC \
              (defaults.timezone). If the app ran with USE_TZ = False, set \
              defaults.timezone to its TIME_ZONE (or a column's type to \"timestamp\" \
-             to keep wall time)."
+             to keep wall time). UUIDField columns (`char(32)` of 32 hex digits) \
+             are `uuid`."
                 .to_string(),
         );
     }
@@ -204,52 +206,77 @@ fn wrap(para: &str, width: usize) -> String {
 }
 
 /// Apply the framework's PostgreSQL conventions where they differ from the
-/// cell rules (the types the mapping gives the tables `run` creates).
-/// Returns how many columns changed; each change is a warning.
+/// cell rules (the types the mapping gives the tables `run` creates). Each
+/// kind of change is one warning naming its columns.
 ///
-/// Django: a DateTimeField is `datetime` in SQLite and `timestamp with time
-/// zone` in PostgreSQL; with USE_TZ its SQLite backend writes naive UTC
-/// text, which the cell rules alone would make `timestamp`.
+/// Django (its SQLite backend's `data_types` against its PostgreSQL
+/// backend's):
+/// - DateTimeField is `datetime` in SQLite, `timestamp with time zone` in
+///   PostgreSQL; with USE_TZ its SQLite backend writes naive UTC text,
+///   which the cell rules alone would make `timestamp`.
+/// - UUIDField is `char(32)` holding `uuid.hex`, `uuid` in PostgreSQL; the
+///   cell rules keep an all-digit hex string as text.
 pub fn apply_conventions(
     f: Framework,
     p: &mut Pipeline,
     schema: &SourceSchema,
+    profiles: &Profiles,
     warnings: &mut Vec<String>,
-) -> usize {
+) {
     if f != Framework::Django {
-        return 0;
+        return;
     }
-    let mut changed = Vec::new();
+    let mut times = Vec::new();
+    let mut uuids = Vec::new();
     for (tname, tm) in p.table_maps.iter_mut() {
         let Some(st) = schema.tables.iter().find(|t| &t.name == tname) else {
             continue;
         };
         for sc in &st.columns {
-            if !sc.declared_type.trim().eq_ignore_ascii_case("datetime") {
-                continue;
-            }
             let Some(cm) = tm.columns.get_mut(&sc.name) else {
                 continue;
             };
-            if cm.pg_type != PgType::Timestamp.to_string() {
-                continue;
+            let declared = sc.declared_type.split_whitespace().collect::<String>();
+            let cells = profiles.get(tname).and_then(|p| p.get(&sc.name));
+            if declared.eq_ignore_ascii_case("datetime")
+                && cm.pg_type == PgType::Timestamp.to_string()
+            {
+                cm.pg_type = PgType::Timestamptz.to_string();
+                if let Some(raw) = &sc.default {
+                    cm.default = translate_default(raw, &PgType::Timestamptz).unwrap_or(None);
+                }
+                times.push(format!("{tname}.{}", sc.name));
+            } else if declared.eq_ignore_ascii_case("char(32)")
+                && sc.default.is_none()
+                && cm.pg_type != PgType::Uuid.to_string()
+                && cells.is_some_and(|c| {
+                    c.text > 0
+                        && c.integer + c.real + c.blob == 0
+                        && c.text_formats.hex32 == c.text
+                        && c.text_formats.padded == 0
+                })
+            {
+                cm.pg_type = PgType::Uuid.to_string();
+                uuids.push(format!("{tname}.{}", sc.name));
             }
-            cm.pg_type = PgType::Timestamptz.to_string();
-            if let Some(raw) = &sc.default {
-                cm.default = translate_default(raw, &PgType::Timestamptz).unwrap_or(None);
-            }
-            changed.push(format!("{tname}.{}", sc.name));
         }
     }
-    if !changed.is_empty() {
+    if !times.is_empty() {
         warnings.push(format!(
             "Django: {} DateTimeField column(s) → timestamptz, naive cells read as UTC \
              (USE_TZ = True stores UTC; see the header): {}",
-            changed.len(),
-            changed.join(", ")
+            times.len(),
+            times.join(", ")
         ));
     }
-    changed.len()
+    if !uuids.is_empty() {
+        warnings.push(format!(
+            "Django: {} UUIDField column(s) (char(32), every cell 32 hex digits) → uuid, \
+             as Django's PostgreSQL backend makes them: {}",
+            uuids.len(),
+            uuids.join(", ")
+        ));
+    }
 }
 
 #[cfg(test)]

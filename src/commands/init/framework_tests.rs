@@ -137,10 +137,10 @@ fn advice_names_the_framework_its_migrate_command_and_run_truncate() {
     }
 }
 
-/// Django's naive UTC `datetime` cells: `timestamptz` (its PostgreSQL
-/// backend's type), only in a Django file.
+/// Django's naive UTC `datetime` cells: `timestamptz`, and its char(32)
+/// UUIDs: `uuid` (its PostgreSQL backend's types), only in a Django file.
 #[test]
-fn django_datetime_columns_become_timestamptz() {
+fn django_datetime_and_uuid_columns_take_its_postgresql_types() {
     let dir = tempfile::tempdir().unwrap();
     let build = |sql: &str, name: &str| {
         let path = dir.path().join(name);
@@ -150,9 +150,12 @@ fn django_datetime_columns_become_timestamptz() {
                 "{sql}
                  CREATE TABLE shop_book (id integer PRIMARY KEY AUTOINCREMENT,
                    published datetime NULL, added datetime NOT NULL DEFAULT CURRENT_TIMESTAMP,
-                   day date NULL);
-                 INSERT INTO shop_book (published, added, day)
-                   VALUES ('2024-05-01 10:00:00.123456', '2024-05-01 10:00:00', '2024-05-01');"
+                   day date NULL, uid char(32) NOT NULL, code char(32) NULL);
+                 INSERT INTO shop_book (published, added, day, uid, code)
+                   VALUES ('2024-05-01 10:00:00.123456', '2024-05-01 10:00:00', '2024-05-01',
+                           '12345678123456781234567812345678', 'A-1'),
+                          (NULL, '2024-05-02 10:00:00', NULL,
+                           '909c83892fdf40fcb4d95fe980764c1d', NULL);"
             ))
             .unwrap();
         let conn = source::open_checked(&path).unwrap();
@@ -160,7 +163,7 @@ fn django_datetime_columns_become_timestamptz() {
         let prof = profile(&path, &schema, None).unwrap();
         let (mut p, mut w) = build_pipeline(&schema, &prof, &path, dir.path());
         if let Some(r) = detect(&schema) {
-            apply_conventions(r.framework, &mut p, &schema, &mut w);
+            apply_conventions(r.framework, &mut p, &schema, &prof, &mut w);
         }
         let t = p.table("shop_book").unwrap().clone();
         (t, w)
@@ -173,6 +176,14 @@ fn django_datetime_columns_become_timestamptz() {
     assert_eq!(t.columns["published"].pg_type, "timestamptz");
     assert_eq!(t.columns["added"].pg_type, "timestamptz");
     assert_eq!(t.columns["day"].pg_type, "date");
+    // UUIDField: char(32) of `uuid.hex`, all-digit ones included.
+    assert_eq!(t.columns["uid"].pg_type, "uuid");
+    assert_eq!(t.columns["code"].pg_type, "varchar(32)");
+    assert!(
+        w.iter()
+            .any(|w| w.contains("Django: 1 UUIDField") && w.contains("shop_book.uid")),
+        "{w:?}"
+    );
     assert!(t.columns["added"].default.is_some());
     assert!(
         w.iter()
@@ -183,6 +194,7 @@ fn django_datetime_columns_become_timestamptz() {
     let (t, _) = build("", "plain.db");
     assert_eq!(t.columns["published"].pg_type, "timestamp");
     assert_eq!(t.columns["added"].pg_type, "timestamp");
+    assert_eq!(t.columns["uid"].pg_type, "varchar(32)");
 }
 
 #[test]

@@ -95,7 +95,7 @@ pub fn run_init(
     if let Some(r) = &recognised {
         p.source.framework = Some(r.framework);
         if !keep_declared {
-            framework::apply_conventions(r.framework, &mut p, &schema, &mut warnings);
+            framework::apply_conventions(r.framework, &mut p, &schema, &profiles, &mut warnings);
         }
     }
     let header_advice = recognised.as_ref().map(|r| {

@@ -365,6 +365,7 @@ fn text_formats_are_counted() {
         boolean: 2,
         json: 1,
         uuid: 4,
+        hex32: 1,
         ..Default::default()
     };
     assert_eq!(f, want);
