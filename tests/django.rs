@@ -69,7 +69,17 @@ fn django_migrate_then_run_truncate_reads_back_equal_and_inserts_new_rows() {
     assert_ne!(db.scalar("SELECT count(*) FROM django_content_type"), "0");
 
     let toml = dir.path().join("p.toml");
-    init_mapping(&src, &toml);
+    let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // A file Django made is recognised as such (issue 13).
+    assert!(
+        stderr(&o)
+            .contains("init: framework: Django (recognised by its table `django_migrations`)"),
+        "{}",
+        stderr(&o)
+    );
+    let mapping = std::fs::read_to_string(&toml).unwrap();
+    assert!(mapping.contains("\nframework = \"django\"\n"), "{mapping}");
     let o = run_pipeline(&toml, &db.url, &["--truncate"]);
     let e = stderr(&o);
     assert_eq!(o.status.code(), Some(0), "{e}");

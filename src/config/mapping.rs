@@ -52,6 +52,25 @@ pub struct Pipeline {
 pub struct SourceConfig {
     /// SQLite file; relative to the mapping file's directory.
     pub path: PathBuf,
+    /// The application framework whose bookkeeping table `init` found
+    /// (informational: `init` chose the types with its conventions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub framework: Option<Framework>,
+}
+
+/// An application framework, recognised by `init` from its migrations
+/// bookkeeping table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Framework {
+    Django,
+    Rails,
+    Prisma,
+    Alembic,
+    Knex,
+    Sequelize,
+    Laravel,
+    Typeorm,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

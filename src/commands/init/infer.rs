@@ -394,6 +394,7 @@ pub fn build_pipeline_with(
         name: None,
         source: SourceConfig {
             path: relative_source(source_path, out_dir),
+            framework: None,
         },
         target: Default::default(),
         defaults: Default::default(),

@@ -6,6 +6,7 @@
 //! the pipeline, `render` writes it out.
 
 mod choose;
+mod framework;
 mod infer;
 mod profile;
 mod render;
@@ -13,6 +14,7 @@ mod render;
 mod tests;
 
 pub use choose::{choose_type, Choice};
+pub use framework::{detect as detect_framework, Recognised};
 pub use infer::{build_pipeline, build_pipeline_with};
 
 pub use profile::{profile, ColumnProfile, Profiles, TableProfile, TextFormats};
@@ -84,10 +86,30 @@ pub fn run_init(
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(out_dir)
         .with_context(|| format!("cannot create directory {}", out_dir.display()))?;
-    let (p, warnings) = build_pipeline_with(&schema, &profiles, sqlite, out_dir, keep_declared);
-    let text = render(&p, &schema, &profiles, &warnings)?;
+    let (mut p, mut warnings) =
+        build_pipeline_with(&schema, &profiles, sqlite, out_dir, keep_declared);
+    // The app's framework, from its bookkeeping table: its conventions (not
+    // with `keep_declared`, which keeps every declared mapping) and the
+    // path to recommend.
+    let recognised = framework::detect(&schema);
+    if let Some(r) = &recognised {
+        p.source.framework = Some(r.framework);
+        if !keep_declared {
+            framework::apply_conventions(r.framework, &mut p, &schema, &profiles, &mut warnings);
+        }
+    }
+    let header_advice = recognised.as_ref().map(|r| {
+        let name = out.file_name().map_or(out.as_path(), Path::new);
+        framework::advice(r, name)
+    });
+    let text = render(&p, &schema, &profiles, &warnings, header_advice.as_deref())?;
     install(&out, out_dir, text.as_bytes(), force)?;
     eprint!("{}", warnings_report(&warnings, &out));
+    if let Some(r) = &recognised {
+        for l in framework::advice(r, &out).lines() {
+            eprintln!("init: {l}");
+        }
+    }
     Ok(out)
 }
 

@@ -69,6 +69,10 @@ pub struct TextFormats {
     pub boolean: u64,
     pub json: u64,
     pub uuid: u64,
+    /// Exactly 32 hex digits (also counted above as what else they are):
+    /// the form Django's UUIDField stores in SQLite (`uuid.hex`), digits
+    /// only included.
+    pub hex32: u64,
 }
 
 impl TextFormats {
@@ -79,6 +83,9 @@ impl TextFormats {
         }
         if t.len() != b.len() {
             self.padded += 1;
+        }
+        if t.len() == 32 && t.iter().all(u8::is_ascii_hexdigit) {
+            self.hex32 += 1;
         }
         let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
         let unsigned = t

@@ -26,12 +26,14 @@ fn comment_lines(text: &str) -> String {
 
 /// Render the mapping file: the pipeline as TOML, with the schema facts, the
 /// column profiles and the warnings as comments. The result is checked to
-/// parse back.
+/// parse back. `advice`: the recognised framework's recommended path, for
+/// the header.
 pub fn render(
     p: &Pipeline,
     schema: &SourceSchema,
     profiles: &Profiles,
     warnings: &[String],
+    advice: Option<&str>,
 ) -> Result<String> {
     let text = p.to_toml().context("cannot serialize the mapping")?;
     let mut doc: toml_edit::DocumentMut = text.parse().context("cannot re-read the mapping")?;
@@ -144,6 +146,10 @@ pub fn render(
          renamed identifiers, and the warnings below. Keys are SOURCE names;\n\
          `target` renames.\n",
     );
+    if let Some(a) = advice {
+        header.push('\n');
+        header.push_str(a);
+    }
     if !warnings.is_empty() {
         header.push_str(&format!("\nwarnings ({}):\n", warnings.len()));
         for w in warnings {

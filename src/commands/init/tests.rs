@@ -182,7 +182,7 @@ fn builds_the_expected_pipeline() {
 fn render_parses_back_to_the_same_tables() {
     let dir = tempfile::tempdir().unwrap();
     let (schema, prof, p, w) = built(dir.path());
-    let text = render(&p, &schema, &prof, &w).unwrap();
+    let text = render(&p, &schema, &prof, &w, None).unwrap();
     if std::env::var_os("SHOW_INIT").is_some() {
         println!("{text}");
     }
@@ -365,6 +365,7 @@ fn text_formats_are_counted() {
         boolean: 2,
         json: 1,
         uuid: 4,
+        hex32: 1,
         ..Default::default()
     };
     assert_eq!(f, want);

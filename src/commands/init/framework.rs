@@ -1,0 +1,284 @@
+//! The application framework that made the SQLite file, recognised from its
+//! migrations bookkeeping table; the conventions `init` applies for it; and
+//! the path it recommends (the app's migrations make the schema, `run
+//! --truncate` loads the data into it).
+//!
+//! Each table and column name below is the one the framework's own code
+//! creates (see the README, "Apps made with a framework", for the sources).
+
+use super::profile::Profiles;
+use crate::config::mapping::{Framework, Pipeline};
+use crate::pg::types::PgType;
+use crate::sqlite::introspect::{SourceSchema, SourceTable};
+use crate::sqlite::typemap::translate_default;
+use std::path::Path;
+
+/// A framework and the bookkeeping table(s) that named it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recognised {
+    pub framework: Framework,
+    /// E.g. "table `django_migrations`".
+    pub evidence: String,
+}
+
+fn table<'a>(schema: &'a SourceSchema, name: &str) -> Option<&'a SourceTable> {
+    schema
+        .tables
+        .iter()
+        .find(|t| t.name.eq_ignore_ascii_case(name))
+}
+
+fn has_columns(t: &SourceTable, cols: &[&str]) -> bool {
+    cols.iter()
+        .all(|c| t.columns.iter().any(|sc| sc.name.eq_ignore_ascii_case(c)))
+}
+
+/// The framework whose bookkeeping table the file holds; `None` when there
+/// is none (or a `migrations` table of neither Laravel's nor TypeORM's
+/// shape). Laravel and TypeORM both name it `migrations`: Laravel's has
+/// `migration` and `batch`, TypeORM's `timestamp` and `name`.
+pub fn detect(schema: &SourceSchema) -> Option<Recognised> {
+    let one = |f: Framework, name: &str| {
+        table(schema, name).map(|t| Recognised {
+            framework: f,
+            evidence: format!("table `{}`", t.name),
+        })
+    };
+    if let Some(r) = one(Framework::Django, "django_migrations") {
+        return Some(r);
+    }
+    if let (Some(a), Some(b)) = (
+        table(schema, "schema_migrations"),
+        table(schema, "ar_internal_metadata"),
+    ) {
+        return Some(Recognised {
+            framework: Framework::Rails,
+            evidence: format!("tables `{}` and `{}`", a.name, b.name),
+        });
+    }
+    let single = [
+        (Framework::Prisma, "_prisma_migrations"),
+        (Framework::Alembic, "alembic_version"),
+        (Framework::Knex, "knex_migrations"),
+        (Framework::Sequelize, "SequelizeMeta"),
+    ];
+    if let Some(r) = single.iter().find_map(|(f, n)| one(*f, n)) {
+        return Some(r);
+    }
+    let m = table(schema, "migrations")?;
+    let (framework, cols) = if has_columns(m, &["id", "migration", "batch"]) {
+        (Framework::Laravel, "id, migration, batch")
+    } else if has_columns(m, &["id", "timestamp", "name"]) {
+        (Framework::Typeorm, "id, timestamp, name")
+    } else {
+        return None;
+    };
+    Some(Recognised {
+        framework,
+        evidence: format!("table `{}` ({cols})", m.name),
+    })
+}
+
+/// The framework's name as people write it.
+pub fn label(f: Framework) -> &'static str {
+    match f {
+        Framework::Django => "Django",
+        Framework::Rails => "Rails",
+        Framework::Prisma => "Prisma",
+        Framework::Alembic => "Alembic (SQLAlchemy)",
+        Framework::Knex => "Knex",
+        Framework::Sequelize => "Sequelize",
+        Framework::Laravel => "Laravel",
+        Framework::Typeorm => "TypeORM",
+    }
+}
+
+/// The command that makes the app's schema in PostgreSQL.
+pub fn migrate_command(f: Framework) -> &'static str {
+    match f {
+        Framework::Django => "python manage.py migrate",
+        Framework::Rails => "bin/rails db:schema:load",
+        Framework::Prisma => "npx prisma migrate deploy",
+        Framework::Alembic => "alembic upgrade head",
+        Framework::Knex => "npx knex migrate:latest",
+        Framework::Sequelize => "npx sequelize-cli db:migrate",
+        Framework::Laravel => "php artisan migrate",
+        Framework::Typeorm => "npx typeorm migration:run -d <your data source>",
+    }
+}
+
+/// What the framework's migrations leave in the tables besides the
+/// schema, which `--truncate` replaces with the file's rows.
+fn bookkeeping_rows(f: Framework) -> &'static str {
+    match f {
+        Framework::Django => {
+            "`django_migrations`; `django_content_type` and `auth_permission`, \
+             whose ids the file's `auth_permission`, `django_admin_log` and \
+             generic relations refer to"
+        }
+        Framework::Rails => "`schema_migrations` and `ar_internal_metadata`",
+        Framework::Prisma => "`_prisma_migrations`",
+        Framework::Alembic => "`alembic_version`",
+        Framework::Knex => "`knex_migrations` and `knex_migrations_lock`",
+        Framework::Sequelize => "`SequelizeMeta`",
+        Framework::Laravel | Framework::Typeorm => "`migrations`",
+    }
+}
+
+/// The recommendation, as lines of at most about 76 characters (for stderr
+/// and the mapping's header). `mapping` names the mapping file in the `run`
+/// command.
+pub fn advice(r: &Recognised, mapping: &Path) -> String {
+    let f = r.framework;
+    let mut paras = vec![
+        format!(
+            "framework: {} (recognised by its {}).",
+            label(f),
+            r.evidence
+        ),
+        "recommended: let the app's own migrations create the PostgreSQL schema, \
+         then load only the data into it:"
+            .to_string(),
+        format!(
+            "  1. with the app's code at the revision that wrote this file, pointed \
+             at PostgreSQL: {}",
+            migrate_command(f)
+        ),
+        format!(
+            "  2. sqlite2pg run {} --target postgres://… --truncate",
+            mapping.display()
+        ),
+        format!(
+            "     `run` loads into the tables that exist, converting to their types. \
+             --truncate first empties the pipeline's tables that hold rows, listing \
+             each: here the rows the migrations wrote ({}), which the file's own rows \
+             replace.",
+            bookkeeping_rows(f)
+        ),
+    ];
+    if f == Framework::Django {
+        paras.push(
+            "Django: DateTimeField columns (declared `datetime`) are `timestamptz` \
+             here, as Django's PostgreSQL backend makes them: with USE_TZ = True \
+             Django writes UTC, so their naive cells are read as UTC \
+             (defaults.timezone). If the app ran with USE_TZ = False, set \
+             defaults.timezone to its TIME_ZONE (or a column's type to \"timestamp\" \
+             to keep wall time). UUIDField columns (`char(32)` of 32 hex digits) \
+             are `uuid`."
+                .to_string(),
+        );
+    }
+    paras.iter().map(|p| wrap(p, 76)).collect()
+}
+
+/// Wrap one paragraph at `width`, continuation lines indented like its
+/// first word (after a list number, under the text).
+fn wrap(para: &str, width: usize) -> String {
+    let lead = para.len() - para.trim_start().len();
+    let first = para.trim_start();
+    let hang = match first.split_once(' ') {
+        Some((n, _))
+            if n.ends_with('.') && n[..n.len() - 1].chars().all(|c| c.is_ascii_digit()) =>
+        {
+            lead + n.len() + 1
+        }
+        _ => lead,
+    };
+    let mut out = String::new();
+    let mut line = " ".repeat(lead);
+    let mut empty = true;
+    for w in first.split_whitespace() {
+        if !empty && line.chars().count() + 1 + w.chars().count() > width {
+            out.push_str(line.trim_end());
+            out.push('\n');
+            line = " ".repeat(hang);
+            empty = true;
+        }
+        if !empty {
+            line.push(' ');
+        }
+        line.push_str(w);
+        empty = false;
+    }
+    out.push_str(line.trim_end());
+    out.push('\n');
+    out
+}
+
+/// Apply the framework's PostgreSQL conventions where they differ from the
+/// cell rules (the types the mapping gives the tables `run` creates). Each
+/// kind of change is one warning naming its columns.
+///
+/// Django (its SQLite backend's `data_types` against its PostgreSQL
+/// backend's):
+/// - DateTimeField is `datetime` in SQLite, `timestamp with time zone` in
+///   PostgreSQL; with USE_TZ its SQLite backend writes naive UTC text,
+///   which the cell rules alone would make `timestamp`.
+/// - UUIDField is `char(32)` holding `uuid.hex`, `uuid` in PostgreSQL; the
+///   cell rules keep an all-digit hex string as text.
+pub fn apply_conventions(
+    f: Framework,
+    p: &mut Pipeline,
+    schema: &SourceSchema,
+    profiles: &Profiles,
+    warnings: &mut Vec<String>,
+) {
+    if f != Framework::Django {
+        return;
+    }
+    let mut times = Vec::new();
+    let mut uuids = Vec::new();
+    for (tname, tm) in p.table_maps.iter_mut() {
+        let Some(st) = schema.tables.iter().find(|t| &t.name == tname) else {
+            continue;
+        };
+        for sc in &st.columns {
+            let Some(cm) = tm.columns.get_mut(&sc.name) else {
+                continue;
+            };
+            let declared = sc.declared_type.split_whitespace().collect::<String>();
+            let cells = profiles.get(tname).and_then(|p| p.get(&sc.name));
+            if declared.eq_ignore_ascii_case("datetime")
+                && cm.pg_type == PgType::Timestamp.to_string()
+            {
+                cm.pg_type = PgType::Timestamptz.to_string();
+                if let Some(raw) = &sc.default {
+                    cm.default = translate_default(raw, &PgType::Timestamptz).unwrap_or(None);
+                }
+                times.push(format!("{tname}.{}", sc.name));
+            } else if declared.eq_ignore_ascii_case("char(32)")
+                && sc.default.is_none()
+                && cm.pg_type != PgType::Uuid.to_string()
+                && cells.is_some_and(|c| {
+                    c.text > 0
+                        && c.integer + c.real + c.blob == 0
+                        && c.text_formats.hex32 == c.text
+                        && c.text_formats.padded == 0
+                })
+            {
+                cm.pg_type = PgType::Uuid.to_string();
+                uuids.push(format!("{tname}.{}", sc.name));
+            }
+        }
+    }
+    if !times.is_empty() {
+        warnings.push(format!(
+            "Django: {} DateTimeField column(s) → timestamptz, naive cells read as UTC \
+             (USE_TZ = True stores UTC; see the header): {}",
+            times.len(),
+            times.join(", ")
+        ));
+    }
+    if !uuids.is_empty() {
+        warnings.push(format!(
+            "Django: {} UUIDField column(s) (char(32), every cell 32 hex digits) → uuid, \
+             as Django's PostgreSQL backend makes them: {}",
+            uuids.len(),
+            uuids.join(", ")
+        ));
+    }
+}
+
+#[cfg(test)]
+#[path = "framework_tests.rs"]
+mod tests;
