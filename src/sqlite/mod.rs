@@ -11,3 +11,4 @@ pub mod reader;
 pub mod source;
 pub mod transform;
 pub mod typemap;
+pub mod vtab;

@@ -54,7 +54,11 @@ pub fn render(
                     None => "AUTOINCREMENT".into(),
                 });
             }
-            if let Some(a) = &st.rowid_alias {
+            if let Some(m) = &st.virtual_module {
+                facts.push(format!(
+                    "virtual table ({m}) moved as a plain table, its rowid as a column; full-text search in PostgreSQL is a tsvector column with a GIN index (not created)"
+                ));
+            } else if let Some(a) = &st.rowid_alias {
                 facts.push(format!("rowid alias: {a}"));
             }
             let mut head = format!(
