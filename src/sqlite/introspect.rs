@@ -56,6 +56,8 @@ pub struct SourceColumn {
     /// `table_xinfo.hidden`: 0 normal, 1 hidden (virtual tables), 2 virtual
     /// generated, 3 stored generated.
     pub hidden: i32,
+    /// A generated column's expression as written.
+    pub generated: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -298,7 +300,7 @@ fn read_table(conn: &Connection, name: &str, sql: &str) -> Result<SourceTable> {
         "SELECT name, coalesce(type, ''), \"notnull\", dflt_value, pk, hidden \
          FROM pragma_table_xinfo(?1) ORDER BY cid",
     )?;
-    let columns: Vec<SourceColumn> = st
+    let mut columns: Vec<SourceColumn> = st
         .query_map(params![name], |r| {
             Ok(SourceColumn {
                 name: r.get(0)?,
@@ -307,9 +309,18 @@ fn read_table(conn: &Connection, name: &str, sql: &str) -> Result<SourceTable> {
                 default: r.get(3)?,
                 pk_position: r.get::<_, i64>(4)? as u32,
                 hidden: r.get::<_, i64>(5)? as i32,
+                generated: None,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
+    for g in crate::sqlite::columns::generated_columns(sql) {
+        if let Some(c) = columns
+            .iter_mut()
+            .find(|c| c.hidden >= 2 && c.name.eq_ignore_ascii_case(&g.column))
+        {
+            c.generated = Some(g.expr);
+        }
+    }
     let mut pk: Vec<&SourceColumn> = columns.iter().filter(|c| c.pk_position > 0).collect();
     pk.sort_by_key(|c| c.pk_position);
     let primary_key: Vec<String> = pk.iter().map(|c| c.name.clone()).collect();

@@ -282,6 +282,7 @@ pub fn keep_rowid(t: &mut SourceTable, module: &str, rowid: &str) -> Result<(), 
             default: None,
             pk_position: 1,
             hidden: 0,
+            generated: None,
         },
     );
     t.primary_key = vec![rowid.into()];

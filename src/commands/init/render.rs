@@ -91,7 +91,11 @@ pub fn render(
                         d.push(format!("default {}", one_line(def)));
                     }
                     if sc.hidden >= 2 {
-                        d.push("GENERATED".into());
+                        let kind = if sc.hidden == 3 { "STORED" } else { "VIRTUAL" };
+                        d.push(match &sc.generated {
+                            Some(e) => format!("GENERATED AS ({}) {kind}", one_line(e)),
+                            None => format!("GENERATED {kind}"),
+                        });
                     }
                     let mut line = format!("# declared: {}\n", d.join(", "));
                     if let Some(pr) = prof.and_then(|p| p.get(&sc.name)) {
