@@ -3,6 +3,7 @@
 //! functions (bound parameters, so any table name works).
 
 use crate::sqlite::lexer::{matching_paren, tokenize, Token};
+use crate::sqlite::vtab::{self, VirtualFate};
 use anyhow::{Context, Result};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -39,6 +40,8 @@ pub struct SourceTable {
     /// AUTOINCREMENT high-water mark from `sqlite_sequence` (may be above
     /// the largest id still present: SQLite never reuses ids below it).
     pub sequence: Option<i64>,
+    /// A virtual table moved as a plain table: its module (`fts5`, …).
+    pub virtual_module: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -53,6 +56,8 @@ pub struct SourceColumn {
     /// `table_xinfo.hidden`: 0 normal, 1 hidden (virtual tables), 2 virtual
     /// generated, 3 stored generated.
     pub hidden: i32,
+    /// A generated column's expression as written.
+    pub generated: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -181,6 +186,10 @@ pub fn introspect(conn: &Connection) -> Result<SourceSchema> {
         .context("cannot read sqlite_schema")?;
     let mut views = Vec::new();
     let mut tables = Vec::new();
+    // Virtual table → what its shadow tables' warning adds (where their
+    // rows go when it moves; its own warning says it otherwise).
+    let mut fates: HashMap<String, String> = HashMap::new();
+    let mut shadows: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (kind, name, sql) in objects {
         if name.to_ascii_lowercase().starts_with("sqlite_") {
             continue;
@@ -194,22 +203,77 @@ pub fn introspect(conn: &Connection) -> Result<SourceSchema> {
                 .ok()
                 .is_some_and(|t| t.get(1).is_some_and(|t| t.is_word("virtual")));
         if virtual_table {
-            let msg =
-                format!("virtual table `{name}` is not moved (recreate it in PostgreSQL by hand)");
-            tracing::warn!("{msg}");
-            warnings.push(msg);
+            let exists = |t: &str| {
+                kinds
+                    .iter()
+                    .any(|(n, k)| n.eq_ignore_ascii_case(t) && k != "shadow")
+            };
+            match vtab::fate(conn, &name, &sql, exists) {
+                VirtualFate::Moves { decl, note, rowid } => {
+                    let mut t = read_table(conn, &name, &sql)
+                        .with_context(|| format!("cannot read virtual table `{name}`"))?;
+                    match vtab::keep_rowid(&mut t, &decl.module, rowid) {
+                        Ok(()) => {
+                            tracing::warn!("{note}");
+                            warnings.push(note);
+                            fates.insert(
+                                name.clone(),
+                                format!("; their rows move as table `{name}`"),
+                            );
+                            tables.push(t);
+                        }
+                        Err(msg) => {
+                            tracing::warn!("{msg}");
+                            warnings.push(msg);
+                            fates.insert(name.clone(), String::new());
+                        }
+                    }
+                }
+                VirtualFate::Skipped { warning } => {
+                    tracing::warn!("{warning}");
+                    warnings.push(warning);
+                    fates.insert(name.clone(), String::new());
+                }
+            }
             continue;
         }
         if kinds.get(&name).is_some_and(|k| k == "shadow") {
-            let msg = format!("`{name}` is a shadow table of a virtual table: not moved");
-            tracing::warn!("{msg}");
-            warnings.push(msg);
+            // Its virtual table's name is a prefix of it (so came first).
+            let owner = fates
+                .keys()
+                .filter(|v| {
+                    name.len() > v.len() + 1
+                        && name.is_char_boundary(v.len())
+                        && name[..v.len()].eq_ignore_ascii_case(v)
+                        && name.as_bytes()[v.len()] == b'_'
+                })
+                .max_by_key(|v| v.len())
+                .cloned()
+                .unwrap_or_default();
+            shadows.entry(owner).or_default().push(name);
             continue;
         }
         tables.push(
             read_table(conn, &name, &sql)
                 .with_context(|| format!("cannot read the schema of table `{name}`"))?,
         );
+    }
+    // One warning per virtual table for its shadow tables: their data is
+    // the virtual table's (its own warning says where that is).
+    for (owner, names) in shadows {
+        let list = names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let msg = match fates.get(&owner) {
+            Some(fate) => format!(
+                "`{owner}`'s shadow tables (its internal storage) are not moved: {list}{fate}"
+            ),
+            None => format!("shadow tables of a virtual table are not moved: {list}"),
+        };
+        tracing::warn!("{msg}");
+        warnings.push(msg);
     }
     // Parent names as the tables spell them.
     let canon: HashMap<String, String> = tables
@@ -236,7 +300,7 @@ fn read_table(conn: &Connection, name: &str, sql: &str) -> Result<SourceTable> {
         "SELECT name, coalesce(type, ''), \"notnull\", dflt_value, pk, hidden \
          FROM pragma_table_xinfo(?1) ORDER BY cid",
     )?;
-    let columns: Vec<SourceColumn> = st
+    let mut columns: Vec<SourceColumn> = st
         .query_map(params![name], |r| {
             Ok(SourceColumn {
                 name: r.get(0)?,
@@ -245,9 +309,18 @@ fn read_table(conn: &Connection, name: &str, sql: &str) -> Result<SourceTable> {
                 default: r.get(3)?,
                 pk_position: r.get::<_, i64>(4)? as u32,
                 hidden: r.get::<_, i64>(5)? as i32,
+                generated: None,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
+    for g in crate::sqlite::columns::generated_columns(sql) {
+        if let Some(c) = columns
+            .iter_mut()
+            .find(|c| c.hidden >= 2 && c.name.eq_ignore_ascii_case(&g.column))
+        {
+            c.generated = Some(g.expr);
+        }
+    }
     let mut pk: Vec<&SourceColumn> = columns.iter().filter(|c| c.pk_position > 0).collect();
     pk.sort_by_key(|c| c.pk_position);
     let primary_key: Vec<String> = pk.iter().map(|c| c.name.clone()).collect();
@@ -364,6 +437,7 @@ fn read_table(conn: &Connection, name: &str, sql: &str) -> Result<SourceTable> {
         row_count: row_count as u64,
         sql: sql.to_string(),
         sequence,
+        virtual_module: None,
     })
 }
 
@@ -717,16 +791,32 @@ mod tests {
         "#);
         let s = introspect(&c).unwrap();
         assert_eq!(s.views, ["v"]);
+        // A standalone FTS table moves, its rowid a column; its shadow
+        // tables do not.
         assert!(
-            s.warnings.iter().any(|w| w.contains("virtual table `ft`")),
+            s.warnings
+                .iter()
+                .any(|w| w.contains("virtual table `ft`") && w.contains("moves as a plain table")),
             "{:?}",
             s.warnings
         );
         assert!(
-            s.warnings.iter().any(|w| w.contains("ft_data")),
+            s.warnings
+                .iter()
+                .any(|w| w.starts_with("`ft`'s shadow tables") && w.contains("`ft_data`")),
             "{:?}",
             s.warnings
         );
+        let ft = s.table("ft").unwrap();
+        let cols: Vec<_> = ft
+            .columns
+            .iter()
+            .filter(|c| c.hidden == 0)
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(cols, ["rowid", "body"]);
+        assert_eq!(ft.primary_key, ["rowid"]);
+        assert_eq!(ft.virtual_module.as_deref(), Some("fts5"));
         let order: Vec<_> = s.tables.iter().map(|t| t.name.as_str()).collect();
         // Each step takes the first table (by name) whose parents are placed;
         // a_customers <-> order is a cycle, broken at a_customers.
@@ -734,6 +824,7 @@ mod tests {
             order,
             [
                 "b_pairs",
+                "ft",
                 "vt_src",
                 "z_root",
                 "a_customers",

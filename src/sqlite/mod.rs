@@ -3,6 +3,7 @@
 //! fingerprinted, and its rows read by one reader (convert + encode in
 //! place) shared by copy, check and verify.
 
+pub mod columns;
 pub mod fingerprint;
 pub mod guard;
 pub mod introspect;
@@ -11,3 +12,4 @@ pub mod reader;
 pub mod source;
 pub mod transform;
 pub mod typemap;
+pub mod vtab;

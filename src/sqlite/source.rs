@@ -273,7 +273,11 @@ pub fn check_source_matches(
         let present = table_columns(conn, &t.source)?;
         if !present.is_empty() {
             for c in &t.columns {
-                if !present.iter().any(|p| p.eq_ignore_ascii_case(&c.source)) {
+                // A rowid table's rowid may be mapped as a column (a
+                // standalone FTS table's is): selected by the free name.
+                let rowid = reader::rowid_name(t, &present)
+                    .is_some_and(|r| r.eq_ignore_ascii_case(&c.source));
+                if !rowid && !present.iter().any(|p| p.eq_ignore_ascii_case(&c.source)) {
                     problems.push(format!("table {}: no such column: {}", t.source, c.source));
                 }
             }

@@ -155,7 +155,9 @@ pub fn build_pipeline_with(
                 ColInfo {
                     target: ctarget,
                     ty,
-                    include: c.hidden == 0,
+                    // Generated columns load as plain columns, their
+                    // values copied (a warning says so below).
+                    include: true,
                 },
             ));
         }
@@ -197,9 +199,20 @@ pub fn build_pipeline_with(
                 not_null: c.not_null,
                 ..Default::default()
             };
-            if !info.include {
+            if c.hidden >= 2 {
+                let kind = if c.hidden == 3 { "STORED" } else { "VIRTUAL" };
+                let expr = c
+                    .generated
+                    .as_deref()
+                    .map(|e| {
+                        format!(
+                            " AS ({})",
+                            e.split_whitespace().collect::<Vec<_>>().join(" ")
+                        )
+                    })
+                    .unwrap_or_default();
                 warnings.push(format!(
-                    "`{}`.`{}` is a generated column: not moved (add it to the target by hand if needed)",
+                    "`{}`.`{}`: generated column{expr} {kind}: loaded as a plain column, its values copied; PostgreSQL will not compute it for new rows (make it GENERATED ALWAYS AS (…) STORED by hand to have it computed)",
                     t.name, c.name
                 ));
             }

@@ -296,7 +296,8 @@ fn profile_table(
     bars: &indicatif::MultiProgress,
     stop: &AtomicBool,
 ) -> Result<TableProfile> {
-    let cols: Vec<&SourceColumn> = t.columns.iter().filter(|c| c.hidden == 0).collect();
+    // Generated columns too: they load as plain columns.
+    let cols: Vec<&SourceColumn> = t.columns.iter().filter(|c| c.hidden != 1).collect();
     let mut profs: Vec<ColumnProfile> = vec![ColumnProfile::default(); cols.len()];
     // (precision - scale, scale) of declared decimal(p,s) columns.
     let limits: Vec<Option<(u32, u32)>> = cols

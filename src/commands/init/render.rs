@@ -56,7 +56,11 @@ pub fn render(
                     None => "AUTOINCREMENT".into(),
                 });
             }
-            if let Some(a) = &st.rowid_alias {
+            if let Some(m) = &st.virtual_module {
+                facts.push(format!(
+                    "virtual table ({m}) moved as a plain table, its rowid as a column; full-text search in PostgreSQL is a tsvector column with a GIN index (not created)"
+                ));
+            } else if let Some(a) = &st.rowid_alias {
                 facts.push(format!("rowid alias: {a}"));
             }
             let mut head = format!(
@@ -89,7 +93,11 @@ pub fn render(
                         d.push(format!("default {}", one_line(def)));
                     }
                     if sc.hidden >= 2 {
-                        d.push("GENERATED".into());
+                        let kind = if sc.hidden == 3 { "STORED" } else { "VIRTUAL" };
+                        d.push(match &sc.generated {
+                            Some(e) => format!("GENERATED AS ({}) {kind}", one_line(e)),
+                            None => format!("GENERATED {kind}"),
+                        });
                     }
                     let mut line = format!("# declared: {}\n", d.join(", "));
                     if let Some(pr) = prof.and_then(|p| p.get(&sc.name)) {

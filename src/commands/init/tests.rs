@@ -424,7 +424,12 @@ line" INT, "ü" ANY, "Ä" REAL, [x y] BLOB DEFAULT X'00FF', "a.b" text DEFAULT '
         Some("'\\x00ff'::bytea")
     );
     assert_eq!(t.columns["a.b"].default.as_deref(), Some("E'x\\\\y'"));
-    assert!(!t.columns["only gen"].include);
+    // Generated columns load as plain columns, their values copied.
+    assert!(t.columns["only gen"].include);
+    assert!(
+        text.contains("# declared: INT, GENERATED AS (1) STORED"),
+        "{text}"
+    );
     assert_eq!(t.indexes[0].name, "idx \"q\"");
     assert_eq!(t.indexes[0].columns, ["(\"it's\") DESC", "ü"]);
     assert!(
