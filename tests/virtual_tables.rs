@@ -66,11 +66,20 @@ fn standalone_fts_moves_with_its_rowids_and_the_others_are_named() {
     assert!(!mapping.contains("[tables.notes_"), "{mapping}");
 
     // `check` reads the FTS table as `run` will.
+    // Both also list the virtual tables whose rows do not move.
     let o = sqlite2pg(&["check", toml.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "check: {}", stderr(&o));
+    for t in ["docs_fts", "tags_idx"] {
+        let said = format!("virtual table `{t}` is not moved");
+        assert!(stdout(&o).contains(&said), "check: {}", stdout(&o));
+    }
 
     let o = run_pipeline(&toml, &db.url, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    for t in ["docs_fts", "tags_idx"] {
+        let said = format!("virtual table `{t}` is not moved");
+        assert!(stdout(&o).contains(&said), "run: {}", stdout(&o));
+    }
     assert_eq!(
         db.query("SELECT rowid, title, coalesce(body, 'NULL') FROM notes ORDER BY rowid"),
         vec![

@@ -367,7 +367,7 @@ pub fn not_moved(
         .iter()
         .map(|u| format!("{}: not in the mapping (--allow-unmapped)", u.shown()))
         .collect();
-    out.extend(crate::sqlite::introspect::not_moved(conn)?);
+    out.extend(crate::sqlite::not_moved::not_moved(conn)?);
     for w in &out {
         tracing::warn!("{w}");
     }

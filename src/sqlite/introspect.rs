@@ -122,42 +122,6 @@ pub fn sqlite_quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// Views and triggers of the source, each with its SQL on one line: they
-/// are not moved, and `init`, `check` and `run` say so by name (a trigger
-/// left behind takes the table's own logic with it).
-pub fn not_moved(conn: &Connection) -> Result<Vec<String>> {
-    let mut st = conn
-        .prepare(
-            "SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_schema \
-             WHERE type IN ('view', 'trigger') ORDER BY type DESC, tbl_name, name",
-        )
-        .context("cannot read sqlite_schema")?;
-    let rows = st
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .context("cannot read sqlite_schema")?;
-    Ok(rows
-        .into_iter()
-        .map(|(kind, name, table, sql)| {
-            let sql = sql.split_whitespace().collect::<Vec<_>>().join(" ");
-            if kind == "trigger" {
-                format!(
-                    "trigger `{name}` on table `{table}` is not moved (recreate it in PostgreSQL by hand): {sql}"
-                )
-            } else {
-                format!("view `{name}` is not moved (recreate it in PostgreSQL by hand): {sql}")
-            }
-        })
-        .collect())
-}
-
 /// Read the whole schema of the `main` database.
 pub fn introspect(conn: &Connection) -> Result<SourceSchema> {
     let mut warnings = Vec::new();
@@ -287,7 +251,7 @@ pub fn introspect(conn: &Connection) -> Result<SourceSchema> {
             }
         }
     }
-    warnings.extend(not_moved(conn)?);
+    warnings.extend(crate::sqlite::not_moved::views_and_triggers(conn)?);
     Ok(SourceSchema {
         tables: parents_first(tables),
         views,

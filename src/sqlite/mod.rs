@@ -8,6 +8,7 @@ pub mod fingerprint;
 pub mod guard;
 pub mod introspect;
 pub mod lexer;
+pub mod not_moved;
 pub mod reader;
 pub mod source;
 pub mod transform;
