@@ -346,3 +346,32 @@ fn system_column_names_and_the_largest_identity_are_handled_before_the_window() 
         stderr(&o)
     );
 }
+
+/// A table wider than PostgreSQL allows: `init` excludes the columns past
+/// 1600 and names them; the run loads the rest.
+#[test]
+fn a_table_wider_than_postgresql_allows_is_named_and_loads_its_first_1600_columns() {
+    let cols: Vec<String> = (0..1700).map(|i| format!("c{i} INTEGER")).collect();
+    // Mostly NULL: 1600 integers would pass PostgreSQL's 8 kB row limit.
+    let (dir, db_path) = sqlite_fixture(&format!(
+        "CREATE TABLE wide ({}); INSERT INTO wide (c0, c1599, c1699) VALUES (0, 1599, 1699);",
+        cols.join(", ")
+    ));
+    let toml = dir.path().join("w.toml");
+    let o = sqlite2pg(&[
+        "init",
+        db_path.to_str().unwrap(),
+        "-o",
+        toml.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("table `wide` has 1700 columns; PostgreSQL allows 1600 per table: the last 100 are excluded (include = false), from `c1600` to `c1699`"),
+        "{}",
+        stderr(&o)
+    );
+    let db = TestDb::new();
+    let o = run_pipeline(&toml, &db.url, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(db.scalar("SELECT c1599 FROM wide"), "1599");
+}

@@ -443,3 +443,28 @@ after = "id"
         ["id", "user_id", "user2", "status", "priority", "turns", "tags", "z"]
     );
 }
+
+/// More columns than PostgreSQL allows in a table, and a system column's
+/// name, are mapping errors with their keys, found before any run.
+#[test]
+fn too_many_columns_and_system_column_names_are_refused() {
+    let mut wide = String::from("[source]\npath = \"a.db\"\n[tables.w]\n");
+    for i in 0..1601 {
+        wide.push_str(&format!("[tables.w.columns.c{i}]\ntype = \"text\"\n"));
+    }
+    let e = Pipeline::parse(&wide, Path::new("x.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("`w` would have 1601 columns; PostgreSQL allows 1600"),
+        "{e}"
+    );
+    let sys = "[source]\npath = \"a.db\"\n[tables.t.columns.xmin]\ntype = \"bigint\"\n";
+    let e = Pipeline::parse(sys, Path::new("x.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("`xmin` is the name of a PostgreSQL system column"),
+        "{e}"
+    );
+}

@@ -249,6 +249,16 @@ impl Pipeline {
             if !any {
                 push(format!("{tp}.columns"), "no included column".into());
             }
+            let width = cols.len() + t.add_columns.len();
+            if width > MAX_COLUMNS {
+                push(
+                    format!("{tp}.columns"),
+                    format!(
+                        "`{tname}` would have {width} columns; PostgreSQL allows {MAX_COLUMNS} per table: \
+                         exclude some (include = false) or split the table"
+                    ),
+                );
+            }
             let known = |c: &str| cols.contains(c);
             for pk in &t.primary_key {
                 if !known(pk) {
@@ -403,3 +413,6 @@ fn duration_ok(v: &str) -> bool {
         && ["", "ms", "s", "min", "h"].contains(&&v[digits..])
         && (digits < v.len() || v == "0")
 }
+
+/// PostgreSQL's limit of columns per table (`MaxHeapAttributeNumber`).
+const MAX_COLUMNS: usize = 1600;

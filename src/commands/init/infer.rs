@@ -161,6 +161,28 @@ pub fn build_pipeline_with(
                 },
             ));
         }
+        // PostgreSQL's limit of columns per table: those past it are
+        // listed in the mapping, excluded, and named.
+        let past: Vec<String> = cols
+            .iter_mut()
+            .filter(|(_, c)| c.include)
+            .skip(1600)
+            .map(|(name, c)| {
+                c.include = false;
+                name.clone()
+            })
+            .collect();
+        if !past.is_empty() {
+            warnings.push(format!(
+                "table `{}` has {} columns; PostgreSQL allows 1600 per table: the last {} are excluded \
+                 (include = false), from `{}` to `{}`; choose which to keep, or split the table",
+                t.name,
+                1600 + past.len(),
+                past.len(),
+                past[0],
+                past[past.len() - 1]
+            ));
+        }
         names.insert(t.name.clone(), TableNames { target, cols });
     }
     // Reserve the primary-key constraint names `prepare` will use, and the
