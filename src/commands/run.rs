@@ -382,7 +382,6 @@ fn status_for(class: ExitClass) -> Status {
     }
 }
 
-/// The failure as the operator reads it: what went wrong, then what to do.
 /// A lock wait that timed out, with the sessions holding locks on the
 /// run's tables now (pid, application, state, query).
 async fn with_lock_holders(
@@ -397,6 +396,7 @@ async fn with_lock_holders(
     }
 }
 
+/// The failure as the operator reads it: what went wrong, then what to do.
 /// "Rerun" is advised only where a rerun resumes; otherwise the message
 /// already names what must change.
 fn with_advice(

@@ -197,9 +197,13 @@ pub fn snapshot_copy(conn: &Connection, path: &Path, dir: &Path) -> Result<Snaps
         .path()
         .join(path.file_name().unwrap_or("source.db".as_ref()));
     let failed = |e: rusqlite::Error| {
+        let hint = if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull) {
+            " (it needs the source's size free there; choose another place with --snapshot-dir)"
+        } else {
+            ""
+        };
         blocked(format!(
-            "--snapshot copy: copying {} to {} failed: {e} (it needs the source's size free there; \
-             choose another place with --snapshot-dir)",
+            "--snapshot copy: copying {} to {} failed: {e}{hint}",
             path.display(),
             copy.display()
         ))
