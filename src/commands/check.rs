@@ -122,7 +122,7 @@ pub async fn check(file: &Path, allow_unmapped: bool, shutdown: &Shutdown) -> Re
         crate::commands::run::not_moved(&conn, &pipeline, allow_unmapped, &src_path, file)?;
     let mut tables = Vec::new();
     for t in &plans {
-        let all_cols = source_columns(&conn, &t.source)?;
+        let all_cols = source::table_columns(&conn, &t.source)?;
         tables.push(check_table(&src_path, &pipeline, t, &all_cols, shutdown).await?);
     }
     let rows_read = tables.iter().map(|t| t.rows_read).sum();
@@ -139,14 +139,6 @@ pub async fn check(file: &Path, allow_unmapped: bool, shutdown: &Shutdown) -> Re
         tables,
         not_moved,
     })
-}
-
-fn source_columns(conn: &rusqlite::Connection, table: &str) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare("SELECT name FROM pragma_table_xinfo(?1)")?;
-    let cols = stmt
-        .query_map([table], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(cols)
 }
 
 async fn check_table(
@@ -175,6 +167,7 @@ async fn check_table(
         types,
         batch_size: p.defaults.batch_size,
         refused: Default::default(),
+        hash: false,
     });
     let mut groups = Groups::default();
     let mut rejected_rows: HashSet<String> = HashSet::new();

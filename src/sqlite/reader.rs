@@ -121,7 +121,8 @@ pub struct EncodedBatch {
     pub keys: Vec<i64>,
     pub rows_read: usize,
     pub rejects: Vec<Reject>,
-    /// Content checksum of the encoded rows (see [`crate::pg::checksum`]).
+    /// Content checksum of the encoded rows (see [`crate::pg::checksum`]);
+    /// zero unless the request asked for it.
     pub content: Checksum,
 }
 
@@ -142,6 +143,9 @@ pub struct ReadRequest {
     /// Rows PostgreSQL refused in an earlier attempt at this range: read
     /// as rejects, not sent.
     pub refused: std::sync::Arc<RefusedRows>,
+    /// Compute each batch's content checksum (the copy records it, verify
+    /// compares it; check has no use for it and skips the work).
+    pub hash: bool,
 }
 
 /// A running reader: its batches arrive on `batches`; [`Reader::finish`]
@@ -209,6 +213,7 @@ fn extract_encoded(
         types,
         batch_size,
         refused,
+        hash,
         ..
     } = req;
     let (sql, types, tf) = (sql.as_str(), types.as_slice(), &*tf);
@@ -238,8 +243,16 @@ fn extract_encoded(
             {
                 Ok(()) => {
                     batch.keys.push(key);
-                    hash_encoded_rows(&buf[start..], types, plain, &mut hasher, &mut batch.content)
+                    if hash {
+                        hash_encoded_rows(
+                            &buf[start..],
+                            types,
+                            plain,
+                            &mut hasher,
+                            &mut batch.content,
+                        )
                         .map_err(|e| anyhow::anyhow!("hashing an encoded row: {e}"))?;
+                    }
                 }
                 Err(reject) => batch.rejects.push(reject),
             }

@@ -92,6 +92,17 @@ impl TestDb {
     pub fn exec(&self, sql: &str) {
         self.query(sql);
     }
+
+    /// psql's stderr for a statement PostgreSQL must refuse (as an
+    /// application would see it); panics if it succeeds.
+    pub fn refusal(&self, sql: &str) -> String {
+        let o = Command::new("psql")
+            .args([self.url.as_str(), "-c", sql])
+            .output()
+            .expect("run psql");
+        assert!(!o.status.success(), "PostgreSQL accepted: {sql}");
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    }
 }
 
 impl Drop for TestDb {

@@ -266,6 +266,7 @@ async fn hash_source(
         types: wire,
         batch_size,
         refused: std::sync::Arc::new(refused),
+        hash: true,
     });
     let mut sum = Checksum::default();
     let mut rejects = 0u64;

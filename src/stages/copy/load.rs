@@ -218,6 +218,7 @@ async fn copy_chunk(
         types: table.types.clone(),
         batch_size: s.batch_size,
         refused: std::sync::Arc::new(refused.clone()),
+        hash: true,
     });
     let sink = tx
         .copy_in::<_, Bytes>(&table.copy_sql)
