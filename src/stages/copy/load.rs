@@ -115,8 +115,11 @@ async fn load_chunk(
     let ctx = || format!("table {}, chunk {}", table.plan.source, chunk.chunk_no);
     let retry = !table.keys_early;
     let mut refused = RefusedRows::new();
-    // Rows already shown on the progress bar and counted as read.
-    let mut shown = 0u64;
+    let mut shown = Shown {
+        tally,
+        progress,
+        rows: 0,
+    };
     let Copied {
         rejects,
         read,
@@ -128,7 +131,7 @@ async fn load_chunk(
                 .await
                 .with_context(ctx)?;
         }
-        match copy_chunk(tx, table, tally, chunk, s, progress, &refused, &mut shown).await? {
+        match copy_chunk(tx, table, chunk, s, &refused, &mut shown).await? {
             Ok(done) => {
                 if retry {
                     tx.batch_execute("RELEASE SAVEPOINT sqlite2pg_chunk")
@@ -198,16 +201,13 @@ async fn load_chunk(
 
 /// One attempt at a chunk's COPY: the rejects, rows read and rows loaded,
 /// or PostgreSQL's error with the keys of the rows sent (its line numbers).
-#[allow(clippy::too_many_arguments)]
 async fn copy_chunk(
     tx: &tokio_postgres::Transaction<'_>,
     table: &CopyTable,
-    tally: &Tally,
     chunk: &ChunkRow,
     s: &Settings<'_>,
-    progress: &Progress,
     refused: &RefusedRows,
-    shown: &mut u64,
+    shown: &mut Shown<'_>,
 ) -> Result<Result<Copied, (tokio_postgres::Error, Vec<i64>)>, JobError> {
     let ctx = || format!("table {}, chunk {}", table.plan.source, chunk.chunk_no);
     let mut reader = reader::spawn_reader(ReadRequest {
@@ -240,11 +240,7 @@ async fn copy_chunk(
         keys.extend_from_slice(&batch.keys);
         content.add(batch.content);
         rejects.extend(batch.rejects);
-        if read > *shown {
-            progress.inc(table.idx, read - *shown);
-            tally.read.fetch_add(read - *shown, Ordering::SeqCst);
-            *shown = read;
-        }
+        shown.read_up_to(table.idx, read);
     }
     if failed.is_none() {
         failed = sink.send(Bytes::from_static(copy_in::TRAILER)).await.err();
@@ -279,6 +275,26 @@ async fn copy_chunk(
         loaded,
         content,
     }))
+}
+
+/// Rows of a chunk already shown on the progress bar and counted as read:
+/// a chunk read again (after PostgreSQL refused a row) counts each row once.
+struct Shown<'a> {
+    tally: &'a Tally,
+    progress: &'a Progress,
+    rows: u64,
+}
+
+impl Shown<'_> {
+    fn read_up_to(&mut self, table: usize, read: u64) {
+        if read > self.rows {
+            self.progress.inc(table, read - self.rows);
+            self.tally
+                .read
+                .fetch_add(read - self.rows, Ordering::SeqCst);
+            self.rows = read;
+        }
+    }
 }
 
 /// What one COPY of a chunk sent: its rejects, rows read and loaded, and
