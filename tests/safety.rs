@@ -368,3 +368,41 @@ fn a_table_wider_than_postgresql_allows_is_named_and_loads_its_first_1600_column
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(db.scalar("SELECT c1599 FROM wide"), "1599");
 }
+
+#[test]
+fn epoch_auto_is_decided_per_column_not_per_value_so_year_10000_stays_year_10000() {
+    // A seconds column with an "end of time" sentinel: 253402300800 s is
+    // 10000-01-01, which a per-value guess read as ms (1978-01-12).
+    let sql = "CREATE TABLE ev (id INTEGER PRIMARY KEY, at DATETIME);
+         INSERT INTO ev VALUES (1, 1700000000), (2, 1600000000), (3, 253402300800);";
+    let db = TestDb::new();
+    let (dir, src) = sqlite_fixture(sql);
+    let toml = dir.path().join("p.toml");
+    let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // init decides one unit for the column and says why it is not unanimous.
+    let err = stderr(&o);
+    assert!(
+        err.contains("`ev`.`at`: epoch: 2 of 3 numbers are in the seconds range")
+            && err.contains("1 in the milliseconds range"),
+        "{err}"
+    );
+    let text = std::fs::read_to_string(&toml).unwrap();
+    assert!(text.contains("epoch = \"s\""), "{text}");
+    // A hand-written `auto` is decided the same way, for the whole column,
+    // before anything is read, and said.
+    edit_mapping(&toml, "epoch = \"s\"", "epoch = \"auto\"");
+    let o = run_pipeline(&toml, &db.url, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("ev.at: epoch = \"auto\" read as s for the whole column (3 number(s))"),
+        "{err}"
+    );
+    assert_eq!(
+        db.scalar("SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM ev WHERE id = 3"),
+        "10000-01-01"
+    );
+    let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+}

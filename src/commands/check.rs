@@ -113,11 +113,14 @@ pub struct CheckReport {
 /// Run the dry run. `shutdown` is polled between batches.
 pub async fn check(file: &Path, allow_unmapped: bool, shutdown: &Shutdown) -> Result<CheckReport> {
     let pipeline = crate::config::load(file)?;
-    let plans = plan::plan(&pipeline)?;
+    let mut plans = plan::plan(&pipeline)?;
     let src_path = pipeline.source_path();
     let guard = SourceGuard::open(&src_path)?;
     let conn = source::open_checked(&src_path)?;
     crate::sqlite::source::check_source_matches(&conn, &plans, &src_path)?;
+    crate::commands::run::say_epochs(crate::sqlite::epoch::resolve_auto_epochs(
+        &conn, &mut plans,
+    )?);
     let not_moved =
         crate::commands::run::not_moved(&conn, &pipeline, allow_unmapped, &src_path, file)?;
     let mut tables = Vec::new();

@@ -62,6 +62,26 @@ pub enum RunOutcome {
     },
 }
 
+/// The tables of this run: `--table`, else every table of the mapping.
+fn select<'a>(plans: &'a [TablePlan], tables: &[String]) -> Vec<&'a TablePlan> {
+    plans
+        .iter()
+        .filter(|t| tables.is_empty() || tables.contains(&t.source))
+        .collect()
+}
+
+/// What `epoch = "auto"` decided per column: a warning where the column's
+/// numbers do not all agree with the unit.
+pub fn say_epochs(decisions: Vec<crate::sqlite::epoch::EpochDecision>) {
+    for d in decisions {
+        if d.mixed {
+            tracing::warn!("{}", d.said);
+        } else {
+            tracing::info!("{}", d.said);
+        }
+    }
+}
+
 fn mapping_hash(file: &Path) -> Result<String> {
     let bytes = std::fs::read(file)?;
     Ok(hex::encode(Sha256::digest(&bytes)))
@@ -79,11 +99,7 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
             )));
         }
     }
-    let selected: Vec<&TablePlan> = ctx
-        .plans
-        .iter()
-        .filter(|t| opts.tables.is_empty() || opts.tables.contains(&t.source))
-        .collect();
+    let selected = select(&ctx.plans, &opts.tables);
 
     let src_path = p.source_path();
     let src_str = src_path.display().to_string();
@@ -165,6 +181,11 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
         // Stopped during the integrity check: nothing is written.
         return Err(shutdown.error("nothing was written to the target"));
     }
+    say_epochs(crate::sqlite::epoch::resolve_auto_epochs(
+        &conn,
+        &mut ctx.plans,
+    )?);
+    let selected = select(&ctx.plans, &opts.tables);
     guard.check("Nothing was written to the target")?;
     let mhash = mapping_hash(file)?;
 

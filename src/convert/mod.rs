@@ -29,6 +29,7 @@
 
 mod app;
 pub mod cell;
+pub mod epoch;
 mod json;
 mod numeric;
 pub mod reject;
@@ -103,7 +104,8 @@ pub enum EpochUnit {
     Us,
     /// Julian day number (fraction = time of day).
     JulianDay,
-    /// Unit chosen per value by magnitude: |v| < 1e11 s, < 1e14 ms, else µs.
+    /// One unit for the whole column, decided from where its numbers fall
+    /// (`epoch::EpochBands`) before the column is read: never per value.
     Auto,
 }
 

@@ -98,24 +98,19 @@ impl Converter {
 
     /// A number in a date/timestamp column, by the declared epoch unit.
     pub(super) fn epoch_instant(&self, n: Num) -> Result<DateTime<Utc>, ConvertError> {
-        let Some(mut unit) = self.opts.epoch else {
+        let Some(unit) = self.opts.epoch else {
             return fail(format!(
                 "number {n} in a {} column and no `epoch` unit declared for it",
                 self.ty
             ));
         };
         if unit == EpochUnit::Auto {
-            let mag = match n {
-                Num::I(i) => i.unsigned_abs() as f64,
-                Num::F(f) => f.abs(),
-            };
-            unit = if mag < 1e11 {
-                EpochUnit::S
-            } else if mag < 1e14 {
-                EpochUnit::Ms
-            } else {
-                EpochUnit::Us
-            };
+            // Commands decide `auto` per column (from all its numbers)
+            // before reading; a per-value guess is never made.
+            return fail(format!(
+                "number {n} in a {} column whose `epoch = \"auto\"` was not decided",
+                self.ty
+            ));
         }
         let range = || {
             ConvertError::new(format!(

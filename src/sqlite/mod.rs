@@ -4,6 +4,7 @@
 //! place) shared by copy, check and verify.
 
 pub mod columns;
+pub mod epoch;
 pub mod fingerprint;
 pub mod guard;
 pub mod introspect;

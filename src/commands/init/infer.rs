@@ -27,23 +27,9 @@ pub(super) fn detect_epoch(p: &ColumnProfile) -> Option<EpochUnit> {
     if (2_365_000.0..=2_635_000.0).contains(&lo) && (2_365_000.0..=2_635_000.0).contains(&hi) {
         return Some(EpochUnit::JulianDay);
     }
-    let unit = |v: f64| {
-        let v = v.abs();
-        if v < 1e11 {
-            EpochUnit::S
-        } else if v < 1e14 {
-            EpochUnit::Ms
-        } else {
-            EpochUnit::Us
-        }
-    };
-    let (a, b) = (unit(lo), unit(hi));
-    // A zero or tiny value says nothing about the unit.
-    if lo.abs() < 1e6 || a == b {
-        Some(b)
-    } else {
-        Some(EpochUnit::Auto)
-    }
+    // One unit for the column, from where all of its numbers fall (never
+    // per value: a seconds column's year-10000 sentinel is not "ms").
+    p.epoch_bands.decide()
 }
 
 fn cp_max(prof: Option<&HashMap<String, ColumnProfile>>, col: &str) -> Option<f64> {
@@ -260,7 +246,14 @@ pub fn build_pipeline_with(
                 info.ty,
                 PgType::Timestamptz | PgType::Timestamp | PgType::Date
             ) {
-                cm.epoch = prof.and_then(|p| p.get(&c.name)).and_then(detect_epoch);
+                let p = prof.and_then(|p| p.get(&c.name));
+                cm.epoch = p.and_then(detect_epoch);
+                if let Some(why) = p
+                    .zip(cm.epoch)
+                    .and_then(|(p, u)| p.epoch_bands.disagreement(u))
+                {
+                    warnings.push(format!("`{}`.`{}`: epoch: {why}", t.name, c.name));
+                }
             }
             tm.columns.insert(c.name.clone(), cm);
         }

@@ -26,6 +26,9 @@ pub struct ColumnProfile {
     /// Smallest / largest numeric (integer or real) cell.
     pub min_number: Option<f64>,
     pub max_number: Option<f64>,
+    /// Where the numeric cells fall by epoch unit: one unit is decided for
+    /// the whole column from all of them.
+    pub epoch_bands: crate::convert::epoch::EpochBands,
     /// For a declared `decimal(p,s)`: cells that `numeric(p,s)` would round
     /// or refuse (more than `s` decimals, or too large).
     pub scale_loss: u64,
@@ -371,6 +374,7 @@ impl ColumnProfile {
         let num = |p: &mut ColumnProfile, x: f64| {
             p.min_number = Some(p.min_number.map_or(x, |m| m.min(x)));
             p.max_number = Some(p.max_number.map_or(x, |m| m.max(x)));
+            p.epoch_bands.add(x);
         };
         match v {
             ValueRef::Null => self.null += 1,

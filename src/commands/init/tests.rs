@@ -373,19 +373,30 @@ fn text_formats_are_counted() {
 
 #[test]
 fn epoch_detection() {
-    let p = |lo: f64, hi: f64, real: u64| ColumnProfile {
-        integer: 1,
-        real,
-        min_number: Some(lo),
-        max_number: Some(hi),
-        ..Default::default()
+    let p = |vals: &[f64], real: u64| {
+        let mut pr = ColumnProfile {
+            integer: vals.len() as u64 - real,
+            real,
+            min_number: vals.iter().copied().reduce(f64::min),
+            max_number: vals.iter().copied().reduce(f64::max),
+            ..Default::default()
+        };
+        for v in vals {
+            pr.epoch_bands.add(*v);
+        }
+        pr
     };
-    assert_eq!(detect_epoch(&p(0.0, 1.7e9, 0)), Some(EpochUnit::S));
-    assert_eq!(detect_epoch(&p(1.6e12, 1.7e12, 0)), Some(EpochUnit::Ms));
-    assert_eq!(detect_epoch(&p(1.6e15, 1.7e15, 0)), Some(EpochUnit::Us));
-    assert_eq!(detect_epoch(&p(1.6e9, 1.7e12, 0)), Some(EpochUnit::Auto));
+    assert_eq!(detect_epoch(&p(&[0.0, 1.7e9], 0)), Some(EpochUnit::S));
+    assert_eq!(detect_epoch(&p(&[1.6e12, 1.7e12], 0)), Some(EpochUnit::Ms));
+    assert_eq!(detect_epoch(&p(&[1.6e15, 1.7e15], 0)), Some(EpochUnit::Us));
+    // One unit per column, never `auto`: most numbers are seconds, so the
+    // year-10000 sentinel (253402300800 s) is read as seconds too.
     assert_eq!(
-        detect_epoch(&p(2_459_000.5, 2_460_000.25, 1)),
+        detect_epoch(&p(&[1.6e9, 1.7e9, 253_402_300_800.0], 0)),
+        Some(EpochUnit::S)
+    );
+    assert_eq!(
+        detect_epoch(&p(&[2_459_000.5, 2_460_000.25], 1)),
         Some(EpochUnit::JulianDay)
     );
     assert_eq!(detect_epoch(&ColumnProfile::default()), None);

@@ -57,7 +57,7 @@ pub struct VerifyReport {
 }
 
 pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
-    let ctx = load_context(file, target)?;
+    let mut ctx = load_context(file, target)?;
     let src_path = ctx.pipeline.source_path();
     // A verdict on a source that changed while it was read is no verdict.
     let guard = SourceGuard::open(&src_path)?;
@@ -71,6 +71,10 @@ pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
                 t.source
             ));
         }
+        crate::commands::run::say_epochs(crate::sqlite::epoch::resolve_auto_epochs(
+            &conn,
+            &mut ctx.plans,
+        )?);
         m
     };
     let client = ctx.target.connect().await?;
