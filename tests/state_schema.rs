@@ -25,7 +25,7 @@ fn a_state_schema_written_before_versioning_is_upgraded_in_place() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(
         stderr(&o)
-            .contains("upgraded the sqlite2pg state schema in the target from version 1 to 3"),
+            .contains("upgraded the sqlite2pg state schema in the target from version 1 to 4"),
         "{}",
         stderr(&o)
     );
@@ -33,7 +33,7 @@ fn a_state_schema_written_before_versioning_is_upgraded_in_place() {
         db.scalar(
             "SELECT string_agg(version::text, ',' ORDER BY version) FROM sqlite2pg.schema_version"
         ),
-        "1,2,3"
+        "1,2,3,4"
     );
     assert_eq!(
         db.scalar(
@@ -56,7 +56,7 @@ fn a_state_schema_written_before_versioning_is_upgraded_in_place() {
     assert!(!stderr(&o).contains("upgraded"), "{}", stderr(&o));
     assert_eq!(
         db.scalar("SELECT count(*) FROM sqlite2pg.schema_version"),
-        "3"
+        "4"
     );
 }
 
@@ -78,7 +78,7 @@ fn a_state_schema_newer_than_the_binary_is_refused() {
         assert_eq!(o.status.code(), Some(4), "{args:?}: {}", stderr(&o));
         assert!(
             stderr(&o).contains("state schema is version 99")
-                && stderr(&o).contains("knows versions up to 3"),
+                && stderr(&o).contains("knows versions up to 4"),
             "{args:?}: {}",
             stderr(&o)
         );

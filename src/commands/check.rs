@@ -171,6 +171,7 @@ async fn check_table(
         batch_size: p.defaults.batch_size,
         refused: Default::default(),
         hash: false,
+        send_rows: false,
     });
     let mut groups = Groups::default();
     let mut rejected_rows: HashSet<String> = HashSet::new();

@@ -263,19 +263,25 @@ impl Converter {
         }
     }
 
-    /// A text cell bound for a text, varchar or char column, borrowed and
-    /// checked exactly as [`Converter::convert_ref`] checks it: the encoder
-    /// then copies it once, straight into the COPY buffer. `None` when the
-    /// cell or the column takes another path.
-    pub fn text_passthrough<'a>(
+    /// A cell whose COPY bytes are its own bytes, borrowed: a text cell
+    /// bound for a text, varchar or char column (checked exactly as
+    /// [`Converter::convert_ref`] checks it), or a blob or text cell bound
+    /// for bytea. The encoder then copies it once, straight into the COPY
+    /// buffer: a 1 GB value is not copied twice. `None` when the cell or
+    /// the column takes another path.
+    pub fn passthrough<'a>(
         &self,
         cell: ValueRef<'a>,
-    ) -> Option<Result<Cow<'a, str>, ConvertError>> {
+    ) -> Option<Result<Cow<'a, [u8]>, ConvertError>> {
         match (cell, &self.ty) {
+            (ValueRef::Blob(b) | ValueRef::Text(b), PgType::Bytea) => Some(Ok(Cow::Borrowed(b))),
             (ValueRef::Text(b), ty) if ty.is_text() && self.wrap_prefix.is_none() => {
                 Some(self.decode(b).and_then(|s| {
                     self.check_text(&s)?;
-                    Ok(s)
+                    Ok(match s {
+                        Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
+                        Cow::Owned(s) => Cow::Owned(s.into_bytes()),
+                    })
                 }))
             }
             _ => None,

@@ -339,74 +339,89 @@ impl CopyOutParser {
         }
     }
 
-    pub fn feed(&mut self, data: &[u8]) {
-        self.buf.extend_from_slice(data);
+    /// Parse the complete rows of `chunk` (after what an earlier chunk left
+    /// unfinished), calling `row` with each row's fields. PostgreSQL sends
+    /// one message per row, so a chunk is usually whole rows and is parsed
+    /// where it lies: a 1 GB value is not copied a second time. Returns an
+    /// error for a malformed stream.
+    pub fn feed_rows(
+        &mut self,
+        chunk: &[u8],
+        row: impl FnMut(&[Option<&[u8]>]),
+    ) -> Result<(), String> {
+        if self.buf.is_empty() {
+            let used = self.parse(chunk, row)?;
+            self.buf.extend_from_slice(&chunk[used..]);
+        } else {
+            self.buf.extend_from_slice(chunk);
+            let buf = std::mem::take(&mut self.buf);
+            let used = self.parse(&buf, row);
+            self.buf = buf;
+            self.buf.advance(used?);
+        }
+        Ok(())
     }
 
-    /// Parse complete rows out of the buffer, calling `row` with each row's
-    /// fields. Returns an error for a malformed stream.
-    pub fn drain_rows(&mut self, mut row: impl FnMut(&[Option<&[u8]>])) -> Result<(), String> {
+    /// Parse the header (once) and the complete rows at the start of
+    /// `data`; returns how many bytes they took.
+    fn parse(
+        &mut self,
+        data: &[u8],
+        mut row: impl FnMut(&[Option<&[u8]>]),
+    ) -> Result<usize, String> {
+        let mut at = 0usize;
         if !self.header_done {
-            if self.buf.len() < MAGIC.len() + 8 {
-                return Ok(());
+            if data.len() < MAGIC.len() + 8 {
+                return Ok(0);
             }
-            if &self.buf[..MAGIC.len()] != MAGIC {
+            if &data[..MAGIC.len()] != MAGIC {
                 return Err("not a binary COPY stream".into());
             }
-            let ext = u32::from_be_bytes(
-                self.buf[MAGIC.len() + 4..MAGIC.len() + 8]
-                    .try_into()
-                    .unwrap(),
-            ) as usize;
-            if self.buf.len() < MAGIC.len() + 8 + ext {
-                return Ok(());
+            let ext = u32::from_be_bytes(data[MAGIC.len() + 4..MAGIC.len() + 8].try_into().unwrap())
+                as usize;
+            if data.len() < MAGIC.len() + 8 + ext {
+                return Ok(0);
             }
-            self.buf.advance(MAGIC.len() + 8 + ext);
+            at = MAGIC.len() + 8 + ext;
             self.header_done = true;
         }
         let mut fields: Vec<Option<(usize, usize)>> = Vec::new();
         loop {
-            if self.buf.len() < 2 {
-                return Ok(());
+            let rest = &data[at..];
+            if self.finished || rest.len() < 2 {
+                return Ok(at);
             }
-            let n = i16::from_be_bytes([self.buf[0], self.buf[1]]);
+            let n = i16::from_be_bytes([rest[0], rest[1]]);
             if n == -1 {
                 self.finished = true;
-                self.buf.advance(2);
-                return Ok(());
+                return Ok(at + 2);
             }
             // Find the whole tuple before consuming it.
             let mut pos = 2usize;
             fields.clear();
-            let mut complete = true;
             for _ in 0..n {
-                if self.buf.len() < pos + 4 {
-                    complete = false;
-                    break;
+                if rest.len() < pos + 4 {
+                    return Ok(at);
                 }
-                let len = i32::from_be_bytes(self.buf[pos..pos + 4].try_into().unwrap());
+                let len = i32::from_be_bytes(rest[pos..pos + 4].try_into().unwrap());
                 pos += 4;
                 if len < 0 {
                     fields.push(None);
                 } else {
                     let len = len as usize;
-                    if self.buf.len() < pos + len {
-                        complete = false;
-                        break;
+                    if rest.len() < pos + len {
+                        return Ok(at);
                     }
                     fields.push(Some((pos, len)));
                     pos += len;
                 }
             }
-            if !complete {
-                return Ok(());
-            }
             let views: Vec<Option<&[u8]>> = fields
                 .iter()
-                .map(|f| f.map(|(p, l)| &self.buf[p..p + l]))
+                .map(|f| f.map(|(p, l)| &rest[p..p + l]))
                 .collect();
             row(&views);
-            self.buf.advance(pos);
+            at += pos;
         }
     }
 }
@@ -489,18 +504,25 @@ mod tests {
         data.extend_from_slice(MAGIC);
         data.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0]);
         // row: 2 fields: int4 7, NULL
-        data.extend_from_slice(&[0, 2, 0, 0, 0, 4, 0, 0, 0, 7, 0xff, 0xff, 0xff, 0xff]);
-        data.extend_from_slice(&[0xff, 0xff]);
-        let mut p = CopyOutParser::default();
-        let mut rows = Vec::new();
-        for chunk in data.chunks(3) {
-            p.feed(chunk);
-            p.drain_rows(|r| {
-                rows.push(r.iter().map(|f| f.map(|b| b.to_vec())).collect::<Vec<_>>())
-            })
-            .unwrap();
+        for _ in 0..2 {
+            data.extend_from_slice(&[0, 2, 0, 0, 0, 4, 0, 0, 0, 7, 0xff, 0xff, 0xff, 0xff]);
         }
-        assert!(p.finished);
-        assert_eq!(rows, vec![vec![Some(vec![0, 0, 0, 7]), None]]);
+        data.extend_from_slice(&[0xff, 0xff]);
+        for size in [1, 3, 5, data.len()] {
+            let mut p = CopyOutParser::default();
+            let mut rows = Vec::new();
+            for chunk in data.chunks(size) {
+                p.feed_rows(chunk, |r| {
+                    rows.push(r.iter().map(|f| f.map(|b| b.to_vec())).collect::<Vec<_>>())
+                })
+                .unwrap();
+            }
+            assert!(p.finished, "chunks of {size}");
+            assert_eq!(
+                rows,
+                vec![vec![Some(vec![0, 0, 0, 7]), None]; 2],
+                "chunks of {size}"
+            );
+        }
     }
 }

@@ -57,12 +57,12 @@ pub fn put_value(v: &Value, ty: &Type, buf: &mut BytesMut) -> Result<(), String>
     }
 }
 
-/// Append one text field (text, varchar, bpchar are sent as their UTF-8
-/// bytes, as `&str`'s `ToSql` sends them).
-pub fn put_text(s: &str, buf: &mut BytesMut) -> Result<(), String> {
-    let len = i32::try_from(s.len()).map_err(|_| "value larger than 2 GB".to_string())?;
+/// Append one field whose binary form is its bytes: text, varchar, bpchar
+/// (their UTF-8, as `&str`'s `ToSql` sends them) and bytea.
+pub fn put_bytes(b: &[u8], buf: &mut BytesMut) -> Result<(), String> {
+    let len = i32::try_from(b.len()).map_err(|_| "value larger than 2 GB".to_string())?;
     buf.put_i32(len);
-    buf.put_slice(s.as_bytes());
+    buf.put_slice(b);
     Ok(())
 }
 

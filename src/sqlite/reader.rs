@@ -124,6 +124,9 @@ pub struct EncodedBatch {
     /// Content checksum of the encoded rows (see [`crate::pg::checksum`]);
     /// zero unless the request asked for it.
     pub content: Checksum,
+    /// Bytes of the largest encoded row: `verify` reads a table whose rows
+    /// are small from both sides at once, one of large rows side by side.
+    pub largest_row: u64,
 }
 
 /// Batches in flight on a reader's channel. With the default batch of 2000
@@ -146,6 +149,10 @@ pub struct ReadRequest {
     /// Compute each batch's content checksum (the copy records it, verify
     /// compares it; check has no use for it and skips the work).
     pub hash: bool,
+    /// Send the encoded rows. `check` and `verify` need only counts, rejects
+    /// and checksums: each row's bytes are dropped once hashed, so a table
+    /// of 1 GB values holds one value at a time, not a channel full.
+    pub send_rows: bool,
 }
 
 /// A running reader: its batches arrive on `batches`; [`Reader::finish`]
@@ -214,6 +221,7 @@ fn extract_encoded(
         batch_size,
         refused,
         hash,
+        send_rows,
         ..
     } = req;
     let (sql, types, tf) = (sql.as_str(), types.as_slice(), &*tf);
@@ -243,6 +251,7 @@ fn extract_encoded(
             {
                 Ok(()) => {
                     batch.keys.push(key);
+                    batch.largest_row = batch.largest_row.max((buf.len() - start) as u64);
                     if hash {
                         hash_encoded_rows(
                             &buf[start..],
@@ -252,6 +261,9 @@ fn extract_encoded(
                             &mut batch.content,
                         )
                         .map_err(|e| anyhow::anyhow!("hashing an encoded row: {e}"))?;
+                    }
+                    if !send_rows {
+                        buf.truncate(start);
                     }
                 }
                 Err(reject) => batch.rejects.push(reject),

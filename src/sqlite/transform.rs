@@ -192,8 +192,8 @@ impl TableTransform {
         buf.put_i16(self.out_width() as i16);
         for (i, (_, conv)) in self.columns.iter().enumerate() {
             let v = cell(i)?;
-            let put = match conv.text_passthrough(v) {
-                Some(Ok(s)) => copy_in::put_text(&s, buf).map_err(encode_error),
+            let put = match conv.passthrough(v) {
+                Some(Ok(b)) => copy_in::put_bytes(&b, buf).map_err(encode_error),
                 Some(Err(e)) => Err(e),
                 None => match self.value(i, v) {
                     Ok(Value::Null) => {

@@ -35,9 +35,8 @@ pub async fn target_checksum(client: &Client, t: &TablePlan, wire: &[Type]) -> R
     while let Some(chunk) = stream.next().await {
         let chunk =
             chunk.with_context(|| format!("reading back target table {}", t.qualified()))?;
-        parser.feed(&chunk);
         parser
-            .drain_rows(|fields| {
+            .feed_rows(&chunk, |fields| {
                 if fields.len() != wire.len() {
                     bad = Some(fields.len());
                     return;

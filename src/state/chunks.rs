@@ -29,6 +29,24 @@ pub async fn created_by_earlier_run(
     Ok(row.map(|r| (r.get(0), r.get(1))))
 }
 
+/// Bytes of the largest row run `run_id` loaded into a table, when every
+/// done chunk recorded it (`None`: none done, or loaded by an older version).
+pub async fn largest_row(
+    client: &impl GenericClient,
+    run_id: i64,
+    source: &str,
+) -> Result<Option<i64>> {
+    let row = client
+        .query_one(
+            "SELECT max(largest_row), count(*), count(largest_row) FROM sqlite2pg.chunks \
+             WHERE run_id = $1 AND source_table = $2 AND status = 'done'",
+            &[&run_id, &source],
+        )
+        .await?;
+    let (max, all, known): (Option<i64>, i64, i64) = (row.get(0), row.get(1), row.get(2));
+    Ok(max.filter(|_| all == known))
+}
+
 /// What a run committed into a table: rows, and their content checksum
 /// (`None` when a chunk was loaded by a version that recorded none).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -231,6 +249,8 @@ pub struct ChunkDone {
     pub seconds: f64,
     /// Content checksum of the rows loaded (see `pg::checksum`).
     pub content_sum: u128,
+    /// Bytes of the largest row loaded, as encoded for COPY.
+    pub largest_row: i64,
 }
 
 /// Mark a chunk done; must run in the chunk's load transaction.
@@ -247,12 +267,13 @@ pub async fn finish_chunk(
         rows_rejected,
         seconds,
         content_sum,
+        largest_row,
     } = done;
     let content_sum = format!("{content_sum:032x}");
     let n = tx
         .execute(
             "UPDATE sqlite2pg.chunks SET status = 'done', rows_read = $4, rows_loaded = $5, \
-             rows_rejected = $6, seconds = $7, content_sum = $8, finished_at = now() \
+             rows_rejected = $6, seconds = $7, content_sum = $8, largest_row = $9, finished_at = now() \
              WHERE run_id = $1 AND source_table = $2 AND chunk_no = $3 AND status = 'pending'",
             &[
                 &run_id,
@@ -263,6 +284,7 @@ pub async fn finish_chunk(
                 &rows_rejected,
                 &seconds,
                 &content_sum,
+                &largest_row,
             ],
         )
         .await?;

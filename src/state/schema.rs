@@ -26,6 +26,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "content checksum of each committed chunk",
         include_str!("../../sql/state/0003_content.sql"),
     ),
+    (
+        4,
+        "largest row of each committed chunk",
+        include_str!("../../sql/state/0004_largest_row.sql"),
+    ),
 ];
 
 /// The version this binary writes.

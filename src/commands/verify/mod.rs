@@ -162,7 +162,19 @@ pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
             refused,
         );
         let target_side = content::target_checksum(&client, &plan, &wire);
-        let (src, tgt) = tokio::join!(source_side, target_side);
+        // Small rows: both sides at once. Large rows (or not known): one
+        // side after the other, so a table of 1 GB values holds one value
+        // and its encoding at a time, not one on each side at once.
+        let largest = match &run {
+            Some(r) => state::largest_row(&client, r.run_id, &t.source).await?,
+            None => None,
+        };
+        let (src, tgt) = if largest.is_some_and(|b| b < SIDE_BY_SIDE_ROW_BYTES) {
+            tokio::join!(source_side, target_side)
+        } else {
+            let src = source_side.await;
+            (src, target_side.await)
+        };
         let (src, seen_rejects) = src?;
         let tgt = tgt?;
         let source_rows = src.rows + seen_rejects;
@@ -232,6 +244,11 @@ pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
     })
 }
 
+/// A table whose largest loaded row is below this is read from the source
+/// and the target at once (at most a few such rows are in memory on each
+/// side); one with larger rows, one side after the other.
+const SIDE_BY_SIDE_ROW_BYTES: i64 = 16 << 20;
+
 /// Source rows of a table (after its filter), for a table whose target is
 /// missing: what the report says the target should hold.
 fn source_rows(path: &Path, t: &TablePlan) -> Result<u64> {
@@ -271,6 +288,7 @@ async fn hash_source(
         batch_size,
         refused: std::sync::Arc::new(refused),
         hash: true,
+        send_rows: false,
     });
     let mut sum = Checksum::default();
     let mut rejects = 0u64;

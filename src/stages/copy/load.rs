@@ -125,6 +125,7 @@ async fn load_chunk(
         read,
         loaded,
         content,
+        largest_row,
     } = loop {
         if retry {
             tx.batch_execute("SAVEPOINT sqlite2pg_chunk")
@@ -192,6 +193,7 @@ async fn load_chunk(
             rows_rejected: n_rej as i64,
             seconds: t0.elapsed().as_secs_f64(),
             content_sum: content.sum,
+            largest_row: largest_row as i64,
         },
     )
     .await
@@ -219,6 +221,7 @@ async fn copy_chunk(
         batch_size: s.batch_size,
         refused: std::sync::Arc::new(refused.clone()),
         hash: true,
+        send_rows: true,
     });
     let sink = tx
         .copy_in::<_, Bytes>(&table.copy_sql)
@@ -228,6 +231,7 @@ async fn copy_chunk(
     let mut rejects: Vec<Reject> = Vec::new();
     let mut keys: Vec<i64> = Vec::new();
     let mut content = Checksum::default();
+    let mut largest_row = 0u64;
     let (mut read, mut loaded) = (0u64, 0u64);
     let mut failed = sink.send(Bytes::from_static(copy_in::HEADER)).await.err();
     while failed.is_none() {
@@ -239,6 +243,7 @@ async fn copy_chunk(
         loaded += batch.keys.len() as u64;
         keys.extend_from_slice(&batch.keys);
         content.add(batch.content);
+        largest_row = largest_row.max(batch.largest_row);
         rejects.extend(batch.rejects);
         shown.read_up_to(table.idx, read);
     }
@@ -274,6 +279,7 @@ async fn copy_chunk(
         read,
         loaded,
         content,
+        largest_row,
     }))
 }
 
@@ -298,12 +304,13 @@ impl Shown<'_> {
 }
 
 /// What one COPY of a chunk sent: its rejects, rows read and loaded, and
-/// the content checksum of the rows loaded.
+/// the content checksum of the rows loaded, and the largest row's bytes.
 struct Copied {
     rejects: Vec<Reject>,
     read: u64,
     loaded: u64,
     content: Checksum,
+    largest_row: u64,
 }
 
 /// The COPY line (1-based row of the COPY) PostgreSQL's error names.
