@@ -443,3 +443,95 @@ fn verify_reads_a_table_of_large_values_one_side_at_a_time_and_matches() {
         stdout(&o)
     );
 }
+
+/// A rollback-journal source whose writer died mid-transaction (after its
+/// cache spilled, so the journal is hot): `python3` writes and `_exit`s.
+fn hot_journal_fixture(dir: &std::path::Path) -> std::path::PathBuf {
+    let db = dir.join("hot.db");
+    let script = r#"
+import sqlite3, os, sys
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("PRAGMA journal_mode=DELETE")
+c.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT)")
+c.execute("BEGIN")
+for i in range(20000): c.execute("INSERT INTO t VALUES (?, ?)", (i, "x" * 100))
+c.execute("COMMIT")
+c.execute("PRAGMA cache_size=10")
+c.execute("BEGIN")
+c.execute("UPDATE t SET s = 'y' || s")
+os._exit(0)
+"#;
+    let o = std::process::Command::new("python3")
+        .args(["-c", script, db.to_str().unwrap()])
+        .output()
+        .expect("python3 (installed by .ci/run)");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(dir.join("hot.db-journal").exists());
+    db
+}
+
+#[test]
+fn a_hot_rollback_journal_is_named_as_such_not_as_corruption() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = hot_journal_fixture(dir.path());
+    let toml = dir.path().join("p.toml");
+    let o = sqlite2pg(&["init", db.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("has a hot journal")
+            && err.contains("hot.db-journal")
+            && err.contains("Do not delete the journal")
+            && !err.contains("corrupt:"),
+        "{err}"
+    );
+    // Rolled back by a read-write open, as the message says: then it reads.
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let n: i64 = c
+        .query_row("SELECT count(*) FROM t WHERE s LIKE 'y%'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 0, "the unfinished update was rolled back");
+    drop(c);
+    init_mapping(&db, &toml);
+}
+
+#[test]
+fn a_wal_source_on_read_only_storage_is_named_as_such_not_as_corruption() {
+    // Read-only storage, for real: a read-only bind mount in a mount
+    // namespace of its own (gone when the command ends).
+    let dir = tempfile::tempdir().unwrap();
+    let rw = dir.path().join("rw");
+    let ro = dir.path().join("ro");
+    std::fs::create_dir_all(&rw).unwrap();
+    std::fs::create_dir_all(&ro).unwrap();
+    let c = rusqlite::Connection::open(rw.join("w.db")).unwrap();
+    c.execute_batch(
+        "PRAGMA journal_mode=WAL; CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);",
+    )
+    .unwrap();
+    drop(c);
+    assert!(!rw.join("w.db-shm").exists());
+    let toml = dir.path().join("p.toml");
+    let script = format!(
+        "mount --bind '{rw}' '{ro}' && mount -o remount,bind,ro '{ro}' && \
+         ! touch '{ro}/x' 2>/dev/null && exec '{bin}' init '{ro}/w.db' -o '{toml}'",
+        rw = rw.display(),
+        ro = ro.display(),
+        bin = env!("CARGO_BIN_EXE_sqlite2pg"),
+        toml = toml.display()
+    );
+    let o = std::process::Command::new("unshare")
+        .args(["-m", "sh", "-c", &script])
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("unshare (util-linux)");
+    assert_eq!(o.status.code(), Some(4), "{}{}", stdout(&o), stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("is in WAL mode")
+            && err.contains("w.db-shm")
+            && err.contains("journal_mode=DELETE")
+            && !err.contains("corrupt"),
+        "{err}"
+    );
+}

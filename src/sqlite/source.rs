@@ -8,7 +8,7 @@ use crate::sqlite::reader;
 use anyhow::{Context, Result};
 use rusqlite::{Connection, OpenFlags};
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
@@ -46,7 +46,58 @@ pub fn open_readonly(path: &Path) -> Result<Connection> {
     )
     .with_context(|| format!("cannot open SQLite source {}", path.display()))?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    // The first read opens the rollback journal or the WAL: a file SQLite
+    // cannot read read-only is named here, with why and what to do, before
+    // anything else reads it.
+    conn.query_row("SELECT count(*) FROM sqlite_schema", [], |_| Ok(()))
+        .map_err(|e| unreadable(path, "cannot be read", e))?;
     Ok(conn)
+}
+
+/// Why SQLite could not read `path`, in the operator's words. Not every
+/// failure is corruption: a hot journal a read-only open cannot roll back,
+/// a WAL file whose shared memory cannot be made on read-only storage.
+fn unreadable(path: &Path, doing: &str, e: rusqlite::Error) -> anyhow::Error {
+    use rusqlite::ErrorCode;
+    let shown = path.display();
+    let (code, extended) = match &e {
+        rusqlite::Error::SqliteFailure(f, _) => (Some(f.code), f.extended_code),
+        _ => (None, 0),
+    };
+    // SQLITE_READONLY_ROLLBACK: a hot journal read-only cannot roll back.
+    const READONLY_ROLLBACK: i32 = 8 | (3 << 8);
+    let journal = PathBuf::from(format!("{}-journal", path.display()));
+    if extended == READONLY_ROLLBACK {
+        return blocked(format!(
+            "SQLite source {shown} has a hot journal ({}): a writer stopped in the middle of a \
+             transaction, and SQLite must roll its changes back before the file can be read, which \
+             a read-only open cannot do. Open it once read-write (`sqlite3 {shown} 'PRAGMA \
+             quick_check'`, or start the application), then rerun. Do not delete the journal: \
+             without it the file is corrupt. ({e})",
+            journal.display()
+        ));
+    }
+    if code == Some(ErrorCode::DatabaseCorrupt) || code == Some(ErrorCode::NotADatabase) {
+        return blocked(format!("SQLite source {shown} is corrupt: {e}"));
+    }
+    if in_wal_mode(path) && matches!(code, Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly)) {
+        return blocked(format!(
+            "SQLite source {shown} is in WAL mode and SQLite cannot create its shared-memory file \
+             ({shown}-shm) beside it (read-only storage or directory?). Copy it, with its -wal file \
+             if there is one, to writable storage; or, where it is writable, switch it with \
+             `sqlite3 {shown} 'PRAGMA journal_mode=DELETE'`. ({e})"
+        ));
+    }
+    blocked(format!("SQLite source {shown} {doing}: {e}"))
+}
+
+/// Whether the file's header says WAL mode (read and write versions 2).
+fn in_wal_mode(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 20];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|_| head[18] == 2 && head[19] == 2)
 }
 
 /// Ask the kernel to read the whole file into the page cache, in the
@@ -89,21 +140,7 @@ pub fn prefetch(path: &Path) {
 /// `run` make it before they read for real (`run` before it touches the
 /// target); `init` only to explain a file it could not read.
 pub fn quick_check(conn: &Connection, path: &Path) -> Result<()> {
-    // Not every failure to read is corruption (a hot journal on read-only
-    // storage, a WAL file that cannot be opened): SQLite's own words say
-    // which.
-    let unreadable = |e: rusqlite::Error| {
-        let corrupt = matches!(
-            e.sqlite_error_code(),
-            Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
-        );
-        let what = if corrupt {
-            "is corrupt"
-        } else {
-            "cannot be read for its integrity check"
-        };
-        blocked(format!("SQLite source {} {what}: {e}", path.display()))
-    };
+    let unreadable = |e| unreadable(path, "cannot be read for its integrity check", e);
     let mut stmt = conn.prepare("PRAGMA quick_check").map_err(unreadable)?;
     let mut query = stmt.query([]).map_err(unreadable)?;
     // The check may report some problems, then stop on one it cannot step
