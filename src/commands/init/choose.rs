@@ -115,7 +115,7 @@ fn widen_scale(ty: &PgType, p: &ColumnProfile) -> Option<PgType> {
 }
 
 /// `n` of `VARCHAR(n)`, `CHAR(n)`, `NVARCHAR(n)`, `CHARACTER VARYING(n)`…
-fn declared_length(decl: &str) -> Option<u32> {
+pub(super) fn declared_length(decl: &str) -> Option<u32> {
     let d = decl.to_ascii_lowercase();
     let open = d.find('(')?;
     let base = d[..open].trim();

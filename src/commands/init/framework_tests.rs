@@ -197,6 +197,56 @@ fn django_datetime_and_uuid_columns_take_its_postgresql_types() {
     assert_eq!(t.columns["uid"].pg_type, "varchar(32)");
 }
 
+/// Django's JSONField (text with its JSON_VALID CHECK) is jsonb, whatever
+/// JSON it holds; text holding JSON without the CHECK stays text; a bare
+/// `decimal` stays numeric, with a warning asking for its scale.
+#[test]
+fn django_json_only_with_its_check_and_decimal_asks_for_its_scale() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dj.db");
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE django_migrations (id integer PRIMARY KEY, app varchar(255), \
+               name varchar(255), applied datetime);
+             CREATE TABLE t (id integer PRIMARY KEY, meta text NOT NULL
+               CHECK ((JSON_VALID(\"meta\") OR \"meta\" IS NULL)),
+               msg text NOT NULL, code varchar(40) NULL, price decimal NOT NULL);
+             INSERT INTO t (meta, msg, code, price) VALUES
+               ('\"just a string\"', '{\"b\": 1, \"a\": 2}', '[1]', 12.5),
+               ('[1, 2]', '[]', '{}', 0.01);",
+        )
+        .unwrap();
+    let conn = source::open_checked(&path).unwrap();
+    let schema = introspect(&conn).unwrap();
+    let prof = profile(&path, &schema, None).unwrap();
+    let (mut p, mut w) = build_pipeline(&schema, &prof, &path, dir.path());
+    // The cell rules alone make both JSON-holding text columns jsonb.
+    assert_eq!(p.table("t").unwrap().columns["msg"].pg_type, "jsonb");
+    assert!(w.iter().any(|w| w.starts_with("`t`.`msg`: ")), "{w:?}");
+    let r = detect(&schema).unwrap();
+    apply_conventions(r.framework, &mut p, &schema, &prof, &mut w);
+    let t = p.table("t").unwrap();
+    assert_eq!(t.columns["meta"].pg_type, "jsonb");
+    assert_eq!(t.columns["msg"].pg_type, "text");
+    assert_eq!(t.columns["code"].pg_type, "varchar(40)");
+    assert_eq!(t.columns["price"].pg_type, "numeric");
+    assert!(!w.iter().any(|w| w.starts_with("`t`.`msg`: ")), "{w:?}");
+    let has = |s: &str| w.iter().any(|w| w.contains(s));
+    assert!(
+        has("Django: 1 JSONField column(s)") && has(": t.meta"),
+        "{w:?}"
+    );
+    assert!(
+        has("Django: 2 column(s) holding JSON") && has("t.msg, t.code"),
+        "{w:?}"
+    );
+    assert!(
+        has("Django: 1 DecimalField column(s)") && has(": t.price"),
+        "{w:?}"
+    );
+}
+
 #[test]
 fn the_mapping_names_the_framework_and_refuses_an_unknown_one() {
     use crate::config::mapping::Pipeline;
