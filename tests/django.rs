@@ -10,26 +10,12 @@
 //! `python3` the test fails, it never skips.
 
 mod common;
+#[path = "apps/venv.rs"]
+mod venv;
 use common::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn apps_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/apps")
-}
-
-/// The venv's python, made if missing.
-fn python() -> PathBuf {
-    let o = Command::new(apps_dir().join("setup_venv.sh"))
-        .output()
-        .expect("run tests/apps/setup_venv.sh (needs bash)");
-    assert!(
-        o.status.success(),
-        "tests/apps/setup_venv.sh failed (python3 with venv and PyPI are required):\n{}",
-        stderr(&o)
-    );
-    PathBuf::from(stdout(&o).trim())
-}
+use venv::*;
 
 /// `manage.py ARGS` against a SQLite file or a PostgreSQL URL; must succeed.
 fn manage(py: &Path, db: (&str, &str), args: &[&str]) -> String {
@@ -42,16 +28,10 @@ fn manage(py: &Path, db: (&str, &str), args: &[&str]) -> String {
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .output()
         .expect("run manage.py");
-    assert!(
-        o.status.success(),
-        "manage.py {} ({}={}) failed:\n{}{}",
-        args.join(" "),
-        db.0,
-        db.1,
-        stdout(&o),
-        stderr(&o)
-    );
-    stdout(&o)
+    succeeded(
+        &format!("manage.py {} ({}={})", args.join(" "), db.0, db.1),
+        o,
+    )
 }
 
 #[test]
@@ -205,17 +185,4 @@ fn django_on_the_schema_init_designs_reads_back_equal_and_inserts_new_rows() {
     assert!(made.contains("shop.Author 5\n"), "{made}");
     assert!(made.contains("shop.Book 5\n"), "{made}");
     assert!(made.contains("admin.LogEntry 2\n"), "{made}");
-}
-
-fn first_difference(a: &str, b: &str) -> String {
-    for (i, (x, y)) in a.lines().zip(b.lines()).enumerate() {
-        if x != y {
-            return format!("line {}: sqlite {x:?} / postgres {y:?}", i + 1);
-        }
-    }
-    format!(
-        "one is a prefix of the other ({} vs {} lines)",
-        a.lines().count(),
-        b.lines().count()
-    )
 }

@@ -7,10 +7,10 @@
 //! creates (see the README, "Apps made with a framework", for the sources).
 
 use super::choose::declared_length;
-use super::profile::Profiles;
-use crate::config::mapping::{Framework, Pipeline};
+use super::profile::{ColumnProfile, Profiles};
+use crate::config::mapping::{ColumnMap, Framework, Pipeline};
 use crate::pg::types::PgType;
-use crate::sqlite::introspect::{SourceSchema, SourceTable};
+use crate::sqlite::introspect::{SourceColumn, SourceSchema, SourceTable};
 use crate::sqlite::typemap::translate_default;
 use std::path::Path;
 
@@ -173,6 +173,18 @@ pub fn advice(r: &Recognised, mapping: &Path) -> String {
                 .to_string(),
         );
     }
+    if f == Framework::Alembic {
+        paras.push(
+            "SQLAlchemy: Uuid columns (`CHAR(32)` of 32 hex digits) are `uuid` here, \
+             as its PostgreSQL dialect makes them; NUMERIC(p, s) keeps its precision \
+             and scale. DATETIME columns stay `timestamp` (without time zone): \
+             SQLAlchemy's SQLite dialect stores no offset, even for \
+             DateTime(timezone=True), so the app reads them naive from this file. \
+             For a timezone=True column, set its type to \"timestamptz\" (its cells \
+             are read in defaults.timezone)."
+                .to_string(),
+        );
+    }
     paras.iter().map(|p| wrap(p, 76)).collect()
 }
 
@@ -220,8 +232,67 @@ pub fn apply_conventions(
     profiles: &Profiles,
     warnings: &mut Vec<String>,
 ) {
-    if f == Framework::Django {
-        django(p, schema, profiles, warnings);
+    match f {
+        Framework::Django => django(p, schema, profiles, warnings),
+        Framework::Alembic => sqlalchemy(p, schema, profiles, warnings),
+        _ => {}
+    }
+}
+
+/// A `char(32)` column without a default whose every cell is 32 hex digits
+/// (all-digit ones included), not yet `uuid`: Django's UUIDField and
+/// SQLAlchemy's `Uuid` in SQLite (both store `uuid.hex`).
+fn hex32_uuid(sc: &SourceColumn, cm: &ColumnMap, cells: Option<&ColumnProfile>) -> bool {
+    let declared = sc.declared_type.split_whitespace().collect::<String>();
+    declared.eq_ignore_ascii_case("char(32)")
+        && sc.default.is_none()
+        && cm.pg_type != PgType::Uuid.to_string()
+        && cells.is_some_and(|c| {
+            c.text > 0
+                && c.integer + c.real + c.blob == 0
+                && c.text_formats.hex32 == c.text
+                && c.text_formats.padded == 0
+        })
+}
+
+/// SQLAlchemy (a file with Alembic's `alembic_version`), its SQLite
+/// dialect's DDL against its PostgreSQL dialect's:
+/// - `Uuid` is `CHAR(32)` holding `uuid.hex` in SQLite, `UUID` in
+///   PostgreSQL; the cell rules keep an all-digit hex string as text.
+/// - `Numeric(p, s)` is `NUMERIC(p, s)` in both: kept by the cell rules.
+/// - `DateTime` is `DATETIME` in SQLite whether `timezone=True` or not, and
+///   its SQLite dialect stores no offset: the cells are naive, and the cell
+///   rules keep them `timestamp` (naive), as the app reads them from the
+///   file; the header says how to make a `timezone=True` column timestamptz.
+fn sqlalchemy(
+    p: &mut Pipeline,
+    schema: &SourceSchema,
+    profiles: &Profiles,
+    warnings: &mut Vec<String>,
+) {
+    let mut uuids = Vec::new();
+    for (tname, tm) in p.table_maps.iter_mut() {
+        let Some(st) = schema.tables.iter().find(|t| &t.name == tname) else {
+            continue;
+        };
+        for sc in &st.columns {
+            let Some(cm) = tm.columns.get_mut(&sc.name) else {
+                continue;
+            };
+            let cells = profiles.get(tname).and_then(|p| p.get(&sc.name));
+            if hex32_uuid(sc, cm, cells) {
+                cm.pg_type = PgType::Uuid.to_string();
+                uuids.push(format!("{tname}.{}", sc.name));
+            }
+        }
+    }
+    if !uuids.is_empty() {
+        warnings.push(format!(
+            "SQLAlchemy: {} Uuid column(s) (CHAR(32), every cell 32 hex digits) → uuid, \
+             as its PostgreSQL dialect makes them: {}",
+            uuids.len(),
+            uuids.join(", ")
+        ));
     }
 }
 
@@ -285,16 +356,7 @@ fn django(
                     cm.default = translate_default(raw, &PgType::Timestamptz).unwrap_or(None);
                 }
                 times.push(format!("{tname}.{}", sc.name));
-            } else if declared.eq_ignore_ascii_case("char(32)")
-                && sc.default.is_none()
-                && cm.pg_type != PgType::Uuid.to_string()
-                && cells.is_some_and(|c| {
-                    c.text > 0
-                        && c.integer + c.real + c.blob == 0
-                        && c.text_formats.hex32 == c.text
-                        && c.text_formats.padded == 0
-                })
-            {
+            } else if hex32_uuid(sc, cm, cells) {
                 cm.pg_type = PgType::Uuid.to_string();
                 uuids.push(format!("{tname}.{}", sc.name));
             } else if has_json_valid_check(st, &sc.name) {

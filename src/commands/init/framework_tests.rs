@@ -247,6 +247,46 @@ fn django_json_only_with_its_check_and_decimal_asks_for_its_scale() {
     );
 }
 
+/// SQLAlchemy's `Uuid` (CHAR(32) of `uuid.hex`, all-digit ones included)
+/// is `uuid` in a file with `alembic_version`; NUMERIC(p,s) and naive
+/// DATETIME keep the cell rules' types.
+#[test]
+fn sqlalchemy_uuid_columns_take_its_postgresql_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sa.db");
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY);
+             CREATE TABLE books (id INTEGER NOT NULL PRIMARY KEY, uid CHAR(32) NOT NULL,
+               price NUMERIC(10, 4) NOT NULL, at DATETIME);
+             INSERT INTO books (uid, price, at) VALUES
+               ('12345678123456781234567812345678', 12.5, '2024-01-01 10:00:00.000000'),
+               ('909c83892fdf40fcb4d95fe980764c1d', 0.0001, NULL);",
+        )
+        .unwrap();
+    let conn = source::open_checked(&path).unwrap();
+    let schema = introspect(&conn).unwrap();
+    let prof = profile(&path, &schema, None).unwrap();
+    let (mut p, mut w) = build_pipeline(&schema, &prof, &path, dir.path());
+    assert_eq!(
+        p.table("books").unwrap().columns["uid"].pg_type,
+        "varchar(32)"
+    );
+    let r = detect(&schema).unwrap();
+    assert_eq!(r.framework, Framework::Alembic);
+    apply_conventions(r.framework, &mut p, &schema, &prof, &mut w);
+    let t = p.table("books").unwrap();
+    assert_eq!(t.columns["uid"].pg_type, "uuid");
+    assert_eq!(t.columns["price"].pg_type, "numeric(10,4)");
+    assert_eq!(t.columns["at"].pg_type, "timestamp");
+    assert!(
+        w.iter()
+            .any(|w| w.contains("SQLAlchemy: 1 Uuid column(s)") && w.ends_with(": books.uid")),
+        "{w:?}"
+    );
+}
+
 #[test]
 fn the_mapping_names_the_framework_and_refuses_an_unknown_one() {
     use crate::config::mapping::Pipeline;
