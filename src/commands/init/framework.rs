@@ -173,6 +173,18 @@ pub fn advice(r: &Recognised, mapping: &Path) -> String {
                 .to_string(),
         );
     }
+    if matches!(f, Framework::Rails | Framework::Prisma) {
+        let (name, ty, decl) = match f {
+            Framework::Prisma => ("Prisma", "timestamp(3)", "`DATETIME`"),
+            _ => ("Rails", "timestamp(6)", "`datetime`/`datetime(6)`"),
+        };
+        paras.push(format!(
+            "{name}: its PostgreSQL DateTime is {ty} without time zone, holding UTC. \
+             {decl} columns are `timestamp` here (microsecond precision), their \
+             cells read as UTC: epoch numbers and ISO text with an offset become \
+             UTC wall time."
+        ));
+    }
     if f == Framework::Alembic {
         paras.push(
             "SQLAlchemy: Uuid columns (`CHAR(32)` of 32 hex digits) are `uuid` here, \
@@ -235,7 +247,60 @@ pub fn apply_conventions(
     match f {
         Framework::Django => django(p, schema, profiles, warnings),
         Framework::Alembic => sqlalchemy(p, schema, profiles, warnings),
+        Framework::Rails | Framework::Prisma => utc_wall_time(f, p, schema, warnings),
         _ => {}
+    }
+}
+
+/// Rails and Prisma: their PostgreSQL DateTime is `timestamp` without time
+/// zone holding UTC (Rails' PostgreSQL adapter, `datetime_type = :timestamp`,
+/// `timestamp(6)` since Rails 7; Prisma's DateTime, `timestamp(3)`). Their
+/// SQLite files declare `datetime` / `datetime(6)` (Rails) or `DATETIME`
+/// (Prisma); where the cell rules chose `timestamptz` (cells with an offset,
+/// or Prisma's epoch milliseconds), the column becomes `timestamp` and the
+/// cells their UTC wall time (`defaults.timezone` is UTC). Naive cells are
+/// `timestamp` already. The mapping's `timestamp` has PostgreSQL's default
+/// precision (microseconds: timestamp(6)); Prisma's values carry
+/// milliseconds at most, so its timestamp(3) would hold the same.
+fn utc_wall_time(
+    f: Framework,
+    p: &mut Pipeline,
+    schema: &SourceSchema,
+    warnings: &mut Vec<String>,
+) {
+    let mut cols = Vec::new();
+    for (tname, tm) in p.table_maps.iter_mut() {
+        let Some(st) = schema.tables.iter().find(|t| &t.name == tname) else {
+            continue;
+        };
+        for sc in &st.columns {
+            let Some(cm) = tm.columns.get_mut(&sc.name) else {
+                continue;
+            };
+            let declared = sc.declared_type.trim().to_ascii_lowercase();
+            if declared.starts_with("datetime") && cm.pg_type == PgType::Timestamptz.to_string() {
+                cm.pg_type = PgType::Timestamp.to_string();
+                if let Some(raw) = &sc.default {
+                    cm.default = translate_default(raw, &PgType::Timestamp).unwrap_or(None);
+                }
+                cols.push(format!("{tname}.{}", sc.name));
+            }
+        }
+    }
+    if !cols.is_empty() {
+        let (name, what) = match f {
+            Framework::Prisma => (
+                "Prisma",
+                "DateTime column(s) (epoch milliseconds or ISO text with an offset)",
+            ),
+            _ => ("Rails", "datetime column(s) whose cells carry an offset"),
+        };
+        warnings.push(format!(
+            "{name}: {} {what} → timestamp (without time zone), as its PostgreSQL \
+             schema makes them, holding UTC wall time (defaults.timezone): {}",
+            cols.len(),
+            cols.join(", ")
+        ));
     }
 }
 

@@ -287,6 +287,70 @@ fn sqlalchemy_uuid_columns_take_its_postgresql_type() {
     );
 }
 
+/// Rails' and Prisma's PostgreSQL DateTime is `timestamp` (UTC): their
+/// `datetime` columns that the cell rules make `timestamptz` (offsets,
+/// Prisma's epoch milliseconds) become `timestamp`; elsewhere they stay.
+#[test]
+fn rails_and_prisma_datetimes_are_timestamp_without_time_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    let build = |bookkeeping: &str, name: &str| {
+        let path = dir.path().join(name);
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(&format!(
+                "{bookkeeping}
+                 CREATE TABLE posts (id INTEGER PRIMARY KEY, created DATETIME NOT NULL
+                   DEFAULT CURRENT_TIMESTAMP, iso datetime(6), naive datetime(6));
+                 INSERT INTO posts (created, iso, naive) VALUES
+                   (1704103200123, '2024-01-01T10:00:00.123+00:00', '2024-01-01 10:00:00.123456'),
+                   (1704103200000, '2024-01-01T10:00:00Z', NULL);"
+            ))
+            .unwrap();
+        let conn = source::open_checked(&path).unwrap();
+        let schema = introspect(&conn).unwrap();
+        let prof = profile(&path, &schema, None).unwrap();
+        let (mut p, mut w) = build_pipeline(&schema, &prof, &path, dir.path());
+        if let Some(r) = detect(&schema) {
+            apply_conventions(r.framework, &mut p, &schema, &prof, &mut w);
+        }
+        (p.table("posts").unwrap().clone(), w)
+    };
+    let (t, w) = build(
+        "CREATE TABLE _prisma_migrations (id TEXT PRIMARY KEY NOT NULL, checksum TEXT NOT NULL);",
+        "prisma.db",
+    );
+    assert_eq!(t.columns["created"].pg_type, "timestamp");
+    assert!(
+        t.columns["created"].epoch.is_some(),
+        "{:?}",
+        t.columns["created"]
+    );
+    assert!(t.columns["created"].default.is_some());
+    assert_eq!(t.columns["iso"].pg_type, "timestamp");
+    assert_eq!(t.columns["naive"].pg_type, "timestamp");
+    assert!(
+        w.iter()
+            .any(|w| w.starts_with("Prisma: 2 DateTime column(s)")
+                && w.ends_with("posts.created, posts.iso")),
+        "{w:?}"
+    );
+    let (t, w) = build(
+        "CREATE TABLE schema_migrations (version varchar NOT NULL PRIMARY KEY);
+         CREATE TABLE ar_internal_metadata (key varchar NOT NULL PRIMARY KEY);",
+        "rails.db",
+    );
+    assert_eq!(t.columns["iso"].pg_type, "timestamp");
+    assert!(
+        w.iter()
+            .any(|w| w.starts_with("Rails: 2 datetime column(s)")),
+        "{w:?}"
+    );
+    let (t, _) = build("", "plain.db");
+    assert_eq!(t.columns["created"].pg_type, "timestamptz");
+    assert_eq!(t.columns["iso"].pg_type, "timestamptz");
+    assert_eq!(t.columns["naive"].pg_type, "timestamp");
+}
+
 #[test]
 fn the_mapping_names_the_framework_and_refuses_an_unknown_one() {
     use crate::config::mapping::Pipeline;
