@@ -2,7 +2,8 @@
 //! table, says so on stderr and in the mapping (header and
 //! `[source] framework`), and recommends the app's own migrations followed
 //! by `run --truncate`; with Django, its naive UTC `datetime` columns load
-//! as `timestamptz`, into the tool's schema or the one "migrate" made.
+//! as `timestamptz`, into the tool's schema or the one "migrate" made;
+//! with Prisma and Rails, datetimes load as UTC wall time into `timestamp`.
 
 mod common;
 use common::*;
@@ -227,4 +228,56 @@ fn django_recommended_path_migrate_schema_then_run_truncate() {
         ),
         "3"
     );
+}
+
+/// Prisma's and Rails' DateTime in PostgreSQL is `timestamp` holding UTC:
+/// epoch milliseconds (Prisma's SQLite connector) and ISO text with an
+/// offset (its driver adapters; Rails with a zone) load as UTC wall time
+/// into `timestamp` columns; naive cells stay as written.
+#[test]
+fn prisma_and_rails_datetimes_load_as_utc_wall_time_into_timestamp() {
+    for (bookkeeping, name, said) in [
+        (FRAMEWORKS[2].3, "Prisma", "Prisma: 2 DateTime column(s)"),
+        (FRAMEWORKS[1].3, "Rails", "Rails: 2 datetime column(s)"),
+    ] {
+        let sql = format!(
+            "{bookkeeping}
+             CREATE TABLE posts (id INTEGER PRIMARY KEY, created DATETIME NOT NULL,
+               iso datetime(6), naive datetime(6));
+             INSERT INTO posts VALUES
+               (1, 1704103200123, '2024-01-01T12:00:00.123+02:00', '2024-01-01 10:00:00.123456'),
+               (2, 0, '2024-01-01T10:00:00Z', NULL);"
+        );
+        let (dir, src) = sqlite_fixture(&sql);
+        let toml = dir.path().join("p.toml");
+        let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(0), "{e}");
+        assert!(e.contains(said), "{name}: {e}");
+        assert!(
+            flat(&e).contains(&format!("{name}: its PostgreSQL DateTime is")),
+            "{name}: {e}"
+        );
+        let db = TestDb::new();
+        let o = run_pipeline(&toml, &db.url, &[]);
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", stderr(&o));
+        assert_eq!(
+            db.scalar(
+                "SELECT string_agg(DISTINCT data_type, ',') FROM information_schema.columns
+                 WHERE table_name = 'posts' AND column_name <> 'id'"
+            ),
+            "timestamp without time zone",
+            "{name}"
+        );
+        assert_eq!(
+            db.scalar("SELECT created || ' / ' || iso || ' / ' || naive FROM posts WHERE id = 1"),
+            "2024-01-01 10:00:00.123 / 2024-01-01 10:00:00.123 / 2024-01-01 10:00:00.123456",
+            "{name}"
+        );
+        assert_eq!(
+            db.scalar("SELECT created || ' / ' || iso FROM posts WHERE id = 2"),
+            "1970-01-01 00:00:00 / 2024-01-01 10:00:00",
+            "{name}"
+        );
+    }
 }

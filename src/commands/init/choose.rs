@@ -115,7 +115,7 @@ fn widen_scale(ty: &PgType, p: &ColumnProfile) -> Option<PgType> {
 }
 
 /// `n` of `VARCHAR(n)`, `CHAR(n)`, `NVARCHAR(n)`, `CHARACTER VARYING(n)`…
-fn declared_length(decl: &str) -> Option<u32> {
+pub(super) fn declared_length(decl: &str) -> Option<u32> {
     let d = decl.to_ascii_lowercase();
     let open = d.find('(')?;
     let base = d[..open].trim();
@@ -256,7 +256,9 @@ fn fits(ty: &PgType, p: &ColumnProfile) -> bool {
             fits_text(p) && p.max_chars <= *n as u64
         }
         PgType::Bytea => true,
-        PgType::Json | PgType::Jsonb => p.blob == 0 && f.json == p.text,
+        // Declared JSON: any JSON document, scalars too (SQLAlchemy's JSON
+        // writes `null` for None).
+        PgType::Json | PgType::Jsonb => p.blob == 0 && f.json_any == p.text,
         PgType::Uuid => p.integer + p.real == 0 && p.blob16 == p.blob && f.uuid == p.text,
         // Checked by `by_time_cells`; time of day: trusted as declared.
         PgType::Date | PgType::Timestamp | PgType::Timestamptz | PgType::Time => true,

@@ -6,10 +6,11 @@
 //! Each table and column name below is the one the framework's own code
 //! creates (see the README, "Apps made with a framework", for the sources).
 
-use super::profile::Profiles;
-use crate::config::mapping::{Framework, Pipeline};
+use super::choose::declared_length;
+use super::profile::{ColumnProfile, Profiles};
+use crate::config::mapping::{ColumnMap, Framework, Pipeline};
 use crate::pg::types::PgType;
-use crate::sqlite::introspect::{SourceSchema, SourceTable};
+use crate::sqlite::introspect::{SourceColumn, SourceSchema, SourceTable};
 use crate::sqlite::typemap::translate_default;
 use std::path::Path;
 
@@ -164,7 +165,35 @@ pub fn advice(r: &Recognised, mapping: &Path) -> String {
              (defaults.timezone). If the app ran with USE_TZ = False, set \
              defaults.timezone to its TIME_ZONE (or a column's type to \"timestamp\" \
              to keep wall time). UUIDField columns (`char(32)` of 32 hex digits) \
-             are `uuid`."
+             are `uuid`; JSONField columns (text with Django's JSON_VALID CHECK) \
+             `jsonb`, other text holding JSON stays text. DecimalField columns \
+             (`decimal`) are `numeric`: the file does not hold their \
+             max_digits and decimal_places; set them from the model to read \
+             back the same scale."
+                .to_string(),
+        );
+    }
+    if matches!(f, Framework::Rails | Framework::Prisma) {
+        let (name, ty, decl) = match f {
+            Framework::Prisma => ("Prisma", "timestamp(3)", "`DATETIME`"),
+            _ => ("Rails", "timestamp(6)", "`datetime`/`datetime(6)`"),
+        };
+        paras.push(format!(
+            "{name}: its PostgreSQL DateTime is {ty} without time zone, holding UTC. \
+             {decl} columns are `timestamp` here (microsecond precision), their \
+             cells read as UTC: epoch numbers and ISO text with an offset become \
+             UTC wall time."
+        ));
+    }
+    if f == Framework::Alembic {
+        paras.push(
+            "SQLAlchemy: Uuid columns (`CHAR(32)` of 32 hex digits) are `uuid` here, \
+             as its PostgreSQL dialect makes them; NUMERIC(p, s) keeps its precision \
+             and scale. DATETIME columns stay `timestamp` (without time zone): \
+             SQLAlchemy's SQLite dialect stores no offset, even for \
+             DateTime(timezone=True), so the app reads them naive from this file. \
+             For a timezone=True column, set its type to \"timestamptz\" (its cells \
+             are read in defaults.timezone)."
                 .to_string(),
         );
     }
@@ -208,14 +237,6 @@ fn wrap(para: &str, width: usize) -> String {
 /// Apply the framework's PostgreSQL conventions where they differ from the
 /// cell rules (the types the mapping gives the tables `run` creates). Each
 /// kind of change is one warning naming its columns.
-///
-/// Django (its SQLite backend's `data_types` against its PostgreSQL
-/// backend's):
-/// - DateTimeField is `datetime` in SQLite, `timestamp with time zone` in
-///   PostgreSQL; with USE_TZ its SQLite backend writes naive UTC text,
-///   which the cell rules alone would make `timestamp`.
-/// - UUIDField is `char(32)` holding `uuid.hex`, `uuid` in PostgreSQL; the
-///   cell rules keep an all-digit hex string as text.
 pub fn apply_conventions(
     f: Framework,
     p: &mut Pipeline,
@@ -223,11 +244,163 @@ pub fn apply_conventions(
     profiles: &Profiles,
     warnings: &mut Vec<String>,
 ) {
-    if f != Framework::Django {
-        return;
+    match f {
+        Framework::Django => django(p, schema, profiles, warnings),
+        Framework::Alembic => sqlalchemy(p, schema, profiles, warnings),
+        Framework::Rails | Framework::Prisma => utc_wall_time(f, p, schema, warnings),
+        _ => {}
     }
+}
+
+/// Rails and Prisma: their PostgreSQL DateTime is `timestamp` without time
+/// zone holding UTC (Rails' PostgreSQL adapter, `datetime_type = :timestamp`,
+/// `timestamp(6)` since Rails 7; Prisma's DateTime, `timestamp(3)`). Their
+/// SQLite files declare `datetime` / `datetime(6)` (Rails) or `DATETIME`
+/// (Prisma); where the cell rules chose `timestamptz` (cells with an offset,
+/// or Prisma's epoch milliseconds), the column becomes `timestamp` and the
+/// cells their UTC wall time (`defaults.timezone` is UTC). Naive cells are
+/// `timestamp` already. The mapping's `timestamp` has PostgreSQL's default
+/// precision (microseconds: timestamp(6)); Prisma's values carry
+/// milliseconds at most, so its timestamp(3) would hold the same.
+fn utc_wall_time(
+    f: Framework,
+    p: &mut Pipeline,
+    schema: &SourceSchema,
+    warnings: &mut Vec<String>,
+) {
+    let mut cols = Vec::new();
+    for (tname, tm) in p.table_maps.iter_mut() {
+        let Some(st) = schema.tables.iter().find(|t| &t.name == tname) else {
+            continue;
+        };
+        for sc in &st.columns {
+            let Some(cm) = tm.columns.get_mut(&sc.name) else {
+                continue;
+            };
+            let declared = sc.declared_type.trim().to_ascii_lowercase();
+            if declared.starts_with("datetime") && cm.pg_type == PgType::Timestamptz.to_string() {
+                cm.pg_type = PgType::Timestamp.to_string();
+                if let Some(raw) = &sc.default {
+                    cm.default = translate_default(raw, &PgType::Timestamp).unwrap_or(None);
+                }
+                cols.push(format!("{tname}.{}", sc.name));
+            }
+        }
+    }
+    if !cols.is_empty() {
+        let (name, what) = match f {
+            Framework::Prisma => (
+                "Prisma",
+                "DateTime column(s) (epoch milliseconds or ISO text with an offset)",
+            ),
+            _ => ("Rails", "datetime column(s) whose cells carry an offset"),
+        };
+        warnings.push(format!(
+            "{name}: {} {what} → timestamp (without time zone), as its PostgreSQL \
+             schema makes them, holding UTC wall time (defaults.timezone): {}",
+            cols.len(),
+            cols.join(", ")
+        ));
+    }
+}
+
+/// A `char(32)` column without a default whose every cell is 32 hex digits
+/// (all-digit ones included), not yet `uuid`: Django's UUIDField and
+/// SQLAlchemy's `Uuid` in SQLite (both store `uuid.hex`).
+fn hex32_uuid(sc: &SourceColumn, cm: &ColumnMap, cells: Option<&ColumnProfile>) -> bool {
+    let declared = sc.declared_type.split_whitespace().collect::<String>();
+    declared.eq_ignore_ascii_case("char(32)")
+        && sc.default.is_none()
+        && cm.pg_type != PgType::Uuid.to_string()
+        && cells.is_some_and(|c| {
+            c.text > 0
+                && c.integer + c.real + c.blob == 0
+                && c.text_formats.hex32 == c.text
+                && c.text_formats.padded == 0
+        })
+}
+
+/// SQLAlchemy (a file with Alembic's `alembic_version`), its SQLite
+/// dialect's DDL against its PostgreSQL dialect's:
+/// - `Uuid` is `CHAR(32)` holding `uuid.hex` in SQLite, `UUID` in
+///   PostgreSQL; the cell rules keep an all-digit hex string as text.
+/// - `Numeric(p, s)` is `NUMERIC(p, s)` in both: kept by the cell rules.
+/// - `DateTime` is `DATETIME` in SQLite whether `timezone=True` or not, and
+///   its SQLite dialect stores no offset: the cells are naive, and the cell
+///   rules keep them `timestamp` (naive), as the app reads them from the
+///   file; the header says how to make a `timezone=True` column timestamptz.
+fn sqlalchemy(
+    p: &mut Pipeline,
+    schema: &SourceSchema,
+    profiles: &Profiles,
+    warnings: &mut Vec<String>,
+) {
+    let mut uuids = Vec::new();
+    for (tname, tm) in p.table_maps.iter_mut() {
+        let Some(st) = schema.tables.iter().find(|t| &t.name == tname) else {
+            continue;
+        };
+        for sc in &st.columns {
+            let Some(cm) = tm.columns.get_mut(&sc.name) else {
+                continue;
+            };
+            let cells = profiles.get(tname).and_then(|p| p.get(&sc.name));
+            if hex32_uuid(sc, cm, cells) {
+                cm.pg_type = PgType::Uuid.to_string();
+                uuids.push(format!("{tname}.{}", sc.name));
+            }
+        }
+    }
+    if !uuids.is_empty() {
+        warnings.push(format!(
+            "SQLAlchemy: {} Uuid column(s) (CHAR(32), every cell 32 hex digits) → uuid, \
+             as its PostgreSQL dialect makes them: {}",
+            uuids.len(),
+            uuids.join(", ")
+        ));
+    }
+}
+
+/// Does the table carry Django's JSONField CHECK on `col`
+/// (`JSON_VALID("col") OR "col" IS NULL`, its SQLite backend's
+/// `data_type_check_constraints`)?
+fn has_json_valid_check(t: &SourceTable, col: &str) -> bool {
+    let quoted = format!("json_valid(\"{}\")", col.to_ascii_lowercase());
+    let bare = format!("json_valid({})", col.to_ascii_lowercase());
+    t.checks.iter().any(|c| {
+        let c = c
+            .split_whitespace()
+            .collect::<String>()
+            .to_ascii_lowercase();
+        c.contains(&quoted) || c.contains(&bare)
+    })
+}
+
+/// Django (its SQLite backend's `data_types` and
+/// `data_type_check_constraints` against its PostgreSQL backend's):
+/// - DateTimeField is `datetime` in SQLite, `timestamp with time zone` in
+///   PostgreSQL; with USE_TZ its SQLite backend writes naive UTC text,
+///   which the cell rules alone would make `timestamp`.
+/// - UUIDField is `char(32)` holding `uuid.hex`, `uuid` in PostgreSQL; the
+///   cell rules keep an all-digit hex string as text.
+/// - JSONField is `text` with `CHECK (JSON_VALID(col) OR col IS NULL)`,
+///   `jsonb` in PostgreSQL, whatever JSON its cells hold (a bare string
+///   too); a TextField holding JSON has no such CHECK and stays text (as
+///   jsonb it would read back re-spaced and refuse the empty string).
+/// - DecimalField is a bare `decimal`: max_digits and decimal_places are
+///   only in the model, so the column stays `numeric` (every value kept)
+///   and a warning asks for them.
+fn django(
+    p: &mut Pipeline,
+    schema: &SourceSchema,
+    profiles: &Profiles,
+    warnings: &mut Vec<String>,
+) {
     let mut times = Vec::new();
     let mut uuids = Vec::new();
+    let mut json = Vec::new();
+    let mut texts = Vec::new();
+    let mut decimals = Vec::new();
     for (tname, tm) in p.table_maps.iter_mut() {
         let Some(st) = schema.tables.iter().find(|t| &t.name == tname) else {
             continue;
@@ -238,6 +411,8 @@ pub fn apply_conventions(
             };
             let declared = sc.declared_type.split_whitespace().collect::<String>();
             let cells = profiles.get(tname).and_then(|p| p.get(&sc.name));
+            let only_text = cells.is_some_and(|c| c.integer + c.real + c.blob == 0);
+            let jsonb = PgType::Jsonb.to_string();
             if declared.eq_ignore_ascii_case("datetime")
                 && cm.pg_type == PgType::Timestamp.to_string()
             {
@@ -246,37 +421,68 @@ pub fn apply_conventions(
                     cm.default = translate_default(raw, &PgType::Timestamptz).unwrap_or(None);
                 }
                 times.push(format!("{tname}.{}", sc.name));
-            } else if declared.eq_ignore_ascii_case("char(32)")
-                && sc.default.is_none()
-                && cm.pg_type != PgType::Uuid.to_string()
-                && cells.is_some_and(|c| {
-                    c.text > 0
-                        && c.integer + c.real + c.blob == 0
-                        && c.text_formats.hex32 == c.text
-                        && c.text_formats.padded == 0
-                })
-            {
+            } else if hex32_uuid(sc, cm, cells) {
                 cm.pg_type = PgType::Uuid.to_string();
                 uuids.push(format!("{tname}.{}", sc.name));
+            } else if has_json_valid_check(st, &sc.name) {
+                if cm.pg_type != jsonb && only_text && sc.default.is_none() {
+                    cm.pg_type = jsonb;
+                    json.push(format!("{tname}.{}", sc.name));
+                }
+            } else if cm.pg_type == jsonb {
+                // The cell rules' upgrade, undone: its warning goes too.
+                let fits = |n: u32| cells.is_none_or(|c| c.max_chars <= u64::from(n));
+                cm.pg_type = match declared_length(&sc.declared_type) {
+                    Some(n) if fits(n) => PgType::Varchar(Some(n)),
+                    _ => PgType::Text,
+                }
+                .to_string();
+                let prefix = format!("`{tname}`.`{}`: ", sc.name);
+                warnings.retain(|w| !(w.starts_with(&prefix) && w.contains("jsonb")));
+                texts.push(format!("{tname}.{}", sc.name));
+            } else if declared.eq_ignore_ascii_case("decimal")
+                && cm.pg_type == PgType::Numeric(None).to_string()
+            {
+                decimals.push(format!("{tname}.{}", sc.name));
             }
         }
     }
-    if !times.is_empty() {
-        warnings.push(format!(
-            "Django: {} DateTimeField column(s) → timestamptz, naive cells read as UTC \
-             (USE_TZ = True stores UTC; see the header): {}",
-            times.len(),
-            times.join(", ")
-        ));
-    }
-    if !uuids.is_empty() {
-        warnings.push(format!(
-            "Django: {} UUIDField column(s) (char(32), every cell 32 hex digits) → uuid, \
-             as Django's PostgreSQL backend makes them: {}",
-            uuids.len(),
-            uuids.join(", ")
-        ));
-    }
+    let mut say = |cols: Vec<String>, what: &str| {
+        if !cols.is_empty() {
+            warnings.push(format!(
+                "Django: {} {what}: {}",
+                cols.len(),
+                cols.join(", ")
+            ));
+        }
+    };
+    say(
+        times,
+        "DateTimeField column(s) → timestamptz, naive cells read as UTC \
+         (USE_TZ = True stores UTC; see the header)",
+    );
+    say(
+        uuids,
+        "UUIDField column(s) (char(32), every cell 32 hex digits) → uuid, \
+         as Django's PostgreSQL backend makes them",
+    );
+    say(
+        json,
+        "JSONField column(s) (text with Django's JSON_VALID CHECK) → jsonb, \
+         as Django's PostgreSQL backend makes them",
+    );
+    say(
+        texts,
+        "column(s) holding JSON without Django's JSONField CHECK (TextField or \
+         CharField) kept as text, not jsonb: the app reads them as strings",
+    );
+    say(
+        decimals,
+        "DecimalField column(s) (declared `decimal`: the file does not hold \
+         max_digits and decimal_places) → numeric, which keeps every value but \
+         not the scale Django shows (12.50 reads back as Decimal('12.5')); \
+         set type = \"numeric(max_digits, decimal_places)\" from the model",
+    );
 }
 
 #[cfg(test)]

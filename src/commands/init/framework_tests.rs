@@ -197,6 +197,160 @@ fn django_datetime_and_uuid_columns_take_its_postgresql_types() {
     assert_eq!(t.columns["uid"].pg_type, "varchar(32)");
 }
 
+/// Django's JSONField (text with its JSON_VALID CHECK) is jsonb, whatever
+/// JSON it holds; text holding JSON without the CHECK stays text; a bare
+/// `decimal` stays numeric, with a warning asking for its scale.
+#[test]
+fn django_json_only_with_its_check_and_decimal_asks_for_its_scale() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dj.db");
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE django_migrations (id integer PRIMARY KEY, app varchar(255), \
+               name varchar(255), applied datetime);
+             CREATE TABLE t (id integer PRIMARY KEY, meta text NOT NULL
+               CHECK ((JSON_VALID(\"meta\") OR \"meta\" IS NULL)),
+               msg text NOT NULL, code varchar(40) NULL, price decimal NOT NULL);
+             INSERT INTO t (meta, msg, code, price) VALUES
+               ('\"just a string\"', '{\"b\": 1, \"a\": 2}', '[1]', 12.5),
+               ('[1, 2]', '[]', '{}', 0.01);",
+        )
+        .unwrap();
+    let conn = source::open_checked(&path).unwrap();
+    let schema = introspect(&conn).unwrap();
+    let prof = profile(&path, &schema, None).unwrap();
+    let (mut p, mut w) = build_pipeline(&schema, &prof, &path, dir.path());
+    // The cell rules alone make both JSON-holding text columns jsonb.
+    assert_eq!(p.table("t").unwrap().columns["msg"].pg_type, "jsonb");
+    assert!(w.iter().any(|w| w.starts_with("`t`.`msg`: ")), "{w:?}");
+    let r = detect(&schema).unwrap();
+    apply_conventions(r.framework, &mut p, &schema, &prof, &mut w);
+    let t = p.table("t").unwrap();
+    assert_eq!(t.columns["meta"].pg_type, "jsonb");
+    assert_eq!(t.columns["msg"].pg_type, "text");
+    assert_eq!(t.columns["code"].pg_type, "varchar(40)");
+    assert_eq!(t.columns["price"].pg_type, "numeric");
+    assert!(!w.iter().any(|w| w.starts_with("`t`.`msg`: ")), "{w:?}");
+    let has = |s: &str| w.iter().any(|w| w.contains(s));
+    assert!(
+        has("Django: 1 JSONField column(s)") && has(": t.meta"),
+        "{w:?}"
+    );
+    assert!(
+        has("Django: 2 column(s) holding JSON") && has("t.msg, t.code"),
+        "{w:?}"
+    );
+    assert!(
+        has("Django: 1 DecimalField column(s)") && has(": t.price"),
+        "{w:?}"
+    );
+}
+
+/// SQLAlchemy's `Uuid` (CHAR(32) of `uuid.hex`, all-digit ones included)
+/// is `uuid` in a file with `alembic_version`; NUMERIC(p,s) and naive
+/// DATETIME keep the cell rules' types.
+#[test]
+fn sqlalchemy_uuid_columns_take_its_postgresql_type() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sa.db");
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY);
+             CREATE TABLE books (id INTEGER NOT NULL PRIMARY KEY, uid CHAR(32) NOT NULL,
+               price NUMERIC(10, 4) NOT NULL, at DATETIME);
+             INSERT INTO books (uid, price, at) VALUES
+               ('12345678123456781234567812345678', 12.5, '2024-01-01 10:00:00.000000'),
+               ('909c83892fdf40fcb4d95fe980764c1d', 0.0001, NULL);",
+        )
+        .unwrap();
+    let conn = source::open_checked(&path).unwrap();
+    let schema = introspect(&conn).unwrap();
+    let prof = profile(&path, &schema, None).unwrap();
+    let (mut p, mut w) = build_pipeline(&schema, &prof, &path, dir.path());
+    assert_eq!(
+        p.table("books").unwrap().columns["uid"].pg_type,
+        "varchar(32)"
+    );
+    let r = detect(&schema).unwrap();
+    assert_eq!(r.framework, Framework::Alembic);
+    apply_conventions(r.framework, &mut p, &schema, &prof, &mut w);
+    let t = p.table("books").unwrap();
+    assert_eq!(t.columns["uid"].pg_type, "uuid");
+    assert_eq!(t.columns["price"].pg_type, "numeric(10,4)");
+    assert_eq!(t.columns["at"].pg_type, "timestamp");
+    assert!(
+        w.iter()
+            .any(|w| w.contains("SQLAlchemy: 1 Uuid column(s)") && w.ends_with(": books.uid")),
+        "{w:?}"
+    );
+}
+
+/// Rails' and Prisma's PostgreSQL DateTime is `timestamp` (UTC): their
+/// `datetime` columns that the cell rules make `timestamptz` (offsets,
+/// Prisma's epoch milliseconds) become `timestamp`; elsewhere they stay.
+#[test]
+fn rails_and_prisma_datetimes_are_timestamp_without_time_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    let build = |bookkeeping: &str, name: &str| {
+        let path = dir.path().join(name);
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(&format!(
+                "{bookkeeping}
+                 CREATE TABLE posts (id INTEGER PRIMARY KEY, created DATETIME NOT NULL
+                   DEFAULT CURRENT_TIMESTAMP, iso datetime(6), naive datetime(6));
+                 INSERT INTO posts (created, iso, naive) VALUES
+                   (1704103200123, '2024-01-01T10:00:00.123+00:00', '2024-01-01 10:00:00.123456'),
+                   (1704103200000, '2024-01-01T10:00:00Z', NULL);"
+            ))
+            .unwrap();
+        let conn = source::open_checked(&path).unwrap();
+        let schema = introspect(&conn).unwrap();
+        let prof = profile(&path, &schema, None).unwrap();
+        let (mut p, mut w) = build_pipeline(&schema, &prof, &path, dir.path());
+        if let Some(r) = detect(&schema) {
+            apply_conventions(r.framework, &mut p, &schema, &prof, &mut w);
+        }
+        (p.table("posts").unwrap().clone(), w)
+    };
+    let (t, w) = build(
+        "CREATE TABLE _prisma_migrations (id TEXT PRIMARY KEY NOT NULL, checksum TEXT NOT NULL);",
+        "prisma.db",
+    );
+    assert_eq!(t.columns["created"].pg_type, "timestamp");
+    assert!(
+        t.columns["created"].epoch.is_some(),
+        "{:?}",
+        t.columns["created"]
+    );
+    assert!(t.columns["created"].default.is_some());
+    assert_eq!(t.columns["iso"].pg_type, "timestamp");
+    assert_eq!(t.columns["naive"].pg_type, "timestamp");
+    assert!(
+        w.iter()
+            .any(|w| w.starts_with("Prisma: 2 DateTime column(s)")
+                && w.ends_with("posts.created, posts.iso")),
+        "{w:?}"
+    );
+    let (t, w) = build(
+        "CREATE TABLE schema_migrations (version varchar NOT NULL PRIMARY KEY);
+         CREATE TABLE ar_internal_metadata (key varchar NOT NULL PRIMARY KEY);",
+        "rails.db",
+    );
+    assert_eq!(t.columns["iso"].pg_type, "timestamp");
+    assert!(
+        w.iter()
+            .any(|w| w.starts_with("Rails: 2 datetime column(s)")),
+        "{w:?}"
+    );
+    let (t, _) = build("", "plain.db");
+    assert_eq!(t.columns["created"].pg_type, "timestamptz");
+    assert_eq!(t.columns["iso"].pg_type, "timestamptz");
+    assert_eq!(t.columns["naive"].pg_type, "timestamp");
+}
+
 #[test]
 fn the_mapping_names_the_framework_and_refuses_an_unknown_one() {
     use crate::config::mapping::Pipeline;

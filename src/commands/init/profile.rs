@@ -71,6 +71,10 @@ pub struct TextFormats {
     pub decimal: u64,
     pub boolean: u64,
     pub json: u64,
+    /// Any JSON document (objects and arrays, and scalars: `null`,
+    /// `"a string"`, numbers, `true`/`false`) that jsonb takes: what a
+    /// column declared JSON may hold.
+    pub json_any: u64,
     pub uuid: u64,
     /// Exactly 32 hex digits (also counted above as what else they are):
     /// the form Django's UUIDField stores in SQLite (`uuid.hex`), digits
@@ -89,6 +93,13 @@ impl TextFormats {
         }
         if t.len() == 32 && t.iter().all(u8::is_ascii_hexdigit) {
             self.hex32 += 1;
+        }
+        if matches!(t[0], b'{' | b'[' | b'"' | b'n' | b't' | b'f' | b'-' | b'0'..=b'9')
+            && serde_json::from_slice::<serde::de::IgnoredAny>(b).is_ok()
+            // jsonb refuses \u0000.
+            && !t.windows(6).any(|w| w == b"\\u0000")
+        {
+            self.json_any += 1;
         }
         let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
         let unsigned = t

@@ -364,6 +364,8 @@ fn text_formats_are_counted() {
         decimal: 2,
         boolean: 2,
         json: 1,
+        // " 42 ", "-7", "3.25" and the object (not "+.5" nor "[1, 2").
+        json_any: 4,
         uuid: 4,
         hex32: 1,
         ..Default::default()
@@ -511,6 +513,12 @@ fn choose_follows_the_cells() {
         "uuid"
     );
     assert_eq!(ty(&[t("{\"a\":1}"), t("[1]")], "TEXT"), "jsonb");
+    // Declared JSON takes any JSON document (SQLAlchemy's JSON writes
+    // `null` for None); undeclared text needs objects or arrays.
+    let scalars = [t("{\"a\":1}"), t("null"), t("\"s\""), t("true")];
+    assert_eq!(ty(&scalars, "JSON"), "jsonb");
+    assert_eq!(ty(&scalars, "TEXT"), "text");
+    assert_eq!(ty(&[t("{\"a\":1}"), t("nul")], "JSON"), "text");
     assert_eq!(ty(&[t("\"just a string\"")], "TEXT"), "text");
     assert_eq!(ty(&[t("2024-05-01")], "TEXT"), "date");
     assert_eq!(ty(&[t("2024-05-01 10:00:00")], ""), "timestamp");

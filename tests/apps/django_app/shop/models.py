@@ -15,6 +15,12 @@ class Tag(models.Model):
     label = models.CharField(max_length=50, unique=True)
 
 
+class Status(models.TextChoices):
+    DRAFT = "draft"
+    PUBLISHED = "pub"
+    OUT_OF_PRINT = "oop"
+
+
 class Book(models.Model):
     uid = models.UUIDField(default=uuid.uuid4, unique=True)
     title = models.CharField(max_length=200)
@@ -24,3 +30,7 @@ class Book(models.Model):
     meta = models.JSONField(default=dict)
     author = models.ForeignKey(Author, on_delete=models.CASCADE, related_name="books")
     tags = models.ManyToManyField(Tag, related_name="books")
+    # Added by 0002: a float (compared bit for bit), bytes, and a choices field.
+    rating = models.FloatField(null=True)
+    cover = models.BinaryField(null=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)

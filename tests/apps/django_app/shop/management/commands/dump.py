@@ -1,7 +1,9 @@
 """Every object of every model (auto-created m2m tables included), read
 through the ORM, as canonical JSON: per attribute its Python type name and
-value (repr; ISO-8601 for datetimes, which two backends may give different
-but equal tzinfo objects; JSON with sorted keys for dicts and lists)."""
+value (repr: a Decimal keeps its scale, a UUID is not a str; float.hex for
+floats, bit for bit; hex for bytes; ISO-8601 for datetimes, which two
+backends may give different but equal tzinfo objects; JSON with sorted keys
+for dicts and lists)."""
 import datetime as dt
 import json
 
@@ -13,6 +15,11 @@ def canon(v):
     if isinstance(v, dt.datetime):
         # The same instant, said one way (the offset is kept: both are UTC).
         return ["datetime", v.isoformat(), str(v.utcoffset())]
+    if isinstance(v, float):
+        # Bit for bit.
+        return ["float", v.hex()]
+    if isinstance(v, (bytes, memoryview)):
+        return [type(v).__name__, bytes(v).hex()]
     if isinstance(v, (dict, list)):
         # Equal as Python values: jsonb keeps its keys in its own order.
         return [type(v).__name__, json.dumps(v, sort_keys=True)]

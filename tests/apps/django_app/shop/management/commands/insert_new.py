@@ -25,7 +25,7 @@ class Command(BaseCommand):
         made.append(t)
         b = Book.objects.create(
             title="new book", pages=1, price=Decimal("1.25"), published=dt.datetime.now(dt.timezone.utc),
-            meta={"new": True}, author=a,
+            meta={"new": True}, author=a, rating=0.5, cover=b"\x00",
         )
         b.tags.add(t, Tag.objects.get(label="maths"))
         made.append(b)

@@ -1,5 +1,5 @@
 """Objects with known values: aware datetimes in several zones, decimals,
-UUIDs, JSON, a self-reference, many-to-many links, a user, an admin log
+UUIDs, JSON, floats (2.0 is stored by SQLite as an integer), bytes, choices, a self-reference, many-to-many links, a user, an admin log
 entry and a session (so django_admin_log holds rows in the source)."""
 import datetime as dt
 import uuid
@@ -11,7 +11,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.management.base import BaseCommand
 
-from shop.models import Author, Book, Tag
+from shop.models import Author, Book, Status, Tag
 
 PLUS_0530 = dt.timezone(dt.timedelta(hours=5, minutes=30))
 
@@ -38,21 +38,22 @@ class Command(BaseCommand):
                 uid=uuid.UUID("12345678-1234-5678-1234-567812345678"), title="Notes", pages=66,
                 price=Decimal("12.50"), published=dt.datetime(1843, 9, 1, 12, tzinfo=dt.timezone.utc),
                 meta={"edition": 1, "tags": ["a", "b"], "nested": {"x": None, "y": 1.5}}, author=ada,
+                rating=0.1, cover=b"\x00\x01\xfe\xff", status=Status.PUBLISHED,
             ),
             Book.objects.create(
                 title="Zero price", pages=0, price=Decimal("0.00"),
                 published=dt.datetime(2024, 2, 29, 23, 59, 59, 999999, tzinfo=PLUS_0530), meta={},
-                author=bob,
+                author=bob, rating=2.0, cover=b"",
             ),
             Book.objects.create(
                 title="Big", pages=-2147483648, price=Decimal("99999999.99"),
                 published=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc), meta=[1, "two", 3.0],
-                author=cy,
+                author=cy, rating=1 / 3, status=Status.OUT_OF_PRINT,
             ),
             Book.objects.create(
                 title="Negative", pages=2147483647, price=Decimal("-0.01"),
                 published=dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc), meta="just a string",
-                author=ada,
+                author=ada, rating=5e-324, cover=bytes(range(256)),
             ),
         ]
         books[0].tags.set(tags[:3])
