@@ -257,28 +257,7 @@ fn a_lock_wait_that_times_out_names_the_session_holding_it() {
     let o = run_pipeline(&toml, &db.url, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     // The application: a transaction left open after reading the table.
-    let mut app = std::process::Command::new("psql")
-        .args([db.url.as_str(), "-q", "-v", "ON_ERROR_STOP=1"])
-        .env("PGAPPNAME", "the-app")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    {
-        use std::io::Write;
-        let stdin = app.stdin.as_mut().unwrap();
-        writeln!(stdin, "BEGIN; SELECT count(*) FROM t;").unwrap();
-        stdin.flush().unwrap();
-    }
-    let t0 = std::time::Instant::now();
-    while db.scalar(
-        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'the-app' \
-         AND state = 'idle in transaction'",
-    ) != "1"
-    {
-        assert!(t0.elapsed().as_secs() < 30, "the app session never started");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let mut app = app_session_in_transaction(&db, "BEGIN; SELECT count(*) FROM t;");
     let o = run_pipeline(&toml, &db.url, &["--fresh"]);
     let err = stderr(&o);
     let _ = app.kill();
@@ -293,6 +272,59 @@ fn a_lock_wait_that_times_out_names_the_session_holding_it() {
     );
     // Once the application's transaction is gone, the rerun goes through.
     let o = run_pipeline(&toml, &db.url, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+/// psql as the application `the-app`, left idle in the transaction `sql`
+/// opened; kill the child to end it.
+fn app_session_in_transaction(db: &TestDb, sql: &str) -> std::process::Child {
+    let mut app = std::process::Command::new("psql")
+        .args([db.url.as_str(), "-q", "-v", "ON_ERROR_STOP=1"])
+        .env("PGAPPNAME", "the-app")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let stdin = app.stdin.as_mut().unwrap();
+        writeln!(stdin, "{sql}").unwrap();
+        stdin.flush().unwrap();
+    }
+    let t0 = std::time::Instant::now();
+    while db.scalar(
+        "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'the-app' \
+         AND state = 'idle in transaction' AND datname = current_database()",
+    ) != "1"
+    {
+        assert!(t0.elapsed().as_secs() < 30, "the app session never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    app
+}
+
+#[test]
+fn a_lock_wait_in_verify_names_the_session_holding_it() {
+    let db = TestDb::new();
+    let (_dir, toml) = mapped_fixture(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT); INSERT INTO t VALUES (1, 'x');",
+    );
+    edit_mapping(&toml, "lock_timeout = \"60s\"", "lock_timeout = \"1s\"");
+    let o = run_pipeline(&toml, &db.url, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let mut app = app_session_in_transaction(&db, "BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE;");
+    let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
+    let err = stderr(&o);
+    let _ = app.kill();
+    let _ = app.wait();
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("is locked by pid")
+            && err.contains("application 'the-app'")
+            && err.contains("LOCK TABLE t IN ACCESS EXCLUSIVE MODE;"),
+        "{err}"
+    );
+    let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 

@@ -405,7 +405,7 @@ fn status_for(class: ExitClass) -> Status {
 
 /// A lock wait that timed out, with the sessions holding locks on the
 /// run's tables now (pid, application, state, query).
-async fn with_lock_holders(
+pub async fn with_lock_holders(
     target: &crate::pg::connect::Target,
     e: anyhow::Error,
     tables: &[&TablePlan],

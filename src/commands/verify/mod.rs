@@ -57,7 +57,20 @@ pub struct VerifyReport {
 }
 
 pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
-    let mut ctx = load_context(file, target)?;
+    let ctx = load_context(file, target)?;
+    let (target, plans) = (ctx.target.clone(), ctx.plans.clone());
+    match verify_context(ctx).await {
+        Ok(report) => Ok(report),
+        // A lock an application holds on a table stopped the read-back:
+        // name the session holding it.
+        Err(e) => {
+            let tables: Vec<&TablePlan> = plans.iter().collect();
+            Err(crate::commands::run::with_lock_holders(&target, e, &tables).await)
+        }
+    }
+}
+
+async fn verify_context(mut ctx: crate::stages::Context) -> Result<VerifyReport> {
     let src_path = ctx.pipeline.source_path();
     // A verdict on a source that changed while it was read is no verdict.
     let guard = SourceGuard::open(&src_path)?;
