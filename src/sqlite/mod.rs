@@ -13,4 +13,5 @@ pub mod reader;
 pub mod source;
 pub mod transform;
 pub mod typemap;
+pub mod views;
 pub mod vtab;
