@@ -282,3 +282,27 @@ fn propose_orders_views_after_the_views_they_read() {
     assert!(got[1].result.as_ref().unwrap_err().contains("LIKE"));
     assert!(got[2].result.as_ref().unwrap_err().contains("view `bad`"));
 }
+
+#[test]
+fn the_mapping_refuses_a_created_view_without_sql_or_with_a_tables_name() {
+    let text = "[source]\npath = \"x.db\"\n[tables.t.columns.id]\ntype = \"bigint\"\n\
+                [views.t]\naction = \"create\"\nsql = \"SELECT 1\"\n\
+                [views.empty]\naction = \"create\"\n";
+    let parse = |t: &str| {
+        Pipeline::parse(t, std::path::Path::new("p.toml"))
+            .unwrap_err()
+            .to_string()
+    };
+    let e = parse(text);
+    assert!(
+        e.contains("view `t` has the name of the target table of `t`"),
+        "{e}"
+    );
+    assert!(
+        e.contains("`views.empty.action`: action = \"create\" needs"),
+        "{e}"
+    );
+    // Materializing a view as a table is not implemented.
+    let e = parse("[source]\npath = \"x.db\"\n[views.v]\naction = \"materialize\"\n");
+    assert!(e.contains("expected `create` or `skip`"), "{e}");
+}
