@@ -71,6 +71,9 @@ pub struct SourceView {
 pub struct Translated {
     pub sql: String,
     pub views_used: Vec<String>,
+    /// The target type of each output column that is a column as it is
+    /// (a view over this view compares and sorts it by its type).
+    pub types: Vec<Option<PgType>>,
 }
 
 /// The storage class a target type compares as.
@@ -259,9 +262,10 @@ pub fn translate(view: &SourceView, cat: &Catalog) -> R<Translated> {
         aggregate: false,
         views_used: Vec::new(),
     };
-    tx.select(view, cat).map(|sql| Translated {
+    tx.select(view, cat).map(|(sql, types)| Translated {
         sql,
         views_used: tx.views_used.clone(),
+        types,
     })
 }
 
@@ -324,7 +328,7 @@ impl<'a, 'c> Tx<'a, 'c> {
         Ok(c)
     }
 
-    fn select(&mut self, view: &SourceView, cat: &'c Catalog) -> R<String> {
+    fn select(&mut self, view: &SourceView, cat: &'c Catalog) -> R<(String, Vec<Option<PgType>>)> {
         let c = self.clauses()?;
         let n = self.toks.len();
         let ends: Vec<usize> = [c.where_, c.group, c.having, c.order, c.limit]
@@ -415,7 +419,7 @@ impl<'a, 'c> Tx<'a, 'c> {
             ));
         }
         let mut list = Vec::new();
-        for (expr, name) in out_items.iter().zip(&view.columns) {
+        for ((expr, _), name) in out_items.iter().zip(&view.columns) {
             if name.len() > ident::MAX_IDENT_BYTES {
                 return Err(format!(
                     "its column `{name}` is longer than PostgreSQL's 63 bytes (give it a shorter alias)"
@@ -423,7 +427,11 @@ impl<'a, 'c> Tx<'a, 'c> {
             }
             list.push(format!("{expr} AS {}", quote(name)));
         }
-        Ok(format!("{head} {}\nFROM {from_sql}{sql}", list.join(", ")))
+        let types = out_items.into_iter().map(|(_, t)| t).collect();
+        Ok((
+            format!("{head} {}\nFROM {from_sql}{sql}", list.join(", ")),
+            types,
+        ))
     }
 
     /// `expr [AS] alias` → (end of the expression, alias).
@@ -449,7 +457,7 @@ impl<'a, 'c> Tx<'a, 'c> {
     }
 
     /// One select-list item: its translated expression(s) (`*` expands).
-    fn select_item(&mut self, a: usize, b: usize) -> R<Vec<String>> {
+    fn select_item(&mut self, a: usize, b: usize) -> R<Vec<(String, Option<PgType>)>> {
         if a >= b {
             return Err("an empty select-list item".into());
         }
@@ -475,9 +483,10 @@ impl<'a, 'c> Tx<'a, 'c> {
         };
         // A column alone: any type may be selected as it is.
         if let Some((e, col)) = self.column_at(a, end)? {
-            return Ok(vec![self.emit_column(e, &col, ctx, true)?.0]);
+            let s = self.emit_column(e, &col, ctx, true)?.0;
+            return Ok(vec![(s, self.type_of(e, &col))]);
         }
-        Ok(vec![self.expr(a, end, ctx)?])
+        Ok(vec![(self.expr(a, end, ctx)?, None)])
     }
 
     fn scope_has_using(&self) -> bool {
@@ -485,7 +494,7 @@ impl<'a, 'c> Tx<'a, 'c> {
     }
 
     /// `entry.*`: every column of that relation, in SQLite's order.
-    fn star(&mut self, e: usize) -> R<Vec<String>> {
+    fn star(&mut self, e: usize) -> R<Vec<(String, Option<PgType>)>> {
         let ctx = Ctx {
             clause: Clause::Select,
             in_agg: false,
@@ -497,8 +506,18 @@ impl<'a, 'c> Tx<'a, 'c> {
             .map(|c| c.source.clone())
             .collect();
         cols.iter()
-            .map(|c| Ok(self.emit_column(e, c, ctx, true)?.0))
+            .map(|c| Ok((self.emit_column(e, c, ctx, true)?.0, self.type_of(e, c))))
             .collect()
+    }
+
+    /// The target type of `col` of entry `e`, if known.
+    fn type_of(&self, e: usize, col: &str) -> Option<PgType> {
+        self.scope[e]
+            .rel
+            .columns
+            .iter()
+            .find(|c| c.source.eq_ignore_ascii_case(col))
+            .and_then(|c| c.ty.clone())
     }
 
     /// The FROM entry a qualifier names.
@@ -689,6 +708,29 @@ pub fn catalog(conn: &Connection, p: &Pipeline, views: &[SourceView]) -> Result<
     Ok(cat)
 }
 
+/// The views `sql` reads (names after FROM, JOIN or a comma), whether or
+/// not it translates: the order views are created in.
+fn views_read(sql: &str, views: &[SourceView], own: &str) -> Vec<String> {
+    let toks = tokenize(sql).unwrap_or_default();
+    let mut out = Vec::new();
+    for (k, t) in toks.iter().enumerate().skip(1) {
+        let p = &toks[k - 1];
+        if !(p.is_word("from") || p.is_word("join") || p.is_op(",")) {
+            continue;
+        }
+        let Some(name) = word_of(t) else { continue };
+        if let Some(v) = views
+            .iter()
+            .find(|v| v.name.eq_ignore_ascii_case(&name) && !v.name.eq_ignore_ascii_case(own))
+        {
+            if !out.contains(&v.name) {
+                out.push(v.name.clone());
+            }
+        }
+    }
+    out
+}
+
 /// One view as `init` proposes it.
 #[derive(Debug, Clone)]
 pub struct Proposal {
@@ -711,15 +753,13 @@ pub fn propose(conn: &Connection, p: &Pipeline) -> Result<Vec<Proposal>> {
             result: translate(v, &cat),
         })
         .collect();
+    let mut cat = cat;
     let mut out: Vec<Proposal> = Vec::new();
     while !pending.is_empty() {
         let before = pending.len();
         let mut k = 0;
         while k < pending.len() {
-            let deps: Vec<String> = match &pending[k].result {
-                Ok(t) => t.views_used.clone(),
-                Err(_) => Vec::new(),
-            };
+            let deps = views_read(&pending[k].source_sql, &views, &pending[k].name);
             let unresolved = deps
                 .iter()
                 .any(|d| !out.iter().any(|o| o.name.eq_ignore_ascii_case(d)));
@@ -728,6 +768,20 @@ pub fn propose(conn: &Connection, p: &Pipeline) -> Result<Vec<Proposal>> {
                 continue;
             }
             let mut v = pending.remove(k);
+            // Again, with the column types of the views it reads.
+            if let Some(src) = views.iter().find(|s| s.name == v.name) {
+                v.result = translate(src, &cat);
+            }
+            if let (Ok(t), Some(rel)) = (
+                &v.result,
+                cat.relations
+                    .iter_mut()
+                    .find(|r| r.is_view && r.source == v.name),
+            ) {
+                for (c, ty) in rel.columns.iter_mut().zip(&t.types) {
+                    c.ty = ty.clone();
+                }
+            }
             if let Some(bad) = deps.iter().find(|d| {
                 out.iter()
                     .any(|o| o.name.eq_ignore_ascii_case(d) && o.result.is_err())

@@ -214,6 +214,13 @@ impl<'c> Tx<'_, 'c> {
                 let (s, class) = self.emit_column(e, &col, ctx, false)?;
                 match class {
                     Class::Text => format!("{s} COLLATE \"C\""),
+                    Class::Unknown if limit => {
+                        return Err(format!(
+                            "ORDER BY `{}` with LIMIT: the translator cannot tell how it sorts \
+                             (SQLite sorts text bytewise)",
+                            self.text(a, end)
+                        ))
+                    }
                     _ => s,
                 }
             }

@@ -253,6 +253,11 @@ fn a_view_over_a_view_names_it_and_text_comparisons_sort_bytewise() {
         &["label"],
     );
     assert!(e.contains("cannot tell"), "{e}");
+    let e = refused(
+        "CREATE VIEW v AS SELECT label FROM big ORDER BY label LIMIT 2",
+        &["label"],
+    );
+    assert!(e.contains("how it sorts"), "{e}");
 }
 
 #[test]
@@ -266,7 +271,7 @@ fn propose_orders_views_after_the_views_they_read() {
     let conn = Connection::open_in_memory().unwrap();
     conn.execute_batch(
         "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT);
-         CREATE VIEW outer_v AS SELECT name FROM inner_v;
+         CREATE VIEW outer_v AS SELECT name FROM inner_v ORDER BY name LIMIT 1;
          CREATE VIEW inner_v AS SELECT id, name FROM t WHERE id > 1;
          CREATE VIEW bad AS SELECT name FROM t WHERE name LIKE 'a%';
          CREATE VIEW over_bad AS SELECT name FROM bad;",
@@ -278,6 +283,11 @@ fn propose_orders_views_after_the_views_they_read() {
     let got = propose(&conn, &p).unwrap();
     let names: Vec<&str> = got.iter().map(|v| v.name.as_str()).collect();
     assert_eq!(names, ["inner_v", "bad", "over_bad", "outer_v"]);
+    // The outer view knows the inner one's column types.
+    assert_eq!(
+        got[0].result.as_ref().unwrap().types,
+        [Some(PgType::BigInt), Some(PgType::Text)]
+    );
     assert!(got[3].result.is_ok(), "{:?}", got[3].result);
     assert!(got[1].result.as_ref().unwrap_err().contains("LIKE"));
     assert!(got[2].result.as_ref().unwrap_err().contains("view `bad`"));
