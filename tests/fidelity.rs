@@ -509,14 +509,15 @@ fn mapping_shows_each_upgrade_beside_its_column() {
     );
 }
 
-/// Views and triggers are not moved, and never silently: `init` names each
-/// with its SQL on stderr and in the mapping, `check` and `run` list them.
+/// Triggers and views that do not translate (GLOB) are not moved, and
+/// never silently: `init` names each with its SQL on stderr and in the
+/// mapping, `check` and `run` list them.
 #[test]
 fn views_and_triggers_are_named_as_not_moved_by_init_check_and_run() {
     let (dir, db_path) = sqlite_fixture(
         "CREATE TABLE film (id INTEGER PRIMARY KEY, title TEXT, updated TEXT);
          INSERT INTO film VALUES (1, 'Alien', NULL);
-         CREATE VIEW recent AS SELECT title FROM film WHERE id > 0;
+         CREATE VIEW recent AS SELECT title FROM film WHERE title GLOB 'A*';
          CREATE TRIGGER film_touch AFTER UPDATE ON film
            BEGIN UPDATE film SET updated = datetime('now') WHERE id = new.id; END;",
     );

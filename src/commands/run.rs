@@ -388,7 +388,7 @@ pub fn not_moved(
         .iter()
         .map(|u| format!("{}: not in the mapping (--allow-unmapped)", u.shown()))
         .collect();
-    out.extend(crate::sqlite::not_moved::not_moved(conn)?);
+    out.extend(crate::sqlite::not_moved::not_moved(conn, pipeline)?);
     for w in &out {
         tracing::warn!("{w}");
     }
@@ -509,7 +509,8 @@ async fn run_stages(
         }
         let builds = Builds::new(&scope.ctx.target, &scope.ctx.pipeline.defaults)
             .stopping_on(scope.shutdown);
-        finalize::finalize(&builds, client, scope.run_id, scope.selected).await?;
+        let views = crate::config::plan::views(&scope.ctx.pipeline);
+        finalize::finalize(&builds, client, scope.run_id, scope.selected, &views).await?;
     }
     for t in &mut tables {
         let note = state::stage_note(&*client, scope.run_id, Stage::Finalize, &t.source_table);

@@ -36,6 +36,11 @@ pub struct Pipeline {
     pub defaults: Defaults,
     #[serde(default)]
     pub tables: toml::map::Map<String, toml::Value>,
+    /// SQLite views recreated in PostgreSQL after the tables are loaded,
+    /// by name, in the order they are created (`init` writes each with its
+    /// translated SQL, or `skip` with the reason it does not translate).
+    #[serde(default, skip_serializing_if = "OrderedMap::is_empty")]
+    pub views: OrderedMap<ViewMap>,
     /// Parsed form of `tables` (kept separately so each table can be
     /// deserialized on its own and its errors collected).
     #[serde(skip)]
@@ -412,6 +417,25 @@ impl Deferrable {
             Deferrable::InitiallyImmediate => "DEFERRABLE INITIALLY IMMEDIATE",
         }
     }
+}
+
+/// A view of the source (`[views.NAME]`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ViewMap {
+    pub action: ViewAction,
+    /// The view's SELECT in PostgreSQL syntax over target names (`create`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sql: Option<String>,
+}
+
+/// What becomes of a view: created with `CREATE OR REPLACE VIEW` in
+/// finalize, or not moved (named by `check` and `run`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ViewAction {
+    Create,
+    Skip,
 }
 
 /// One problem found in a mapping file.

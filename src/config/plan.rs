@@ -279,6 +279,34 @@ pub fn convert_options(
     })
 }
 
+/// A view `finalize` creates (`action = "create"`), in mapping order.
+#[derive(Debug, Clone)]
+pub struct ViewPlan {
+    pub name: String,
+    pub schema: String,
+    /// Its SELECT, in PostgreSQL syntax over target names.
+    pub sql: String,
+}
+
+impl ViewPlan {
+    pub fn qualified(&self) -> String {
+        ident::qualified(&self.schema, &self.name)
+    }
+}
+
+/// The views the pipeline creates.
+pub fn views(p: &Pipeline) -> Vec<ViewPlan> {
+    p.views
+        .iter()
+        .filter(|(_, v)| v.action == crate::config::mapping::ViewAction::Create)
+        .map(|(name, v)| ViewPlan {
+            name: name.clone(),
+            schema: p.target.schema.clone(),
+            sql: v.sql.clone().unwrap_or_default(),
+        })
+        .collect()
+}
+
 /// Resolve every included table of the pipeline.
 pub fn plan(p: &Pipeline) -> Result<Vec<TablePlan>> {
     let schema = p.target.schema.clone();

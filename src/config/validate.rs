@@ -3,7 +3,7 @@
 //! PostgreSQL and do not collide. Every problem is reported, not just the
 //! first; `Pipeline::parse` then gives each its line.
 
-use super::mapping::{fk_action, key_seg, MappingIssue, OnNull, Pipeline, Utf8Policy};
+use super::mapping::{fk_action, key_seg, MappingIssue, OnNull, Pipeline, Utf8Policy, ViewAction};
 use super::plan::{convert_options, null_default_value};
 use crate::convert::Converter;
 use crate::pg::types::PgType;
@@ -399,6 +399,29 @@ impl Pipeline {
                     format!(
                         "index `{name}` of `{tname}` has the name of a target table (tables and indexes share a schema's names)"
                     ),
+                );
+            }
+        }
+        // Views share the schema's names with the tables.
+        for (name, v) in &self.views {
+            let vp = format!("views.{}", key_seg(name));
+            if too_long(name) {
+                push(
+                    vp.clone(),
+                    format!("view `{name}` is longer than PostgreSQL's 63 bytes"),
+                );
+            }
+            if let Some(src) = targets.get(name) {
+                push(
+                    vp.clone(),
+                    format!("view `{name}` has the name of the target table of `{src}`"),
+                );
+            }
+            let empty = v.sql.as_deref().is_none_or(|s| s.trim().is_empty());
+            if v.action == ViewAction::Create && empty {
+                push(
+                    format!("{vp}.action"),
+                    "action = \"create\" needs the view's SELECT in `sql`".into(),
                 );
             }
         }

@@ -251,7 +251,7 @@ pub fn introspect(conn: &Connection) -> Result<SourceSchema> {
             }
         }
     }
-    warnings.extend(crate::sqlite::not_moved::views_and_triggers(conn)?);
+    warnings.extend(crate::sqlite::not_moved::triggers(conn)?);
     Ok(SourceSchema {
         tables: parents_first(tables),
         views,

@@ -14,4 +14,5 @@ pub mod reader;
 pub mod source;
 pub mod transform;
 pub mod typemap;
+pub mod views;
 pub mod vtab;

@@ -14,11 +14,13 @@
 //!    writes, so one table's validation (a single-threaded join) runs beside
 //!    the other tables' statistics instead of before them.
 //!
+//! 5. the views (`views`), with `CREATE OR REPLACE VIEW`.
+//!
 //! Every step is skipped when its object exists, so finalize can be rerun
 //! after a crash at any point.
 
 use crate::config::mapping::Defaults;
-use crate::config::plan::TablePlan;
+use crate::config::plan::{TablePlan, ViewPlan};
 use crate::error;
 use crate::pg::catalog;
 use crate::pg::connect::Target;
@@ -320,6 +322,7 @@ pub async fn finalize(
     client: &mut Client,
     run_id: i64,
     selected: &[&TablePlan],
+    views: &[ViewPlan],
 ) -> Result<()> {
     let workers = b.workers;
     state::set_stage(client, run_id, Stage::Finalize, "", Status::Running, None).await?;
@@ -477,6 +480,8 @@ pub async fn finalize(
         .await
         .with_context(|| format!("recording finalize of {}", t.source))?;
     }
+    // 5. The views, over the loaded tables.
+    crate::stages::views::create_views(client, views).await?;
     state::set_stage(client, run_id, Stage::Finalize, "", Status::Done, None).await?;
     steps.finish();
     let (done, _) = steps.position();
@@ -546,7 +551,7 @@ async fn checks(client: &Client, t: &TablePlan) -> Result<Vec<String>> {
 /// PostgreSQL's own refusal of a statement (a syntax error, an unknown
 /// function, a type mismatch, a data exception), as opposed to a failure a
 /// rerun may cure (connection, resources, locks, shutdown).
-fn refused_by_postgres(e: &tokio_postgres::Error) -> Option<String> {
+pub(super) fn refused_by_postgres(e: &tokio_postgres::Error) -> Option<String> {
     let db = e.as_db_error()?;
     let class = &db.code().code()[..2];
     ["42", "22", "23", "2B", "0A"]

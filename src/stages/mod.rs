@@ -9,6 +9,7 @@ pub mod ddl;
 pub mod finalize;
 pub mod prepare;
 pub mod verify_counts;
+pub mod views;
 
 use crate::config::mapping::Pipeline;
 use crate::config::plan::{self, TablePlan};

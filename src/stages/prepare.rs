@@ -68,6 +68,11 @@ pub async fn prepare(
             .await?
         }
     };
+    if !emptying.drop.is_empty() {
+        // The pipeline's own views read the tables dropped next; finalize
+        // creates them again.
+        crate::stages::views::drop_views(client, &crate::config::plan::views(p)).await?;
+    }
     emptying.apply(client).await?;
     for (t, chunks) in todo.into_iter().zip(plans) {
         let total: u64 = chunks.iter().map(|c| c.2).sum();

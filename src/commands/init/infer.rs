@@ -427,6 +427,7 @@ pub fn build_pipeline_with(
         target: Default::default(),
         defaults: Default::default(),
         tables: Default::default(),
+        views: Default::default(),
         table_maps,
         base_dir: out_dir.to_path_buf(),
         file: PathBuf::new(),

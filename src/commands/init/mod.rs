@@ -98,11 +98,35 @@ pub fn run_init(
             framework::apply_conventions(r.framework, &mut p, &schema, &profiles, &mut warnings);
         }
     }
+    // Views: translated over the target names, or named with the reason.
+    let views = crate::sqlite::views::propose(&conn, &p).map_err(explain)?;
+    for v in &views {
+        use crate::config::mapping::{ViewAction, ViewMap};
+        let map = match &v.result {
+            Ok(t) => ViewMap {
+                action: ViewAction::Create,
+                sql: Some(format!("{}\n", t.sql)),
+            },
+            Err(why) => {
+                warnings.push(crate::sqlite::not_moved::view_not_moved(
+                    &v.name,
+                    why,
+                    &v.source_sql,
+                ));
+                ViewMap {
+                    action: ViewAction::Skip,
+                    sql: None,
+                }
+            }
+        };
+        p.views.insert(v.name.clone(), map);
+    }
     let header_advice = recognised.as_ref().map(|r| {
         let name = out.file_name().map_or(out.as_path(), Path::new);
         framework::advice(r, name)
     });
     let text = render(&p, &schema, &profiles, &warnings, header_advice.as_deref())?;
+    let text = render::with_views(&text, &views)?;
     install(&out, out_dir, text.as_bytes(), force)?;
     eprint!("{}", warnings_report(&warnings, &out));
     if let Some(r) = &recognised {

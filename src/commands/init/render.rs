@@ -179,3 +179,37 @@ fn short_num(x: f64) -> String {
         format!("{x:e}")
     }
 }
+
+/// The `[views.NAME]` sections of a rendered mapping with their comments:
+/// SQLite's `CREATE VIEW` of each, and for one that did not translate, why
+/// (with what the operator can do). Checked to parse back.
+pub fn with_views(text: &str, views: &[crate::sqlite::views::Proposal]) -> Result<String> {
+    let mut doc: toml_edit::DocumentMut = text.parse().context("cannot re-read the mapping")?;
+    if let Some(vt) = doc.get_mut("views").and_then(|t| t.as_table_mut()) {
+        vt.set_implicit(true);
+        for v in views {
+            let Some(t) = vt.get_mut(&v.name).and_then(|t| t.as_table_mut()) else {
+                continue;
+            };
+            let mut head = format!(
+                "\n# source view `{}`: {}\n",
+                one_line(&v.name),
+                v.source_sql
+            );
+            match &v.result {
+                Ok(_) => head.push_str(
+                    "# init: translated to PostgreSQL below (review it); created after the tables are loaded\n",
+                ),
+                Err(why) => head.push_str(&format!(
+                    "# init: not translated: {}\n# recreate it in PostgreSQL by hand, or write its SELECT in `sql` with action = \"create\"\n",
+                    one_line(why)
+                )),
+            }
+            t.decor_mut().set_prefix(head);
+        }
+    }
+    let out = doc.to_string();
+    Pipeline::parse(&out, Path::new("pipeline.toml"))
+        .map_err(|e| anyhow::anyhow!("internal error: generated mapping does not validate: {e}"))?;
+    Ok(out)
+}

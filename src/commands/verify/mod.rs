@@ -54,6 +54,8 @@ pub struct VerifyReport {
     pub tables: Vec<TableReport>,
     pub foreign_keys: Vec<CheckReport>,
     pub sequences: Vec<CheckReport>,
+    /// Each view the mapping creates: its rows in SQLite against PostgreSQL.
+    pub views: Vec<CheckReport>,
 }
 
 pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
@@ -244,9 +246,16 @@ async fn verify_context(mut ctx: crate::stages::Context) -> Result<VerifyReport>
         }
     }
     steps.finish();
+    let views = check_views(
+        &client,
+        &src_path,
+        &crate::config::plan::views(&ctx.pipeline),
+    )
+    .await?;
     let ok = tables.iter().all(|t| t.ok)
         && foreign_keys.iter().all(|f| f.ok)
-        && sequences.iter().all(|s| s.ok);
+        && sequences.iter().all(|s| s.ok)
+        && views.iter().all(|v| v.ok);
     guard.check("Its comparison is void")?;
     Ok(VerifyReport {
         ok,
@@ -254,6 +263,7 @@ async fn verify_context(mut ctx: crate::stages::Context) -> Result<VerifyReport>
         tables,
         foreign_keys,
         sequences,
+        views,
     })
 }
 
@@ -261,6 +271,63 @@ async fn verify_context(mut ctx: crate::stages::Context) -> Result<VerifyReport>
 /// and the target at once (at most a few such rows are in memory on each
 /// side); one with larger rows, one side after the other.
 const SIDE_BY_SIDE_ROW_BYTES: i64 = 16 << 20;
+
+/// Each created view's row count in SQLite and in PostgreSQL (counts only:
+/// SQLite's and PostgreSQL's renderings of a row are not comparable byte
+/// for byte, so no content checksum is claimed).
+async fn check_views(
+    client: &Client,
+    src_path: &Path,
+    views: &[crate::config::plan::ViewPlan],
+) -> Result<Vec<CheckReport>> {
+    if views.is_empty() {
+        return Ok(Vec::new());
+    }
+    let conn = source::open_readonly(src_path)?;
+    let mut out = Vec::new();
+    for v in views {
+        let source: i64 = conn
+            .query_row(
+                &format!("SELECT count(*) FROM {}", reader::sqlite_quote(&v.name)),
+                [],
+                |r| r.get(0),
+            )
+            .with_context(|| format!("counting the rows of source view {}", v.name))?;
+        let exists: bool = client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_views WHERE schemaname = $1 AND viewname = $2)",
+                &[&v.schema, &v.name],
+            )
+            .await
+            .with_context(|| format!("looking for view {}", v.qualified()))?
+            .get(0);
+        let (ok, detail) = if exists {
+            let target: i64 = client
+                .query_one(&format!("SELECT count(*) FROM {}", v.qualified()), &[])
+                .await
+                .with_context(|| format!("counting the rows of view {}", v.qualified()))?
+                .get(0);
+            (
+                source == target,
+                format!("source {source} row(s), target {target}"),
+            )
+        } else {
+            (
+                false,
+                format!(
+                    "not in the target (PostgreSQL refused it during the run, or finalize has not run); source {source} row(s)"
+                ),
+            )
+        };
+        out.push(CheckReport {
+            table: v.name.clone(),
+            name: v.name.clone(),
+            ok,
+            detail,
+        });
+    }
+    Ok(out)
+}
 
 /// Source rows of a table (after its filter), for a table whose target is
 /// missing: what the report says the target should hold.
@@ -441,10 +508,19 @@ pub fn print(r: &VerifyReport) {
             outln!("sequence {} on {}: {}", s.name, s.table, s.detail);
         }
     }
+    for v in &r.views {
+        outln!(
+            "view {}: {}{}",
+            v.name,
+            v.detail,
+            if v.ok { "" } else { "  MISMATCH" }
+        );
+    }
     outln!(
-        "{} foreign key(s) checked, {} sequence(s) checked: {}",
+        "{} foreign key(s) checked, {} sequence(s) checked, {} view(s) checked: {}",
         r.foreign_keys.len(),
         r.sequences.len(),
+        r.views.len(),
         if r.ok { "OK" } else { "VERIFICATION FAILED" }
     );
 }

@@ -1,0 +1,684 @@
+//! Expressions of a view (select items, WHERE, ON, HAVING, GROUP BY):
+//! token by token, with column references resolved through the FROM
+//! clause, a whitelist of functions, and the comparisons checked.
+
+use super::{is_keyword, split_commas, word_of, Class, Ctx, Tx, LOWER, R, UPPER, UTC_NOW};
+use crate::sqlite::lexer::{matching_paren, Tok};
+
+/// A simple operand just emitted: its class, and whether it is a literal.
+#[derive(Clone, Copy)]
+struct Operand {
+    class: Class,
+    literal: bool,
+}
+
+const LIKE: &str = "LIKE: SQLite's LIKE ignores case for ASCII letters only, PostgreSQL's \
+                    ILIKE folds every letter and its LIKE none; no exact translation";
+
+fn is_ordering(op: &str) -> bool {
+    matches!(op, "<" | "<=" | ">" | ">=")
+}
+
+/// Whether `l op r` means the same in both engines; `Some(suffix)` to add
+/// after the right operand (text compared bytewise).
+fn compare(op: &str, l: Option<Operand>, r: Operand) -> R<&'static str> {
+    let collate = " COLLATE \"C\"";
+    let Some(l) = l else {
+        return if is_ordering(op) && r.class == Class::Text {
+            Ok(collate)
+        } else if is_ordering(op) && r.class == Class::Unknown {
+            Err(format!(
+                "cannot tell what `{op}` compares (SQLite orders text bytewise)"
+            ))
+        } else {
+            Ok("")
+        };
+    };
+    use Class::*;
+    let numeric = |c: Class| matches!(c, Int | Real);
+    match (l.class, r.class) {
+        (Unknown, Unknown) if is_ordering(op) => Err(format!(
+            "cannot tell what `{op}` compares (SQLite orders text bytewise)"
+        )),
+        (Unknown, _) | (_, Unknown) => {
+            Ok(if is_ordering(op) && (l.class == Text || r.class == Text) {
+                collate
+            } else {
+                ""
+            })
+        }
+        (a, b) if numeric(a) && numeric(b) => Ok(""),
+        (Text, Text) => Ok(if is_ordering(op) { collate } else { "" }),
+        (Blob, Blob) => Ok(""),
+        (a, b) => {
+            let what = |c: Class, lit: bool| {
+                let kind = match c {
+                    Int | Real => "number",
+                    Text => "text",
+                    Blob => "blob",
+                    _ => "value",
+                };
+                if lit {
+                    format!("a {kind} literal")
+                } else {
+                    format!("a {kind} column")
+                }
+            };
+            Err(format!(
+                "`{op}` compares {} with {}: SQLite's answer depends on the column's affinity, \
+                 PostgreSQL's on its type",
+                what(a, l.literal),
+                what(b, r.literal)
+            ))
+        }
+    }
+}
+
+impl Tx<'_, '_> {
+    /// Translate the expression `toks[a..b]`.
+    pub(super) fn expr(&mut self, a: usize, b: usize, ctx: Ctx) -> R<String> {
+        if a >= b {
+            return Err("an empty expression".into());
+        }
+        let toks = self.toks;
+        let mut parts: Vec<String> = Vec::new();
+        // The simple operand just emitted; the comparison waiting for its
+        // right operand (with the left one); `||` waiting likewise.
+        let mut last: Option<Operand> = None;
+        let mut cmp: Option<(String, Option<Operand>)> = None;
+        let mut concat = false;
+        let mut i = a;
+        while i < b {
+            let t = &toks[i];
+            let next_paren = i + 1 < b && toks[i + 1].is_op("(");
+            let mut operand: Option<(String, Option<Operand>)> = None;
+            match &t.tok {
+                Tok::Word(w) if next_paren && (!is_keyword(w) || t.is_word("cast")) => {
+                    let close = matching_paren(toks, i + 1)
+                        .filter(|&c| c < b)
+                        .ok_or("unbalanced parentheses")?;
+                    let (s, class) = self.call(i, close, ctx)?;
+                    operand = Some((
+                        s,
+                        Some(Operand {
+                            class,
+                            literal: false,
+                        }),
+                    ));
+                    i = close + 1;
+                }
+                Tok::Word(w) if is_keyword(w) => {
+                    let uw = w.to_ascii_uppercase();
+                    let word = |k: usize, s: &str| k < b && toks[k].is_word(s);
+                    match uw.as_str() {
+                        "AND" | "OR" | "CASE" | "WHEN" | "THEN" | "ELSE" => {
+                            parts.push(uw);
+                            last = None;
+                            i += 1;
+                        }
+                        "NOT" if last.is_some() && word(i + 1, "null") => {
+                            parts.push("IS NOT NULL".into());
+                            i += 2;
+                        }
+                        "NOT" => {
+                            parts.push(uw);
+                            last = None;
+                            i += 1;
+                        }
+                        "END" => {
+                            parts.push(uw);
+                            last = Some(Operand {
+                                class: Class::Unknown,
+                                literal: false,
+                            });
+                            i += 1;
+                        }
+                        "NULL" => {
+                            operand = Some(("NULL".into(), None));
+                            i += 1;
+                        }
+                        "TRUE" | "FALSE" => {
+                            // SQLite's TRUE and FALSE are the integers 1 and 0.
+                            let v = if uw == "TRUE" { "1" } else { "0" };
+                            operand = Some((
+                                v.into(),
+                                Some(Operand {
+                                    class: Class::Int,
+                                    literal: true,
+                                }),
+                            ));
+                            i += 1;
+                        }
+                        "ISNULL" | "NOTNULL" => {
+                            parts.push(if uw == "ISNULL" { "IS NULL" } else { "IS NOT NULL" }.into());
+                            i += 1;
+                        }
+                        "IS" => {
+                            let not = word(i + 1, "not");
+                            let k = if not { i + 2 } else { i + 1 };
+                            if word(k, "null") {
+                                parts.push(if not { "IS NOT NULL" } else { "IS NULL" }.into());
+                                i = k + 1;
+                            } else if word(k, "distinct") && word(k + 1, "from") {
+                                parts.push(
+                                    if not { "IS NOT DISTINCT FROM" } else { "IS DISTINCT FROM" }
+                                        .into(),
+                                );
+                                cmp = Some(("=".into(), last));
+                                last = None;
+                                i = k + 2;
+                            } else if word(k, "true") || word(k, "false") {
+                                return Err("IS TRUE / IS FALSE is not translated".into());
+                            } else {
+                                // SQLite's `a IS b` compares any two values.
+                                parts.push(
+                                    if not { "IS DISTINCT FROM" } else { "IS NOT DISTINCT FROM" }
+                                        .into(),
+                                );
+                                cmp = Some(("=".into(), last));
+                                last = None;
+                                i = k;
+                            }
+                        }
+                        "IN" => {
+                            if !next_paren {
+                                return Err("IN over a table is not translated".into());
+                            }
+                            let close = matching_paren(toks, i + 1)
+                                .filter(|&c| c < b)
+                                .ok_or("unbalanced parentheses")?;
+                            let left = last;
+                            let mut items = Vec::new();
+                            for (x, y) in split_commas(toks, i + 2, close) {
+                                let (s, op) = self.simple_or_expr(x, y, ctx)?;
+                                if let Some(op) = op {
+                                    compare("=", left, op)?;
+                                }
+                                items.push(s);
+                            }
+                            parts.push(format!("IN ({})", items.join(", ")));
+                            last = None;
+                            i = close + 1;
+                        }
+                        "BETWEEN" => {
+                            match last.map(|l| l.class) {
+                                Some(Class::Int | Class::Real) => {}
+                                _ => return Err(
+                                    "BETWEEN over text or an expression is not translated \
+                                     (SQLite orders text bytewise)"
+                                        .into(),
+                                ),
+                            }
+                            parts.push(uw);
+                            last = None;
+                            i += 1;
+                        }
+                        "LIKE" => return Err(LIKE.into()),
+                        "GLOB" => {
+                            return Err("GLOB has no PostgreSQL equivalent (a case-sensitive pattern with * and ?)".into())
+                        }
+                        "REGEXP" | "MATCH" => {
+                            return Err(format!("{uw} depends on an extension function of the application"))
+                        }
+                        "COLLATE" => {
+                            return Err("COLLATE: SQLite's collations (NOCASE, RTRIM) have no exact PostgreSQL equivalent".into())
+                        }
+                        "EXISTS" => return Err("EXISTS (a subquery) is not translated".into()),
+                        "CURRENT_TIMESTAMP" | "CURRENT_DATE" | "CURRENT_TIME" => {
+                            let f = match uw.as_str() {
+                                "CURRENT_TIMESTAMP" => "YYYY-MM-DD HH24:MI:SS",
+                                "CURRENT_DATE" => "YYYY-MM-DD",
+                                _ => "HH24:MI:SS",
+                            };
+                            operand = Some((
+                                format!("to_char({UTC_NOW}, '{f}')"),
+                                Some(Operand {
+                                    class: Class::Text,
+                                    literal: false,
+                                }),
+                            ));
+                            i += 1;
+                        }
+                        _ => return Err(format!("`{w}` here is not translated")),
+                    }
+                }
+                Tok::Word(_) | Tok::Quoted { .. } => {
+                    let qualified = i + 2 < b && toks[i + 1].is_op(".");
+                    let end = if qualified { i + 3 } else { i + 1 };
+                    // A column only tested for NULL may be of any type.
+                    let w = |k: usize, s: &str| k < b && toks[k].is_word(s);
+                    let null_test = w(end, "isnull")
+                        || w(end, "notnull")
+                        || (w(end, "not") && w(end + 1, "null"))
+                        || (w(end, "is") && w(end + 1, "null"))
+                        || (w(end, "is") && w(end + 1, "not") && w(end + 2, "null"));
+                    match self.column_at(i, end)? {
+                        Some((e, col)) => {
+                            let (s, class) = self.emit_column(e, &col, ctx, null_test)?;
+                            operand = Some((
+                                s,
+                                Some(Operand {
+                                    class,
+                                    literal: false,
+                                }),
+                            ));
+                        }
+                        None => match &t.tok {
+                            Tok::Quoted { name, dq: true } if !qualified => {
+                                // SQLite reads an unknown "x" as a string.
+                                operand = Some((
+                                    super::literal(name),
+                                    Some(Operand {
+                                        class: Class::Text,
+                                        literal: true,
+                                    }),
+                                ));
+                            }
+                            _ => {
+                                let name = word_of(t).unwrap_or_default();
+                                let rowid = ["rowid", "oid", "_rowid_"]
+                                    .iter()
+                                    .any(|r| name.eq_ignore_ascii_case(r));
+                                return Err(if rowid {
+                                    format!("it reads the rowid (`{name}`), which is not a column")
+                                } else {
+                                    format!(
+                                        "`{}` is no column of its FROM clause",
+                                        self.text(i, end)
+                                    )
+                                });
+                            }
+                        },
+                    }
+                    i = end;
+                }
+                Tok::Str(s) => {
+                    operand = Some((
+                        super::literal(s),
+                        Some(Operand {
+                            class: Class::Text,
+                            literal: true,
+                        }),
+                    ));
+                    i += 1;
+                }
+                Tok::Num(n) => {
+                    let (s, class) = number(n)?;
+                    operand = Some((
+                        s,
+                        Some(Operand {
+                            class,
+                            literal: true,
+                        }),
+                    ));
+                    i += 1;
+                }
+                Tok::Blob(h) => {
+                    operand = Some((
+                        format!("'\\x{}'::bytea", h.to_ascii_lowercase()),
+                        Some(Operand {
+                            class: Class::Blob,
+                            literal: true,
+                        }),
+                    ));
+                    i += 1;
+                }
+                Tok::Param => return Err("a parameter in a view".into()),
+                Tok::Op(o) => match o.as_str() {
+                    "(" => {
+                        let close = matching_paren(toks, i)
+                            .filter(|&c| c < b)
+                            .ok_or("unbalanced parentheses")?;
+                        let inner = self.expr(i + 1, close, ctx)?;
+                        operand = Some((
+                            format!("({inner})"),
+                            Some(Operand {
+                                class: Class::Unknown,
+                                literal: false,
+                            }),
+                        ));
+                        i = close + 1;
+                    }
+                    "=" | "==" | "!=" | "<>" | "<" | "<=" | ">" | ">=" => {
+                        let op = if o == "==" { "=" } else { o.as_str() };
+                        parts.push(op.into());
+                        cmp = Some((op.into(), last));
+                        last = None;
+                        i += 1;
+                    }
+                    "||" => {
+                        if last.is_some_and(|l| matches!(l.class, Class::Real | Class::Blob)) {
+                            return Err(
+                                "`||` of a real or a blob: SQLite and PostgreSQL render them differently"
+                                    .into(),
+                            );
+                        }
+                        parts.push("||".into());
+                        concat = true;
+                        last = None;
+                        i += 1;
+                    }
+                    "/" | "%" => {
+                        let nonzero = matches!(toks.get(i + 1).filter(|_| i + 1 < b).map(|t| &t.tok),
+                            Some(Tok::Num(n)) if nonzero(n));
+                        if !nonzero {
+                            return Err(format!(
+                                "`{o}` by something other than a nonzero number: SQLite gives NULL \
+                                 for a division by zero, PostgreSQL fails the query"
+                            ));
+                        }
+                        parts.push(o.clone());
+                        last = None;
+                        i += 1;
+                    }
+                    "+" | "-" | "*" | "&" | "|" | "~" => {
+                        parts.push(o.clone());
+                        last = None;
+                        i += 1;
+                    }
+                    _ => return Err(format!("operator `{o}` is not translated")),
+                },
+            }
+            if let Some((mut s, op)) = operand {
+                if let (Some((c, left)), Some(r)) = (cmp.take(), op) {
+                    s.push_str(compare(&c, left, r)?);
+                }
+                if std::mem::take(&mut concat)
+                    && op.is_some_and(|r| matches!(r.class, Class::Real | Class::Blob))
+                {
+                    return Err(
+                        "`||` of a real or a blob: SQLite and PostgreSQL render them differently"
+                            .into(),
+                    );
+                }
+                parts.push(s);
+                last = op;
+                cmp = None;
+            }
+        }
+        Ok(parts.join(" "))
+    }
+
+    /// An expression, and its operand facts when it is a single column or
+    /// literal.
+    fn simple_or_expr(&mut self, a: usize, b: usize, ctx: Ctx) -> R<(String, Option<Operand>)> {
+        if b == a + 1 {
+            let lit = match &self.toks[a].tok {
+                Tok::Str(s) => Some((super::literal(s), Class::Text)),
+                Tok::Num(n) => Some(number(n)?),
+                _ => None,
+            };
+            if let Some((s, class)) = lit {
+                return Ok((
+                    s,
+                    Some(Operand {
+                        class,
+                        literal: true,
+                    }),
+                ));
+            }
+        }
+        if let Some((e, col)) = self.column_at(a, b)? {
+            let (s, class) = self.emit_column(e, &col, ctx, false)?;
+            return Ok((
+                s,
+                Some(Operand {
+                    class,
+                    literal: false,
+                }),
+            ));
+        }
+        Ok((self.expr(a, b, ctx)?, None))
+    }
+
+    /// A function call `toks[i]` `(` … `)` at `close`: its translation and
+    /// the class of its value.
+    fn call(&mut self, i: usize, close: usize, ctx: Ctx) -> R<(String, Class)> {
+        let toks = self.toks;
+        let name = word_of(&toks[i]).unwrap_or_default().to_ascii_lowercase();
+        let args = split_commas(toks, i + 2, close);
+        let n = args.len();
+        let arity = |ok: bool| -> R<()> {
+            if ok {
+                Ok(())
+            } else {
+                Err(format!("{name}() with {n} argument(s) is not translated"))
+            }
+        };
+        let agg = Ctx {
+            clause: ctx.clause,
+            in_agg: true,
+        };
+        let all = |tx: &mut Self, c: Ctx| -> R<Vec<String>> {
+            args.iter().map(|&(x, y)| tx.expr(x, y, c)).collect()
+        };
+        let int_lit = |k: usize| -> Option<i64> {
+            let (x, y) = args[k];
+            match &toks[x].tok {
+                Tok::Num(v) if y == x + 1 => v.parse().ok(),
+                _ => None,
+            }
+        };
+        Ok(match name.as_str() {
+            "coalesce" | "ifnull" | "nullif" => {
+                arity(if name == "coalesce" { n >= 2 } else { n == 2 })?;
+                let f = if name == "nullif" {
+                    "nullif"
+                } else {
+                    "coalesce"
+                };
+                (
+                    format!("{f}({})", all(self, ctx)?.join(", ")),
+                    Class::Unknown,
+                )
+            }
+            "lower" | "upper" => {
+                // SQLite folds ASCII letters only (PostgreSQL's lower()
+                // folds every letter).
+                arity(n == 1)?;
+                let (from, to) = if name == "lower" {
+                    (UPPER, LOWER)
+                } else {
+                    (LOWER, UPPER)
+                };
+                let a = all(self, ctx)?.remove(0);
+                (format!("translate({a}, '{from}', '{to}')"), Class::Text)
+            }
+            "length" => {
+                arity(n == 1)?;
+                (format!("length({})", all(self, ctx)?[0]), Class::Int)
+            }
+            "abs" => {
+                arity(n == 1)?;
+                (format!("abs({})", all(self, ctx)?[0]), Class::Unknown)
+            }
+            "trim" | "ltrim" | "rtrim" => {
+                arity(n == 1 || n == 2)?;
+                let f = if name == "trim" {
+                    "btrim"
+                } else {
+                    name.as_str()
+                };
+                (format!("{f}({})", all(self, ctx)?.join(", ")), Class::Text)
+            }
+            "replace" => {
+                arity(n == 3)?;
+                (
+                    format!("replace({})", all(self, ctx)?.join(", ")),
+                    Class::Text,
+                )
+            }
+            "substr" | "substring" => {
+                arity(n == 2 || n == 3)?;
+                let start_ok = int_lit(1).is_some_and(|v| v >= 1);
+                let len_ok = n == 2 || int_lit(2).is_some_and(|v| v >= 0);
+                if !start_ok || !len_ok {
+                    return Err(format!(
+                        "{name}() with a start or length other than positive whole numbers \
+                         (SQLite counts a negative start from the end)"
+                    ));
+                }
+                (
+                    format!("substr({})", all(self, ctx)?.join(", ")),
+                    Class::Text,
+                )
+            }
+            "count" => {
+                self.aggregate = true;
+                let (x, y) = args.first().copied().ok_or("count() without an argument")?;
+                arity(n == 1)?;
+                if y == x + 1 && toks[x].is_op("*") {
+                    ("count(*)".into(), Class::Int)
+                } else {
+                    let distinct = toks[x].is_word("distinct");
+                    let x = if distinct { x + 1 } else { x };
+                    let inner = match self.column_at(x, y)? {
+                        Some((e, col)) => self.emit_column(e, &col, agg, true)?.0,
+                        None => self.expr(x, y, agg)?,
+                    };
+                    let d = if distinct { "DISTINCT " } else { "" };
+                    (format!("count({d}{inner})"), Class::Int)
+                }
+            }
+            "sum" | "min" | "max" => {
+                if n != 1 {
+                    return Err(format!(
+                        "{name}() with several arguments: SQLite's gives NULL when any is NULL, \
+                         PostgreSQL's least()/greatest() skip NULLs"
+                    ));
+                }
+                self.aggregate = true;
+                let (x, y) = args[0];
+                let (e, col) = self.column_at(x, y)?.ok_or_else(|| {
+                    format!("{name}() of an expression is not translated (only of a column)")
+                })?;
+                let (s, class) = self.emit_column(e, &col, agg, false)?;
+                match (name.as_str(), class) {
+                    ("sum", Class::Int) => (format!("sum({s})"), Class::Unknown),
+                    ("min" | "max", Class::Int | Class::Real) => (format!("{name}({s})"), class),
+                    ("min" | "max", Class::Text) => {
+                        (format!("{name}({s} COLLATE \"C\")"), Class::Text)
+                    }
+                    _ => {
+                        return Err(format!(
+                            "{name}() of column `{col}`: only sum() of integers and min()/max() \
+                             of numbers and text answer alike"
+                        ))
+                    }
+                }
+            }
+            "avg" | "total" | "group_concat" | "string_agg" => {
+                return Err(format!(
+                    "{name}(): SQLite's result differs in type, rendering or order"
+                ))
+            }
+            "date" | "datetime" | "time" => {
+                let now = n == 1
+                    && args[0].1 == args[0].0 + 1
+                    && matches!(&toks[args[0].0].tok, Tok::Str(s) if s.eq_ignore_ascii_case("now"));
+                if !now {
+                    return Err(format!(
+                        "{name}() other than {name}('now') (its modifiers and input formats) is not translated"
+                    ));
+                }
+                let f = match name.as_str() {
+                    "date" => "YYYY-MM-DD",
+                    "time" => "HH24:MI:SS",
+                    _ => "YYYY-MM-DD HH24:MI:SS",
+                };
+                (format!("to_char({UTC_NOW}, '{f}')"), Class::Text)
+            }
+            "cast" => self.cast(i, close, ctx)?,
+            _ => {
+                return Err(format!(
+                    "function {name}() has no exact PostgreSQL translation here"
+                ))
+            }
+        })
+    }
+
+    /// `CAST(x AS type)`, only where both engines give the same value.
+    fn cast(&mut self, i: usize, close: usize, ctx: Ctx) -> R<(String, Class)> {
+        let toks = self.toks;
+        let mut depth = 0;
+        let mut at = None;
+        for (k, t) in toks.iter().enumerate().take(close).skip(i + 2) {
+            if t.is_op("(") {
+                depth += 1;
+            } else if t.is_op(")") {
+                depth -= 1;
+            } else if depth == 0 && t.is_word("as") {
+                at = Some(k);
+            }
+        }
+        let at = at
+            .filter(|&k| k + 1 < close)
+            .ok_or("a CAST without AS type")?;
+        let decl = self.text(at + 1, close).to_ascii_uppercase();
+        // SQLite's affinity of the type name.
+        let (affinity, pg) = if decl.contains("INT") {
+            ("INTEGER", "bigint")
+        } else if ["CHAR", "CLOB", "TEXT"].iter().any(|w| decl.contains(w)) {
+            ("TEXT", "text")
+        } else if ["REAL", "FLOA", "DOUB"].iter().any(|w| decl.contains(w)) {
+            ("REAL", "double precision")
+        } else {
+            return Err(format!(
+                "CAST to {decl} (SQLite's NUMERIC or BLOB affinity) is not translated"
+            ));
+        };
+        let (x, y) = (i + 2, at);
+        let (inner, class) = match self.column_at(x, y)? {
+            Some((e, col)) => self.emit_column(e, &col, ctx, false)?,
+            None => (self.expr(x, y, ctx)?, Class::Unknown),
+        };
+        let ok = match affinity {
+            "INTEGER" => class == Class::Int,
+            "TEXT" => matches!(class, Class::Int | Class::Text),
+            _ => matches!(class, Class::Int | Class::Real),
+        };
+        if !ok {
+            return Err(format!(
+                "CAST(… AS {decl}) of {}: SQLite truncates or reads a prefix where PostgreSQL \
+                 rounds or refuses",
+                match class {
+                    Class::Unknown => "an expression".to_string(),
+                    Class::Real => "a real".to_string(),
+                    Class::Text => "text".to_string(),
+                    _ => "a value of another type".to_string(),
+                }
+            ));
+        }
+        let class = match affinity {
+            "INTEGER" => Class::Int,
+            "TEXT" => Class::Text,
+            _ => Class::Real,
+        };
+        Ok((format!("CAST({inner} AS {pg})"), class))
+    }
+}
+
+fn nonzero(n: &str) -> bool {
+    match number(n) {
+        Ok((s, Class::Int)) => s != "0",
+        Ok(_) => n.parse::<f64>().is_ok_and(|v| v != 0.0),
+        Err(_) => false,
+    }
+}
+
+/// A numeric literal: integers as they are, reals as float8 (PostgreSQL
+/// reads `1.5` as numeric).
+fn number(n: &str) -> R<(String, Class)> {
+    if let Some(h) = n.strip_prefix("0x").or_else(|| n.strip_prefix("0X")) {
+        let v = u64::from_str_radix(h, 16).map_err(|_| format!("number `{n}`"))? as i64;
+        return Ok((v.to_string(), Class::Int));
+    }
+    if let Ok(v) = n.parse::<i64>() {
+        return Ok((v.to_string(), Class::Int));
+    }
+    let v: f64 = n.parse().map_err(|_| format!("number `{n}`"))?;
+    if !v.is_finite() {
+        return Err(format!("number `{n}` is out of range"));
+    }
+    Ok((format!("'{n}'::float8"), Class::Real))
+}
