@@ -5,6 +5,7 @@
 
 pub mod columns;
 pub mod fingerprint;
+pub mod fk_check;
 pub mod guard;
 pub mod introspect;
 pub mod lexer;
