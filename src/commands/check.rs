@@ -76,6 +76,9 @@ pub struct TableCheck {
     /// Keys `finalize` could not build on the rows that would load: NULLs
     /// in the primary key, duplicates of the primary key or a unique index.
     pub key_problems: Vec<KeyProblem>,
+    /// Column defaults the column's type cannot hold: `prepare` drops
+    /// them (named) and creates the column without one.
+    pub default_problems: Vec<String>,
     /// Foreign keys whose source rows name no parent row (SQLite's own
     /// foreign-key check), or that the mapping says have some.
     pub foreign_key_orphans: Vec<FkOrphans>,
@@ -240,6 +243,7 @@ async fn check_table(
         reject_groups: groups.into_sorted(),
         key_problems,
         foreign_key_orphans: Vec::new(),
+        default_problems: default_problems(t),
         ddl: ddl::describe(t),
         seconds: started.elapsed().as_secs_f64(),
     })
@@ -399,6 +403,9 @@ pub fn print(r: &CheckReport) {
                 outln!("             e.g. {e}");
             }
         }
+        for d in &t.default_problems {
+            outln!("  prepare would drop a default: {d}");
+        }
         for o in &t.foreign_key_orphans {
             let key = format!(
                 "foreign key {} ({}) → {}: {} orphan row(s) (no parent row)",
@@ -464,6 +471,50 @@ pub fn print(r: &CheckReport) {
         "note: check does not connect to the target; rows PostgreSQL itself refuses for foreign keys or CHECKs, \
          and tables that already exist there with other types, are not covered"
     );
+}
+
+/// Defaults `prepare` would drop: a quoted literal the column's type cannot
+/// hold, by the converter `run` uses for the column's cells (for the types
+/// whose literals it reads as PostgreSQL does), each said on stderr too.
+fn default_problems(t: &TablePlan) -> Vec<String> {
+    use crate::pg::types::PgType;
+    let mut out = Vec::new();
+    for c in t.columns.iter().filter(|c| !c.identity) {
+        let Some(d) = c.default.as_deref() else {
+            continue;
+        };
+        let Some(text) = d
+            .strip_prefix('\'')
+            .and_then(|x| x.strip_suffix('\''))
+            .filter(|x| !x.replace("''", "").contains('\''))
+            .map(|x| x.replace("''", "'"))
+        else {
+            continue;
+        };
+        let checked = c.ty.is_integer()
+            || matches!(
+                c.ty,
+                PgType::Numeric(_)
+                    | PgType::Double
+                    | PgType::Real
+                    | PgType::Boolean
+                    | PgType::Uuid
+                    | PgType::Json
+                    | PgType::Jsonb
+            );
+        if !checked {
+            continue;
+        }
+        if let Err(e) = c.converter.convert(&Cell::Text(text.into_bytes())) {
+            let p = format!(
+                "table {}, column {}: default {d} does not fit its type {} ({e}); prepare drops it",
+                t.source, c.source, c.ty
+            );
+            tracing::warn!("{p}");
+            out.push(p);
+        }
+    }
+    out
 }
 
 /// The mapped foreign keys of `t` with orphan rows in the source (or an
