@@ -5,8 +5,12 @@
 //! [`TableTransform`] — and writes nothing anywhere. It never connects to the
 //! target, so it needs no target URL.
 //!
+//! It runs SQLite's foreign-key check and reports orphan rows per mapped
+//! key against the mapping's `orphans` (more than acknowledged: exit 3),
+//! and names literal defaults the column's type cannot hold.
+//!
 //! What it cannot see, because it does not look at the target: rows that
-//! PostgreSQL itself would refuse (duplicate keys, foreign keys, CHECKs), and
+//! PostgreSQL itself would refuse (CHECKs, keys to outside tables), and
 //! tables that already exist there with other column types (`run` converts to
 //! the types it finds in the catalog; `check` uses the mapping's types).
 //!
@@ -468,8 +472,9 @@ pub fn print(r: &CheckReport) {
         );
     }
     outln!(
-        "note: check does not connect to the target; rows PostgreSQL itself refuses for foreign keys or CHECKs, \
-         and tables that already exist there with other types, are not covered"
+        "note: check does not connect to the target; rows PostgreSQL itself refuses for CHECKs or for foreign keys \
+         to tables outside the pipeline, and tables that already exist there with other types, are not covered \
+         (orphans of the source's own foreign keys are, above)"
     );
 }
 

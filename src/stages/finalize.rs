@@ -8,6 +8,11 @@
 //!    the CHECK constraints;
 //! 3. foreign keys added `NOT VALID`, one after another (each locks two
 //!    tables briefly; in sequence they cannot deadlock);
+//!    A key whose orphans the mapping acknowledges (`orphans = N`) is not
+//!    validated; its orphans are counted after step 4 instead. A key whose
+//!    validation finds orphan rows is not a failure either: it stays NOT
+//!    VALID, its orphans are counted, and more than acknowledged leave the
+//!    table's finalize failed, for the run to exit 3 naming the key;
 //! 4. per table, tables in parallel: its foreign keys validated, sequences
 //!    moved past the loaded maximum, ANALYZE. `VALIDATE CONSTRAINT` locks
 //!    its own table against ANALYZE but the referenced table only against
