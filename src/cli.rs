@@ -52,7 +52,7 @@ const CHECK_EXAMPLES: &str = "Examples:
   sqlite2pg check pipelines/app.toml
   sqlite2pg check pipelines/app.toml --json | jq '.tables[] | select(.rows_rejected > 0)'
 
-Exit codes: 0 nothing would be rejected; 2 invalid mapping, or the source has tables/columns the mapping does not mention; 3 some rows would be rejected; 4 the source file is corrupt or changed while it was read.";
+Exit codes: 0 nothing would be rejected; 2 invalid mapping, or the source has tables/columns the mapping does not mention; 3 some rows would be rejected, or a foreign key has orphan rows the mapping does not acknowledge (orphans = N); 4 the source file is corrupt or changed while it was read.";
 
 const RUN_EXAMPLES: &str = concat!(
     "Examples:

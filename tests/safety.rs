@@ -80,8 +80,10 @@ fn status_shows_no_stage_running_in_a_run_that_failed() {
         "PRAGMA foreign_keys = OFF;\n{FIXTURE_SQL}\nINSERT INTO order_items VALUES (999, 1, 'ORPHAN', 1);"
     );
     let (_dir, toml) = mapped_fixture(&sql);
+    // Not acknowledged (init wrote `orphans = 1`): the run fails, exit 3.
+    edit_mapping(&toml, "orphans = 1\n", "");
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let o = sqlite2pg(&[
         "status",
         toml.to_str().unwrap(),
@@ -195,11 +197,13 @@ fn a_foreign_key_removed_from_the_mapping_is_named_not_left_silently() {
          CREATE TABLE c (id INTEGER PRIMARY KEY, pid INTEGER REFERENCES p(id));
          INSERT INTO p VALUES (1); INSERT INTO c VALUES (1, 1), (2, 99);",
     );
+    // Not acknowledged (init wrote `orphans = 1`).
+    edit_mapping(&toml, "orphans = 1\n", "");
     let o = run_pipeline(&toml, &db.url, &[]);
     assert_eq!(
         o.status.code(),
-        Some(4),
-        "the orphan fails the key: {}",
+        Some(3),
+        "the orphan leaves the key NOT VALID: {}",
         stderr(&o)
     );
     // The operator drops the key from the mapping and reruns.

@@ -5,8 +5,12 @@
 //! [`TableTransform`] — and writes nothing anywhere. It never connects to the
 //! target, so it needs no target URL.
 //!
+//! It runs SQLite's foreign-key check and reports orphan rows per mapped
+//! key against the mapping's `orphans` (more than acknowledged: exit 3),
+//! and names literal defaults the column's type cannot hold.
+//!
 //! What it cannot see, because it does not look at the target: rows that
-//! PostgreSQL itself would refuse (duplicate keys, foreign keys, CHECKs), and
+//! PostgreSQL itself would refuse (CHECKs, keys to outside tables), and
 //! tables that already exist there with other column types (`run` converts to
 //! the types it finds in the catalog; `check` uses the mapping's types).
 //!
@@ -76,9 +80,34 @@ pub struct TableCheck {
     /// Keys `finalize` could not build on the rows that would load: NULLs
     /// in the primary key, duplicates of the primary key or a unique index.
     pub key_problems: Vec<KeyProblem>,
+    /// Column defaults the column's type cannot hold: `prepare` drops
+    /// them (named) and creates the column without one.
+    pub default_problems: Vec<String>,
+    /// Foreign keys whose source rows name no parent row (SQLite's own
+    /// foreign-key check), or that the mapping says have some.
+    pub foreign_key_orphans: Vec<FkOrphans>,
     /// The statements `run` would execute for this table, in order.
     pub ddl: Vec<String>,
     pub seconds: f64,
+}
+
+/// A foreign key with orphan rows in the source: `run` loads them all and
+/// leaves the key NOT VALID; more than the mapping acknowledges
+/// (`orphans = N`) make it exit 3.
+#[derive(Debug, Clone, Serialize)]
+pub struct FkOrphans {
+    pub key: String,
+    pub columns: Vec<String>,
+    pub references: String,
+    pub orphans: u64,
+    /// The mapping's `orphans` (0 when it has none).
+    pub acknowledged: u64,
+}
+
+impl FkOrphans {
+    pub fn unacknowledged(&self) -> bool {
+        self.orphans > self.acknowledged
+    }
 }
 
 /// A key that would fail in `finalize`, after the whole load.
@@ -126,11 +155,15 @@ pub async fn check(file: &Path, allow_unmapped: bool, shutdown: &Shutdown) -> Re
     let mut tables = Vec::new();
     for t in &plans {
         let all_cols = source::table_columns(&conn, &t.source)?;
-        tables.push(check_table(&src_path, &pipeline, t, &all_cols, shutdown).await?);
+        let mut tc = check_table(&src_path, &pipeline, t, &all_cols, shutdown).await?;
+        tc.foreign_key_orphans = foreign_key_orphans(&conn, t, &plans)?;
+        tables.push(tc);
     }
     let rows_read = tables.iter().map(|t| t.rows_read).sum();
     let rows_rejected = tables.iter().map(|t| t.rows_rejected).sum();
-    let keys_ok = tables.iter().all(|t| t.key_problems.is_empty());
+    let keys_ok = tables.iter().all(|t| {
+        t.key_problems.is_empty() && !t.foreign_key_orphans.iter().any(FkOrphans::unacknowledged)
+    });
     guard.check("What check counted may not hold for the file as it is now")?;
     Ok(CheckReport {
         ok: rows_rejected == 0 && keys_ok,
@@ -217,6 +250,8 @@ async fn check_table(
         exceeds_reject_limit: rows_rejected > p.reject_limit(&t.source),
         reject_groups: groups.into_sorted(),
         key_problems,
+        foreign_key_orphans: Vec::new(),
+        default_problems: default_problems(t),
         ddl: ddl::describe(t),
         seconds: started.elapsed().as_secs_f64(),
     })
@@ -376,6 +411,32 @@ pub fn print(r: &CheckReport) {
                 outln!("             e.g. {e}");
             }
         }
+        for d in &t.default_problems {
+            outln!("  prepare would drop a default: {d}");
+        }
+        for o in &t.foreign_key_orphans {
+            let key = format!(
+                "foreign key {} ({}) → {}: {} orphan row(s) (no parent row)",
+                o.key,
+                o.columns.join(", "),
+                o.references,
+                o.orphans
+            );
+            if o.unacknowledged() {
+                outln!(
+                    "  run would exit 3: {key}, {} acknowledged; every row loads and the key stays NOT VALID; \
+                     set `orphans = {}` in its [[tables.{}.foreign_keys]] entry to accept them",
+                    o.acknowledged,
+                    o.orphans,
+                    t.source_table
+                );
+            } else {
+                outln!(
+                    "  {key}, acknowledged (orphans = {}): run loads them and leaves the key NOT VALID",
+                    o.acknowledged
+                );
+            }
+        }
         outln!("  DDL run would execute (CREATE TABLE in prepare; keys, CHECKs, indexes and foreign keys in finalize, after the data):");
         for stmt in &t.ddl {
             for line in stmt.lines() {
@@ -390,6 +451,15 @@ pub fn print(r: &CheckReport) {
     let n_keys: usize = r.tables.iter().map(|t| t.key_problems.len()).sum();
     if n_keys > 0 {
         outln!("{n_keys} key(s) would fail in finalize, after the load (see above)");
+    }
+    let n_orphans = r
+        .tables
+        .iter()
+        .flat_map(|t| &t.foreign_key_orphans)
+        .filter(|o| o.unacknowledged())
+        .count();
+    if n_orphans > 0 {
+        outln!("{n_orphans} foreign key(s) have orphan rows the mapping does not acknowledge (see above)");
     }
     if r.ok {
         outln!(
@@ -406,9 +476,118 @@ pub fn print(r: &CheckReport) {
         );
     }
     outln!(
-        "note: check does not connect to the target; rows PostgreSQL itself refuses for foreign keys or CHECKs, \
-         and tables that already exist there with other types, are not covered"
+        "note: check does not connect to the target; rows PostgreSQL itself refuses for CHECKs or for foreign keys \
+         to tables outside the pipeline, and tables that already exist there with other types, are not covered \
+         (orphans of the source's own foreign keys are, above)"
     );
+}
+
+/// Defaults `prepare` would drop: a quoted literal the column's type cannot
+/// hold, by the converter `run` uses for the column's cells (for the types
+/// whose literals it reads as PostgreSQL does), each said on stderr too.
+fn default_problems(t: &TablePlan) -> Vec<String> {
+    use crate::pg::types::PgType;
+    let mut out = Vec::new();
+    for c in t.columns.iter().filter(|c| !c.identity) {
+        let Some(d) = c.default.as_deref() else {
+            continue;
+        };
+        let Some(text) = d
+            .strip_prefix('\'')
+            .and_then(|x| x.strip_suffix('\''))
+            .filter(|x| !x.replace("''", "").contains('\''))
+            .map(|x| x.replace("''", "'"))
+        else {
+            continue;
+        };
+        let checked = c.ty.is_integer()
+            || matches!(
+                c.ty,
+                PgType::Numeric(_)
+                    | PgType::Double
+                    | PgType::Real
+                    | PgType::Boolean
+                    | PgType::Uuid
+                    | PgType::Json
+                    | PgType::Jsonb
+            );
+        if !checked {
+            continue;
+        }
+        if let Err(e) = c.converter.convert(&Cell::Text(text.into_bytes())) {
+            let p = format!(
+                "table {}, column {}: default {d} does not fit its type {} ({e}); prepare drops it",
+                t.source, c.source, c.ty
+            );
+            tracing::warn!("{p}");
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The mapped foreign keys of `t` with orphan rows in the source (or an
+/// `orphans` in the mapping), each said on stderr too.
+fn foreign_key_orphans(
+    conn: &rusqlite::Connection,
+    t: &TablePlan,
+    plans: &[TablePlan],
+) -> Result<Vec<FkOrphans>> {
+    let inside: Vec<_> = t.foreign_keys.iter().filter(|f| !f.outside).collect();
+    if inside.is_empty() {
+        return Ok(Vec::new());
+    }
+    let found = crate::sqlite::fk_check::orphans(conn, &t.source)?;
+    let mut out = Vec::new();
+    for fk in inside {
+        let cols: Option<Vec<String>> = fk
+            .columns
+            .iter()
+            .map(|c| {
+                t.columns
+                    .iter()
+                    .find(|p| &p.target == c)
+                    .map(|p| p.source.clone())
+            })
+            .collect();
+        let parent = plans.iter().find(|p| p.target == fk.ref_table);
+        let orphans = match (cols, parent) {
+            (Some(cols), Some(parent)) => found
+                .iter()
+                .find(|k| k.is_key(&cols, &parent.source))
+                .map_or(0, |k| k.count),
+            _ => 0,
+        };
+        if orphans == 0 && fk.orphans == 0 {
+            continue;
+        }
+        let o = FkOrphans {
+            key: fk.name.clone(),
+            columns: fk.columns.clone(),
+            references: fk.ref_table.clone(),
+            orphans,
+            acknowledged: fk.orphans,
+        };
+        if o.unacknowledged() {
+            tracing::warn!(
+                "table {}: foreign key {} → {}: {orphans} orphan row(s) (no parent row), {} acknowledged \
+                 by the mapping (orphans = N); run would leave the key NOT VALID and exit 3",
+                t.source,
+                o.key,
+                o.references,
+                o.acknowledged
+            );
+        } else if orphans > 0 {
+            tracing::info!(
+                "table {}: foreign key {} → {}: {orphans} orphan row(s), acknowledged",
+                t.source,
+                o.key,
+                o.references
+            );
+        }
+        out.push(o);
+    }
+    Ok(out)
 }
 
 /// Keys over the converted values: what `finalize` would find.

@@ -510,7 +510,20 @@ async fn run_stages(
         let builds = Builds::new(&scope.ctx.target, &scope.ctx.pipeline.defaults)
             .stopping_on(scope.shutdown);
         let views = crate::config::plan::views(&scope.ctx.pipeline);
-        finalize::finalize(&builds, client, scope.run_id, scope.selected, &views).await?;
+        let done =
+            finalize::finalize(&builds, client, scope.run_id, scope.selected, &views).await?;
+        // Foreign keys that loaded rows break beyond what the mapping
+        // acknowledges: left NOT VALID, their tables' finalize not done (a
+        // rerun counts again), and the run exits 3.
+        if !done.unacknowledged.is_empty() {
+            return Ok((
+                tables,
+                Some(error::mismatch(format!(
+                    "foreign key orphans the mapping does not acknowledge:\n  {}",
+                    done.unacknowledged.join("\n  ")
+                ))),
+            ));
+        }
     }
     for t in &mut tables {
         let note = state::stage_note(&*client, scope.run_id, Stage::Finalize, &t.source_table);

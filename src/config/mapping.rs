@@ -400,6 +400,13 @@ pub struct ForeignKeyDef {
     /// immediate`), as the source declared it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deferrable: Option<Deferrable>,
+    /// Rows of the source whose key has no parent row (SQLite enforces
+    /// foreign keys only with `PRAGMA foreign_keys = ON`), as `init` counted
+    /// them: acknowledged, they all load and the key is added NOT VALID
+    /// (PostgreSQL enforces it for new rows) without validating it. More
+    /// orphans than this fail the run with exit 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub orphans: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]

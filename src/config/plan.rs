@@ -56,6 +56,9 @@ pub struct ForeignKeyPlan {
     /// run says so) rather than failing finalize.
     pub if_exists: bool,
     pub deferrable: Option<crate::config::mapping::Deferrable>,
+    /// Orphan rows the mapping acknowledges (`orphans = N`): the key stays
+    /// NOT VALID. 0 when it says none.
+    pub orphans: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -409,6 +412,7 @@ pub fn plan(p: &Pipeline) -> Result<Vec<TablePlan>> {
                 outside: fk.references_target.is_some(),
                 if_exists: fk.if_exists,
                 deferrable: fk.deferrable,
+                orphans: fk.orphans.unwrap_or(0),
             });
         }
         let checks = t

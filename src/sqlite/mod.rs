@@ -6,6 +6,7 @@
 pub mod columns;
 pub mod epoch;
 pub mod fingerprint;
+pub mod fk_check;
 pub mod guard;
 pub mod introspect;
 pub mod lexer;

@@ -8,6 +8,11 @@
 //!    the CHECK constraints;
 //! 3. foreign keys added `NOT VALID`, one after another (each locks two
 //!    tables briefly; in sequence they cannot deadlock);
+//!    A key whose orphans the mapping acknowledges (`orphans = N`) is not
+//!    validated; its orphans are counted after step 4 instead. A key whose
+//!    validation finds orphan rows is not a failure either: it stays NOT
+//!    VALID, its orphans are counted, and more than acknowledged leave the
+//!    table's finalize failed, for the run to exit 3 naming the key;
 //! 4. per table, tables in parallel: its foreign keys validated, sequences
 //!    moved past the loaded maximum, ANALYZE. `VALIDATE CONSTRAINT` locks
 //!    its own table against ANALYZE but the referenced table only against
@@ -42,6 +47,10 @@ pub struct Step {
     /// What to add to the error, by SQLSTATE: a hint applies only to the
     /// failure it explains (a full disk is no duplicate key).
     hint: &'static [(&'static str, &'static str)],
+    /// A foreign key's validation (source table, key name): rows breaking
+    /// it do not fail finalize; the key stays NOT VALID and its orphans
+    /// are counted (see [`foreign_key_orphans`]).
+    orphans_of: Option<(String, String)>,
 }
 
 const DUPLICATE_KEYS: &[(&str, &str)] = &[("23505", " (duplicate keys in the source?)")];
@@ -148,8 +157,16 @@ impl Builds {
 
 /// Run steps over up to `n` connections; every failure is reported.
 async fn run_parallel(b: &Builds, steps: Vec<Step>, n: usize) -> Result<()> {
-    run_chains(b, steps.into_iter().map(|s| vec![s]).collect(), n).await
+    run_chains(b, steps.into_iter().map(|s| vec![s]).collect(), n)
+        .await
+        .map(drop)
 }
+
+/// A foreign key's validation that rows of the table break (source table,
+/// key name): not a failure of finalize, see [`Step::orphans_of`].
+#[derive(Debug, thiserror::Error)]
+#[error("loaded rows of {0} break foreign key {1}")]
+struct OrphansFound(String, String);
 
 /// One step, logged with its duration; on failure the message for the
 /// operator: what failed, PostgreSQL's reason, and the step's hint (the
@@ -172,6 +189,9 @@ pub async fn run_step(b: &Builds, client: &Client, step: &Step) -> Result<()> {
         Err(e) => e,
     };
     let code = e.code().map(|c| c.code()).unwrap_or_default();
+    if let (Some((table, key)), "23503") = (&step.orphans_of, code) {
+        return Err(OrphansFound(table.clone(), key.clone()).into());
+    }
     let hint = step
         .hint
         .iter()
@@ -198,12 +218,14 @@ pub async fn run_step(b: &Builds, client: &Client, step: &Step) -> Result<()> {
 
 /// Run chains of steps over up to `n` connections: the steps of one chain
 /// in order on one connection (a failed step ends its chain), chains side
-/// by side. Every failure is reported.
-async fn run_chains(b: &Builds, chains: Vec<Vec<Step>>, n: usize) -> Result<()> {
+/// by side. Every failure is reported. Returns the foreign keys whose
+/// validation found orphans (source table, key name); their chains go on.
+async fn run_chains(b: &Builds, chains: Vec<Vec<Step>>, n: usize) -> Result<Vec<(String, String)>> {
     let chains: Vec<Vec<Step>> = chains.into_iter().filter(|c| !c.is_empty()).collect();
     if chains.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
+    let found = Mutex::new(Vec::new());
     let workers = n.clamp(1, chains.len());
     let queue = pool::Queue::of(chains);
     let errors = Mutex::new(Vec::new());
@@ -218,6 +240,10 @@ async fn run_chains(b: &Builds, chains: Vec<Vec<Step>>, n: usize) -> Result<()> 
                     return Then::Stop;
                 }
                 if let Err(e) = run_step(b, client, &step).await {
+                    if let Some(o) = e.downcast_ref::<OrphansFound>() {
+                        found.lock().unwrap().push((o.0.clone(), o.1.clone()));
+                        continue;
+                    }
                     errors.lock().unwrap().push(e);
                     if client.is_closed() {
                         return Then::Stop;
@@ -239,7 +265,7 @@ async fn run_chains(b: &Builds, chains: Vec<Vec<Step>>, n: usize) -> Result<()> 
         );
     }
     if errors.is_empty() {
-        Ok(())
+        Ok(found.into_inner().unwrap())
     } else {
         Err(error::combine("finalize failed:", errors))
     }
@@ -290,6 +316,7 @@ pub async fn key_steps(client: &Client, t: &TablePlan) -> Result<(Vec<Step>, Opt
                 ),
                 what: format!("primary key index of {}", t.qualified()),
                 hint: DUPLICATE_KEYS,
+                orphans_of: None,
             });
         }
         table_steps.push(format!(
@@ -307,12 +334,14 @@ pub async fn key_steps(client: &Client, t: &TablePlan) -> Result<(Vec<Step>, Opt
             sql: ddl::index(t, ix),
             what: format!("index {} on {}", ix.name, t.qualified()),
             hint: if ix.unique { DUPLICATE_VALUES } else { NO_HINT },
+            orphans_of: None,
         });
     }
     let attach = (!table_steps.is_empty()).then(|| Step {
         sql: table_steps.join(";\n"),
         what: format!("primary key of {}", t.qualified()),
         hint: KEY_NULLS,
+        orphans_of: None,
     });
     Ok((builds, attach))
 }
@@ -323,7 +352,7 @@ pub async fn finalize(
     run_id: i64,
     selected: &[&TablePlan],
     views: &[ViewPlan],
-) -> Result<()> {
+) -> Result<FinalizeOutcome> {
     let workers = b.workers;
     state::set_stage(client, run_id, Stage::Finalize, "", Status::Running, None).await?;
     let mut todo = Vec::new();
@@ -390,6 +419,9 @@ pub async fn finalize(
     // table's chain: validate its foreign keys, sequences, statistics.
     let mut fks = Vec::new();
     let mut chains = Vec::new();
+    // Keys whose orphans the mapping acknowledges (`orphans = N`): added
+    // NOT VALID and not validated; their orphans are counted below.
+    let mut acknowledged = Vec::new();
     for (t, preexisting) in &todo {
         let mut chain = Vec::new();
         for fk in t.foreign_keys.iter().filter(|_| !preexisting) {
@@ -424,12 +456,18 @@ pub async fn finalize(
                     sql: ddl::foreign_key(t, fk),
                     what: format!("adding {what} (NOT VALID, validated next)"),
                     hint: NO_HINT,
+                    orphans_of: None,
                 }),
+            }
+            if fk.orphans > 0 && !fk.outside {
+                acknowledged.push((t.source.clone(), fk.name.clone()));
+                continue;
             }
             chain.push(Step {
                 sql: ddl::validate_foreign_key(t, fk),
                 what,
                 hint: if fk.outside { OUTSIDE_ORPHANS } else { ORPHANS },
+                orphans_of: (!fk.outside).then(|| (t.source.clone(), fk.name.clone())),
             });
         }
         let mut sqls = Vec::new();
@@ -459,6 +497,7 @@ pub async fn finalize(
             sql: sqls.join(";\n"),
             what: format!("sequences and statistics of {}", t.qualified()),
             hint: NO_HINT,
+            orphans_of: None,
         });
         chains.push(chain);
     }
@@ -466,15 +505,45 @@ pub async fn finalize(
     run_parallel(b, fks, 1).await?;
     // Longest first: chains that validate foreign keys.
     chains.sort_by_key(|c| std::cmp::Reverse(c.len()));
-    run_chains(b, chains, workers).await?;
+    let mut with_orphans = run_chains(b, chains, workers).await?;
+    with_orphans.extend(acknowledged);
+    let mut unacknowledged: std::collections::HashMap<&str, Vec<String>> = Default::default();
+    for (source, key) in &with_orphans {
+        let found = todo.iter().find_map(|(t, _)| {
+            (&t.source == source)
+                .then(|| {
+                    t.foreign_keys
+                        .iter()
+                        .find(|f| &f.name == key)
+                        .map(|f| (*t, f))
+                })
+                .flatten()
+        });
+        let Some((t, fk)) = found else { continue };
+        match foreign_key_orphans(client, t, fk).await? {
+            Orphans::Acknowledged(n) => notes.entry(t.source.as_str()).or_default().push(n),
+            Orphans::Unacknowledged(n) => {
+                unacknowledged.entry(t.source.as_str()).or_default().push(n)
+            }
+            Orphans::None => {}
+        }
+    }
     for (t, _) in &todo {
-        let note = notes.get(t.source.as_str()).map(|n| n.join("; "));
+        let (status, note) = match unacknowledged.get(t.source.as_str()) {
+            // Not done: a rerun counts its orphans again (after the mapping
+            // acknowledges them, it finishes).
+            Some(u) => (Status::Failed, Some(u.join("; "))),
+            None => (
+                Status::Done,
+                notes.get(t.source.as_str()).map(|n| n.join("; ")),
+            ),
+        };
         state::set_stage(
             client,
             run_id,
             Stage::Finalize,
             &t.source,
-            Status::Done,
+            status,
             note.as_deref(),
         )
         .await
@@ -482,14 +551,120 @@ pub async fn finalize(
     }
     // 5. The views, over the loaded tables.
     crate::stages::views::create_views(client, views).await?;
-    state::set_stage(client, run_id, Stage::Finalize, "", Status::Done, None).await?;
+    let unacknowledged: Vec<String> = unacknowledged.into_values().flatten().collect();
+    let status = if unacknowledged.is_empty() {
+        Status::Done
+    } else {
+        Status::Failed
+    };
+    state::set_stage(client, run_id, Stage::Finalize, "", status, None).await?;
     steps.finish();
     let (done, _) = steps.position();
     tracing::info!(
         "finalize done: {done} steps ({:.1}s)",
         t0.elapsed().as_secs_f64()
     );
-    Ok(())
+    Ok(FinalizeOutcome { unacknowledged })
+}
+
+/// What finalize leaves for the run to decide on.
+#[derive(Debug, Default)]
+pub struct FinalizeOutcome {
+    /// Foreign keys left NOT VALID because loaded rows break them and the
+    /// mapping does not acknowledge that many orphans, one sentence each
+    /// (key, count, what to do): the run exits 3.
+    pub unacknowledged: Vec<String>,
+}
+
+/// What the orphans of a foreign key added NOT VALID come to.
+enum Orphans {
+    /// None (any more): the key was validated.
+    None,
+    /// No more than the mapping acknowledges: the note for the summary.
+    Acknowledged(String),
+    /// More: the message naming the key, the count and the fix.
+    Unacknowledged(String),
+}
+
+/// Count the loaded rows that break foreign key `fk` of `t` (added NOT
+/// VALID) and weigh them against the mapping's `orphans`; a key no row
+/// breaks is validated.
+async fn foreign_key_orphans(
+    client: &Client,
+    t: &TablePlan,
+    fk: &crate::config::plan::ForeignKeyPlan,
+) -> Result<Orphans> {
+    let n = count_orphans(client, t, fk).await?;
+    let what = format!(
+        "foreign key {} on {} ({}) → {}",
+        fk.name,
+        t.qualified(),
+        fk.columns.join(", "),
+        fk.ref_table
+    );
+    if n == 0 {
+        client
+            .batch_execute(&ddl::validate_foreign_key(t, fk))
+            .await
+            .map_err(|e| error::from_postgres(&e, format!("validating {what}")))?;
+        return Ok(Orphans::None);
+    }
+    if n <= fk.orphans {
+        return Ok(Orphans::Acknowledged(format!(
+            "{what} left NOT VALID: {n} orphan row(s) (no parent row), acknowledged (orphans = {} \
+             in the mapping); PostgreSQL enforces it for new rows",
+            fk.orphans
+        )));
+    }
+    Ok(Orphans::Unacknowledged(format!(
+        "{what} left NOT VALID: {n} loaded row(s) reference no parent row, {} acknowledged by the \
+         mapping; every row was loaded and PostgreSQL enforces the key for new rows. If these rows \
+         are expected, set `orphans = {n}` in this key's [[tables.{}.foreign_keys]] entry of the \
+         mapping and rerun; otherwise fix them in the source",
+        fk.orphans, t.source
+    )))
+}
+
+/// Rows of `t` whose key (every column non-NULL) has no row in the
+/// referenced table: what `VALIDATE CONSTRAINT` would refuse.
+pub async fn count_orphans(
+    client: &Client,
+    t: &TablePlan,
+    fk: &crate::config::plan::ForeignKeyPlan,
+) -> Result<u64> {
+    let parent = crate::pg::ident::qualified(&t.schema, &fk.ref_table);
+    let not_null: Vec<String> = fk
+        .columns
+        .iter()
+        .map(|c| format!("c.{} IS NOT NULL", quote(c)))
+        .collect();
+    let join: Vec<String> = fk
+        .columns
+        .iter()
+        .zip(&fk.ref_columns)
+        .map(|(c, r)| format!("p.{} = c.{}", quote(r), quote(c)))
+        .collect();
+    let sql = format!(
+        "SELECT count(*) FROM {} c WHERE {} AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE {})",
+        t.qualified(),
+        not_null.join(" AND "),
+        join.join(" AND ")
+    );
+    let n: i64 = client
+        .query_one(&sql, &[])
+        .await
+        .map_err(|e| {
+            error::from_postgres(
+                &e,
+                format!(
+                    "counting the orphans of foreign key {} of {}",
+                    fk.name,
+                    t.qualified()
+                ),
+            )
+        })?
+        .get(0);
+    Ok(n as u64)
 }
 
 /// Add each CHECK of `t` not there yet NOT VALID, then validate it; the

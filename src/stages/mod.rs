@@ -6,6 +6,7 @@
 pub mod content;
 pub mod copy;
 pub mod ddl;
+pub mod defaults;
 pub mod finalize;
 pub mod prepare;
 pub mod verify_counts;

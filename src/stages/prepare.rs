@@ -76,6 +76,9 @@ pub async fn prepare(
     emptying.apply(client).await?;
     for (t, chunks) in todo.into_iter().zip(plans) {
         let total: u64 = chunks.iter().map(|c| c.2).sum();
+        // A default PostgreSQL refuses is dropped, named, rather than
+        // failing CREATE TABLE.
+        let without_refused = super::defaults::checked(&*client, t).await?;
         let tx = client.transaction().await?;
         let exists = catalog::table_exists(&tx, schema, &t.target).await?;
         let preexisting = if exists {
@@ -102,7 +105,7 @@ pub async fn prepare(
                     })?;
             }
         } else {
-            tx.batch_execute(&ddl::create_table(t))
+            tx.batch_execute(&ddl::create_table(without_refused.as_ref().unwrap_or(t)))
                 .await
                 .with_context(|| format!("creating target table {}", t.qualified()))?;
             if let Some(role) = scope.owner {

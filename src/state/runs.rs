@@ -21,25 +21,34 @@ pub async fn try_lock_pipeline(client: &Client, pipeline: &str, schema: &str) ->
 }
 
 /// Whether a run of this pipeline holds its lock now (for read-only
-/// commands, which must not take it for longer than a glance).
+/// commands, which must not take it for longer than a glance). A run that
+/// ended a moment ago still holds it until the server ends its session:
+/// a busy lock is asked again for up to two seconds before it counts.
 pub async fn pipeline_busy(client: &Client, pipeline: &str, schema: &str) -> Result<bool> {
     let key = format!("sqlite2pg:{pipeline}:{schema}");
-    let got: bool = client
-        .query_one(
-            "SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
-            &[&key],
-        )
-        .await?
-        .get(0);
-    if got {
-        client
-            .execute(
-                "SELECT pg_advisory_unlock(hashtextextended($1, 0))",
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let got: bool = client
+            .query_one(
+                "SELECT pg_try_advisory_lock(hashtextextended($1, 0))",
                 &[&key],
             )
-            .await?;
+            .await?
+            .get(0);
+        if got {
+            client
+                .execute(
+                    "SELECT pg_advisory_unlock(hashtextextended($1, 0))",
+                    &[&key],
+                )
+                .await?;
+            return Ok(false);
+        }
+        if std::time::Instant::now() >= deadline {
+            return Ok(true);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    Ok(!got)
 }
 
 /// Session-level lock on a target schema: two pipelines loading one schema

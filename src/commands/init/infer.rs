@@ -12,7 +12,7 @@ use crate::pg::ident;
 use crate::pg::types::PgType;
 use crate::sqlite::introspect::{IndexPart, SourceSchema, SourceTable};
 use crate::sqlite::lexer::{tokenize, Tok};
-use crate::sqlite::typemap::{translate_default, translate_expr_with};
+use crate::sqlite::typemap::{translate_default_in, translate_expr_with};
 use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
@@ -237,9 +237,20 @@ pub fn build_pipeline_with(
                     }
                 }
             } else if let Some(raw) = &c.default {
-                match translate_default(raw, &info.ty) {
-                    Ok(d) => cm.default = d,
-                    Err(e) => warnings.push(format!("`{}`.`{}`: {e}; no default", t.name, c.name)),
+                // Local time is the pipeline's timezone (UTC as init
+                // writes it; the note says to change it with it).
+                let tz = crate::config::mapping::Defaults::default().timezone;
+                match translate_default_in(raw, &info.ty, &tz) {
+                    Ok(d) => {
+                        cm.default = d.default;
+                        if let Some(n) = d.note {
+                            warnings.push(format!("`{}`.`{}`: {n}", t.name, c.name));
+                        }
+                    }
+                    Err(e) => warnings.push(format!(
+                        "`{}`.`{}`: {e}; dropped, the column has no default",
+                        t.name, c.name
+                    )),
                 }
             }
             if matches!(

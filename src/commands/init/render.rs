@@ -72,6 +72,16 @@ pub fn render(
                 head.push_str(&format!("# source CHECK ({})\n", one_line(chk)));
             }
             tt.decor_mut().set_prefix(head);
+            if let Some(fks) = tt
+                .get_mut("foreign_keys")
+                .and_then(|f| f.as_array_of_tables_mut())
+            {
+                for fk in fks.iter_mut() {
+                    if let Some(mut k) = fk.key_mut("orphans") {
+                        k.leaf_decor_mut().set_prefix(super::orphans::COMMENT);
+                    }
+                }
+            }
             let prof = profiles.get(name);
             if let Some(cols) = tt.get_mut("columns").and_then(|c| c.as_table_mut()) {
                 for sc in &st.columns {

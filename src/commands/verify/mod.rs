@@ -388,28 +388,7 @@ async fn check_fk(
     fk: &crate::config::plan::ForeignKeyPlan,
 ) -> Result<CheckReport> {
     let parent = crate::pg::ident::qualified(&t.schema, &fk.ref_table);
-    let not_null: Vec<String> = fk
-        .columns
-        .iter()
-        .map(|c| format!("c.{} IS NOT NULL", quote(c)))
-        .collect();
-    let join: Vec<String> = fk
-        .columns
-        .iter()
-        .zip(&fk.ref_columns)
-        .map(|(c, r)| format!("p.{} = c.{}", quote(r), quote(c)))
-        .collect();
-    let sql = format!(
-        "SELECT count(*) FROM {} c WHERE {} AND NOT EXISTS (SELECT 1 FROM {parent} p WHERE {})",
-        t.qualified(),
-        not_null.join(" AND "),
-        join.join(" AND ")
-    );
-    let orphans: i64 = client
-        .query_one(&sql, &[])
-        .await
-        .with_context(|| format!("checking foreign key {} of {}", fk.name, t.qualified()))?
-        .get(0);
+    let orphans = crate::stages::finalize::count_orphans(client, t, fk).await?;
     let mut name = fk.name.clone();
     let mut validated =
         catalog::constraint_validated(client, &t.schema, &t.target, &fk.name).await?;
@@ -429,15 +408,26 @@ async fn check_fk(
             validated = Some(v);
         }
     }
-    let ok = orphans == 0 && validated == Some(true);
+    // Orphans the mapping acknowledges (`orphans = N`): the key is NOT
+    // VALID on purpose, and that is what the operator accepted.
+    let acknowledged = orphans > 0 && orphans == fk.orphans && validated == Some(false);
+    let ok = (orphans == 0 && validated == Some(true)) || acknowledged;
     Ok(CheckReport {
         table: t.target.clone(),
         name,
         ok,
         detail: match (orphans, validated) {
+            _ if acknowledged => format!(
+                "not validated, {orphans} orphan row(s) acknowledged (orphans = {} in the mapping)",
+                fk.orphans
+            ),
             (0, Some(true)) => "valid".into(),
             (0, Some(false)) => "constraint not validated yet (run finalize)".into(),
             (0, None) => "constraint not created (run finalize)".into(),
+            (n, Some(false)) => format!(
+                "not validated, {n} row(s) reference a missing parent row ({} acknowledged by the mapping's orphans)",
+                fk.orphans
+            ),
             (n, _) => format!("{n} row(s) reference a missing parent row"),
         },
     })
@@ -499,7 +489,8 @@ pub fn print(r: &VerifyReport) {
         );
     }
     for f in &r.foreign_keys {
-        if !f.ok {
+        // Failures, and keys left NOT VALID on purpose (acknowledged).
+        if !f.ok || f.detail != "valid" {
             outln!("foreign key {} on {}: {}", f.name, f.table, f.detail);
         }
     }

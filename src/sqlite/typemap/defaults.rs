@@ -5,6 +5,7 @@
 use super::{bytea_lit, lit};
 use crate::pg::types::PgType;
 use crate::sqlite::lexer::{matching_paren, tokenize, Tok, Token};
+use chrono::Datelike;
 
 /// What a "now" default produces in SQLite.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,32 +43,91 @@ pub(super) enum Lit {
 }
 
 /// Translate a SQLite column default (the raw `dflt_value` text) into a
-/// PostgreSQL default expression for a column of type `ty`. `Ok(None)` means
-/// no default (`NULL`); `Err` means it cannot be translated faithfully.
+/// PostgreSQL default expression for a column of type `ty`, local time
+/// taken as UTC. `Ok(None)` means no default (`NULL`); `Err` means it
+/// cannot be translated faithfully.
 pub fn translate_default(raw: &str, ty: &PgType) -> Result<Option<String>, String> {
+    translate_default_in(raw, ty, "UTC").map(|t| t.default)
+}
+
+/// A translated default, and what the operator should know about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Translated {
+    pub default: Option<String>,
+    /// Said beside the column: a meaning that depends on a setting (local
+    /// time follows the pipeline's `timezone`).
+    pub note: Option<String>,
+}
+
+/// [`translate_default`], SQLite's `localtime` being the wall-clock time of
+/// `timezone` (the pipeline's, for naive source values): `datetime('now',
+/// 'localtime')` becomes `(now() AT TIME ZONE '<timezone>')`, with a note.
+pub fn translate_default_in(raw: &str, ty: &PgType, timezone: &str) -> Result<Translated, String> {
     let fail = || {
+        let why = if zero_date(raw) {
+            ": a zero date (MySQL's \"no date\") is no day PostgreSQL knows"
+        } else {
+            ""
+        };
         format!(
-            "cannot translate default `{}` for a {ty} column",
+            "cannot translate default `{}` for a {ty} column{why}",
             raw.trim()
         )
     };
     let toks = tokenize(raw).map_err(|_| fail())?;
-    default_toks(&toks, ty).ok_or_else(fail)
+    let default = default_toks(&toks, ty, timezone).ok_or_else(fail)?;
+    let local = default.is_some() && now_is_local(&toks);
+    Ok(Translated {
+        note: local.then(|| {
+            format!(
+                "default `{}` is SQLite's local wall-clock time: translated as {}, the wall-clock time of \
+                 the pipeline's timezone ({timezone}); if the application ran in another zone, set that \
+                 zone as defaults.timezone and in this default",
+                raw.trim(),
+                default.as_deref().unwrap_or_default()
+            )
+        }),
+        default,
+    })
 }
 
-fn default_toks(toks: &[Token], ty: &PgType) -> Option<Option<String>> {
+/// `0000-00-00…`: MySQL's zero date, which names no day.
+fn zero_date(raw: &str) -> bool {
+    raw.trim()
+        .trim_start_matches(['(', '\'', '"'])
+        .starts_with("0000-00-00")
+}
+
+/// Whether the default is a "now" call with the `localtime` modifier.
+fn now_is_local(toks: &[Token]) -> bool {
+    let mut toks = toks;
+    while toks.len() > 2 && toks[0].is_op("(") && matching_paren(toks, 0) == Some(toks.len() - 1) {
+        toks = &toks[1..toks.len() - 1];
+    }
+    matches!(
+        now_kind(toks),
+        Some(
+            Now::Timestamp { local: true }
+                | Now::Date { local: true }
+                | Now::Time { local: true }
+                | Now::Format { local: true, .. }
+        )
+    )
+}
+
+fn default_toks(toks: &[Token], ty: &PgType, timezone: &str) -> Option<Option<String>> {
     if toks.is_empty() {
         return None;
     }
     // (expr) → expr
     if toks[0].is_op("(") && matching_paren(toks, 0) == Some(toks.len() - 1) {
-        return default_toks(&toks[1..toks.len() - 1], ty);
+        return default_toks(&toks[1..toks.len() - 1], ty, timezone);
     }
     if toks.len() == 1 && toks[0].is_word("null") {
         return Some(None);
     }
     if let Some(now) = now_kind(toks) {
-        return now_default(now, ty).map(Some);
+        return now_default(now, ty, timezone).map(Some);
     }
     let lit = literal_of(toks)?;
     literal_default(&lit, ty).map(Some)
@@ -183,7 +243,7 @@ fn literal_default(v: &Lit, ty: &PgType) -> Option<String> {
         PgType::Date => match v {
             Lit::Text(s) => chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
                 .ok()
-                .map(|d| lit(&d.format("%Y-%m-%d").to_string())),
+                .map(|d| lit(&pg_date(d))),
             _ => None,
         },
         PgType::Time => match v {
@@ -197,7 +257,16 @@ fn literal_default(v: &Lit, ty: &PgType) -> Option<String> {
             Lit::Text(s) => {
                 let s = s.trim();
                 if let Ok(t) = chrono::DateTime::parse_from_rfc3339(&s.replacen(' ', "T", 1)) {
-                    return Some(lit(&t.to_rfc3339()));
+                    if t.year() > 0 {
+                        return Some(lit(&t.to_rfc3339()));
+                    }
+                    // Year 0 and before: PostgreSQL counts years BC.
+                    let text = pg_timestamp(t.naive_utc());
+                    return Some(lit(&if *ty == PgType::Timestamptz {
+                        text.replacen(" BC", "+00 BC", 1)
+                    } else {
+                        text
+                    }));
                 }
                 let naive = [
                     "%Y-%m-%d %H:%M:%S%.f",
@@ -211,11 +280,14 @@ fn literal_default(v: &Lit, ty: &PgType) -> Option<String> {
                         .ok()
                         .and_then(|d| d.and_hms_opt(0, 0, 0))
                 })?;
-                let text = naive.format("%Y-%m-%d %H:%M:%S%.f").to_string();
+                let text = pg_timestamp(naive);
                 // Naive source values are UTC unless the mapping says
                 // otherwise; `init` writes `timezone = "UTC"`.
                 Some(if *ty == PgType::Timestamptz {
-                    lit(&format!("{text}+00"))
+                    lit(&match text.strip_suffix(" BC") {
+                        Some(t) => format!("{t}+00 BC"),
+                        None => format!("{text}+00"),
+                    })
                 } else {
                     lit(&text)
                 })
@@ -249,6 +321,26 @@ fn literal_default(v: &Lit, ty: &PgType) -> Option<String> {
         | PgType::Cidr
         | PgType::Enum { .. }
         | PgType::Array { .. } => None,
+    }
+}
+
+/// A date as PostgreSQL reads it: ISO year 0 is 1 BC, year -1 is 2 BC
+/// (SQLite's date functions count years the ISO way).
+fn pg_date(d: chrono::NaiveDate) -> String {
+    if d.year() > 0 {
+        d.format("%Y-%m-%d").to_string()
+    } else {
+        format!("{:04}-{} BC", 1 - d.year(), d.format("%m-%d"))
+    }
+}
+
+/// A timestamp as PostgreSQL reads it (years BC as in [`pg_date`]).
+fn pg_timestamp(t: chrono::NaiveDateTime) -> String {
+    let time = t.format("%H:%M:%S%.f");
+    if t.year() > 0 {
+        format!("{} {time}", t.format("%Y-%m-%d"))
+    } else {
+        format!("{} {time} BC", pg_date(t.date()).trim_end_matches(" BC"))
     }
 }
 
@@ -363,10 +455,10 @@ fn strftime_to_char(fmt: &str) -> Option<String> {
     Some(out)
 }
 
-fn now_default(now: Now, ty: &PgType) -> Option<String> {
+fn now_default(now: Now, ty: &PgType, timezone: &str) -> Option<String> {
     let clock = |local: bool| {
         if local {
-            "LOCALTIMESTAMP".to_string()
+            format!("(now() AT TIME ZONE {})", lit(timezone))
         } else {
             "(now() AT TIME ZONE 'UTC')".to_string()
         }
@@ -389,6 +481,9 @@ fn now_default(now: Now, ty: &PgType) -> Option<String> {
         PgType::Timestamptz | PgType::Timestamp | PgType::Date => {
             if matches!(now, Now::Time { .. }) {
                 None
+            } else if (!has_time || *ty == PgType::Date) && local {
+                // The local date, not the server session's.
+                Some(format!("({})::date", clock(true)))
             } else if !has_time || *ty == PgType::Date {
                 Some("CURRENT_DATE".into())
             } else if *ty == PgType::Timestamptz {

@@ -14,7 +14,7 @@ mod expr;
 #[cfg(test)]
 mod tests;
 
-pub use defaults::translate_default;
+pub use defaults::{translate_default, translate_default_in, Translated};
 pub use expr::{translate_expr, translate_expr_with, ColumnUse};
 
 /// `'text'` as a PostgreSQL literal (standard string, or `E'...'` when it has

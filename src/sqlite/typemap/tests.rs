@@ -295,3 +295,78 @@ fn column_uses_are_reported() {
         "1 = 'a'"
     );
 }
+
+#[test]
+fn year_zero_defaults_are_1_bc_and_zero_dates_are_refused_by_name() {
+    // ISO year 0 is 1 BC: what SQLite's date functions mean by it.
+    assert_eq!(
+        ok("'0000-01-01T00:00:00.000Z'", "timestamptz"),
+        "'0001-01-01 00:00:00+00 BC'"
+    );
+    assert_eq!(
+        ok("'0000-01-01T00:00:00.000Z'", "timestamp"),
+        "'0001-01-01 00:00:00 BC'"
+    );
+    assert_eq!(
+        ok("'0000-03-04 05:06:07.5'", "timestamp"),
+        "'0001-03-04 05:06:07.500 BC'"
+    );
+    assert_eq!(ok("'0000-01-01'", "date"), "'0001-01-01 BC'");
+    assert_eq!(
+        ok("'0000-01-01 00:00:00'", "timestamptz"),
+        "'0001-01-01 00:00:00+00 BC'"
+    );
+    // Ordinary years are unchanged.
+    assert_eq!(
+        ok("'2024-01-02 03:04:05'", "timestamp"),
+        "'2024-01-02 03:04:05'"
+    );
+    // MySQL's zero date names no day: refused, saying why.
+    for t in ["timestamp", "timestamptz", "date"] {
+        let e = d("'0000-00-00 00:00:00'", t).unwrap_err();
+        assert!(e.contains("zero date"), "{e}");
+    }
+    assert!(d("'0000-00-00'", "date").unwrap_err().contains("zero date"));
+}
+
+#[test]
+fn local_time_defaults_follow_the_pipeline_timezone_with_a_note() {
+    let tr = |raw: &str, t: &str| {
+        translate_default_in(raw, &PgType::parse(t).unwrap(), "America/New_York").unwrap()
+    };
+    let t = tr("datetime('now','localtime')", "timestamp");
+    assert_eq!(
+        t.default.as_deref(),
+        Some("(now() AT TIME ZONE 'America/New_York')")
+    );
+    let note = t.note.unwrap();
+    assert!(
+        note.contains("America/New_York") && note.contains("localtime"),
+        "{note}"
+    );
+    assert_eq!(
+        tr("(date('now','localtime'))", "date").default.as_deref(),
+        Some("((now() AT TIME ZONE 'America/New_York'))::date")
+    );
+    assert_eq!(
+        tr("strftime('%Y-%m-%d %H:%M','now','localtime')", "text")
+            .default
+            .as_deref(),
+        Some("to_char((now() AT TIME ZONE 'America/New_York'), 'YYYY-MM-DD HH24:MI')")
+    );
+    // An instant is the same instant in every zone.
+    let t = tr("datetime('now','localtime')", "timestamptz");
+    assert_eq!(t.default.as_deref(), Some("CURRENT_TIMESTAMP"));
+    // Plain "now" is UTC, as before, with nothing to say.
+    let t = tr("CURRENT_TIMESTAMP", "timestamp");
+    assert_eq!(t.default.as_deref(), Some("(now() AT TIME ZONE 'UTC')"));
+    assert_eq!(t.note, None);
+}
+
+#[test]
+fn a_default_the_type_cannot_hold_is_refused() {
+    assert!(d("'abc'", "bigint").is_err());
+    assert!(d("'abc'", "boolean").is_err());
+    assert!(d("'not json'", "jsonb").is_err());
+    assert!(d("'2024-13-45'", "date").is_err());
+}
