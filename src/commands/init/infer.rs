@@ -410,7 +410,9 @@ pub fn build_pipeline_with(
 
         // CHECK constraints.
         for chk in &t.checks {
-            match check_def(tn, chk) {
+            // length()/typeof() adapted to the types chosen, then translated.
+            let ty_of = |n: &str| tn.col(n).filter(|c| c.include).map(|c| c.ty.clone());
+            match check_def(tn, &super::checks::adapt_check(chk, &ty_of)) {
                 Ok(Some(c)) => tm.checks.push(c),
                 Ok(None) => {}
                 Err(why) => warnings.push(format!(

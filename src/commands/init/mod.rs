@@ -5,6 +5,7 @@
 //! This file runs the command; `profile` reads the cells, `infer` proposes
 //! the pipeline, `render` writes it out.
 
+mod checks;
 mod choose;
 mod framework;
 mod infer;
