@@ -135,7 +135,10 @@ pub fn build_pipeline_with(
             if let Some(note) = &choice.note {
                 warnings.push(format!("`{}`.`{}`: {note}", t.name, c.name));
             }
-            let ty = choice.ty;
+            let mut ty = choice.ty;
+            if let Some(w) = collation_choice(&t.name, c, &mut ty) {
+                warnings.push(w);
+            }
             cols.push((
                 c.name.clone(),
                 ColInfo {
@@ -171,6 +174,7 @@ pub fn build_pipeline_with(
         }
         names.insert(t.name.clone(), TableNames { target, cols });
     }
+    warnings.extend(citext_to_children(schema, &mut names));
     // Reserve the primary-key constraint names `prepare` will use, and the
     // names of CREATE INDEX indexes that fit, before deriving new names.
     for t in &schema.tables {
@@ -306,7 +310,7 @@ pub fn build_pipeline_with(
                 )),
             }
         }
-        for w in nocase_warnings(t) {
+        for w in nocase_warnings(t, tn) {
             warnings.push(w);
         }
 
@@ -345,7 +349,12 @@ pub fn build_pipeline_with(
                 let pi = pn.col(p).filter(|x| x.include);
                 match (ci, pi) {
                     (Some(ci), Some(pi)) => {
-                        let same = ci.ty == pi.ty || (ci.ty.is_integer() && pi.ty.is_integer());
+                        // A citext child of a text parent compares as
+                        // text (citext casts to text implicitly), as
+                        // SQLite compares with the parent's collation.
+                        let same = ci.ty == pi.ty
+                            || (ci.ty.is_integer() && pi.ty.is_integer())
+                            || (ci.ty == PgType::Citext && is_plain_text(&pi.ty));
                         if !same {
                             problem = Some(format!(
                                 "`{c}` is {} but `{}`.`{p}` is {} (PostgreSQL cannot compare them)",
@@ -434,8 +443,100 @@ pub fn build_pipeline_with(
     (pipeline, warnings)
 }
 
-/// Warn about indexes whose collation PostgreSQL will not reproduce.
-fn nocase_warnings(t: &SourceTable) -> Vec<String> {
+/// Text types that can become `citext` (a length limit is lost).
+fn is_plain_text(ty: &PgType) -> bool {
+    matches!(ty, PgType::Text | PgType::Varchar(_) | PgType::Char(_))
+}
+
+/// A column's SQLite collation: `NOCASE` on a text column makes it
+/// `citext` (case-insensitive equality, uniqueness and LIKE in
+/// PostgreSQL, as SQLite had); `RTRIM` and other collations are not kept.
+/// Returns the warning (also the column's `# init:` note in the mapping).
+fn collation_choice(
+    table: &str,
+    c: &crate::sqlite::introspect::SourceColumn,
+    ty: &mut PgType,
+) -> Option<String> {
+    let coll = c.collation.as_deref()?;
+    let at = format!("`{table}`.`{}`", c.name);
+    if coll.eq_ignore_ascii_case("nocase") {
+        if is_plain_text(ty) {
+            let was = std::mem::replace(ty, PgType::Citext);
+            return Some(format!(
+                "{at}: COLLATE NOCASE → citext (was {was}): PostgreSQL compares it without regard to case, so its unique keys, foreign keys and LIKE stay case-insensitive; citext folds all of Unicode where NOCASE folds only ASCII ('É' = 'é' now), which `sqlite2pg check` reports as duplicate keys; needs the citext extension (run creates it when missing)"
+            ));
+        }
+        return Some(format!(
+            "{at}: COLLATE NOCASE not kept: the column becomes {ty}, not text; its text values compare exactly"
+        ));
+    }
+    if coll.eq_ignore_ascii_case("rtrim") {
+        return Some(format!(
+            "{at}: COLLATE RTRIM not kept: PostgreSQL compares trailing spaces ('a ' <> 'a'), so values SQLite held equal become distinct (a unique key allows both)"
+        ));
+    }
+    Some(format!(
+        "{at}: COLLATE {coll} not kept (an application-defined collation): PostgreSQL compares the column by its default collation"
+    ))
+}
+
+/// Foreign-key columns referencing a `citext` (NOCASE) parent column
+/// become `citext` too: SQLite compares them with the parent's collation,
+/// and PostgreSQL can compare text with citext only that way round.
+/// Repeated for chains of keys.
+fn citext_to_children(
+    schema: &SourceSchema,
+    names: &mut HashMap<String, TableNames>,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    loop {
+        let mut changed = false;
+        for t in &schema.tables {
+            for fk in &t.foreign_keys {
+                let Some(parent) = schema.table(&fk.ref_table) else {
+                    continue;
+                };
+                let ref_cols: &[String] = if fk.ref_columns.is_empty() {
+                    &parent.primary_key
+                } else {
+                    &fk.ref_columns
+                };
+                for (c, p) in fk.columns.iter().zip(ref_cols) {
+                    let parent_citext = names
+                        .get(&parent.name)
+                        .and_then(|n| n.col(p))
+                        .is_some_and(|x| x.ty == PgType::Citext);
+                    if !parent_citext {
+                        continue;
+                    }
+                    let Some(child) = names.get_mut(&t.name).and_then(|n| {
+                        n.cols
+                            .iter_mut()
+                            .find(|(n, _)| n.eq_ignore_ascii_case(c))
+                            .map(|(_, x)| x)
+                    }) else {
+                        continue;
+                    };
+                    if is_plain_text(&child.ty) {
+                        let was = std::mem::replace(&mut child.ty, PgType::Citext);
+                        warnings.push(format!(
+                            "`{}`.`{c}`: citext (was {was}): it references `{}`.`{p}`, which is COLLATE NOCASE (citext), and SQLite compares the key without regard to case",
+                            t.name, parent.name
+                        ));
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if !changed {
+            return warnings;
+        }
+    }
+}
+
+/// Warn about indexes whose collation PostgreSQL will not reproduce (a
+/// NOCASE column that became citext keeps it).
+fn nocase_warnings(t: &SourceTable, tn: &TableNames) -> Vec<String> {
     let mut out = Vec::new();
     for ix in &t.indexes {
         for p in &ix.columns {
@@ -445,6 +546,10 @@ fn nocase_warnings(t: &SourceTable) -> Vec<String> {
                 ..
             } = p
             {
+                let citext = tn.col(name).is_some_and(|c| c.ty == PgType::Citext);
+                if citext && coll.eq_ignore_ascii_case("nocase") {
+                    continue;
+                }
                 out.push(format!(
                     "index `{}` on `{}`: column `{name}` uses collation {coll}; the PostgreSQL index compares exactly{}",
                     ix.name,
