@@ -223,10 +223,24 @@ pub fn build_pipeline_with(
                         )
                     })
                     .unwrap_or_default();
-                warnings.push(format!(
-                    "`{}`.`{}`: generated column{expr} {kind}: loaded as a plain column, its values copied; PostgreSQL will not compute it for new rows (make it GENERATED ALWAYS AS (…) STORED by hand to have it computed)",
-                    t.name, c.name
-                ));
+                match generated_def(tn, t, c, &info.ty) {
+                    Ok(pg) => {
+                        let case = if pg.contains("lower(") || pg.contains("upper(") {
+                            " (PostgreSQL's lower/upper fold all of Unicode, SQLite's only A-Z: verify names a table where that changes a value)"
+                        } else {
+                            ""
+                        };
+                        warnings.push(format!(
+                            "`{}`.`{}`: generated column{expr} {kind} → GENERATED ALWAYS AS ({pg}) STORED: computed by PostgreSQL for every row (not copied); `verify` compares its values with SQLite's{case}",
+                            t.name, c.name
+                        ));
+                        cm.generated = Some(pg);
+                    }
+                    Err(why) => warnings.push(format!(
+                        "`{}`.`{}`: generated column{expr} {kind}: loaded as a plain column, its values copied ({why}); PostgreSQL will not compute it for new rows (make it GENERATED ALWAYS AS (…) STORED by hand to have it computed)",
+                        t.name, c.name
+                    )),
+                }
             }
             let identity = t.rowid_alias.as_deref() == Some(c.name.as_str())
                 || (t.autoincrement && t.primary_key.len() == 1 && c.pk_position == 1);
@@ -441,6 +455,93 @@ pub fn build_pipeline_with(
         file: PathBuf::new(),
     };
     (pipeline, warnings)
+}
+
+/// A SQLite generated column's expression for PostgreSQL's `GENERATED
+/// ALWAYS AS (…) STORED`, or why not: it must translate (to the
+/// translator's functions, all immutable), reference no other generated
+/// column (PostgreSQL refuses that) and give a number or text (no
+/// casts to date/time types, no `||` with a non-text column: those are
+/// not immutable in PostgreSQL).
+fn generated_def(
+    tn: &TableNames,
+    t: &SourceTable,
+    c: &crate::sqlite::introspect::SourceColumn,
+    ty: &PgType,
+) -> Result<String, String> {
+    let sql = c
+        .generated
+        .as_deref()
+        .ok_or("its expression was not read")?;
+    let numeric = |ty: &PgType| {
+        ty.is_integer() || matches!(ty, PgType::Real | PgType::Double | PgType::Numeric(_))
+    };
+    if !(numeric(ty) || is_plain_text(ty)) {
+        return Err(format!("its type is {ty}, not a number or text"));
+    }
+    let mut unknown = None;
+    let mut uses: Vec<String> = Vec::new();
+    let mut resolve = |n: &str| match t.column(n) {
+        Some(sc) if sc.hidden >= 2 => {
+            unknown.get_or_insert_with(|| format!("it uses generated column `{}`", sc.name));
+            None
+        }
+        Some(sc) => match tn.col(&sc.name) {
+            Some(ci) if ci.include => {
+                uses.push(ci.target.clone());
+                Some(ci.target.clone())
+            }
+            _ => None,
+        },
+        None => {
+            unknown.get_or_insert_with(|| format!("`{n}` is not a column"));
+            None
+        }
+    };
+    let translated = translate_expr_with(sql, &mut resolve);
+    let Some((pg, _)) = translated else {
+        return Err(
+            unknown.unwrap_or_else(|| "its SQL has no faithful PostgreSQL equivalent here".into())
+        );
+    };
+    let col_ty = |name: &str| {
+        tn.cols
+            .iter()
+            .find(|(_, ci)| ci.target == name)
+            .map(|(_, ci)| ci.ty.clone())
+    };
+    for u in &uses {
+        match col_ty(u) {
+            Some(ty) if numeric(&ty) || is_plain_text(&ty) || ty == PgType::Citext => {}
+            Some(ty) => return Err(format!("it uses `{u}`, which becomes {ty}")),
+            None => return Err(format!("it uses `{u}`, which is not moved")),
+        }
+    }
+    let toks = tokenize(&pg).unwrap_or_default();
+    if toks.iter().any(|t| t.is_op("||"))
+        && uses
+            .iter()
+            .any(|u| col_ty(u).is_some_and(|ty| !is_plain_text(&ty) && ty != PgType::Citext))
+    {
+        return Err("`||` with a non-text column is not immutable in PostgreSQL".into());
+    }
+    if toks.iter().any(|t| t.is_word("cast"))
+        && toks.iter().any(|t| {
+            [
+                "date",
+                "time",
+                "timestamp",
+                "timestamptz",
+                "interval",
+                "timetz",
+            ]
+            .iter()
+            .any(|w| t.is_word(w))
+        })
+    {
+        return Err("a cast to a date/time type is not immutable in PostgreSQL".into());
+    }
+    Ok(pg)
 }
 
 /// Text types that can become `citext` (a length limit is lost).
