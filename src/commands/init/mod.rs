@@ -6,6 +6,7 @@
 //! the pipeline, `render` writes it out.
 
 mod choose;
+mod extras;
 mod framework;
 mod infer;
 mod profile;
