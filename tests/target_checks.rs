@@ -29,7 +29,9 @@ fn a_database_not_in_utf8_is_refused_before_anything_is_created() {
 }
 
 #[test]
-fn a_mapping_asking_for_citext_without_the_extension_names_the_column() {
+fn a_mapping_asking_for_citext_creates_the_extension_or_names_the_column() {
+    // Declared before the database, so the database goes first.
+    let role = TestRole::new();
     let db = TestDb::new();
     let (_dir, toml) = mapped_fixture(
         "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT); INSERT INTO users VALUES (1, 'A@b.c');",
@@ -43,7 +45,12 @@ fn a_mapping_asking_for_citext_without_the_extension_names_the_column() {
         &text[type_at + "type = \"text\"".len()..]
     );
     std::fs::write(&toml, text).unwrap();
-    let o = run_pipeline(&toml, &db.url, &[]);
+    // A user who may not create the extension: refused, the column named.
+    db.exec(&format!("ALTER ROLE \"{}\" LOGIN", role.name));
+    let mut weak = url::Url::parse(&db.url).unwrap();
+    weak.set_username(&role.name).unwrap();
+    weak.set_password(None).unwrap();
+    let o = run_pipeline(&toml, weak.as_str(), &[]);
     assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     let e = stderr(&o);
     assert!(
@@ -51,10 +58,18 @@ fn a_mapping_asking_for_citext_without_the_extension_names_the_column() {
         "{e}"
     );
     assert_eq!(created(&db), "0/0", "nothing may be created: {e}");
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM pg_extension WHERE extname = 'citext'"),
+        "0"
+    );
 
-    // With the extension the same mapping creates a citext column.
-    db.exec("CREATE EXTENSION citext");
+    // A user who may (here the superuser): the run creates the extension
+    // and a citext column.
     let o = run_pipeline(&toml, &db.url, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM pg_extension WHERE extname = 'citext'"),
+        "1"
+    );
     assert_eq!(db.scalar("SELECT id FROM users WHERE email = 'a@B.C'"), "1");
 }

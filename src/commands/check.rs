@@ -403,6 +403,10 @@ pub fn print(r: &CheckReport) {
                 k.count,
                 if k.kind == "null" {
                     "a NULL in a key column (a PostgreSQL primary key allows none; make it a unique index)"
+                } else if k.kind == "duplicate once case is folded" {
+                    "a value another row holds in another case: the key is citext (COLLATE NOCASE), \
+                     which folds all of Unicode where SQLite's NOCASE folds only A-Z; change one \
+                     of them in the source, or give the column type text (case-sensitive)"
                 } else {
                     "a value already taken by another row"
                 }
@@ -594,6 +598,7 @@ fn foreign_key_orphans(
 mod keys {
     use super::KeyProblem;
     use crate::config::plan::TablePlan;
+    use crate::pg::types::PgType;
     use crate::sqlite::introspect::sqlite_quote;
     use crate::sqlite::source;
     use anyhow::Result;
@@ -667,6 +672,9 @@ mod keys {
         let mut stmt = conn.prepare(&sql)?;
         let mut rows = stmt.query([])?;
         let mut seen: Vec<HashMap<String, String>> = vec![HashMap::new(); sets.len()];
+        // Keys with a citext column: their exact values too, to tell a true
+        // duplicate from one PostgreSQL's case folding makes.
+        let mut seen_exact: Vec<HashSet<String>> = vec![HashSet::new(); sets.len()];
         let mut problems: Vec<Option<KeyProblem>> = vec![None; sets.len() * 2];
         let mut n = 0u64;
         while let Some(r) = rows.next()? {
@@ -692,6 +700,7 @@ mod keys {
             }
             for (s, (name, cols, is_pk)) in sets.iter().enumerate() {
                 let parts: Vec<&Option<String>> = cols.iter().map(|i| &vals[i]).collect();
+                let folds = cols.iter().any(|&i| t.columns[i].ty == PgType::Citext);
                 if parts.iter().any(|p| p.is_none()) {
                     if *is_pk {
                         let p = problems[2 * s].get_or_insert_with(|| problem(name, "null"));
@@ -702,24 +711,84 @@ mod keys {
                     }
                     continue; // NULLs never collide in a unique index
                 }
-                let key: Vec<&str> = parts.iter().map(|p| p.as_deref().unwrap_or("")).collect();
+                let key: Vec<String> = cols
+                    .iter()
+                    .zip(&parts)
+                    .map(|(&i, p)| {
+                        let v = p.as_deref().unwrap_or("");
+                        if t.columns[i].ty == PgType::Citext {
+                            fold_case(v)
+                        } else {
+                            v.to_string()
+                        }
+                    })
+                    .collect();
                 let key = key.join("\u{1}");
+                // For a key with a citext column, rows are named with their
+                // values: they differ, and only PostgreSQL's case folding
+                // makes them one key.
+                let label = if folds {
+                    let shown: Vec<String> = cols
+                        .iter()
+                        .map(|&i| raw_text(r.get_ref(used.binary_search(&i).unwrap_or(0) + 1)))
+                        .collect();
+                    format!("{row} ({})", shown.join(", "))
+                } else {
+                    row.clone()
+                };
                 match seen[s].get(&key) {
                     Some(first) => {
-                        let p =
-                            problems[2 * s + 1].get_or_insert_with(|| problem(name, "duplicate"));
+                        let kind = if folds && !seen_exact[s].contains(&parts_key(&parts)) {
+                            "duplicate once case is folded"
+                        } else {
+                            "duplicate"
+                        };
+                        let p = problems[2 * s + 1].get_or_insert_with(|| problem(name, kind));
                         p.count += 1;
                         if p.examples.len() < EXAMPLES {
-                            p.examples.push(format!("{row} (same as {first})"));
+                            p.examples.push(if folds {
+                                format!("{label} same as {first}")
+                            } else {
+                                format!("{row} (same as {first})")
+                            });
                         }
                     }
                     None => {
-                        seen[s].insert(key, row.clone());
+                        seen[s].insert(key, label);
                     }
+                }
+                if folds {
+                    seen_exact[s].insert(parts_key(&parts));
                 }
             }
         }
         Ok(problems.into_iter().flatten().collect())
+    }
+
+    fn parts_key(parts: &[&Option<String>]) -> String {
+        let v: Vec<&str> = parts.iter().map(|p| p.as_deref().unwrap_or("")).collect();
+        v.join("\u{1}")
+    }
+
+    /// citext's rule (PostgreSQL's `lower()`): every character to its
+    /// lower case, all of Unicode (SQLite's NOCASE folds only A-Z).
+    pub(super) fn fold_case(s: &str) -> String {
+        s.chars()
+            .map(|c| c.to_lowercase().next().unwrap_or(c))
+            .collect()
+    }
+
+    /// A source cell as shown in a report: text quoted, others as SQL.
+    fn raw_text(v: rusqlite::Result<rusqlite::types::ValueRef<'_>>) -> String {
+        use rusqlite::types::ValueRef;
+        match v {
+            Ok(ValueRef::Text(b)) => format!("'{}'", String::from_utf8_lossy(b)),
+            Ok(ValueRef::Integer(i)) => i.to_string(),
+            Ok(ValueRef::Real(f)) => f.to_string(),
+            Ok(ValueRef::Null) => "NULL".into(),
+            Ok(ValueRef::Blob(b)) => format!("blob of {} bytes", b.len()),
+            Err(e) => format!("({e})"),
+        }
     }
 
     fn problem(key: &str, kind: &'static str) -> KeyProblem {

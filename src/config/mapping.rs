@@ -325,6 +325,13 @@ pub struct ColumnMap {
     /// Unset: NULL is loaded as NULL, and is a reject in a NOT NULL column.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_null: Option<OnNull>,
+    /// A PostgreSQL expression (over target column names): the column is
+    /// created `GENERATED ALWAYS AS (expr) STORED`, left out of COPY and
+    /// computed by PostgreSQL; `verify` compares its values with SQLite's.
+    /// `init` writes it for a SQLite generated column whose expression
+    /// translates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generated: Option<String>,
 }
 
 /// A column's `on_null`.

@@ -468,3 +468,23 @@ fn too_many_columns_and_system_column_names_are_refused() {
         "{e}"
     );
 }
+
+#[test]
+fn a_generated_column_takes_no_default_or_identity() {
+    let toml = r#"
+[source]
+path = "x.db"
+[tables.t.columns]
+a = { type = "bigint" }
+b = { type = "bigint", generated = '"a" * 2', identity = true }
+c = { type = "bigint", generated = '"a" * 3' }
+"#;
+    let e = Pipeline::parse(toml, Path::new("p.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("tables.t.columns.b.generated") && e.contains("takes no identity"),
+        "{e}"
+    );
+    assert!(!e.contains("columns.c"), "{e}");
+}

@@ -39,6 +39,9 @@ pub struct AddedColumn {
     pub default: Option<String>,
     /// Created right after this column (else after all others).
     pub after: Option<String>,
+    /// `default` is a generation expression: `GENERATED ALWAYS AS
+    /// (default) STORED`.
+    pub generated: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -68,8 +71,13 @@ pub struct TablePlan {
     pub schema: String,
     /// Loaded by COPY, in this order.
     pub columns: Vec<ColumnPlan>,
-    /// Filled by PostgreSQL (defaults or NULL).
+    /// Filled by PostgreSQL (defaults or NULL); also the generated columns
+    /// (`generated`), created `GENERATED ALWAYS AS (…) STORED`.
     pub added: Vec<AddedColumn>,
+    /// Columns PostgreSQL computes (the mapping's `generated`): never
+    /// loaded, but `verify` hashes them with the loaded columns (SQLite's
+    /// values against PostgreSQL's), in this order after them.
+    pub generated: Vec<ColumnPlan>,
     pub filter: Option<String>,
     pub without_rowid: bool,
     /// The table's own setting, else the pipeline's default.
@@ -325,10 +333,16 @@ pub fn plan(p: &Pipeline) -> Result<Vec<TablePlan>> {
     for (src, t) in p.included_tables() {
         let target = t.target_name(src).to_string();
         let mut columns = Vec::new();
+        let mut generated = Vec::new();
+        let mut generated_added = Vec::new();
+        // The target name of the column before each one, for placing a
+        // generated column where the source has it.
+        let mut previous: Option<String> = None;
         for (cname, c) in &t.columns {
             if !c.include {
                 continue;
             }
+            let after = previous.replace(c.target_name(cname).to_string());
             let ty = PgType::parse(&c.pg_type)
                 .map_err(|e| anyhow!("table {src}, column {cname}: {e}"))?;
             let opts = convert_options(&p.defaults, Some(c))
@@ -346,7 +360,7 @@ pub fn plan(p: &Pipeline) -> Result<Vec<TablePlan>> {
                 }
                 _ => None,
             };
-            columns.push(ColumnPlan {
+            let plan = ColumnPlan {
                 source: cname.clone(),
                 target: c.target_name(cname).to_string(),
                 converter,
@@ -357,7 +371,21 @@ pub fn plan(p: &Pipeline) -> Result<Vec<TablePlan>> {
                 default: c.default.clone(),
                 identity: c.identity,
                 sequence_floor: c.sequence_floor,
-            });
+            };
+            match &c.generated {
+                Some(expr) => {
+                    generated_added.push(AddedColumn {
+                        name: plan.target.clone(),
+                        ty: plan.ty.clone(),
+                        not_null: plan.not_null,
+                        default: Some(expr.clone()),
+                        after,
+                        generated: true,
+                    });
+                    generated.push(plan);
+                }
+                None => columns.push(plan),
+            }
         }
         let added = t
             .add_columns
@@ -370,9 +398,13 @@ pub fn plan(p: &Pipeline) -> Result<Vec<TablePlan>> {
                     not_null: c.not_null,
                     default: c.default.clone(),
                     after: c.after.clone(),
+                    generated: false,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        // Generated columns first, each after its source neighbour (which
+        // may itself be generated: placed earlier in this list).
+        let added: Vec<AddedColumn> = generated_added.into_iter().chain(added).collect();
         let pk_name = ident::derived(&[&target, "pkey"], &mut taken);
         let mut foreign_keys = Vec::new();
         for fk in &t.foreign_keys {
@@ -432,6 +464,7 @@ pub fn plan(p: &Pipeline) -> Result<Vec<TablePlan>> {
             schema: schema.clone(),
             columns,
             added,
+            generated,
             filter: t.filter.clone(),
             without_rowid: t.without_rowid,
             commit_every: t.commit_every.unwrap_or(p.defaults.commit_every),

@@ -163,6 +163,32 @@ impl Pipeline {
                         push(format!("{cp}.timezone"), e);
                     }
                 }
+                if let Some(g) = &c.generated {
+                    let clash = [
+                        (c.identity, "identity"),
+                        (c.default.is_some(), "default"),
+                        (c.on_null.is_some(), "on_null"),
+                        (c.json_wrap.is_some(), "json_wrap"),
+                    ]
+                    .into_iter()
+                    .filter(|(on, _)| *on)
+                    .map(|(_, k)| k)
+                    .collect::<Vec<_>>();
+                    if g.trim().is_empty() {
+                        push(
+                            format!("{cp}.generated"),
+                            "an empty generation expression; remove `generated` to load the column's values".into(),
+                        );
+                    } else if !clash.is_empty() {
+                        push(
+                            format!("{cp}.generated"),
+                            format!(
+                                "a generated column is computed by PostgreSQL, so it takes no {}",
+                                clash.join(", ")
+                            ),
+                        );
+                    }
+                }
                 if c.sequence_floor.is_some() && !c.identity {
                     push(
                         format!("{cp}.sequence_floor"),

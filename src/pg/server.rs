@@ -59,12 +59,31 @@ pub async fn check_target<'a>(
             .query_one("SELECT to_regtype('citext') IS NOT NULL", &[])
             .await?;
         if !r.get::<_, bool>(0) {
-            return Err(error::blocked(format!(
-                "the mapping gives {} the type citext, which target database {db} does not have; \
-                 run CREATE EXTENSION citext there (it ships with PostgreSQL's contrib package) \
-                 and run again; nothing was written",
-                need_citext.join(", ")
-            )));
+            // citext is a trusted extension (PostgreSQL 13+): a user who
+            // may create objects in the database may create it.
+            match c
+                .execute("CREATE EXTENSION IF NOT EXISTS citext", &[])
+                .await
+            {
+                Ok(_) => tracing::info!(
+                    "created extension citext in target database {db} (the mapping gives {} the type citext)",
+                    need_citext.join(", ")
+                ),
+                Err(e) => {
+                    let why = e
+                        .as_db_error()
+                        .map(|d| d.message().to_string())
+                        .unwrap_or_else(|| e.to_string());
+                    return Err(error::blocked(format!(
+                        "the mapping gives {} the type citext, which target database {db} does not have, \
+                         and CREATE EXTENSION citext failed ({why}); have a superuser or the database owner \
+                         run CREATE EXTENSION citext there (it ships with PostgreSQL's contrib package) \
+                         and run again, or change those columns' type to text (case-sensitive); \
+                         nothing was written",
+                        need_citext.join(", ")
+                    )));
+                }
+            }
         }
     }
     Ok(())

@@ -58,6 +58,9 @@ pub struct SourceColumn {
     pub hidden: i32,
     /// A generated column's expression as written.
     pub generated: Option<String>,
+    /// The column's `COLLATE` clause when it has one (`NOCASE`, `RTRIM`,
+    /// as written); `None` is SQLite's default `BINARY`.
+    pub collation: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -274,9 +277,18 @@ fn read_table(conn: &Connection, name: &str, sql: &str) -> Result<SourceTable> {
                 pk_position: r.get::<_, i64>(4)? as u32,
                 hidden: r.get::<_, i64>(5)? as i32,
                 generated: None,
+                collation: None,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
+    for (name, coll) in crate::sqlite::columns::column_collations(sql) {
+        if let Some(c) = columns
+            .iter_mut()
+            .find(|c| c.name.eq_ignore_ascii_case(&name))
+        {
+            c.collation = (!coll.eq_ignore_ascii_case("binary")).then_some(coll);
+        }
+    }
     for g in crate::sqlite::columns::generated_columns(sql) {
         if let Some(c) = columns
             .iter_mut()

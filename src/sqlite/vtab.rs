@@ -283,6 +283,7 @@ pub fn keep_rowid(t: &mut SourceTable, module: &str, rowid: &str) -> Result<(), 
             pk_position: 1,
             hidden: 0,
             generated: None,
+            collation: None,
         },
     );
     t.primary_key = vec![rowid.into()];

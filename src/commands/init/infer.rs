@@ -4,6 +4,9 @@
 //! that can be carried over (with a warning for each one that cannot).
 
 use super::choose::choose_type;
+use super::extras::{
+    citext_to_children, collation_choice, generated_def, is_plain_text, nocase_warnings,
+};
 use super::profile::{ColumnProfile, Profiles};
 use crate::config::mapping::{
     ColumnMap, Deferrable, EpochUnit, ForeignKeyDef, IndexDef, Pipeline, SourceConfig, TableMap,
@@ -37,19 +40,19 @@ fn cp_max(prof: Option<&HashMap<String, ColumnProfile>>, col: &str) -> Option<f6
 }
 
 /// Source column name → (target name, target type, included).
-struct ColInfo {
-    target: String,
-    ty: PgType,
-    include: bool,
+pub(super) struct ColInfo {
+    pub(super) target: String,
+    pub(super) ty: PgType,
+    pub(super) include: bool,
 }
 
-struct TableNames {
-    target: String,
-    cols: Vec<(String, ColInfo)>,
+pub(super) struct TableNames {
+    pub(super) target: String,
+    pub(super) cols: Vec<(String, ColInfo)>,
 }
 
 impl TableNames {
-    fn col(&self, name: &str) -> Option<&ColInfo> {
+    pub(super) fn col(&self, name: &str) -> Option<&ColInfo> {
         self.cols
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -135,7 +138,10 @@ pub fn build_pipeline_with(
             if let Some(note) = &choice.note {
                 warnings.push(format!("`{}`.`{}`: {note}", t.name, c.name));
             }
-            let ty = choice.ty;
+            let mut ty = choice.ty;
+            if let Some(w) = collation_choice(&t.name, c, &mut ty) {
+                warnings.push(w);
+            }
             cols.push((
                 c.name.clone(),
                 ColInfo {
@@ -171,6 +177,7 @@ pub fn build_pipeline_with(
         }
         names.insert(t.name.clone(), TableNames { target, cols });
     }
+    warnings.extend(citext_to_children(schema, &mut names));
     // Reserve the primary-key constraint names `prepare` will use, and the
     // names of CREATE INDEX indexes that fit, before deriving new names.
     for t in &schema.tables {
@@ -219,10 +226,24 @@ pub fn build_pipeline_with(
                         )
                     })
                     .unwrap_or_default();
-                warnings.push(format!(
-                    "`{}`.`{}`: generated column{expr} {kind}: loaded as a plain column, its values copied; PostgreSQL will not compute it for new rows (make it GENERATED ALWAYS AS (…) STORED by hand to have it computed)",
-                    t.name, c.name
-                ));
+                match generated_def(tn, t, c, &info.ty) {
+                    Ok(pg) => {
+                        let case = if pg.contains("lower(") || pg.contains("upper(") {
+                            " (PostgreSQL's lower/upper fold all of Unicode, SQLite's only A-Z: verify names a table where that changes a value)"
+                        } else {
+                            ""
+                        };
+                        warnings.push(format!(
+                            "`{}`.`{}`: generated column{expr} {kind} → GENERATED ALWAYS AS ({pg}) STORED: computed by PostgreSQL for every row (not copied); `verify` compares its values with SQLite's{case}",
+                            t.name, c.name
+                        ));
+                        cm.generated = Some(pg);
+                    }
+                    Err(why) => warnings.push(format!(
+                        "`{}`.`{}`: generated column{expr} {kind}: loaded as a plain column, its values copied ({why}); PostgreSQL will not compute it for new rows (make it GENERATED ALWAYS AS (…) STORED by hand to have it computed)",
+                        t.name, c.name
+                    )),
+                }
             }
             let identity = t.rowid_alias.as_deref() == Some(c.name.as_str())
                 || (t.autoincrement && t.primary_key.len() == 1 && c.pk_position == 1);
@@ -317,7 +338,7 @@ pub fn build_pipeline_with(
                 )),
             }
         }
-        for w in nocase_warnings(t) {
+        for w in nocase_warnings(t, tn) {
             warnings.push(w);
         }
 
@@ -356,7 +377,12 @@ pub fn build_pipeline_with(
                 let pi = pn.col(p).filter(|x| x.include);
                 match (ci, pi) {
                     (Some(ci), Some(pi)) => {
-                        let same = ci.ty == pi.ty || (ci.ty.is_integer() && pi.ty.is_integer());
+                        // A citext child of a text parent compares as
+                        // text (citext casts to text implicitly), as
+                        // SQLite compares with the parent's collation.
+                        let same = ci.ty == pi.ty
+                            || (ci.ty.is_integer() && pi.ty.is_integer())
+                            || (ci.ty == PgType::Citext && is_plain_text(&pi.ty));
                         if !same {
                             problem = Some(format!(
                                 "`{c}` is {} but `{}`.`{p}` is {} (PostgreSQL cannot compare them)",
@@ -446,29 +472,6 @@ pub fn build_pipeline_with(
         file: PathBuf::new(),
     };
     (pipeline, warnings)
-}
-
-/// Warn about indexes whose collation PostgreSQL will not reproduce.
-fn nocase_warnings(t: &SourceTable) -> Vec<String> {
-    let mut out = Vec::new();
-    for ix in &t.indexes {
-        for p in &ix.columns {
-            if let IndexPart::Column {
-                name,
-                collation: Some(coll),
-                ..
-            } = p
-            {
-                out.push(format!(
-                    "index `{}` on `{}`: column `{name}` uses collation {coll}; the PostgreSQL index compares exactly{}",
-                    ix.name,
-                    t.name,
-                    if ix.unique { " (values differing only in case become allowed)" } else { "" }
-                ));
-            }
-        }
-    }
-    out
 }
 
 /// Are `cols` (source names) the primary key or a full unique index of `t`?

@@ -7,6 +7,7 @@
 
 mod checks;
 mod choose;
+mod extras;
 mod framework;
 mod infer;
 mod orphans;

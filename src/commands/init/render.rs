@@ -102,6 +102,9 @@ pub fn render(
                     if let Some(def) = &sc.default {
                         d.push(format!("default {}", one_line(def)));
                     }
+                    if let Some(coll) = &sc.collation {
+                        d.push(format!("COLLATE {}", one_line(coll)));
+                    }
                     if sc.hidden >= 2 {
                         let kind = if sc.hidden == 3 { "STORED" } else { "VIRTUAL" };
                         d.push(match &sc.generated {

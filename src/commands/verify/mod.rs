@@ -145,7 +145,10 @@ async fn verify_context(mut ctx: crate::stages::Context) -> Result<VerifyReport>
             });
             continue;
         }
-        let plan = crate::stages::fitted_to_target(&client, t).await?;
+        let mut plan = crate::stages::fitted_to_target(&client, t).await?;
+        // Generated columns are hashed too: SQLite's computed values on the
+        // source side, PostgreSQL's stored ones on the target side.
+        plan.columns.extend(t.generated.iter().cloned());
         let wire: Vec<Type> = plan.columns.iter().map(|c| c.ty.wire_type()).collect();
         let rowid = reader::rowid_name(&plan, &columns_by_table[&t.source]);
         // Rows PostgreSQL refused during the load are rejects the

@@ -644,7 +644,7 @@ async fn constants_for(
     p: &Pipeline,
 ) -> Result<Vec<(String, PgType, Value)>> {
     let mut out = Vec::new();
-    for a in &t.added {
+    for a in t.added.iter().filter(|a| !a.generated) {
         let Some(expr) = &a.default else { continue };
         let ty = catalog::copy_types(client, &t.schema, &t.target, std::slice::from_ref(&a.name))
             .await?

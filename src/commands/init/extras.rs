@@ -1,0 +1,217 @@
+//! `init`'s decisions on what surrounds a column's data: its SQLite
+//! collation (`COLLATE NOCASE` → `citext`, carried to the foreign keys
+//! that reference it; `RTRIM` named as not kept) and its generation
+//! expression (`GENERATED ALWAYS AS (…) STORED` when it translates).
+
+use super::infer::TableNames;
+use crate::pg::types::PgType;
+use crate::sqlite::introspect::{IndexPart, SourceSchema, SourceTable};
+use crate::sqlite::lexer::tokenize;
+use crate::sqlite::typemap::translate_expr_with;
+use std::collections::HashMap;
+
+/// A SQLite generated column's expression for PostgreSQL's `GENERATED
+/// ALWAYS AS (…) STORED`, or why not: it must translate (to the
+/// translator's functions, all immutable), reference no other generated
+/// column (PostgreSQL refuses that) and give a number or text (no
+/// casts to date/time types, no `||` with a non-text column: those are
+/// not immutable in PostgreSQL).
+pub(super) fn generated_def(
+    tn: &TableNames,
+    t: &SourceTable,
+    c: &crate::sqlite::introspect::SourceColumn,
+    ty: &PgType,
+) -> Result<String, String> {
+    let sql = c
+        .generated
+        .as_deref()
+        .ok_or("its expression was not read")?;
+    let numeric = |ty: &PgType| {
+        ty.is_integer() || matches!(ty, PgType::Real | PgType::Double | PgType::Numeric(_))
+    };
+    if !(numeric(ty) || is_plain_text(ty)) {
+        return Err(format!("its type is {ty}, not a number or text"));
+    }
+    let mut unknown = None;
+    let mut uses: Vec<String> = Vec::new();
+    let mut resolve = |n: &str| match t.column(n) {
+        Some(sc) if sc.hidden >= 2 => {
+            unknown.get_or_insert_with(|| format!("it uses generated column `{}`", sc.name));
+            None
+        }
+        Some(sc) => match tn.col(&sc.name) {
+            Some(ci) if ci.include => {
+                uses.push(ci.target.clone());
+                Some(ci.target.clone())
+            }
+            _ => None,
+        },
+        None => {
+            unknown.get_or_insert_with(|| format!("`{n}` is not a column"));
+            None
+        }
+    };
+    let translated = translate_expr_with(sql, &mut resolve);
+    let Some((pg, _)) = translated else {
+        return Err(
+            unknown.unwrap_or_else(|| "its SQL has no faithful PostgreSQL equivalent here".into())
+        );
+    };
+    let col_ty = |name: &str| {
+        tn.cols
+            .iter()
+            .find(|(_, ci)| ci.target == name)
+            .map(|(_, ci)| ci.ty.clone())
+    };
+    for u in &uses {
+        match col_ty(u) {
+            Some(ty) if numeric(&ty) || is_plain_text(&ty) || ty == PgType::Citext => {}
+            Some(ty) => return Err(format!("it uses `{u}`, which becomes {ty}")),
+            None => return Err(format!("it uses `{u}`, which is not moved")),
+        }
+    }
+    let toks = tokenize(&pg).unwrap_or_default();
+    if toks.iter().any(|t| t.is_op("||"))
+        && uses
+            .iter()
+            .any(|u| col_ty(u).is_some_and(|ty| !is_plain_text(&ty) && ty != PgType::Citext))
+    {
+        return Err("`||` with a non-text column is not immutable in PostgreSQL".into());
+    }
+    if toks.iter().any(|t| t.is_word("cast"))
+        && toks.iter().any(|t| {
+            [
+                "date",
+                "time",
+                "timestamp",
+                "timestamptz",
+                "interval",
+                "timetz",
+            ]
+            .iter()
+            .any(|w| t.is_word(w))
+        })
+    {
+        return Err("a cast to a date/time type is not immutable in PostgreSQL".into());
+    }
+    Ok(pg)
+}
+
+/// Text types that can become `citext` (a length limit is lost).
+pub(super) fn is_plain_text(ty: &PgType) -> bool {
+    matches!(ty, PgType::Text | PgType::Varchar(_) | PgType::Char(_))
+}
+
+/// A column's SQLite collation: `NOCASE` on a text column makes it
+/// `citext` (case-insensitive equality, uniqueness and LIKE in
+/// PostgreSQL, as SQLite had); `RTRIM` and other collations are not kept.
+/// Returns the warning (also the column's `# init:` note in the mapping).
+pub(super) fn collation_choice(
+    table: &str,
+    c: &crate::sqlite::introspect::SourceColumn,
+    ty: &mut PgType,
+) -> Option<String> {
+    let coll = c.collation.as_deref()?;
+    let at = format!("`{table}`.`{}`", c.name);
+    if coll.eq_ignore_ascii_case("nocase") {
+        if is_plain_text(ty) {
+            let was = std::mem::replace(ty, PgType::Citext);
+            return Some(format!(
+                "{at}: COLLATE NOCASE → citext (was {was}): PostgreSQL compares it without regard to case, so its unique keys, foreign keys and LIKE stay case-insensitive; citext folds all of Unicode where NOCASE folds only ASCII ('É' = 'é' now), which `sqlite2pg check` reports as duplicate keys; needs the citext extension (run creates it when missing)"
+            ));
+        }
+        return Some(format!(
+            "{at}: COLLATE NOCASE not kept: the column becomes {ty}, not text; its text values compare exactly"
+        ));
+    }
+    if coll.eq_ignore_ascii_case("rtrim") {
+        return Some(format!(
+            "{at}: COLLATE RTRIM not kept: PostgreSQL compares trailing spaces ('a ' <> 'a'), so values SQLite held equal become distinct (a unique key allows both)"
+        ));
+    }
+    Some(format!(
+        "{at}: COLLATE {coll} not kept (an application-defined collation): PostgreSQL compares the column by its default collation"
+    ))
+}
+
+/// Foreign-key columns referencing a `citext` (NOCASE) parent column
+/// become `citext` too: SQLite compares them with the parent's collation,
+/// and PostgreSQL can compare text with citext only that way round.
+/// Repeated for chains of keys.
+pub(super) fn citext_to_children(
+    schema: &SourceSchema,
+    names: &mut HashMap<String, TableNames>,
+) -> Vec<String> {
+    let mut warnings = Vec::new();
+    loop {
+        let mut changed = false;
+        for t in &schema.tables {
+            for fk in &t.foreign_keys {
+                let Some(parent) = schema.table(&fk.ref_table) else {
+                    continue;
+                };
+                let ref_cols: &[String] = if fk.ref_columns.is_empty() {
+                    &parent.primary_key
+                } else {
+                    &fk.ref_columns
+                };
+                for (c, p) in fk.columns.iter().zip(ref_cols) {
+                    let parent_citext = names
+                        .get(&parent.name)
+                        .and_then(|n| n.col(p))
+                        .is_some_and(|x| x.ty == PgType::Citext);
+                    if !parent_citext {
+                        continue;
+                    }
+                    let Some(child) = names.get_mut(&t.name).and_then(|n| {
+                        n.cols
+                            .iter_mut()
+                            .find(|(n, _)| n.eq_ignore_ascii_case(c))
+                            .map(|(_, x)| x)
+                    }) else {
+                        continue;
+                    };
+                    if is_plain_text(&child.ty) {
+                        let was = std::mem::replace(&mut child.ty, PgType::Citext);
+                        warnings.push(format!(
+                            "`{}`.`{c}`: citext (was {was}): it references `{}`.`{p}`, which is COLLATE NOCASE (citext), and SQLite compares the key without regard to case",
+                            t.name, parent.name
+                        ));
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if !changed {
+            return warnings;
+        }
+    }
+}
+
+/// Warn about indexes whose collation PostgreSQL will not reproduce (a
+/// NOCASE column that became citext keeps it).
+pub(super) fn nocase_warnings(t: &SourceTable, tn: &TableNames) -> Vec<String> {
+    let mut out = Vec::new();
+    for ix in &t.indexes {
+        for p in &ix.columns {
+            if let IndexPart::Column {
+                name,
+                collation: Some(coll),
+                ..
+            } = p
+            {
+                let citext = tn.col(name).is_some_and(|c| c.ty == PgType::Citext);
+                if citext && coll.eq_ignore_ascii_case("nocase") {
+                    continue;
+                }
+                out.push(format!(
+                    "index `{}` on `{}`: column `{name}` uses collation {coll}; the PostgreSQL index compares exactly{}",
+                    ix.name,
+                    t.name,
+                    if ix.unique { " (values differing only in case become allowed)" } else { "" }
+                ));
+            }
+        }
+    }
+    out
+}
