@@ -21,10 +21,12 @@ pub async fn checked(client: &Client, t: &TablePlan) -> Result<Option<TablePlan>
         .enumerate()
         .filter(|(_, c)| !c.identity)
         .filter_map(|(i, c)| Some((false, i, c.target.as_str(), &c.ty, c.default.as_deref()?)));
+    // A generated column's expression is no default (it names columns).
     let added = t
         .added
         .iter()
         .enumerate()
+        .filter(|(_, a)| !a.generated)
         .filter_map(|(i, a)| Some((true, i, a.name.as_str(), &a.ty, a.default.as_deref()?)));
     let all: Vec<_> = loaded.chain(added).collect();
     for (is_added, i, name, ty, default) in all {
