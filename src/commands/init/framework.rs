@@ -269,24 +269,17 @@ fn utc_wall_time(
     warnings: &mut Vec<String>,
 ) {
     let mut cols = Vec::new();
-    for (tname, tm) in p.table_maps.iter_mut() {
-        let Some(st) = schema.tables.iter().find(|t| &t.name == tname) else {
-            continue;
-        };
-        for sc in &st.columns {
-            let Some(cm) = tm.columns.get_mut(&sc.name) else {
-                continue;
-            };
-            let declared = sc.declared_type.trim().to_ascii_lowercase();
-            if declared.starts_with("datetime") && cm.pg_type == PgType::Timestamptz.to_string() {
-                cm.pg_type = PgType::Timestamp.to_string();
-                if let Some(raw) = &sc.default {
-                    cm.default = translate_default(raw, &PgType::Timestamp).unwrap_or(None);
-                }
-                cols.push(format!("{tname}.{}", sc.name));
+    for_each_column(p, schema, |st, sc, cm| {
+        let tname = &st.name;
+        let declared = sc.declared_type.trim().to_ascii_lowercase();
+        if declared.starts_with("datetime") && cm.pg_type == PgType::Timestamptz.to_string() {
+            cm.pg_type = PgType::Timestamp.to_string();
+            if let Some(raw) = &sc.default {
+                cm.default = translate_default(raw, &PgType::Timestamp).unwrap_or(None);
             }
+            cols.push(format!("{tname}.{}", sc.name));
         }
-    }
+    });
     if !cols.is_empty() {
         let (name, what) = match f {
             Framework::Prisma => (
@@ -301,6 +294,25 @@ fn utc_wall_time(
             cols.len(),
             cols.join(", ")
         ));
+    }
+}
+
+/// Call `f` with each mapped column of each source table: the table, the
+/// source column and its mapping entry.
+fn for_each_column(
+    p: &mut Pipeline,
+    schema: &SourceSchema,
+    mut f: impl FnMut(&SourceTable, &SourceColumn, &mut ColumnMap),
+) {
+    for (tname, tm) in p.table_maps.iter_mut() {
+        let Some(st) = schema.tables.iter().find(|t| &t.name == tname) else {
+            continue;
+        };
+        for sc in &st.columns {
+            if let Some(cm) = tm.columns.get_mut(&sc.name) {
+                f(st, sc, cm);
+            }
+        }
     }
 }
 
@@ -336,21 +348,14 @@ fn sqlalchemy(
     warnings: &mut Vec<String>,
 ) {
     let mut uuids = Vec::new();
-    for (tname, tm) in p.table_maps.iter_mut() {
-        let Some(st) = schema.tables.iter().find(|t| &t.name == tname) else {
-            continue;
-        };
-        for sc in &st.columns {
-            let Some(cm) = tm.columns.get_mut(&sc.name) else {
-                continue;
-            };
-            let cells = profiles.get(tname).and_then(|p| p.get(&sc.name));
-            if hex32_uuid(sc, cm, cells) {
-                cm.pg_type = PgType::Uuid.to_string();
-                uuids.push(format!("{tname}.{}", sc.name));
-            }
+    for_each_column(p, schema, |st, sc, cm| {
+        let tname = &st.name;
+        let cells = profiles.get(tname).and_then(|p| p.get(&sc.name));
+        if hex32_uuid(sc, cm, cells) {
+            cm.pg_type = PgType::Uuid.to_string();
+            uuids.push(format!("{tname}.{}", sc.name));
         }
-    }
+    });
     if !uuids.is_empty() {
         warnings.push(format!(
             "SQLAlchemy: {} Uuid column(s) (CHAR(32), every cell 32 hex digits) → uuid, \
@@ -401,52 +406,44 @@ fn django(
     let mut json = Vec::new();
     let mut texts = Vec::new();
     let mut decimals = Vec::new();
-    for (tname, tm) in p.table_maps.iter_mut() {
-        let Some(st) = schema.tables.iter().find(|t| &t.name == tname) else {
-            continue;
-        };
-        for sc in &st.columns {
-            let Some(cm) = tm.columns.get_mut(&sc.name) else {
-                continue;
-            };
-            let declared = sc.declared_type.split_whitespace().collect::<String>();
-            let cells = profiles.get(tname).and_then(|p| p.get(&sc.name));
-            let only_text = cells.is_some_and(|c| c.integer + c.real + c.blob == 0);
-            let jsonb = PgType::Jsonb.to_string();
-            if declared.eq_ignore_ascii_case("datetime")
-                && cm.pg_type == PgType::Timestamp.to_string()
-            {
-                cm.pg_type = PgType::Timestamptz.to_string();
-                if let Some(raw) = &sc.default {
-                    cm.default = translate_default(raw, &PgType::Timestamptz).unwrap_or(None);
-                }
-                times.push(format!("{tname}.{}", sc.name));
-            } else if hex32_uuid(sc, cm, cells) {
-                cm.pg_type = PgType::Uuid.to_string();
-                uuids.push(format!("{tname}.{}", sc.name));
-            } else if has_json_valid_check(st, &sc.name) {
-                if cm.pg_type != jsonb && only_text && sc.default.is_none() {
-                    cm.pg_type = jsonb;
-                    json.push(format!("{tname}.{}", sc.name));
-                }
-            } else if cm.pg_type == jsonb {
-                // The cell rules' upgrade, undone: its warning goes too.
-                let fits = |n: u32| cells.is_none_or(|c| c.max_chars <= u64::from(n));
-                cm.pg_type = match declared_length(&sc.declared_type) {
-                    Some(n) if fits(n) => PgType::Varchar(Some(n)),
-                    _ => PgType::Text,
-                }
-                .to_string();
-                let prefix = format!("`{tname}`.`{}`: ", sc.name);
-                warnings.retain(|w| !(w.starts_with(&prefix) && w.contains("jsonb")));
-                texts.push(format!("{tname}.{}", sc.name));
-            } else if declared.eq_ignore_ascii_case("decimal")
-                && cm.pg_type == PgType::Numeric(None).to_string()
-            {
-                decimals.push(format!("{tname}.{}", sc.name));
+    for_each_column(p, schema, |st, sc, cm| {
+        let tname = &st.name;
+        let declared = sc.declared_type.split_whitespace().collect::<String>();
+        let cells = profiles.get(tname).and_then(|p| p.get(&sc.name));
+        let only_text = cells.is_some_and(|c| c.integer + c.real + c.blob == 0);
+        let jsonb = PgType::Jsonb.to_string();
+        if declared.eq_ignore_ascii_case("datetime") && cm.pg_type == PgType::Timestamp.to_string()
+        {
+            cm.pg_type = PgType::Timestamptz.to_string();
+            if let Some(raw) = &sc.default {
+                cm.default = translate_default(raw, &PgType::Timestamptz).unwrap_or(None);
             }
+            times.push(format!("{tname}.{}", sc.name));
+        } else if hex32_uuid(sc, cm, cells) {
+            cm.pg_type = PgType::Uuid.to_string();
+            uuids.push(format!("{tname}.{}", sc.name));
+        } else if has_json_valid_check(st, &sc.name) {
+            if cm.pg_type != jsonb && only_text && sc.default.is_none() {
+                cm.pg_type = jsonb;
+                json.push(format!("{tname}.{}", sc.name));
+            }
+        } else if cm.pg_type == jsonb {
+            // The cell rules' upgrade, undone: its warning goes too.
+            let fits = |n: u32| cells.is_none_or(|c| c.max_chars <= u64::from(n));
+            cm.pg_type = match declared_length(&sc.declared_type) {
+                Some(n) if fits(n) => PgType::Varchar(Some(n)),
+                _ => PgType::Text,
+            }
+            .to_string();
+            let prefix = format!("`{tname}`.`{}`: ", sc.name);
+            warnings.retain(|w| !(w.starts_with(&prefix) && w.contains("jsonb")));
+            texts.push(format!("{tname}.{}", sc.name));
+        } else if declared.eq_ignore_ascii_case("decimal")
+            && cm.pg_type == PgType::Numeric(None).to_string()
+        {
+            decimals.push(format!("{tname}.{}", sc.name));
         }
-    }
+    });
     let mut say = |cols: Vec<String>, what: &str| {
         if !cols.is_empty() {
             warnings.push(format!(
