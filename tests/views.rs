@@ -1,7 +1,8 @@
 //! Views: `init` translates each SQLite view over the mapping's target
 //! names (or names the one it refuses, with the reason), `run` creates them
 //! after the tables in dependency order, PostgreSQL answers them with
-//! SQLite's rows, and `verify` compares their row counts.
+//! SQLite's rows, and `verify` compares their row counts and, where every
+//! column is a number, text or bytes, their content checksums.
 
 mod common;
 use common::*;
@@ -144,10 +145,18 @@ fn views_are_recreated_and_answer_with_sqlites_rows() {
     let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     assert!(
-        stdout(&o).contains("view top_big: source 3 row(s), target 3"),
+        stdout(&o).contains("view top_big: source 3 row(s), target 3, content checksum match"),
         "{}",
         stdout(&o)
     );
+    // A view that answers with other rows (the same number of them) is found.
+    db.exec(
+        "CREATE OR REPLACE VIEW tiers AS SELECT id, xmin_ AS tier, lower(city) AS city \
+         FROM customers WHERE xmin_ IS NOT NULL",
+    );
+    let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
+    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+    assert!(stdout(&o).contains("content checksum differs"), "{}", stdout(&o));
     // Rerun-safe: a fresh run drops and recreates its own views.
     let o = run_pipeline(&toml, &db.url, &["--fresh"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
