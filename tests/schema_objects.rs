@@ -74,7 +74,8 @@ fn every_schema_object_arrives_or_is_named() {
     let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert!(
-        stdout(&o).contains("view active_orders: source 2 row(s), target 2, content checksum match"),
+        stdout(&o)
+            .contains("view active_orders: source 2 row(s), target 2, content checksum match"),
         "{}",
         stdout(&o)
     );

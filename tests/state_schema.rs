@@ -86,3 +86,27 @@ fn a_state_schema_newer_than_the_binary_is_refused() {
     // Nothing was written by the refused run.
     assert_eq!(db.scalar("SELECT count(*) FROM sqlite2pg.runs"), "1");
 }
+
+/// A target loaded by the previous version (state schema 3: no
+/// `largest_row`): `verify` and `status`, which never upgrade it, read it.
+#[test]
+fn verify_and_status_read_a_state_schema_of_the_previous_version() {
+    let db = TestDb::new();
+    let (_dir, toml) = mapped_fixture(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a');",
+    );
+    let o = run_pipeline(&toml, &db.url, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    db.exec(
+        "ALTER TABLE sqlite2pg.chunks DROP COLUMN largest_row; \
+         DELETE FROM sqlite2pg.schema_version WHERE version = 4",
+    );
+    let toml = toml.to_str().unwrap();
+    for args in [
+        vec!["verify", toml, "--target", &db.url],
+        vec!["status", toml, "--target", &db.url],
+    ] {
+        let o = sqlite2pg(&args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+    }
+}

@@ -156,7 +156,11 @@ fn views_are_recreated_and_answer_with_sqlites_rows() {
     );
     let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
     assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
-    assert!(stdout(&o).contains("content checksum differs"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("content checksum differs"),
+        "{}",
+        stdout(&o)
+    );
     // Rerun-safe: a fresh run drops and recreates its own views.
     let o = run_pipeline(&toml, &db.url, &["--fresh"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

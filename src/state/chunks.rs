@@ -30,12 +30,17 @@ pub async fn created_by_earlier_run(
 }
 
 /// Bytes of the largest row run `run_id` loaded into a table, when every
-/// done chunk recorded it (`None`: none done, or loaded by an older version).
+/// done chunk recorded it (`None`: none done, or loaded by an older version;
+/// a state schema before version 4 has no such column, and read-only
+/// commands do not upgrade it).
 pub async fn largest_row(
     client: &impl GenericClient,
     run_id: i64,
     source: &str,
 ) -> Result<Option<i64>> {
+    if super::schema::current(client).await? < 4 {
+        return Ok(None);
+    }
     let row = client
         .query_one(
             "SELECT max(largest_row), count(*), count(largest_row) FROM sqlite2pg.chunks \
