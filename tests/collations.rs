@@ -35,8 +35,7 @@ fn a_nocase_unique_column_refuses_a_case_variant_duplicate_in_postgresql() {
     let db = TestDb::new();
     let (dir, src) = sqlite_fixture(USERS);
     let toml = dir.path().join("p.toml");
-    let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = init_ok(&src, &toml);
     let warn = stderr(&o);
     assert!(
         warn.contains("`users`.`email`: COLLATE NOCASE → citext"),
@@ -134,8 +133,7 @@ fn an_rtrim_column_is_named_as_not_kept() {
          INSERT INTO codes VALUES (1, 'a');",
     );
     let toml = dir.path().join("p.toml");
-    let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = init_ok(&src, &toml);
     let e = stderr(&o);
     assert!(e.contains("`codes`.`code`: COLLATE RTRIM not kept"), "{e}");
     let text = std::fs::read_to_string(&toml).unwrap();

@@ -25,8 +25,7 @@ INSERT INTO events (id, starts, day, zero, local_at, utc_at, n, label) VALUES
 fn defaults_translate_or_are_dropped_by_name_and_prepare_never_fails() {
     let (dir, src) = sqlite_fixture(SQL);
     let toml = dir.path().join("p.toml");
-    let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = init_ok(&src, &toml);
     let err = stderr(&o);
     // Dropped at init, each named with its column and why.
     assert!(

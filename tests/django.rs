@@ -51,8 +51,7 @@ fn django_migrate_then_run_truncate_reads_back_equal_and_inserts_new_rows() {
     assert_ne!(db.scalar("SELECT count(*) FROM django_content_type"), "0");
 
     let toml = dir.path().join("p.toml");
-    let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = init_ok(&src, &toml);
     // A file Django made is recognised as such (issue 13).
     assert!(
         stderr(&o)

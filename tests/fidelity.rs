@@ -522,13 +522,7 @@ fn views_and_triggers_are_named_as_not_moved_by_init_check_and_run() {
            BEGIN UPDATE film SET updated = datetime('now') WHERE id = new.id; END;",
     );
     let toml = dir.path().join("film.toml");
-    let o = sqlite2pg(&[
-        "init",
-        db_path.to_str().unwrap(),
-        "-o",
-        toml.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = init_ok(&db_path, &toml);
     let trigger = "trigger `film_touch` on table `film` is not moved";
     let view = "view `recent` is not moved";
     let sql = "CREATE TRIGGER film_touch AFTER UPDATE ON film BEGIN UPDATE film SET updated = datetime('now') WHERE id = new.id; END";

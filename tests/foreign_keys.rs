@@ -32,8 +32,7 @@ const ORPHANS_LINE: &str = "orphans = 3\n";
 fn fixture() -> (tempfile::TempDir, std::path::PathBuf) {
     let (dir, src) = sqlite_fixture(SQL);
     let toml = dir.path().join("p.toml");
-    let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = init_ok(&src, &toml);
     // init names the key and the count on stderr.
     let err = stderr(&o);
     assert!(
@@ -216,8 +215,7 @@ fn a_table_sqlite_cannot_check_is_counted_by_query() {
         INSERT INTO c VALUES (1, 'a', 1), (2, 'zz', 5), (3, 'a', NULL);";
     let (dir, src) = sqlite_fixture(sql);
     let toml = dir.path().join("p.toml");
-    let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    init_mapping(&src, &toml);
     let text = mapping(&toml);
     let entries: Vec<&str> = text.split("[[tables.c.foreign_keys]]").skip(1).collect();
     assert_eq!(entries.len(), 1, "{text}");

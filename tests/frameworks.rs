@@ -78,8 +78,7 @@ const FRAMEWORKS: &[(&str, &str, &str, &str)] = &[
 fn init(sql: &str) -> (String, String) {
     let (dir, src) = sqlite_fixture(sql);
     let toml = dir.path().join("app.toml");
-    let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = init_ok(&src, &toml);
     (stderr(&o), std::fs::read_to_string(&toml).unwrap())
 }
 

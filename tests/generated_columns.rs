@@ -26,8 +26,7 @@ fn translatable_generated_columns_are_computed_by_postgresql() {
          INSERT INTO item (id, name, price, a) VALUES (1, 'Bolt', 2.5, 4), (2, 'NUT', 0.1, 3);",
     );
     let toml = dir.path().join("p.toml");
-    let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = init_ok(&src, &toml);
     let e = stderr(&o);
     for (col, what) in [
         (

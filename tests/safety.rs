@@ -343,13 +343,7 @@ fn system_column_names_and_the_largest_identity_are_handled_before_the_window() 
          INSERT INTO t VALUES (1, 'a', 1), (9223372036854775807, 'b', 2);",
     );
     let toml = dir.path().join("t.toml");
-    let o = sqlite2pg(&[
-        "init",
-        db_path.to_str().unwrap(),
-        "-o",
-        toml.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = init_ok(&db_path, &toml);
     assert!(
         stderr(&o)
             .contains("`t`.`ctid` has the name of a PostgreSQL system column: renamed to `ctid_`"),
@@ -387,13 +381,7 @@ fn a_table_wider_than_postgresql_allows_is_named_and_loads_its_first_1600_column
         cols.join(", ")
     ));
     let toml = dir.path().join("w.toml");
-    let o = sqlite2pg(&[
-        "init",
-        db_path.to_str().unwrap(),
-        "-o",
-        toml.to_str().unwrap(),
-    ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = init_ok(&db_path, &toml);
     assert!(
         stderr(&o).contains("table `wide` has 1700 columns; PostgreSQL allows 1600 per table: the last 100 are excluded (include = false), from `c1600` to `c1699`"),
         "{}",
@@ -414,8 +402,7 @@ fn epoch_auto_is_decided_per_column_not_per_value_so_year_10000_stays_year_10000
     let db = TestDb::new();
     let (dir, src) = sqlite_fixture(sql);
     let toml = dir.path().join("p.toml");
-    let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = init_ok(&src, &toml);
     // init decides one unit for the column and says why it is not unanimous.
     let err = stderr(&o);
     assert!(

@@ -40,8 +40,7 @@ END;
 fn every_schema_object_arrives_or_is_named() {
     let (dir, src) = sqlite_fixture(FIXTURE);
     let toml = dir.path().join("objects.toml");
-    let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = init_ok(&src, &toml);
     let err = stderr(&o);
     // The trigger is named with its SQL; the external-content FTS table
     // says where its rows are.

@@ -82,8 +82,7 @@ fn psql_rows(url: &str, sql: &str) -> String {
 fn views_are_recreated_and_answer_with_sqlites_rows() {
     let (dir, src) = sqlite_fixture(FIXTURE);
     let toml = dir.path().join("p.toml");
-    let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = init_ok(&src, &toml);
     let err = stderr(&o);
     assert!(
         err.contains("view `oslo` is not moved (LIKE: SQLite's LIKE ignores case"),

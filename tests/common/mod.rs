@@ -215,8 +215,15 @@ pub fn mapped_fixture(sql: &str) -> (tempfile::TempDir, PathBuf) {
 
 /// `sqlite2pg init SRC -o TOML`, which must succeed.
 pub fn init_mapping(src: &Path, toml: &Path) {
+    init_ok(src, toml);
+}
+
+/// `sqlite2pg init SRC -o TOML`, which must succeed; its output (what it
+/// said on stderr) for the test to check.
+pub fn init_ok(src: &Path, toml: &Path) -> Output {
     let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "init failed: {}", stderr(&o));
+    o
 }
 
 pub fn stdout(o: &Output) -> String {
