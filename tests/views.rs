@@ -203,3 +203,97 @@ fn a_view_postgresql_refuses_is_named_and_left_out() {
         stdout(&o)
     );
 }
+
+/// A view that does not translate can be materialized, pgloader's way: a
+/// table of its rows as the run reads them, with the column types `init`
+/// wrote from the view's cells. It is checked, loaded, resumed and
+/// verified as a table; a column the view gains later is named by `check`.
+#[test]
+fn a_view_that_does_not_translate_is_materialized_as_a_table_of_its_rows() {
+    let (dir, src) = sqlite_fixture(FIXTURE);
+    let toml = dir.path().join("p.toml");
+    init_ok(&src, &toml);
+    let mapping = std::fs::read_to_string(&toml).unwrap();
+    assert!(
+        mapping.contains(
+            "set action = \"materialize\" to load its rows into a table `oslo` with the columns below"
+        ),
+        "{mapping}"
+    );
+    assert!(
+        mapping.contains(
+            "[views.oslo]\naction = \"skip\"\n\n[views.oslo.columns.id]\ntype = \"bigint\""
+        ),
+        "{mapping}"
+    );
+    edit_mapping(
+        &toml,
+        "[views.oslo]\naction = \"skip\"",
+        "[views.oslo]\naction = \"materialize\"",
+    );
+    let o = sqlite2pg(&["check", toml.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("not moved"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("CREATE TABLE \"public\".\"oslo\""),
+        "{}",
+        stdout(&o)
+    );
+
+    let db = TestDb::new();
+    let o = run_pipeline(&toml, &db.url, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let want = sqlite_rows(&src, "SELECT id FROM oslo ORDER BY id");
+    assert_eq!(want, "1\n4\n", "SQLite's LIKE matched both cases");
+    assert_eq!(psql_rows(&db.url, "SELECT id FROM oslo ORDER BY id"), want);
+    assert_eq!(
+        db.scalar("SELECT relkind FROM pg_class WHERE relname = 'oslo'"),
+        "r"
+    );
+    let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(
+        stdout(&o)
+            .lines()
+            .any(|l| l.starts_with("oslo") && l.contains("match")),
+        "{}",
+        stdout(&o)
+    );
+    // A row that went missing from the table is found.
+    db.exec("DELETE FROM oslo WHERE id = 4");
+    let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
+    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+    // Its rows are guarded as a table's: a fresh run does not overwrite a
+    // table changed since it loaded it, unless told to; then it loads
+    // exactly the view's rows, once.
+    let o = run_pipeline(&toml, &db.url, &["--fresh"]);
+    assert_ne!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("\"public\".\"oslo\" (run 1 loaded 2 rows, it now has 1)"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run_pipeline(&toml, &db.url, &["--fresh", "--truncate"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(psql_rows(&db.url, "SELECT id FROM oslo ORDER BY id"), want);
+
+    // The view gains a column after init: named, with the line to add.
+    let conn = rusqlite::Connection::open(&src).unwrap();
+    conn.execute_batch(
+        "DROP VIEW oslo; CREATE VIEW oslo AS SELECT id, city FROM customers WHERE city LIKE 'oslo';",
+    )
+    .unwrap();
+    drop(conn);
+    let o = sqlite2pg(&["check", toml.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("column of view oslo.city (TEXT)"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("[views.oslo.columns.city]"),
+        "{}",
+        stderr(&o)
+    );
+}

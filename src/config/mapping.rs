@@ -271,6 +271,10 @@ pub struct TableMap {
     /// CHECK constraints, already in PostgreSQL syntax over target names.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<String>,
+    /// The source is a view (`[views.NAME] action = "materialize"`): its
+    /// rows load into a table of its name. Set by parsing, never written.
+    #[serde(skip)]
+    pub from_view: bool,
 }
 
 fn yes() -> bool {
@@ -441,14 +445,22 @@ pub struct ViewMap {
     /// The view's SELECT in PostgreSQL syntax over target names (`create`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sql: Option<String>,
+    /// The view's columns as a table's (`materialize`), keyed by the names
+    /// SQLite gives them; `init` writes them for a view it cannot
+    /// translate, so materializing it is one word to change.
+    #[serde(default, skip_serializing_if = "toml::map::Map::is_empty")]
+    pub columns: toml::map::Map<String, toml::Value>,
 }
 
 /// What becomes of a view: created with `CREATE OR REPLACE VIEW` in
-/// finalize, or not moved (named by `check` and `run`).
+/// finalize, its rows loaded into a table of its name (a snapshot taken
+/// by the run, pgloader's approach), or not moved (named by `check` and
+/// `run`).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum ViewAction {
     Create,
+    Materialize,
     Skip,
 }
 
@@ -550,6 +562,23 @@ impl Pipeline {
                 None => unreadable.push(name.clone()),
             }
         }
+        // A materialized view loads like a table with no rowid: its
+        // columns are read as a table's, under `views.NAME`.
+        for (name, v) in &p.views {
+            if v.action != ViewAction::Materialize {
+                continue;
+            }
+            let prefix = format!("views.{}", key_seg(name));
+            let mut table = toml::map::Map::new();
+            table.insert("columns".into(), toml::Value::Table(v.columns.clone()));
+            table.insert("without_rowid".into(), toml::Value::Boolean(true));
+            if let Some(mut t) =
+                lenient::deserialize::<TableMap>(toml::Value::Table(table), &prefix, &mut found)
+            {
+                t.from_view = true;
+                p.table_maps.push((name.clone(), t));
+            }
+        }
         let mut issues = found.issues.clone();
         issues.extend(p.validate().into_iter().filter(|i| {
             // A foreign key to a table that could not be read is its
@@ -614,7 +643,7 @@ impl Pipeline {
     pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
         let mut p = self.clone();
         p.tables = toml::map::Map::new();
-        for (n, t) in &self.table_maps {
+        for (n, t) in self.table_maps.iter().filter(|(_, t)| !t.from_view) {
             p.tables.insert(n.clone(), toml::Value::try_from(t)?);
         }
         toml::to_string_pretty(&p)
@@ -633,6 +662,13 @@ fn with_lines(mut issues: Vec<MappingIssue>, locator: &Locator) -> Vec<MappingIs
 }
 
 impl TableMap {
+    /// Its key path in the file: `tables.NAME`, or `views.NAME` for a
+    /// materialized view.
+    pub fn key(&self, source: &str) -> String {
+        let section = if self.from_view { "views" } else { "tables" };
+        format!("{section}.{}", key_seg(source))
+    }
+
     pub fn target_name<'a>(&'a self, source: &'a str) -> &'a str {
         self.target.as_deref().unwrap_or(source)
     }

@@ -80,6 +80,9 @@ pub struct TablePlan {
     pub generated: Vec<ColumnPlan>,
     pub filter: Option<String>,
     pub without_rowid: bool,
+    /// The source is a view whose rows load into this table (`[views.NAME]
+    /// action = "materialize"`).
+    pub from_view: bool,
     /// The table's own setting, else the pipeline's default.
     pub commit_every: CommitEvery,
     /// Target names.
@@ -467,6 +470,7 @@ pub fn plan(p: &Pipeline) -> Result<Vec<TablePlan>> {
             generated,
             filter: t.filter.clone(),
             without_rowid: t.without_rowid,
+            from_view: t.from_view,
             commit_every: t.commit_every.unwrap_or(p.defaults.commit_every),
             primary_key: t.primary_key.clone(),
             pk_name,

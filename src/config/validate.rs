@@ -103,7 +103,7 @@ impl Pipeline {
         let mut index_names: BTreeMap<String, (String, String)> = BTreeMap::new();
         let source_names: HashSet<&str> = self.table_maps.iter().map(|(n, _)| n.as_str()).collect();
         for (src, t) in self.included_tables() {
-            let tp = format!("tables.{}", key_seg(src));
+            let tp = t.key(src);
             let tname = t.target_name(src);
             if too_long(tname) {
                 push(
@@ -272,7 +272,15 @@ impl Pipeline {
                     }
                 }
             }
-            if !any {
+            if !any && t.from_view {
+                push(
+                    format!("{tp}.action"),
+                    format!(
+                        "action = \"materialize\" needs the view's columns and their types \
+                         ([{tp}.columns.NAME] type = \"…\"; `sqlite2pg init` writes them)"
+                    ),
+                );
+            } else if !any {
                 push(format!("{tp}.columns"), "no included column".into());
             }
             let width = cols.len() + t.add_columns.len();
@@ -437,7 +445,11 @@ impl Pipeline {
                     format!("view `{name}` is longer than PostgreSQL's 63 bytes"),
                 );
             }
-            if let Some(src) = targets.get(name) {
+            // A materialized view is a target table: checked as one above.
+            if let Some(src) = targets
+                .get(name)
+                .filter(|_| v.action != ViewAction::Materialize)
+            {
                 push(
                     vp.clone(),
                     format!("view `{name}` has the name of the target table of `{src}`"),

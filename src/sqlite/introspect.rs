@@ -262,6 +262,52 @@ pub fn introspect(conn: &Connection) -> Result<SourceSchema> {
     })
 }
 
+/// A view as a table of its rows (no keys, no indexes): what `init`
+/// profiles to type the columns of a view the mapping may materialize.
+pub fn view_as_table(conn: &Connection, name: &str) -> Result<SourceTable> {
+    let what = || format!("cannot read view `{name}`");
+    let columns: Vec<SourceColumn> = conn
+        .prepare("SELECT name, coalesce(type, '') FROM pragma_table_info(?1) ORDER BY cid")
+        .and_then(|mut st| {
+            st.query_map(params![name], |r| {
+                Ok(SourceColumn {
+                    name: r.get(0)?,
+                    declared_type: r.get(1)?,
+                    not_null: false,
+                    default: None,
+                    pk_position: 0,
+                    hidden: 0,
+                    generated: None,
+                    collation: None,
+                })
+            })?
+            .collect()
+        })
+        .with_context(what)?;
+    let row_count: i64 = conn
+        .query_row(
+            &format!("SELECT count(*) FROM {}", sqlite_quote(name)),
+            [],
+            |r| r.get(0),
+        )
+        .with_context(what)?;
+    Ok(SourceTable {
+        name: name.to_string(),
+        columns,
+        primary_key: Vec::new(),
+        autoincrement: false,
+        without_rowid: true,
+        rowid_alias: None,
+        indexes: Vec::new(),
+        foreign_keys: Vec::new(),
+        checks: Vec::new(),
+        row_count: row_count as u64,
+        sql: String::new(),
+        sequence: None,
+        virtual_module: None,
+    })
+}
+
 fn read_table(conn: &Connection, name: &str, sql: &str) -> Result<SourceTable> {
     let mut st = conn.prepare(
         "SELECT name, coalesce(type, ''), \"notnull\", dflt_value, pk, hidden \

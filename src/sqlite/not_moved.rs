@@ -34,7 +34,7 @@ fn views_not_created(conn: &Connection, p: &Pipeline) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for v in views::propose(conn, p)? {
         let why = match (p.views.get(&v.name), &v.result) {
-            (Some(m), _) if m.action == ViewAction::Create => continue,
+            (Some(m), _) if m.action != ViewAction::Skip => continue,
             (_, Err(why)) => why.clone(),
             (Some(_), Ok(_)) => "action = \"skip\" in the mapping".to_string(),
             (None, Ok(_)) => "the mapping has no [views] entry for it".to_string(),

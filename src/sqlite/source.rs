@@ -362,6 +362,8 @@ pub enum Unmapped {
         table: String,
         name: String,
         declared: String,
+        /// `table` is a view the mapping materializes.
+        view: bool,
     },
 }
 
@@ -374,13 +376,15 @@ impl Unmapped {
                 table,
                 name,
                 declared,
+                view,
             } => {
                 let d = if declared.is_empty() {
                     "no declared type"
                 } else {
                     declared
                 };
-                format!("column {table}.{name} ({d})")
+                let of = if *view { "of view " } else { "" };
+                format!("column {of}{table}.{name} ({d})")
             }
         }
     }
@@ -396,8 +400,10 @@ impl Unmapped {
                 table,
                 name,
                 declared,
+                view,
             } => format!(
-                "[tables.{}.columns.{}]\ntype = \"{}\"    # or include = false",
+                "[{}.{}.columns.{}]\ntype = \"{}\"    # or include = false",
+                if *view { "views" } else { "tables" },
                 toml_key(table),
                 toml_key(name),
                 crate::sqlite::typemap::map_declared_type(declared)
@@ -438,7 +444,13 @@ pub fn unmapped(conn: &Connection, pipeline: &Pipeline) -> Result<Vec<Unmapped>>
         .collect::<rusqlite::Result<_>>()
         .context("listing the source's tables")?;
     let mut out = Vec::new();
-    for name in tables {
+    // Materialized views after the tables: a column the view gained since
+    // the mapping was written would not be loaded.
+    let views = pipeline
+        .included_tables()
+        .filter(|(_, t)| t.from_view)
+        .map(|(n, _)| n.to_string());
+    for name in tables.into_iter().chain(views) {
         match find(&name) {
             None => {
                 let rows = conn
@@ -464,6 +476,7 @@ pub fn unmapped(conn: &Connection, pipeline: &Pipeline) -> Result<Vec<Unmapped>>
                             table: name.clone(),
                             name: c,
                             declared,
+                            view: t.from_view,
                         });
                     }
                 }

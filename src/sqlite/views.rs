@@ -782,9 +782,17 @@ pub fn propose(conn: &Connection, p: &Pipeline) -> Result<Vec<Proposal>> {
                     c.ty = ty.clone();
                 }
             }
+            // A materialized view is a table of the target: readable.
+            let materialized = |d: &str| {
+                p.views.iter().any(|(n, m)| {
+                    n.eq_ignore_ascii_case(d)
+                        && m.action == crate::config::mapping::ViewAction::Materialize
+                })
+            };
             if let Some(bad) = deps.iter().find(|d| {
-                out.iter()
-                    .any(|o| o.name.eq_ignore_ascii_case(d) && o.result.is_err())
+                out.iter().any(|o| {
+                    o.name.eq_ignore_ascii_case(d) && o.result.is_err() && !materialized(d)
+                })
             }) {
                 v.result = Err(format!("it reads view `{bad}`, which is not created"));
             }

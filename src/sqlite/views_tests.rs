@@ -312,7 +312,61 @@ fn the_mapping_refuses_a_created_view_without_sql_or_with_a_tables_name() {
         e.contains("`views.empty.action`: action = \"create\" needs"),
         "{e}"
     );
-    // Materializing a view as a table is not implemented.
-    let e = parse("[source]\npath = \"x.db\"\n[views.v]\naction = \"materialize\"\n");
-    assert!(e.contains("expected `create` or `skip`"), "{e}");
+    let e = parse("[source]\npath = \"x.db\"\n[views.v]\naction = \"copy\"\n");
+    assert!(
+        e.contains("expected one of `create`, `materialize`, `skip`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_materialized_view_is_planned_as_a_table_of_its_rows_and_checked_as_one() {
+    let parse = |t: &str| Pipeline::parse(t, std::path::Path::new("p.toml"));
+    let head = "[source]\npath = \"x.db\"\n[tables.t.columns.id]\ntype = \"bigint\"\n";
+    // Without columns there is nothing to create the table from.
+    let e = parse(&format!("{head}[views.v]\naction = \"materialize\"\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("p.toml:6: `views.v.action`: action = \"materialize\" needs the view's columns"),
+        "{e}"
+    );
+    // Its columns are checked as a table's, named by their place in the file.
+    let e = parse(&format!(
+        "{head}[views.v]\naction = \"materialize\"\n[views.v.columns.n]\ntype = \"bignum\"\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("p.toml:8: `views.v.columns.n.type`"), "{e}");
+    // A table already takes the name.
+    let e = parse(&format!(
+        "{head}[tables.u]\ntarget = \"v\"\n[tables.u.columns.id]\ntype = \"bigint\"\n\
+         [views.v]\naction = \"materialize\"\n[views.v.columns.n]\ntype = \"bigint\"\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("target table `v` is also the target of"), "{e}");
+
+    let text = format!(
+        "{head}[views.v]\naction = \"materialize\"\n[views.v.columns.n]\ntype = \"bigint\"\n\
+         [views.v.columns.label]\ntype = \"text\"\ntarget = \"name\"\n\
+         [views.w]\naction = \"skip\"\n[views.w.columns.x]\ntype = \"text\"\n"
+    );
+    let p = parse(&text).unwrap();
+    let plans = crate::config::plan::plan(&p).unwrap();
+    let names: Vec<&str> = plans.iter().map(|t| t.source.as_str()).collect();
+    assert_eq!(names, ["t", "v"], "a skipped view loads nothing");
+    let v = &plans[1];
+    assert!(v.from_view && v.without_rowid && v.primary_key.is_empty());
+    let cols: Vec<(&str, &str)> = v
+        .columns
+        .iter()
+        .map(|c| (c.source.as_str(), c.target.as_str()))
+        .collect();
+    assert_eq!(cols, [("n", "n"), ("label", "name")]);
+    assert!(crate::config::plan::views(&p).is_empty());
+    // Written back by `init` under `[views]`, not as a table.
+    let back = p.to_toml().unwrap();
+    assert!(!back.contains("[tables.v"), "{back}");
+    assert!(back.contains("[views.v.columns.label]"), "{back}");
 }

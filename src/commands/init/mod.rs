@@ -109,6 +109,7 @@ pub fn run_init(
             Ok(t) => ViewMap {
                 action: ViewAction::Create,
                 sql: Some(format!("{}\n", t.sql)),
+                columns: toml::map::Map::new(),
             },
             Err(why) => {
                 warnings.push(crate::sqlite::not_moved::view_not_moved(
@@ -119,10 +120,25 @@ pub fn run_init(
                 ViewMap {
                     action: ViewAction::Skip,
                     sql: None,
+                    columns: toml::map::Map::new(),
                 }
             }
         };
         p.views.insert(v.name.clone(), map);
+    }
+    // Each view that did not translate gets its columns typed from its
+    // rows, so `materialize` is one word to change.
+    let refused: Vec<&str> = views
+        .iter()
+        .filter(|v| v.result.is_err())
+        .map(|v| v.name.as_str())
+        .collect();
+    for (name, columns) in
+        views_as_tables(&conn, sqlite, &refused, sample, out_dir, keep_declared).map_err(explain)?
+    {
+        if let Some(v) = p.views.get_mut(&name) {
+            v.columns = columns;
+        }
     }
     // Rows whose foreign key names no parent: counted per mapped key and
     // written into its entry (`orphans = N`) for the operator to
@@ -148,6 +164,43 @@ pub fn run_init(
         }
     }
     Ok(out)
+}
+
+/// The columns of each named view as `init` would map a table of its rows
+/// (profiled the same way), by view name.
+fn views_as_tables(
+    conn: &rusqlite::Connection,
+    sqlite: &Path,
+    names: &[&str],
+    sample: Option<u64>,
+    out_dir: &Path,
+    keep_declared: bool,
+) -> Result<Vec<(String, toml::map::Map<String, toml::Value>)>> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tables = names
+        .iter()
+        .map(|n| crate::sqlite::introspect::view_as_table(conn, n))
+        .collect::<Result<Vec<_>>>()?;
+    let schema = crate::sqlite::introspect::SourceSchema {
+        tables,
+        views: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let profiles = profile(sqlite, &schema, sample)?;
+    // Its warnings are about tables; a view not moved needs none of them.
+    let (vp, _) = build_pipeline_with(&schema, &profiles, sqlite, out_dir, keep_declared);
+    vp.table_maps
+        .into_iter()
+        .map(|(name, t)| {
+            let mut columns = toml::map::Map::new();
+            for (c, m) in t.columns {
+                columns.insert(c, toml::Value::try_from(m)?);
+            }
+            Ok((name, columns))
+        })
+        .collect()
 }
 
 /// The warnings for stderr: grouped by the table each names first (in the

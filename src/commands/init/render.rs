@@ -214,8 +214,9 @@ pub fn with_views(text: &str, views: &[crate::sqlite::views::Proposal]) -> Resul
                     "# init: translated to PostgreSQL below (review it); created after the tables are loaded\n",
                 ),
                 Err(why) => head.push_str(&format!(
-                    "# init: not translated: {}\n# recreate it in PostgreSQL by hand, or write its SELECT in `sql` with action = \"create\"\n",
-                    one_line(why)
+                    "# init: not translated: {}\n# recreate it in PostgreSQL by hand, write its SELECT in `sql` with action = \"create\",\n# or set action = \"materialize\" to load its rows into a table `{}` with the columns below\n# (its rows as the run reads them: the table does not follow later writes to the tables it reads)\n",
+                    one_line(why),
+                    one_line(&v.name)
                 )),
             }
             t.decor_mut().set_prefix(head);

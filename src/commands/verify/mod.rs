@@ -406,6 +406,7 @@ async fn view_checksum(
         generated: Vec::new(),
         filter: None,
         without_rowid: true,
+        from_view: true,
         commit_every: Default::default(),
         primary_key: Vec::new(),
         pk_name: String::new(),
