@@ -9,14 +9,15 @@ const SOURCE: &str = "
     CREATE TABLE items (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT);
     CREATE TABLE notes (id INTEGER PRIMARY KEY, item_id INTEGER REFERENCES items(id), body TEXT);
     INSERT INTO items (name) VALUES ('a'), ('b');
-    INSERT INTO notes VALUES (1, 1, 'x');";
+    INSERT INTO notes VALUES (1, 1, 'x');
+    CREATE VIEW item_notes AS SELECT i.name, n.body FROM items i JOIN notes n ON n.item_id = i.id;";
 
-/// (relation, kind, owner) of every table and sequence in `schema`.
+/// (relation, kind, owner) of every table, sequence and view in `schema`.
 fn owners(db: &TestDb, schema: &str) -> Vec<Vec<String>> {
     db.query(&format!(
         "SELECT c.relname, c.relkind, pg_get_userbyid(c.relowner) FROM pg_class c \
          JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE n.nspname = '{schema}' AND c.relkind IN ('r', 'S') ORDER BY 1"
+         WHERE n.nspname = '{schema}' AND c.relkind IN ('r', 'S', 'v') ORDER BY 1"
     ))
 }
 
@@ -37,6 +38,7 @@ fn tables_and_their_identity_sequences_belong_to_the_owner() {
     let tables = got.iter().filter(|r| r[1] == "r").count();
     let sequences = got.iter().filter(|r| r[1] == "S").count();
     assert_eq!(tables, 2, "{got:?}");
+    assert_eq!(got.iter().filter(|r| r[1] == "v").count(), 1, "{got:?}");
     assert!(sequences >= 1, "an identity sequence: {got:?}");
     for r in &got {
         assert_eq!(r[2], role.name, "{} ({}) owned by {}", r[0], r[1], r[2]);

@@ -509,7 +509,10 @@ async fn run_stages(
         }
         let builds = Builds::new(&scope.ctx.target, &scope.ctx.pipeline.defaults)
             .stopping_on(scope.shutdown);
-        let views = crate::config::plan::views(&scope.ctx.pipeline);
+        let mut views = crate::config::plan::views(&scope.ctx.pipeline);
+        for v in &mut views {
+            v.owner = scope.owner.map(str::to_string);
+        }
         let done =
             finalize::finalize(&builds, client, scope.run_id, scope.selected, &views).await?;
         // Foreign keys that loaded rows break beyond what the mapping

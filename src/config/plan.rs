@@ -300,6 +300,9 @@ pub struct ViewPlan {
     pub schema: String,
     /// Its SELECT, in PostgreSQL syntax over target names.
     pub sql: String,
+    /// The role that owns it (`--owner`, else `target.owner`), as the
+    /// tables do.
+    pub owner: Option<String>,
 }
 
 impl ViewPlan {
@@ -317,6 +320,7 @@ pub fn views(p: &Pipeline) -> Vec<ViewPlan> {
             name: name.clone(),
             schema: p.target.schema.clone(),
             sql: v.sql.clone().unwrap_or_default(),
+            owner: p.target.owner.clone(),
         })
         .collect()
 }

@@ -70,6 +70,15 @@ async fn create(client: &mut Client, v: &ViewPlan) -> Result<Option<(SqlState, S
     tracing::debug!("{sql}");
     match tx.batch_execute(&sql).await {
         Ok(()) => {
+            if let Some(role) = &v.owner {
+                tx.batch_execute(&format!(
+                    "ALTER VIEW {} OWNER TO {}",
+                    v.qualified(),
+                    quote(role)
+                ))
+                .await
+                .map_err(|e| error::from_postgres(&e, what.clone()))?;
+            }
             tx.commit()
                 .await
                 .map_err(|e| error::from_postgres(&e, what))?;
