@@ -47,9 +47,10 @@ fn a_nocase_unique_column_refuses_a_case_variant_duplicate_in_postgresql() {
         warn.contains("`logins`.`email`: citext") && warn.contains("`users`.`email`"),
         "{warn}"
     );
-    // An index-only NOCASE on a text column is named as not kept.
+    // A unique index's NOCASE on a text column is kept as a unique index
+    // on lower(column), and said.
     assert!(
-        warn.contains("index `notes_title`") && warn.contains("values differing only in case"),
+        warn.contains("index `notes_title` on `notes`: column `title` uses collation NOCASE: kept as a unique index on lower(title)"),
         "{warn}"
     );
     // The review happens in the mapping: the type and the reason beside it.
@@ -94,6 +95,13 @@ fn a_nocase_unique_column_refuses_a_case_variant_duplicate_in_postgresql() {
     db.exec("INSERT INTO logins VALUES (3, 'USER2@EXAMPLE.COM', 'now')");
     let e = db.refusal("INSERT INTO logins VALUES (4, 'nobody@example.com', 'now')");
     assert!(e.contains("foreign key"), "{e}");
+    // The unique NOCASE index refuses a case variant, and takes a new title.
+    let e = db.refusal("INSERT INTO notes VALUES (2, 'HELLO')");
+    assert!(
+        e.contains("duplicate key") && e.contains("notes_title"),
+        "{e}"
+    );
+    db.exec("INSERT INTO notes VALUES (2, 'Hello again')");
     // SQLite's NOCASE LIKE stays case-insensitive.
     assert_eq!(
         db.scalar("SELECT count(*) FROM users WHERE email LIKE 'USER%'"),
@@ -105,7 +113,10 @@ fn a_nocase_unique_column_refuses_a_case_variant_duplicate_in_postgresql() {
 fn check_names_values_citext_folds_together_but_nocase_kept_apart() {
     let (dir, src) = sqlite_fixture(
         "CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT COLLATE NOCASE UNIQUE);
-         INSERT INTO people VALUES (1, 'é@x'), (2, 'É@x'), (3, 'a@x');",
+         INSERT INTO people VALUES (1, 'é@x'), (2, 'É@x'), (3, 'a@x');
+         CREATE TABLE notes (id INTEGER PRIMARY KEY, title TEXT);
+         CREATE UNIQUE INDEX notes_title ON notes (title COLLATE NOCASE);
+         INSERT INTO notes VALUES (7, 'Éa'), (8, 'éa'), (9, 'b');",
     );
     let toml = dir.path().join("p.toml");
     init_mapping(&src, &toml);
@@ -124,6 +135,14 @@ fn check_names_values_citext_folds_together_but_nocase_kept_apart() {
         out.contains("unique index") && out.contains("(email)") && out.contains("another case"),
         "{out}"
     );
+    // The same for a unique index on lower(title), init's form of a
+    // NOCASE index.
+    assert!(
+        out.lines()
+            .any(|l| l.contains("e.g. rowid 8 ('éa') same as rowid 7 ('Éa')")),
+        "{out}"
+    );
+    assert!(out.contains("notes_title ((lower(\"title\")))"), "{out}");
 }
 
 #[test]

@@ -404,9 +404,10 @@ pub fn print(r: &CheckReport) {
                 if k.kind == "null" {
                     "a NULL in a key column (a PostgreSQL primary key allows none; make it a unique index)"
                 } else if k.kind == "duplicate once case is folded" {
-                    "a value another row holds in another case: the key is citext (COLLATE NOCASE), \
-                     which folds all of Unicode where SQLite's NOCASE folds only A-Z; change one \
-                     of them in the source, or give the column type text (case-sensitive)"
+                    "a value another row holds in another case: the key compares without regard to \
+                     case (SQLite's COLLATE NOCASE, as citext or lower()), which folds all of Unicode \
+                     where NOCASE folds only A-Z; change one of them in the source, or make the key \
+                     case-sensitive (type text, or the index on the column itself)"
                 } else {
                     "a value already taken by another row"
                 }
@@ -620,6 +621,13 @@ mod keys {
     ) -> Result<Vec<KeyProblem>> {
         let mut sets: Vec<(String, Vec<usize>, bool)> = Vec::new();
         let pos = |name: &str| t.columns.iter().position(|c| c.target == name);
+        // Columns compared as PostgreSQL's lower() folds them: citext, and
+        // those of a unique index on `(lower("column"))` (init's form of
+        // SQLite's COLLATE NOCASE there), per key.
+        let mut folded: Vec<Vec<usize>> = Vec::new();
+        let citext: Vec<usize> = (0..t.columns.len())
+            .filter(|&i| t.columns[i].ty == PgType::Citext)
+            .collect();
         if !t.primary_key.is_empty() {
             let cols: Option<Vec<usize>> = t.primary_key.iter().map(|c| pos(c)).collect();
             // A single identity column is SQLite's rowid: unique, never NULL.
@@ -634,6 +642,7 @@ mod keys {
                     cols,
                     true,
                 ));
+                folded.push(citext.clone());
             }
         }
         for ix in t
@@ -641,14 +650,22 @@ mod keys {
             .iter()
             .filter(|i| i.unique && i.predicate.is_none())
         {
+            let mut lowered = citext.clone();
             if let Some(cols) = ix
                 .columns
                 .iter()
-                .map(|c| pos(c))
+                .map(|c| {
+                    pos(c).or_else(|| {
+                        let i = pos(&lower_of(c)?)?;
+                        lowered.push(i);
+                        Some(i)
+                    })
+                })
                 .collect::<Option<Vec<_>>>()
             {
                 let name = format!("unique index {} ({})", ix.name, ix.columns.join(", "));
                 sets.push((name, cols, false));
+                folded.push(lowered);
             }
         }
         if sets.is_empty() {
@@ -700,7 +717,7 @@ mod keys {
             }
             for (s, (name, cols, is_pk)) in sets.iter().enumerate() {
                 let parts: Vec<&Option<String>> = cols.iter().map(|i| &vals[i]).collect();
-                let folds = cols.iter().any(|&i| t.columns[i].ty == PgType::Citext);
+                let folds = cols.iter().any(|i| folded[s].contains(i));
                 if parts.iter().any(|p| p.is_none()) {
                     if *is_pk {
                         let p = problems[2 * s].get_or_insert_with(|| problem(name, "null"));
@@ -716,7 +733,7 @@ mod keys {
                     .zip(&parts)
                     .map(|(&i, p)| {
                         let v = p.as_deref().unwrap_or("");
-                        if t.columns[i].ty == PgType::Citext {
+                        if folded[s].contains(&i) {
                             fold_case(v)
                         } else {
                             v.to_string()
@@ -763,6 +780,17 @@ mod keys {
             }
         }
         Ok(problems.into_iter().flatten().collect())
+    }
+
+    /// `x` of an index column written `(lower("x"))` (or `(lower(x))`).
+    fn lower_of(c: &str) -> Option<String> {
+        let inner = c.strip_prefix("(lower(")?.strip_suffix("))")?;
+        Some(
+            match inner.strip_prefix('"').and_then(|i| i.strip_suffix('"')) {
+                Some(q) => q.replace("\"\"", "\""),
+                None => inner.to_string(),
+            },
+        )
     }
 
     fn parts_key(parts: &[&Option<String>]) -> String {

@@ -200,8 +200,19 @@ pub(super) fn nocase_warnings(t: &SourceTable, tn: &TableNames) -> Vec<String> {
                 ..
             } = p
             {
-                let citext = tn.col(name).is_some_and(|c| c.ty == PgType::Citext);
-                if citext && coll.eq_ignore_ascii_case("nocase") {
+                let ty = tn.col(name).map(|c| &c.ty);
+                let nocase = coll.eq_ignore_ascii_case("nocase");
+                if nocase && ty == Some(&PgType::Citext) {
+                    continue;
+                }
+                if ty.is_some_and(|ty| super::infer::unique_nocase(ix.unique, Some(coll), ty)) {
+                    out.push(format!(
+                        "index `{}` on `{}`: column `{name}` uses collation NOCASE: kept as a unique index on \
+                         lower({name}), so values differing only in case stay refused; PostgreSQL's lower() \
+                         folds all of Unicode where NOCASE folds only A-Z ('É' and 'é' now collide), which \
+                         `sqlite2pg check` reports as duplicate keys",
+                        ix.name, t.name
+                    ));
                     continue;
                 }
                 out.push(format!(

@@ -586,6 +586,15 @@ fn check_def(tn: &TableNames, chk: &str) -> Result<Option<String>, String> {
     expr(tn, chk).map(Some)
 }
 
+/// A unique index's `COLLATE NOCASE` on a column that stays plain text:
+/// kept as a unique index on `lower(column)` (a NOCASE column that became
+/// citext compares without regard to case already).
+pub(super) fn unique_nocase(unique: bool, collation: Option<&str>, ty: &PgType) -> bool {
+    unique
+        && collation.is_some_and(|c| c.eq_ignore_ascii_case("nocase"))
+        && matches!(ty, PgType::Text | PgType::Varchar(_))
+}
+
 fn index_def(
     tn: &TableNames,
     ix: &crate::sqlite::introspect::SourceIndex,
@@ -594,16 +603,24 @@ fn index_def(
     let mut columns = Vec::new();
     for p in &ix.columns {
         match p {
-            IndexPart::Column { name, desc, .. } => {
+            IndexPart::Column {
+                name,
+                desc,
+                collation,
+            } => {
                 let c = tn
                     .col(name)
                     .filter(|c| c.include)
                     .ok_or_else(|| format!("column `{name}` is not moved"))?;
-                columns.push(if *desc {
-                    format!("({}) DESC", ident::quote(&c.target))
-                } else {
-                    c.target.clone()
-                });
+                let quoted = ident::quote(&c.target);
+                columns.push(
+                    match (*desc, unique_nocase(ix.unique, collation.as_deref(), &c.ty)) {
+                        // Unique without regard to case, as in SQLite.
+                        (d, true) => format!("(lower({quoted})){}", if d { " DESC" } else { "" }),
+                        (true, false) => format!("({quoted}) DESC"),
+                        (false, false) => c.target.clone(),
+                    },
+                );
             }
             IndexPart::Expression { sql, desc } => {
                 let e = expr(tn, sql).map_err(|why| format!("expression `{sql}` {why}"))?;
