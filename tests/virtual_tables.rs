@@ -151,3 +151,30 @@ fn standalone_fts_reads_in_rowid_chunks() {
     );
     verify(&toml, &db.url);
 }
+
+/// A standalone FTS table added to the source after `init` would be left
+/// behind: `check` (and `run`) name it with the lines to add, as they do a
+/// plain table; an external-content one (its rows are another table's)
+/// is not asked for.
+#[test]
+fn a_standalone_fts_table_added_after_init_is_named_by_the_drift_check() {
+    let (dir, src) = sqlite_fixture(SOURCE);
+    let toml = dir.path().join("p.toml");
+    init_stderr(&src, &toml);
+    let o = sqlite2pg(&["check", toml.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let conn = rusqlite::Connection::open(&src).unwrap();
+    conn.execute_batch(
+        "CREATE VIRTUAL TABLE later USING fts5(words);
+         INSERT INTO later (words) VALUES ('only here');
+         CREATE VIRTUAL TABLE docs_fts2 USING fts5(body, content = 'docs', content_rowid = 'id');",
+    )
+    .unwrap();
+    drop(conn);
+    let o = sqlite2pg(&["check", toml.to_str().unwrap()]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{e}");
+    assert!(e.contains("table later (1 rows)"), "{e}");
+    assert!(e.contains("[tables.later]"), "{e}");
+    assert!(!e.contains("docs_fts2"), "{e}");
+}

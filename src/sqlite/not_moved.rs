@@ -47,25 +47,9 @@ fn views_not_created(conn: &Connection, p: &Pipeline) -> Result<Vec<String>> {
 /// Virtual tables whose rows do not move (external content, contentless,
 /// modules this build lacks), each with where its data is.
 fn skipped_virtual_tables(conn: &Connection) -> Result<Vec<String>> {
-    let mut st = conn
-        .prepare(
-            "SELECT l.name, coalesce(s.sql, '') FROM pragma_table_list l \
-             JOIN sqlite_schema s ON s.name = l.name \
-             WHERE l.schema = 'main' AND l.type = 'virtual' ORDER BY l.name",
-        )
-        .context("cannot read sqlite_schema")?;
-    let virtuals: Vec<(String, String)> = st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()
-        .context("cannot read sqlite_schema")?;
-    let tables: Vec<String> = conn
-        .prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table'")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    let exists = |t: &str| tables.iter().any(|n| n.eq_ignore_ascii_case(t));
-    Ok(virtuals
+    Ok(vtab::fates(conn)?
         .into_iter()
-        .filter_map(|(name, sql)| match vtab::fate(conn, &name, &sql, exists) {
+        .filter_map(|(_, fate)| match fate {
             VirtualFate::Skipped { warning } => Some(warning),
             VirtualFate::Moves { .. } => None,
         })

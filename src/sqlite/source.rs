@@ -439,10 +439,17 @@ pub fn unmapped(conn: &Connection, pipeline: &Pipeline) -> Result<Vec<Unmapped>>
         "SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table' \
          AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
     )?;
-    let tables: Vec<String> = st
+    let mut tables: Vec<String> = st
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()
         .context("listing the source's tables")?;
+    // A standalone FTS table moves as a table (its rows exist nowhere
+    // else); other virtual tables are named as not moved elsewhere.
+    for (name, fate) in crate::sqlite::vtab::fates(conn)? {
+        if matches!(fate, crate::sqlite::vtab::VirtualFate::Moves { .. }) {
+            tables.push(name);
+        }
+    }
     let mut out = Vec::new();
     // Materialized views after the tables: a column the view gained since
     // the mapping was written would not be loaded.
@@ -464,7 +471,7 @@ pub fn unmapped(conn: &Connection, pipeline: &Pipeline) -> Result<Vec<Unmapped>>
             }
             Some(t) if t.include => {
                 let mut st = conn.prepare_cached(
-                    "SELECT name, coalesce(type, '') FROM pragma_table_xinfo(?1) ORDER BY cid",
+                    "SELECT name, coalesce(type, '') FROM pragma_table_xinfo(?1) WHERE hidden <> 1 ORDER BY cid",
                 )?;
                 let cols: Vec<(String, String)> = st
                     .query_map([&name], |r| Ok((r.get(0)?, r.get(1)?)))?

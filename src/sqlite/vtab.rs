@@ -7,6 +7,7 @@
 
 use crate::sqlite::introspect::{sqlite_quote, SourceColumn, SourceTable};
 use crate::sqlite::lexer::{matching_paren, tokenize, Tok, Token};
+use anyhow::{Context, Result};
 use rusqlite::Connection;
 
 /// `CREATE VIRTUAL TABLE … USING module(args)`: the module and each
@@ -157,6 +158,33 @@ pub enum VirtualFate {
     },
     /// Left out; the warning says where its data is.
     Skipped { warning: String },
+}
+
+/// Every virtual table of the source with what becomes of it, by name.
+pub fn fates(conn: &Connection) -> Result<Vec<(String, VirtualFate)>> {
+    let mut st = conn
+        .prepare(
+            "SELECT l.name, coalesce(s.sql, '') FROM pragma_table_list l \
+             JOIN sqlite_schema s ON s.name = l.name \
+             WHERE l.schema = 'main' AND l.type = 'virtual' ORDER BY l.name",
+        )
+        .context("cannot read sqlite_schema")?;
+    let virtuals: Vec<(String, String)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()
+        .context("cannot read sqlite_schema")?;
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table'")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let exists = |t: &str| tables.iter().any(|n| n.eq_ignore_ascii_case(t));
+    Ok(virtuals
+        .into_iter()
+        .map(|(name, sql)| {
+            let fate = fate(conn, &name, &sql, exists);
+            (name, fate)
+        })
+        .collect())
 }
 
 /// Decide a virtual table's fate. `table_exists` tells whether the source
