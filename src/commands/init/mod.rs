@@ -133,11 +133,19 @@ pub fn run_init(
         .filter(|v| v.result.is_err())
         .map(|v| v.name.as_str())
         .collect();
-    for (name, columns) in
-        views_as_tables(&conn, sqlite, &refused, sample, out_dir, keep_declared).map_err(explain)?
-    {
-        if let Some(v) = p.views.get_mut(&name) {
-            v.columns = columns;
+    let as_tables = views_as_tables(&conn, sqlite, &refused, sample, out_dir, keep_declared)
+        .map_err(explain)?;
+    for (name, columns) in &as_tables {
+        if let Some(v) = p.views.get_mut(name) {
+            v.columns = columns.clone();
+        }
+    }
+    // A view refused only for reading refused views: its SELECT over the
+    // tables `materialize` would make of them, written for when they are.
+    let over_materialized = over_materialized(&conn, &p, &views, &as_tables).map_err(explain)?;
+    for (name, sql, _) in &over_materialized {
+        if let Some(v) = p.views.get_mut(name) {
+            v.sql = Some(format!("{sql}\n"));
         }
     }
     // Rows whose foreign key names no parent: counted per mapped key and
@@ -155,7 +163,7 @@ pub fn run_init(
         framework::advice(r, name)
     });
     let text = render(&p, &schema, &profiles, &warnings, header_advice.as_deref())?;
-    let text = render::with_views(&text, &views)?;
+    let text = render::with_views(&text, &views, &over_materialized)?;
     install(&out, out_dir, text.as_bytes(), force)?;
     eprint!("{}", warnings_report(&warnings, &out));
     if let Some(r) = &recognised {
@@ -201,6 +209,55 @@ fn views_as_tables(
             Ok((name, columns))
         })
         .collect()
+}
+
+/// Views refused because they read refused views, translated as if those
+/// were materialized (tables with the columns `init` wrote for them):
+/// `(view, its SELECT, the refused views it reads)`.
+fn over_materialized(
+    conn: &rusqlite::Connection,
+    p: &crate::config::mapping::Pipeline,
+    views: &[crate::sqlite::views::Proposal],
+    as_tables: &[(String, toml::map::Map<String, toml::Value>)],
+) -> Result<Vec<(String, String, Vec<String>)>> {
+    use crate::config::mapping::{TableMap, ViewAction};
+    let mut trial = p.clone();
+    for (name, columns) in as_tables {
+        let Ok(columns) = toml::Value::Table(columns.clone()).try_into() else {
+            continue;
+        };
+        let table = TableMap {
+            columns,
+            without_rowid: true,
+            from_view: true,
+            ..TableMap::default()
+        };
+        trial.table_maps.push((name.clone(), table));
+        if let Some(v) = trial.views.get_mut(name) {
+            v.action = ViewAction::Materialize;
+        }
+    }
+    let dependent = |v: &&crate::sqlite::views::Proposal| {
+        v.result
+            .as_ref()
+            .is_err_and(|why| why.starts_with("it reads view `"))
+    };
+    if !views.iter().any(|v| dependent(&v)) {
+        return Ok(Vec::new());
+    }
+    let again = crate::sqlite::views::propose(conn, &trial)?;
+    let mut out = Vec::new();
+    for v in views.iter().filter(dependent) {
+        if let Some(Ok(t)) = again.iter().find(|a| a.name == v.name).map(|a| &a.result) {
+            let reads: Vec<String> = as_tables
+                .iter()
+                .map(|(n, _)| n.clone())
+                .filter(|n| t.sql.contains(&crate::pg::ident::quote(n)))
+                .collect();
+            out.push((v.name.clone(), t.sql.clone(), reads));
+        }
+    }
+    Ok(out)
 }
 
 /// The warnings for stderr: grouped by the table each names first (in the

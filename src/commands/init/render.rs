@@ -196,7 +196,11 @@ fn short_num(x: f64) -> String {
 /// The `[views.NAME]` sections of a rendered mapping with their comments:
 /// SQLite's `CREATE VIEW` of each, and for one that did not translate, why
 /// (with what the operator can do). Checked to parse back.
-pub fn with_views(text: &str, views: &[crate::sqlite::views::Proposal]) -> Result<String> {
+pub fn with_views(
+    text: &str,
+    views: &[crate::sqlite::views::Proposal],
+    over_materialized: &[(String, String, Vec<String>)],
+) -> Result<String> {
     let mut doc: toml_edit::DocumentMut = text.parse().context("cannot re-read the mapping")?;
     if let Some(vt) = doc.get_mut("views").and_then(|t| t.as_table_mut()) {
         vt.set_implicit(true);
@@ -213,11 +217,28 @@ pub fn with_views(text: &str, views: &[crate::sqlite::views::Proposal]) -> Resul
                 Ok(_) => head.push_str(
                     "# init: translated to PostgreSQL below (review it); created after the tables are loaded\n",
                 ),
-                Err(why) => head.push_str(&format!(
-                    "# init: not translated: {}\n# recreate it in PostgreSQL by hand, write its SELECT in `sql` with action = \"create\",\n# or set action = \"materialize\" to load its rows into a table `{}` with the columns below\n# (its rows as the run reads them: the table does not follow later writes to the tables it reads)\n",
-                    one_line(why),
-                    one_line(&v.name)
-                )),
+Err(why) => {
+                    head.push_str(&format!("# init: not translated: {}\n", one_line(why)));
+                    match over_materialized.iter().find(|(n, _, _)| n == &v.name) {
+                        Some((_, _, reads)) => {
+                            let reads: Vec<String> =
+                                reads.iter().map(|r| format!("`{}`", one_line(r))).collect();
+                            head.push_str(&format!(
+                                "# its SELECT below reads {} as the table action = \"materialize\" makes of it:\n\
+                                 # set action = \"create\" here once that is materialized,\n",
+                                reads.join(", ")
+                            ));
+                        }
+                        None => head.push_str(
+                            "# recreate it in PostgreSQL by hand, write its SELECT in `sql` with action = \"create\",\n",
+                        ),
+                    }
+                    head.push_str(&format!(
+                        "# or set action = \"materialize\" to load its rows into a table `{}` with the columns below\n\
+                         # (its rows as the run reads them: the table does not follow later writes to the tables it reads)\n",
+                        one_line(&v.name)
+                    ));
+                }
             }
             t.decor_mut().set_prefix(head);
         }
