@@ -116,7 +116,10 @@ fn check_names_values_citext_folds_together_but_nocase_kept_apart() {
          INSERT INTO people VALUES (1, 'é@x'), (2, 'É@x'), (3, 'a@x');
          CREATE TABLE notes (id INTEGER PRIMARY KEY, title TEXT);
          CREATE UNIQUE INDEX notes_title ON notes (title COLLATE NOCASE);
-         INSERT INTO notes VALUES (7, 'Éa'), (8, 'éa'), (9, 'b');",
+         INSERT INTO notes VALUES (7, 'Éa'), (8, 'éa'), (9, 'b');
+         CREATE TABLE codes (id INTEGER PRIMARY KEY, code TEXT);
+         CREATE UNIQUE INDEX codes_desc ON codes (code COLLATE NOCASE DESC);
+         INSERT INTO codes VALUES (11, 'Ü'), (12, 'ü');",
     );
     let toml = dir.path().join("p.toml");
     init_mapping(&src, &toml);
@@ -143,6 +146,12 @@ fn check_names_values_citext_folds_together_but_nocase_kept_apart() {
         "{out}"
     );
     assert!(out.contains("notes_title ((lower(\"title\")))"), "{out}");
+    // Descending too.
+    assert!(
+        out.lines()
+            .any(|l| l.contains("e.g. rowid 12 ('ü') same as rowid 11 ('Ü')")),
+        "{out}"
+    );
 }
 
 #[test]

@@ -655,11 +655,12 @@ mod keys {
                 .columns
                 .iter()
                 .map(|c| {
-                    pos(c).or_else(|| {
-                        let i = pos(&lower_of(c)?)?;
+                    let (name, lower) = index_column(c)?;
+                    let i = pos(&name)?;
+                    if lower {
                         lowered.push(i);
-                        Some(i)
-                    })
+                    }
+                    Some(i)
                 })
                 .collect::<Option<Vec<_>>>()
             {
@@ -782,15 +783,35 @@ mod keys {
         Ok(problems.into_iter().flatten().collect())
     }
 
-    /// `x` of an index column written `(lower("x"))` (or `(lower(x))`).
-    fn lower_of(c: &str) -> Option<String> {
-        let inner = c.strip_prefix("(lower(")?.strip_suffix("))")?;
-        Some(
-            match inner.strip_prefix('"').and_then(|i| i.strip_suffix('"')) {
-                Some(q) => q.replace("\"\"", "\""),
-                None => inner.to_string(),
-            },
-        )
+    /// The column an index column of the mapping names, and whether it is
+    /// compared as `lower(column)`: `x`, `("x") DESC`, `(lower("x"))`,
+    /// `(lower("x")) DESC` (how `init` writes them). `None` for other
+    /// expressions, which are left to PostgreSQL.
+    pub(super) fn index_column(c: &str) -> Option<(String, bool)> {
+        let c = c.trim();
+        let c = c
+            .strip_suffix(" DESC")
+            .or_else(|| c.strip_suffix(" ASC"))
+            .unwrap_or(c)
+            .trim();
+        let Some(inner) = c.strip_prefix('(').and_then(|i| i.strip_suffix(')')) else {
+            return Some((c.to_string(), false));
+        };
+        let inner = inner.trim();
+        let (name, lower) = match inner
+            .strip_prefix("lower(")
+            .and_then(|i| i.strip_suffix(')'))
+        {
+            Some(arg) => (arg.trim(), true),
+            None => (inner, false),
+        };
+        let unquoted = match name.strip_prefix('"').and_then(|n| n.strip_suffix('"')) {
+            Some(q) if !q.replace("\"\"", "").contains('"') => q.replace("\"\"", "\""),
+            Some(_) => return None,
+            None if name.chars().all(|ch| ch.is_alphanumeric() || ch == '_') => name.to_string(),
+            None => return None,
+        };
+        Some((unquoted, lower))
     }
 
     fn parts_key(parts: &[&Option<String>]) -> String {
@@ -832,6 +853,22 @@ mod keys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn index_columns_are_read_as_init_writes_them() {
+        let got = |c: &str| keys::index_column(c);
+        assert_eq!(got("email"), Some(("email".into(), false)));
+        assert_eq!(got("Full Name"), Some(("Full Name".into(), false)));
+        assert_eq!(got("(\"code\") DESC"), Some(("code".into(), false)));
+        assert_eq!(got("(lower(\"code\"))"), Some(("code".into(), true)));
+        assert_eq!(
+            got("(lower(\"co\"\"de\")) DESC"),
+            Some(("co\"de".into(), true))
+        );
+        assert_eq!(got("(lower(code))"), Some(("code".into(), true)));
+        assert_eq!(got("(a + b)"), None);
+        assert_eq!(got("(lower(a || b))"), None);
+    }
 
     fn rej(raw: Cell, reason: &str) -> Reject {
         Reject {

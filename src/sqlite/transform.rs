@@ -253,8 +253,13 @@ impl TableTransform {
     }
 
     fn row_key(&self, key: i64, row: &[Cell]) -> String {
-        if self.rowid || self.pk_pos.is_empty() {
+        if self.rowid {
             return format!("rowid {key}");
+        }
+        // No rowid and no key: a materialized view, whose rows are named
+        // by their place in its one chunk (as `check` names them).
+        if self.pk_pos.is_empty() {
+            return format!("row {key}");
         }
         let parts: Vec<String> = self.pk_pos.iter().map(|&i| row[i].to_string()).collect();
         format!("primary key ({})", parts.join(", "))

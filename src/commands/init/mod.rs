@@ -133,8 +133,16 @@ pub fn run_init(
         .filter(|v| v.result.is_err())
         .map(|v| v.name.as_str())
         .collect();
-    let as_tables = views_as_tables(&conn, sqlite, &refused, sample, out_dir, keep_declared)
-        .map_err(explain)?;
+    let as_tables = views_as_tables(
+        &conn,
+        sqlite,
+        &refused,
+        &mut warnings,
+        sample,
+        out_dir,
+        keep_declared,
+    )
+    .map_err(explain)?;
     for (name, columns) in &as_tables {
         if let Some(v) = p.views.get_mut(name) {
             v.columns = columns.clone();
@@ -180,23 +188,51 @@ fn views_as_tables(
     conn: &rusqlite::Connection,
     sqlite: &Path,
     names: &[&str],
+    warnings: &mut Vec<String>,
     sample: Option<u64>,
     out_dir: &Path,
     keep_declared: bool,
 ) -> Result<Vec<(String, toml::map::Map<String, toml::Value>)>> {
-    if names.is_empty() {
+    // A view SQLite cannot read (over a dropped table, a function failing
+    // on its rows) is named and gets no columns: it cannot be
+    // materialized either.
+    let mut tables = Vec::new();
+    for n in names {
+        let read = crate::sqlite::introspect::view_as_table(conn, n).and_then(|t| {
+            let one = crate::sqlite::introspect::SourceSchema {
+                tables: vec![t],
+                views: Vec::new(),
+                warnings: Vec::new(),
+            };
+            let prof = profile(sqlite, &one, sample)?;
+            Ok((one.tables, prof))
+        });
+        match read {
+            Ok((t, prof)) => tables.push((t, prof)),
+            Err(e) => warnings.push(format!(
+                "view `{n}`: SQLite cannot read its rows ({}): it cannot be materialized either",
+                format!("{e:#}")
+                    .replace(&format!("cannot read view `{n}`: "), "")
+                    .replace(&format!("cannot profile table `{n}`: "), "")
+            )),
+        }
+    }
+    if tables.is_empty() {
         return Ok(Vec::new());
     }
-    let tables = names
-        .iter()
-        .map(|n| crate::sqlite::introspect::view_as_table(conn, n))
-        .collect::<Result<Vec<_>>>()?;
+    let mut profiles = crate::commands::init::profile::Profiles::new();
+    let tables = tables
+        .into_iter()
+        .flat_map(|(t, prof)| {
+            profiles.extend(prof);
+            t
+        })
+        .collect();
     let schema = crate::sqlite::introspect::SourceSchema {
         tables,
         views: Vec::new(),
         warnings: Vec::new(),
     };
-    let profiles = profile(sqlite, &schema, sample)?;
     // Its warnings are about tables; a view not moved needs none of them.
     let (vp, _) = build_pipeline_with(&schema, &profiles, sqlite, out_dir, keep_declared);
     vp.table_maps
