@@ -243,13 +243,21 @@ fn a_view_that_does_not_translate_is_materialized_as_a_table_of_its_rows() {
     );
     edit_mapping(
         &toml,
-        "[views.oslo]\naction = \"skip\"",
-        "[views.oslo]\naction = \"materialize\"",
+        "[views.oslo_orders]\naction = \"skip\"",
+        "[views.oslo_orders]\naction = \"create\"",
+    );
+    // Created over a view the mapping still skips: refused before the run.
+    let o = sqlite2pg(&["check", toml.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("view `oslo_orders` reads view `oslo`, which the mapping skips"),
+        "{}",
+        stderr(&o)
     );
     edit_mapping(
         &toml,
-        "[views.oslo_orders]\naction = \"skip\"",
-        "[views.oslo_orders]\naction = \"create\"",
+        "[views.oslo]\naction = \"skip\"",
+        "[views.oslo]\naction = \"materialize\"",
     );
     let o = sqlite2pg(&["check", toml.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -327,4 +335,31 @@ fn a_view_that_does_not_translate_is_materialized_as_a_table_of_its_rows() {
         "{}",
         stderr(&o)
     );
+}
+
+/// A view SQLite itself cannot read (over a table dropped since) does not
+/// stop `init`: it is named as not moved, and as one that cannot be
+/// materialized either.
+#[test]
+fn a_view_sqlite_cannot_read_is_named_and_init_goes_on() {
+    let (dir, src) = sqlite_fixture(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, x TEXT);
+         INSERT INTO t VALUES (1, 'a');
+         CREATE TABLE gone (id INTEGER);
+         CREATE VIEW broken AS SELECT id FROM gone WHERE id LIKE 'a';
+         DROP TABLE gone;",
+    );
+    let toml = dir.path().join("p.toml");
+    let e = stderr(&init_ok(&src, &toml));
+    assert!(
+        e.contains("view `broken`: SQLite cannot read its rows (no such table: main.gone")
+            && e.contains("it cannot be materialized either"),
+        "{e}"
+    );
+    let mapping = std::fs::read_to_string(&toml).unwrap();
+    assert!(
+        mapping.contains("[views.broken]\naction = \"skip\""),
+        "{mapping}"
+    );
+    assert!(!mapping.contains("[views.broken.columns"), "{mapping}");
 }

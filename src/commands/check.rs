@@ -67,6 +67,9 @@ pub struct RejectGroup {
 #[derive(Debug, Clone, Serialize)]
 pub struct TableCheck {
     pub source_table: String,
+    /// The source is a view the mapping materializes (`[views.NAME]`).
+    #[serde(skip)]
+    pub from_view: bool,
     pub target_table: String,
     pub rows_read: u64,
     pub rows_ok: u64,
@@ -242,6 +245,7 @@ async fn check_table(
     let rows_rejected = groups.total;
     Ok(TableCheck {
         source_table: t.source.clone(),
+        from_view: t.from_view,
         target_table: t.target.clone(),
         rows_read,
         rows_ok,
@@ -371,7 +375,11 @@ pub fn print(r: &CheckReport) {
                     if t.reject_limit == r.reject_limit {
                         "defaults.reject_limit".to_string()
                     } else {
-                        format!("tables.{}.reject_limit", t.source_table)
+                        format!(
+                            "{}.{}.reject_limit",
+                            if t.from_view { "views" } else { "tables" },
+                            t.source_table
+                        )
                     },
                     t.reject_limit
                 );

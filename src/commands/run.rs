@@ -384,6 +384,7 @@ pub fn not_moved(
 ) -> Result<Vec<String>> {
     let found = source::unmapped(conn, pipeline)?;
     source::refuse_unmapped(&found, allow_unmapped, src_path, file)?;
+    crate::sqlite::views::refuse_reads_of_skipped(pipeline)?;
     let mut out: Vec<String> = found
         .iter()
         .map(|u| format!("{}: not in the mapping (--allow-unmapped)", u.shown()))

@@ -450,6 +450,9 @@ pub struct ViewMap {
     /// translate, so materializing it is one word to change.
     #[serde(default, skip_serializing_if = "toml::map::Map::is_empty")]
     pub columns: toml::map::Map<String, toml::Value>,
+    /// Overrides `defaults.reject_limit` for a materialized view.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reject_limit: Option<u64>,
 }
 
 /// What becomes of a view: created with `CREATE OR REPLACE VIEW` in
@@ -572,6 +575,9 @@ impl Pipeline {
             let mut table = toml::map::Map::new();
             table.insert("columns".into(), toml::Value::Table(v.columns.clone()));
             table.insert("without_rowid".into(), toml::Value::Boolean(true));
+            if let Some(n) = v.reject_limit {
+                table.insert("reject_limit".into(), toml::Value::Integer(n as i64));
+            }
             if let Some(mut t) =
                 lenient::deserialize::<TableMap>(toml::Value::Table(table), &prefix, &mut found)
             {

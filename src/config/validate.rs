@@ -113,10 +113,22 @@ impl Pipeline {
             }
             // Every identifier is quoted, so names compare exactly.
             if let Some(prev) = targets.insert(tname.to_string(), src.to_string()) {
-                push(
-                    format!("{tp}.target"),
-                    format!("target table `{tname}` is also the target of source table `{prev}`"),
-                );
+                if t.from_view {
+                    push(
+                        format!("{tp}.action"),
+                        format!(
+                            "materialized, view `{src}` would be table `{tname}`, which is already \
+                             the target of source table `{prev}` (rename that one with its `target`)"
+                        ),
+                    );
+                } else {
+                    push(
+                        format!("{tp}.target"),
+                        format!(
+                            "target table `{tname}` is also the target of source table `{prev}`"
+                        ),
+                    );
+                }
             }
             let mut cols: HashSet<String> = HashSet::new();
             let mut any = false;
@@ -272,7 +284,7 @@ impl Pipeline {
                     }
                 }
             }
-            if !any && t.from_view {
+            if !any && t.from_view && t.columns.is_empty() {
                 push(
                     format!("{tp}.action"),
                     format!(

@@ -307,6 +307,7 @@ pub fn check_source_matches(
     path: &Path,
 ) -> Result<()> {
     let mut problems = Vec::new();
+    let kind = |t: &TablePlan| if t.from_view { "view" } else { "table" };
     for t in plans {
         // Checked by name first: SQLite reads a double-quoted name that is
         // not a column as a string literal, so the query below would
@@ -319,7 +320,12 @@ pub fn check_source_matches(
                 let rowid = reader::rowid_name(t, &present)
                     .is_some_and(|r| r.eq_ignore_ascii_case(&c.source));
                 if !rowid && !present.iter().any(|p| p.eq_ignore_ascii_case(&c.source)) {
-                    problems.push(format!("table {}: no such column: {}", t.source, c.source));
+                    problems.push(format!(
+                        "{} {}: no such column: {}",
+                        kind(t),
+                        t.source,
+                        c.source
+                    ));
                 }
             }
         }
@@ -335,7 +341,7 @@ pub fn check_source_matches(
             reader::sqlite_quote(&t.source)
         );
         if let Err(e) = conn.prepare(&sql) {
-            problems.push(format!("table {}: {e}", t.source));
+            problems.push(format!("{} {}: {e}", kind(t), t.source));
         }
     }
     if problems.is_empty() {

@@ -345,7 +345,17 @@ fn a_materialized_view_is_planned_as_a_table_of_its_rows_and_checked_as_one() {
     ))
     .unwrap_err()
     .to_string();
-    assert!(e.contains("target table `v` is also the target of"), "{e}");
+    assert!(
+        e.contains("p.toml:10: `views.v.action`: materialized, view `v` would be table `v`, which is already the target of source table `u`"),
+        "{e}"
+    );
+    // Every column excluded is said as for a table.
+    let e = parse(&format!(
+        "{head}[views.v]\naction = \"materialize\"\n[views.v.columns.n]\ntype = \"bigint\"\ninclude = false\n"
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("`views.v.columns`: no included column"), "{e}");
 
     let text = format!(
         "{head}[views.v]\naction = \"materialize\"\n[views.v.columns.n]\ntype = \"bigint\"\n\
@@ -369,4 +379,19 @@ fn a_materialized_view_is_planned_as_a_table_of_its_rows_and_checked_as_one() {
     let back = p.to_toml().unwrap();
     assert!(!back.contains("[tables.v"), "{back}");
     assert!(back.contains("[views.v.columns.label]"), "{back}");
+}
+
+#[test]
+fn the_relations_a_select_reads_are_the_names_in_its_from_clause() {
+    assert_eq!(
+        relations_read("SELECT x.id, x.y, y FROM x JOIN \"z w\" ON 1, v WHERE y > 0"),
+        ["x", "z w", "v"]
+    );
+    // A column with a view's name is not a relation; nor is a select list
+    // after a comma.
+    assert_eq!(relations_read("SELECT a, y FROM x"), ["x"]);
+    assert_eq!(
+        relations_read("SELECT a FROM x WHERE a IN (SELECT b FROM y) ORDER BY a, c"),
+        ["x", "y"]
+    );
 }

@@ -205,20 +205,23 @@ pub(super) fn nocase_warnings(t: &SourceTable, tn: &TableNames) -> Vec<String> {
                 if nocase && ty == Some(&PgType::Citext) {
                     continue;
                 }
+                // A UNIQUE constraint's index has SQLite's internal name.
+                let what = if ix.origin == "u" {
+                    format!("the UNIQUE constraint of `{}`", t.name)
+                } else {
+                    format!("index `{}` on `{}`", ix.name, t.name)
+                };
                 if ty.is_some_and(|ty| super::infer::unique_nocase(ix.unique, Some(coll), ty)) {
                     out.push(format!(
-                        "index `{}` on `{}`: column `{name}` uses collation NOCASE: kept as a unique index on \
+                        "{what}: column `{name}` uses collation NOCASE: kept as a unique index on \
                          lower({name}), so values differing only in case stay refused; PostgreSQL's lower() \
-                         folds all of Unicode where NOCASE folds only A-Z ('É' and 'é' now collide), which \
-                         `sqlite2pg check` reports as duplicate keys",
-                        ix.name, t.name
+                         folds all of Unicode under a UTF-8 locale where NOCASE folds only A-Z ('É' and 'é' \
+                         now collide), which `sqlite2pg check` reports as duplicate keys"
                     ));
                     continue;
                 }
                 out.push(format!(
-                    "index `{}` on `{}`: column `{name}` uses collation {coll}; the PostgreSQL index compares exactly{}",
-                    ix.name,
-                    t.name,
+                    "{what}: column `{name}` uses collation {coll}; the PostgreSQL index compares exactly{}",
                     if ix.unique { " (values differing only in case become allowed)" } else { "" }
                 ));
             }

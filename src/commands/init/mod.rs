@@ -110,6 +110,7 @@ pub fn run_init(
                 action: ViewAction::Create,
                 sql: Some(format!("{}\n", t.sql)),
                 columns: toml::map::Map::new(),
+                reject_limit: None,
             },
             Err(why) => {
                 warnings.push(crate::sqlite::not_moved::view_not_moved(
@@ -121,6 +122,7 @@ pub fn run_init(
                     action: ViewAction::Skip,
                     sql: None,
                     columns: toml::map::Map::new(),
+                    reject_limit: None,
                 }
             }
         };
@@ -288,7 +290,7 @@ fn over_materialized(
             let reads: Vec<String> = as_tables
                 .iter()
                 .map(|(n, _)| n.clone())
-                .filter(|n| t.sql.contains(&crate::pg::ident::quote(n)))
+                .filter(|n| crate::sqlite::views::relations_read(&t.sql).contains(n))
                 .collect();
             out.push((v.name.clone(), t.sql.clone(), reads));
         }

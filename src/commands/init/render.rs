@@ -193,6 +193,39 @@ fn short_num(x: f64) -> String {
     }
 }
 
+/// The comment above a view `init` did not translate: why, and what the
+/// operator can do (with the SELECT `init` wrote over materialized views,
+/// when it did).
+fn refused_comment(
+    name: &str,
+    why: &str,
+    over_materialized: &[(String, String, Vec<String>)],
+) -> String {
+    let mut head = format!("# init: not translated: {}\n", one_line(why));
+    match over_materialized.iter().find(|(n, _, _)| n == name) {
+        Some((_, _, reads)) => {
+            let reads: Vec<String> = reads
+                .iter()
+                .map(|r| format!("`{}`", one_line(r)))
+                .collect();
+            head.push_str(&format!(
+                "# its SELECT below reads {} as the table action = \"materialize\" makes of it:\n\
+                 # set action = \"create\" here once that is materialized,\n",
+                reads.join(", ")
+            ));
+        }
+        None => head.push_str(
+            "# recreate it in PostgreSQL by hand, write its SELECT in `sql` with action = \"create\",\n",
+        ),
+    }
+    head.push_str(&format!(
+        "# or set action = \"materialize\" to load its rows into a table `{}` with the columns below\n\
+         # (its rows as the run reads them: the table does not follow later writes to the tables it reads)\n",
+        one_line(name)
+    ));
+    head
+}
+
 /// The `[views.NAME]` sections of a rendered mapping with their comments:
 /// SQLite's `CREATE VIEW` of each, and for one that did not translate, why
 /// (with what the operator can do). Checked to parse back.
@@ -217,28 +250,7 @@ pub fn with_views(
                 Ok(_) => head.push_str(
                     "# init: translated to PostgreSQL below (review it); created after the tables are loaded\n",
                 ),
-Err(why) => {
-                    head.push_str(&format!("# init: not translated: {}\n", one_line(why)));
-                    match over_materialized.iter().find(|(n, _, _)| n == &v.name) {
-                        Some((_, _, reads)) => {
-                            let reads: Vec<String> =
-                                reads.iter().map(|r| format!("`{}`", one_line(r))).collect();
-                            head.push_str(&format!(
-                                "# its SELECT below reads {} as the table action = \"materialize\" makes of it:\n\
-                                 # set action = \"create\" here once that is materialized,\n",
-                                reads.join(", ")
-                            ));
-                        }
-                        None => head.push_str(
-                            "# recreate it in PostgreSQL by hand, write its SELECT in `sql` with action = \"create\",\n",
-                        ),
-                    }
-                    head.push_str(&format!(
-                        "# or set action = \"materialize\" to load its rows into a table `{}` with the columns below\n\
-                         # (its rows as the run reads them: the table does not follow later writes to the tables it reads)\n",
-                        one_line(&v.name)
-                    ));
-                }
+                Err(why) => head.push_str(&refused_comment(&v.name, why, over_materialized)),
             }
             t.decor_mut().set_prefix(head);
         }
