@@ -2,7 +2,7 @@
 //! token by token, with column references resolved through the FROM
 //! clause, a whitelist of functions, and the comparisons checked.
 
-use super::{is_keyword, split_commas, word_of, Class, Ctx, Tx, LOWER, R, UPPER, UTC_NOW};
+use super::{is_keyword, split_commas, word_of, Class, Clause, Ctx, Tx, LOWER, R, UPPER, UTC_NOW};
 use crate::sqlite::lexer::{matching_paren, Tok};
 
 /// A simple operand just emitted: its class, and whether it is a literal.
@@ -12,8 +12,24 @@ struct Operand {
     literal: bool,
 }
 
-const LIKE: &str = "LIKE: SQLite's LIKE ignores case for ASCII letters only, PostgreSQL's \
-                    ILIKE folds every letter and its LIKE none; no exact translation";
+/// Why a LIKE is refused: SQLite's ignores case for ASCII letters only,
+/// written out exactly for the one form translated.
+fn like_refused(why: &str) -> String {
+    format!(
+        "LIKE {why}: SQLite's LIKE ignores case for ASCII letters only (PostgreSQL's ILIKE folds \
+         every letter, its LIKE none); it is translated, with that folding written out, only as a \
+         condition (WHERE, ON, HAVING) on a text column with a literal pattern"
+    )
+}
+
+/// Operators that bind tighter than LIKE: an operand beside one is part of
+/// a larger expression.
+fn binds_tighter(part: &str) -> bool {
+    matches!(
+        part,
+        "||" | "+" | "-" | "*" | "/" | "%" | "&" | "|" | "~" | "<<" | ">>"
+    )
+}
 
 fn is_ordering(op: &str) -> bool {
     matches!(op, "<" | "<=" | ">" | ">=")
@@ -87,6 +103,8 @@ impl Tx<'_, '_> {
         let mut last: Option<Operand> = None;
         let mut cmp: Option<(String, Option<Operand>)> = None;
         let mut concat = false;
+        // `NOT` read just before `LIKE` (it negates the LIKE).
+        let mut not_like = false;
         let mut i = a;
         while i < b {
             let t = &toks[i];
@@ -119,6 +137,10 @@ impl Tx<'_, '_> {
                         "NOT" if last.is_some() && word(i + 1, "null") => {
                             parts.push("IS NOT NULL".into());
                             i += 2;
+                        }
+                        "NOT" if last.is_some() && word(i + 1, "like") => {
+                            not_like = true;
+                            i += 1;
                         }
                         "NOT" => {
                             parts.push(uw);
@@ -213,7 +235,13 @@ impl Tx<'_, '_> {
                             last = None;
                             i += 1;
                         }
-                        "LIKE" => return Err(LIKE.into()),
+                        "LIKE" => {
+                            let not = std::mem::take(&mut not_like);
+                            let (like, next) = self.like(i, b, ctx, last, not, &mut parts)?;
+                            parts.push(like);
+                            last = None;
+                            i = next;
+                        }
                         "GLOB" => {
                             return Err("GLOB has no PostgreSQL equivalent (a case-sensitive pattern with * and ?)".into())
                         }
@@ -397,6 +425,70 @@ impl Tx<'_, '_> {
             }
         }
         Ok(parts.join(" "))
+    }
+
+    /// `left [NOT] LIKE 'pattern' [ESCAPE 'c']` at `toks[i]` (the LIKE),
+    /// `left` being the last of `parts` (taken from it): SQLite's ASCII-only
+    /// case folding written out, both sides through `translate()` of A-Z
+    /// (PostgreSQL's lower() and ILIKE fold every letter), and no escape
+    /// character unless SQLite's has one. Returns the text and the token
+    /// after it.
+    fn like(
+        &mut self,
+        i: usize,
+        b: usize,
+        ctx: Ctx,
+        left: Option<Operand>,
+        not: bool,
+        parts: &mut Vec<String>,
+    ) -> R<(String, usize)> {
+        let toks = self.toks;
+        // As a value SQLite's LIKE is 0 or 1, PostgreSQL's a boolean.
+        if !matches!(ctx.clause, Clause::Where | Clause::Having) {
+            return Err(like_refused(
+                "as a value (0 or 1 in SQLite, a boolean in PostgreSQL)",
+            ));
+        }
+        if left.is_none_or(|l| l.class != Class::Text) {
+            return Err(like_refused("on a value that is not text"));
+        }
+        let n = parts.len();
+        if n >= 2 && binds_tighter(&parts[n - 2]) {
+            return Err(like_refused("on an expression"));
+        }
+        let left = parts.pop().unwrap_or_default();
+        let Some(Tok::Str(pattern)) = toks.get(i + 1).filter(|_| i + 1 < b).map(|t| &t.tok) else {
+            return Err(like_refused("with a pattern that is not a literal"));
+        };
+        let word = |k: usize, w: &str| k < b && toks[k].is_word(w);
+        let (escape, next) = if word(i + 2, "escape") {
+            match toks.get(i + 3).filter(|_| i + 3 < b).map(|t| &t.tok) {
+                Some(Tok::Str(e))
+                    if e.chars().count() == 1 && !e.chars().all(|c| c.is_ascii_alphabetic()) =>
+                {
+                    (super::literal(e), i + 4)
+                }
+                _ => {
+                    return Err(like_refused(
+                        "with an ESCAPE that is not one literal non-letter character",
+                    ))
+                }
+            }
+        } else {
+            // PostgreSQL's LIKE escapes with `\` unless told otherwise.
+            ("''".to_string(), i + 2)
+        };
+        if next < b && matches!(&toks[next].tok, Tok::Op(o) if binds_tighter(o)) {
+            return Err(like_refused("with a pattern that is an expression"));
+        }
+        let not = if not { "NOT " } else { "" };
+        Ok((
+            format!(
+                "translate({left}, '{UPPER}', '{LOWER}') {not}LIKE {} ESCAPE {escape}",
+                super::literal(&pattern.to_ascii_lowercase())
+            ),
+            next,
+        ))
     }
 
     /// An expression, and its operand facts when it is a single column or

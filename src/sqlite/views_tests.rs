@@ -167,7 +167,23 @@ fn functions_on_the_whitelist_translate_exactly() {
 #[test]
 fn semantic_traps_are_refused_with_the_reason() {
     let cases = [
-        ("SELECT id FROM users WHERE name LIKE 'a%'", "LIKE"),
+        ("SELECT name LIKE 'a%' FROM users", "LIKE as a value"),
+        (
+            "SELECT id FROM orders WHERE qty LIKE '1%'",
+            "LIKE on a value that is not text",
+        ),
+        (
+            "SELECT id FROM users WHERE name || 'x' LIKE 'a%'",
+            "LIKE on an expression",
+        ),
+        (
+            "SELECT id FROM users WHERE name LIKE 'a' || '%'",
+            "LIKE with a pattern that is an expression",
+        ),
+        (
+            "SELECT id FROM users WHERE name LIKE Email",
+            "LIKE with a pattern that is not a literal",
+        ),
         ("SELECT id FROM users WHERE name GLOB 'a*'", "GLOB"),
         ("SELECT CAST(total AS INTEGER) FROM orders", "truncates"),
         ("SELECT CAST(name AS INTEGER) FROM users", "truncates"),
@@ -273,7 +289,7 @@ fn propose_orders_views_after_the_views_they_read() {
         "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT);
          CREATE VIEW outer_v AS SELECT name FROM inner_v ORDER BY name LIMIT 1;
          CREATE VIEW inner_v AS SELECT id, name FROM t WHERE id > 1;
-         CREATE VIEW bad AS SELECT name FROM t WHERE name LIKE 'a%';
+         CREATE VIEW bad AS SELECT name FROM t WHERE name GLOB 'a*';
          CREATE VIEW over_bad AS SELECT name FROM bad;",
     )
     .unwrap();
@@ -289,7 +305,7 @@ fn propose_orders_views_after_the_views_they_read() {
         [Some(PgType::BigInt), Some(PgType::Text)]
     );
     assert!(got[3].result.is_ok(), "{:?}", got[3].result);
-    assert!(got[1].result.as_ref().unwrap_err().contains("LIKE"));
+    assert!(got[1].result.as_ref().unwrap_err().contains("GLOB"));
     assert!(got[2].result.as_ref().unwrap_err().contains("view `bad`"));
 }
 
@@ -393,5 +409,19 @@ fn the_relations_a_select_reads_are_the_names_in_its_from_clause() {
     assert_eq!(
         relations_read("SELECT a FROM x WHERE a IN (SELECT b FROM y) ORDER BY a, c"),
         ["x", "y"]
+    );
+}
+
+#[test]
+fn like_folds_ascii_letters_only_as_sqlite_does() {
+    let s = ok(
+        "CREATE VIEW v AS SELECT id FROM users WHERE name LIKE 'Ab%' AND name NOT LIKE 'a!_%' ESCAPE '!'",
+        &["id"],
+    );
+    let fold = format!("translate(\"people\".\"name\", '{UPPER}', '{LOWER}')");
+    assert!(s.contains(&format!("{fold} LIKE 'ab%' ESCAPE ''")), "{s}");
+    assert!(
+        s.contains(&format!("{fold} NOT LIKE 'a!_%' ESCAPE '!'")),
+        "{s}"
     );
 }
