@@ -216,6 +216,10 @@ struct Tx<'a, 'c> {
 struct Ctx {
     clause: Clause,
     in_agg: bool,
+    /// The expression is a condition as a whole (WHERE, ON, HAVING, or a
+    /// part of one joined by AND/OR/NOT): its truth is all that counts,
+    /// so SQLite's 0/1 and PostgreSQL's boolean answer alike.
+    cond: bool,
 }
 
 type R<T> = std::result::Result<T, String>;
@@ -365,6 +369,7 @@ impl<'a, 'c> Tx<'a, 'c> {
             let ctx = Ctx {
                 clause: Clause::Where,
                 in_agg: false,
+                cond: true,
             };
             sql.push_str(&format!(
                 "\nWHERE {}",
@@ -379,6 +384,7 @@ impl<'a, 'c> Tx<'a, 'c> {
             let ctx = Ctx {
                 clause: Clause::GroupBy,
                 in_agg: false,
+                cond: false,
             };
             let mut parts = Vec::new();
             for (a, b) in split_commas(self.toks, g + 2, next_after(g)) {
@@ -390,6 +396,7 @@ impl<'a, 'c> Tx<'a, 'c> {
             let ctx = Ctx {
                 clause: Clause::Having,
                 in_agg: false,
+                cond: true,
             };
             sql.push_str(&format!(
                 "\nHAVING {}",
@@ -480,6 +487,7 @@ impl<'a, 'c> Tx<'a, 'c> {
         let ctx = Ctx {
             clause: Clause::Select,
             in_agg: false,
+            cond: false,
         };
         // A column alone: any type may be selected as it is.
         if let Some((e, col)) = self.column_at(a, end)? {
@@ -498,6 +506,7 @@ impl<'a, 'c> Tx<'a, 'c> {
         let ctx = Ctx {
             clause: Clause::Select,
             in_agg: false,
+            cond: false,
         };
         let cols: Vec<String> = self.scope[e]
             .rel

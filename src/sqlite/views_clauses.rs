@@ -156,6 +156,7 @@ impl<'c> Tx<'_, 'c> {
         let ctx = Ctx {
             clause: Clause::Where,
             in_agg: false,
+            cond: true,
         };
         let mut translated = Vec::new();
         for &(pos, x, y) in &ons {
@@ -208,6 +209,7 @@ impl<'c> Tx<'_, 'c> {
         let ctx = Ctx {
             clause: Clause::OrderBy,
             in_agg: false,
+            cond: false,
         };
         let term = match self.column_at(a, end)? {
             Some((e, col)) => {

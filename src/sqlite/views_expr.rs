@@ -2,7 +2,7 @@
 //! token by token, with column references resolved through the FROM
 //! clause, a whitelist of functions, and the comparisons checked.
 
-use super::{is_keyword, split_commas, word_of, Class, Clause, Ctx, Tx, LOWER, R, UPPER, UTC_NOW};
+use super::{is_keyword, split_commas, word_of, Class, Ctx, Tx, LOWER, R, UPPER, UTC_NOW};
 use crate::sqlite::lexer::{matching_paren, Tok};
 
 /// A simple operand just emitted: its class, and whether it is a literal.
@@ -20,6 +20,35 @@ fn like_refused(why: &str) -> String {
          every letter, its LIKE none); it is translated, with that folding written out, only as a \
          condition (WHERE, ON, HAVING) on a text column with a literal pattern"
     )
+}
+
+/// Whether what `parts` ends with lets the next operand be a condition of
+/// its own: nothing, AND (not a BETWEEN's), OR, NOT, WHEN.
+fn condition_before(parts: &[String], between_and: Option<usize>) -> bool {
+    match parts.last().map(String::as_str) {
+        None | Some("OR" | "NOT" | "WHEN") => true,
+        Some("AND") => between_and != Some(parts.len() - 1),
+        _ => false,
+    }
+}
+
+/// Whether the token at `k` (the expression ends at `b`) ends a condition:
+/// the end, AND, OR, THEN.
+fn condition_after(toks: &[crate::sqlite::lexer::Token], k: usize, b: usize) -> bool {
+    k >= b || ["and", "or", "then"].iter().any(|w| toks[k].is_word(w))
+}
+
+/// Whether a LIKE pattern ends with an escape character that escapes
+/// nothing.
+fn ends_with_escape(pattern: &str, escape: Option<char>) -> bool {
+    let Some(e) = escape else { return false };
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c == e && chars.next().is_none() {
+            return true;
+        }
+    }
+    false
 }
 
 /// Operators that bind tighter than LIKE: an operand beside one is part of
@@ -105,6 +134,11 @@ impl Tx<'_, '_> {
         let mut concat = false;
         // `NOT` read just before `LIKE` (it negates the LIKE).
         let mut not_like = false;
+        // The place in `parts` of the AND that ends a BETWEEN's lower
+        // bound (not a condition's AND), and whether one is awaited.
+        let mut between_and: Option<usize> = None;
+        let mut in_between = false;
+        let value = Ctx { cond: false, ..ctx };
         let mut i = a;
         while i < b {
             let t = &toks[i];
@@ -130,6 +164,9 @@ impl Tx<'_, '_> {
                     let word = |k: usize, s: &str| k < b && toks[k].is_word(s);
                     match uw.as_str() {
                         "AND" | "OR" | "CASE" | "WHEN" | "THEN" | "ELSE" => {
+                            if uw == "AND" && std::mem::take(&mut in_between) {
+                                between_and = Some(parts.len());
+                            }
                             parts.push(uw);
                             last = None;
                             i += 1;
@@ -212,7 +249,7 @@ impl Tx<'_, '_> {
                             let left = last;
                             let mut items = Vec::new();
                             for (x, y) in split_commas(toks, i + 2, close) {
-                                let (s, op) = self.simple_or_expr(x, y, ctx)?;
+                                let (s, op) = self.simple_or_expr(x, y, value)?;
                                 if let Some(op) = op {
                                     compare("=", left, op)?;
                                 }
@@ -232,12 +269,18 @@ impl Tx<'_, '_> {
                                 ),
                             }
                             parts.push(uw);
+                            in_between = true;
                             last = None;
                             i += 1;
                         }
                         "LIKE" => {
                             let not = std::mem::take(&mut not_like);
-                            let (like, next) = self.like(i, b, ctx, last, not, &mut parts)?;
+                            let cond = ctx.cond
+                                && condition_before(
+                                    &parts[..parts.len().saturating_sub(1)],
+                                    between_and,
+                                );
+                            let (like, next) = self.like(i, b, cond, last, not, &mut parts)?;
                             parts.push(like);
                             last = None;
                             i = next;
@@ -357,7 +400,12 @@ impl Tx<'_, '_> {
                         let close = matching_paren(toks, i)
                             .filter(|&c| c < b)
                             .ok_or("unbalanced parentheses")?;
-                        let inner = self.expr(i + 1, close, ctx)?;
+                        // A condition in parentheses stays one only where
+                        // the parentheses stand as a condition themselves.
+                        let cond = ctx.cond
+                            && condition_before(&parts, between_and)
+                            && condition_after(toks, close + 1, b);
+                        let inner = self.expr(i + 1, close, Ctx { cond, ..ctx })?;
                         operand = Some((
                             format!("({inner})"),
                             Some(Operand {
@@ -437,18 +485,16 @@ impl Tx<'_, '_> {
         &mut self,
         i: usize,
         b: usize,
-        ctx: Ctx,
+        cond: bool,
         left: Option<Operand>,
         not: bool,
         parts: &mut Vec<String>,
     ) -> R<(String, usize)> {
         let toks = self.toks;
-        // As a value SQLite's LIKE is 0 or 1, PostgreSQL's a boolean.
-        if !matches!(ctx.clause, Clause::Where | Clause::Having) {
-            return Err(like_refused(
-                "as a value (0 or 1 in SQLite, a boolean in PostgreSQL)",
-            ));
-        }
+        // As a value SQLite's LIKE is 0 or 1, PostgreSQL's a boolean, and
+        // the two bind differently beside comparisons: only a whole
+        // condition, or one joined by AND/OR/NOT, is translated.
+        let value = || like_refused("as a value (0 or 1 in SQLite, a boolean in PostgreSQL)");
         if left.is_none_or(|l| l.class != Class::Text) {
             return Err(like_refused("on a value that is not text"));
         }
@@ -456,17 +502,20 @@ impl Tx<'_, '_> {
         if n >= 2 && binds_tighter(&parts[n - 2]) {
             return Err(like_refused("on an expression"));
         }
+        if !cond {
+            return Err(value());
+        }
         let left = parts.pop().unwrap_or_default();
         let Some(Tok::Str(pattern)) = toks.get(i + 1).filter(|_| i + 1 < b).map(|t| &t.tok) else {
             return Err(like_refused("with a pattern that is not a literal"));
         };
         let word = |k: usize, w: &str| k < b && toks[k].is_word(w);
-        let (escape, next) = if word(i + 2, "escape") {
+        let (escape, escape_char, next) = if word(i + 2, "escape") {
             match toks.get(i + 3).filter(|_| i + 3 < b).map(|t| &t.tok) {
                 Some(Tok::Str(e))
                     if e.chars().count() == 1 && !e.chars().all(|c| c.is_ascii_alphabetic()) =>
                 {
-                    (super::literal(e), i + 4)
+                    (super::literal(e), e.chars().next(), i + 4)
                 }
                 _ => {
                     return Err(like_refused(
@@ -476,10 +525,19 @@ impl Tx<'_, '_> {
             }
         } else {
             // PostgreSQL's LIKE escapes with `\` unless told otherwise.
-            ("''".to_string(), i + 2)
+            ("''".to_string(), None, i + 2)
         };
         if next < b && matches!(&toks[next].tok, Tok::Op(o) if binds_tighter(o)) {
             return Err(like_refused("with a pattern that is an expression"));
+        }
+        if !condition_after(toks, next, b) {
+            return Err(value());
+        }
+        if ends_with_escape(pattern, escape_char) {
+            // PostgreSQL fails the query; SQLite matches nothing.
+            return Err(like_refused(
+                "with a pattern that ends with its escape character",
+            ));
         }
         let not = if not { "NOT " } else { "" };
         Ok((
@@ -526,6 +584,8 @@ impl Tx<'_, '_> {
     /// A function call `toks[i]` `(` … `)` at `close`: its translation and
     /// the class of its value.
     fn call(&mut self, i: usize, close: usize, ctx: Ctx) -> R<(String, Class)> {
+        // A function's arguments are values, not conditions.
+        let ctx = Ctx { cond: false, ..ctx };
         let toks = self.toks;
         let name = word_of(&toks[i]).unwrap_or_default().to_ascii_lowercase();
         let args = split_commas(toks, i + 2, close);
@@ -540,6 +600,7 @@ impl Tx<'_, '_> {
         let agg = Ctx {
             clause: ctx.clause,
             in_agg: true,
+            cond: false,
         };
         let all = |tx: &mut Self, c: Ctx| -> R<Vec<String>> {
             args.iter().map(|&(x, y)| tx.expr(x, y, c)).collect()
@@ -691,6 +752,7 @@ impl Tx<'_, '_> {
 
     /// `CAST(x AS type)`, only where both engines give the same value.
     fn cast(&mut self, i: usize, close: usize, ctx: Ctx) -> R<(String, Class)> {
+        let ctx = Ctx { cond: false, ..ctx };
         let toks = self.toks;
         let mut depth = 0;
         let mut at = None;

@@ -168,6 +168,49 @@ fn functions_on_the_whitelist_translate_exactly() {
 fn semantic_traps_are_refused_with_the_reason() {
     let cases = [
         ("SELECT name LIKE 'a%' FROM users", "LIKE as a value"),
+        // Beside a comparison SQLite and PostgreSQL bind LIKE differently,
+        // and its result is 0/1 in one, a boolean in the other.
+        (
+            "SELECT id FROM users WHERE name LIKE 'abc' = 't'",
+            "LIKE as a value",
+        ),
+        (
+            "SELECT id FROM users WHERE Email = name LIKE 'a'",
+            "LIKE as a value",
+        ),
+        (
+            "SELECT id FROM users WHERE (name LIKE 'a') = 1",
+            "LIKE as a value",
+        ),
+        (
+            "SELECT id FROM users WHERE CASE name LIKE 'a' WHEN 1 THEN 1 END = 1",
+            "LIKE as a value",
+        ),
+        (
+            "SELECT id FROM users WHERE coalesce(name LIKE 'a', 0)",
+            "LIKE as a value",
+        ),
+        (
+            "SELECT id FROM users WHERE name LIKE '%a%' NOT NULL",
+            "LIKE as a value",
+        ),
+        (
+            "SELECT id FROM orders WHERE qty BETWEEN 0 AND 'x' LIKE 'x'",
+            "LIKE as a value",
+        ),
+        (
+            "SELECT id FROM users WHERE id IN (name LIKE 'a')",
+            "LIKE as a value",
+        ),
+        // PostgreSQL fails such a query; SQLite matches nothing.
+        (
+            "SELECT id FROM users WHERE name LIKE 'abc\\' ESCAPE '\\'",
+            "ends with its escape",
+        ),
+        (
+            "SELECT id FROM users WHERE name LIKE '%' ESCAPE '%'",
+            "ends with its escape",
+        ),
         (
             "SELECT id FROM orders WHERE qty LIKE '1%'",
             "LIKE on a value that is not text",
@@ -422,6 +465,22 @@ fn like_folds_ascii_letters_only_as_sqlite_does() {
     assert!(s.contains(&format!("{fold} LIKE 'ab%' ESCAPE ''")), "{s}");
     assert!(
         s.contains(&format!("{fold} NOT LIKE 'a!_%' ESCAPE '!'")),
+        "{s}"
+    );
+    // Conditions joined by AND/OR/NOT, in parentheses, in CASE WHEN.
+    let s = ok(
+        "CREATE VIEW v AS SELECT id FROM users WHERE (name LIKE 'a%' OR NOT name LIKE 'b%') \
+         AND CASE WHEN name LIKE 'c%' THEN 1 ELSE 0 END = 1 AND name LIKE '%!%' ESCAPE '!'",
+        &["id"],
+    );
+    assert!(
+        s.contains(&format!(
+            "({fold} LIKE 'a%' ESCAPE '' OR NOT {fold} LIKE 'b%' ESCAPE '')"
+        )),
+        "{s}"
+    );
+    assert!(
+        s.contains(&format!("WHEN {fold} LIKE 'c%' ESCAPE '' THEN")),
         "{s}"
     );
 }
