@@ -74,7 +74,9 @@ const VERIFY_EXAMPLES: &str = "Examples:
   sqlite2pg verify pipelines/app.toml --json | jq .ok
 
 Exit codes: 0 every table matches; 1 could not finish (rerun); 2 invalid mapping;
-3 a count, checksum, foreign key or sequence differs.";
+3 a count, checksum, foreign key or sequence differs; 4 could not finish, and a rerun
+will not help until something changes (the source changed while it was read, or a
+query PostgreSQL refuses: the message names it).";
 
 #[derive(Debug, Parser)]
 #[command(
