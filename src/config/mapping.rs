@@ -574,15 +574,13 @@ impl Pipeline {
             let prefix = format!("views.{}", key_seg(name));
             let mut table = toml::map::Map::new();
             table.insert("columns".into(), toml::Value::Table(v.columns.clone()));
-            table.insert("without_rowid".into(), toml::Value::Boolean(true));
             if let Some(n) = v.reject_limit {
                 table.insert("reject_limit".into(), toml::Value::Integer(n as i64));
             }
-            if let Some(mut t) =
+            if let Some(t) =
                 lenient::deserialize::<TableMap>(toml::Value::Table(table), &prefix, &mut found)
             {
-                t.from_view = true;
-                p.table_maps.push((name.clone(), t));
+                p.table_maps.push((name.clone(), t.of_view()));
             }
         }
         let mut issues = found.issues.clone();
@@ -668,6 +666,16 @@ fn with_lines(mut issues: Vec<MappingIssue>, locator: &Locator) -> Vec<MappingIs
 }
 
 impl TableMap {
+    /// This map as a materialized view's: its source has no rowid (one
+    /// chunk, rows keyed by their place) and its key path is `views.NAME`.
+    pub fn of_view(self) -> TableMap {
+        TableMap {
+            without_rowid: true,
+            from_view: true,
+            ..self
+        }
+    }
+
     /// Its key path in the file: `tables.NAME`, or `views.NAME` for a
     /// materialized view.
     pub fn key(&self, source: &str) -> String {

@@ -721,6 +721,11 @@ pub fn catalog(conn: &Connection, p: &Pipeline, views: &[SourceView]) -> Result<
     Ok(cat)
 }
 
+/// How the refusal of a view that is refused only because it reads a
+/// refused view begins (`init` translates such a view again over the
+/// tables materializing would make).
+pub const READS_REFUSED: &str = "it reads view ";
+
 /// One view as `init` proposes it.
 #[derive(Debug, Clone)]
 pub struct Proposal {
@@ -784,7 +789,7 @@ pub fn propose(conn: &Connection, p: &Pipeline) -> Result<Vec<Proposal>> {
                     o.name.eq_ignore_ascii_case(d) && o.result.is_err() && !materialized(d)
                 })
             }) {
-                v.result = Err(format!("it reads view `{bad}`, which is not created"));
+                v.result = Err(format!("{READS_REFUSED}`{bad}`, which is not created"));
             }
             out.push(v);
         }

@@ -213,9 +213,8 @@ fn views_as_tables(
             Ok((t, prof)) => tables.push((t, prof)),
             Err(e) => warnings.push(format!(
                 "view `{n}`: SQLite cannot read its rows ({}): it cannot be materialized either",
-                format!("{e:#}")
-                    .replace(&format!("cannot read view `{n}`: "), "")
-                    .replace(&format!("cannot profile table `{n}`: "), "")
+                // SQLite's own words, under our one line of context.
+                e.chain().nth(1).unwrap_or(e.root_cause())
             )),
         }
     }
@@ -266,11 +265,9 @@ fn over_materialized(
         };
         let table = TableMap {
             columns,
-            without_rowid: true,
-            from_view: true,
             ..TableMap::default()
         };
-        trial.table_maps.push((name.clone(), table));
+        trial.table_maps.push((name.clone(), table.of_view()));
         if let Some(v) = trial.views.get_mut(name) {
             v.action = ViewAction::Materialize;
         }
@@ -278,7 +275,7 @@ fn over_materialized(
     let dependent = |v: &&crate::sqlite::views::Proposal| {
         v.result
             .as_ref()
-            .is_err_and(|why| why.starts_with("it reads view `"))
+            .is_err_and(|why| why.starts_with(crate::sqlite::views::READS_REFUSED))
     };
     if !views.iter().any(|v| dependent(&v)) {
         return Ok(Vec::new());
@@ -287,10 +284,11 @@ fn over_materialized(
     let mut out = Vec::new();
     for v in views.iter().filter(dependent) {
         if let Some(Ok(t)) = again.iter().find(|a| a.name == v.name).map(|a| &a.result) {
+            let read = crate::sqlite::views::relations_read(&t.sql);
             let reads: Vec<String> = as_tables
                 .iter()
                 .map(|(n, _)| n.clone())
-                .filter(|n| crate::sqlite::views::relations_read(&t.sql).contains(n))
+                .filter(|n| read.contains(n))
                 .collect();
             out.push((v.name.clone(), t.sql.clone(), reads));
         }
