@@ -33,6 +33,7 @@ use crate::pg::ident::quote;
 use crate::pool::{self, Then};
 use crate::shutdown::Shutdown;
 use crate::stages::ddl;
+use crate::stages::refused::refused_by_postgres;
 use crate::state::{self, Stage, Status};
 use crate::ui::progress::Steps;
 use anyhow::{Context, Result};
@@ -721,17 +722,6 @@ async fn checks(client: &Client, t: &TablePlan) -> Result<Vec<String>> {
         }
     }
     Ok(notes)
-}
-
-/// PostgreSQL's own refusal of a statement (a syntax error, an unknown
-/// function, a type mismatch, a data exception), as opposed to a failure a
-/// rerun may cure (connection, resources, locks, shutdown).
-pub(super) fn refused_by_postgres(e: &tokio_postgres::Error) -> Option<String> {
-    let db = e.as_db_error()?;
-    let class = &db.code().code()[..2];
-    ["42", "22", "23", "2B", "0A"]
-        .contains(&class)
-        .then(|| db.message().to_string())
 }
 
 /// Foreign keys and indexes on a table this tool created that the mapping

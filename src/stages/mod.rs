@@ -9,6 +9,7 @@ pub mod ddl;
 pub mod defaults;
 pub mod finalize;
 pub mod prepare;
+mod refused;
 pub mod verify_counts;
 pub mod views;
 

@@ -7,7 +7,7 @@
 use crate::config::plan::ViewPlan;
 use crate::error;
 use crate::pg::ident::quote;
-use crate::stages::finalize::refused_by_postgres;
+use crate::stages::refused::refused_by_postgres;
 use anyhow::Result;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Client;
