@@ -12,7 +12,7 @@ use crate::shutdown::Shutdown;
 use crate::sqlite::guard::SourceGuard;
 use crate::sqlite::{fingerprint, source};
 use crate::stages::copy::{self, TableSummary};
-use crate::stages::finalize::{self, Builds};
+use crate::stages::finalize;
 use crate::stages::{self, prepare, verify_counts, Scope, SourceFacts};
 use crate::state::{self, Stage, Status};
 use crate::ui::out::outln;
@@ -508,14 +508,7 @@ async fn run_stages(
         if scope.shutdown.is_requested() {
             return Ok((tables, Some(stopped("committed work is kept"))));
         }
-        let builds = Builds::new(&scope.ctx.target, &scope.ctx.pipeline.defaults)
-            .stopping_on(scope.shutdown);
-        let mut views = crate::config::plan::views(&scope.ctx.pipeline);
-        for v in &mut views {
-            v.owner = scope.owner.map(str::to_string);
-        }
-        let done =
-            finalize::finalize(&builds, client, scope.run_id, scope.selected, &views).await?;
+        let done = finalize::finalize(&scope, client).await?;
         // Foreign keys that loaded rows break beyond what the mapping
         // acknowledges: left NOT VALID, their tables' finalize not done (a
         // rerun counts again), and the run exits 3.
