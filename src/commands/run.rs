@@ -475,14 +475,14 @@ async fn run_stages(
 ) -> Result<(Vec<TableSummary>, Option<anyhow::Error>)> {
     let stopped = |what: &str| scope.shutdown.error(what);
     if scope.wants(Stage::Prepare) {
-        prepare::prepare(scope, client, facts, emptying).await?;
+        prepare::prepare(&scope, client, facts, emptying).await?;
     }
     let mut tables = Vec::new();
     if scope.wants(Stage::Copy) {
         if scope.shutdown.is_requested() {
             return Ok((tables, Some(stopped("prepared tables are kept"))));
         }
-        let out = copy::copy(scope, client, &facts.columns).await?;
+        let out = copy::copy(&scope, client, &facts.columns).await?;
         tables = out.tables;
         if let Some(e) = out.failure {
             // Dropping the key builder aborts it.
@@ -530,7 +530,7 @@ async fn run_stages(
         if scope.shutdown.is_requested() {
             return Ok((tables, Some(stopped("committed work is kept"))));
         }
-        let counts = verify_counts::verify_counts(scope, client).await?;
+        let counts = verify_counts::verify_counts(&scope, client).await?;
         if !counts.mismatches.is_empty() {
             return Ok((
                 tables,

@@ -22,11 +22,11 @@ use tokio_postgres::Client;
 /// `emptying`: what [`refusals`] already found for a new run (whose tables
 /// are all still to prepare), else it is found here.
 pub async fn prepare(
-    scope: Scope<'_>,
+    scope: &Scope<'_>,
     client: &mut Client,
     facts: &SourceFacts,
     emptying: Option<Emptying>,
-) -> Result<()> {
+) -> Result<PrepareOutcome> {
     let (run_id, selected) = (scope.run_id, scope.selected);
     let p = &scope.ctx.pipeline;
     let schema = &p.target.schema;
@@ -44,6 +44,7 @@ pub async fn prepare(
             todo.push(*t);
         }
     }
+    let prepared = todo.iter().map(|t| t.source.clone()).collect();
     // Everything that can refuse is checked before anything is emptied:
     // chunk plans from the source (made beside the integrity check), and
     // existing tables against the mapping.
@@ -130,7 +131,15 @@ pub async fn prepare(
     }
     state::set_stage(client, run_id, Stage::Prepare, "", Status::Done, None).await?;
     tracing::info!("prepare done ({:.1}s)", t_prepare.elapsed().as_secs_f64());
-    Ok(())
+    Ok(PrepareOutcome { prepared })
+}
+
+/// What `prepare` did.
+#[derive(Debug, Default)]
+pub struct PrepareOutcome {
+    /// The tables prepared by this invocation (source names); the others
+    /// selected were prepared earlier in the run.
+    pub prepared: Vec<String>,
 }
 
 /// What `prepare` will empty before it loads: tables that an earlier run

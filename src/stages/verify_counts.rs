@@ -16,7 +16,7 @@ pub struct CountsOutcome {
     pub mismatches: Vec<String>,
 }
 
-pub async fn verify_counts(scope: Scope<'_>, client: &mut Client) -> Result<CountsOutcome> {
+pub async fn verify_counts(scope: &Scope<'_>, client: &mut Client) -> Result<CountsOutcome> {
     let (run_id, selected) = (scope.run_id, scope.selected);
     state::set_stage(client, run_id, Stage::Verify, "", Status::Running, None).await?;
     let conn = source::open_readonly(&scope.ctx.pipeline.source_path())?;

@@ -3,17 +3,20 @@
 //! A job is one transaction: one chunk (`commit_every = "chunk"`, chunks of
 //! one table on several workers at once), or every chunk of a table after a
 //! `TRUNCATE` (`commit_every = "table"` for a table this tool created, whose
-//! COPY then adds FREEZE; and reloads). Load workers, one PostgreSQL
-//! connection each, take jobs from one queue ([`crate::pool`]); a child of
-//! an application's foreign key waits for its parents ([`order`]). Each job
-//! is [`load::run_job`]. When a table this tool created is fully loaded its
-//! keys start building at once ([`keys`]). The stage records each table's
-//! result and returns a [`CopyOutcome`]; the run command decides what next.
+//! COPY then adds FREEZE; and reloads), decided per table by [`mode`]. Load
+//! workers, one PostgreSQL connection each, take jobs from one queue
+//! ([`workers`], over [`crate::pool`]); a child of an application's foreign
+//! key waits for its parents ([`order`]). Each job is [`load::run_job`].
+//! When a table this tool created is fully loaded its keys start building
+//! at once ([`keys`]). The stage records each table's result and returns a
+//! [`CopyOutcome`]; the run command decides what next.
 
 mod keys;
 mod load;
+mod mode;
 mod order;
 pub mod rejects;
+mod workers;
 
 pub use keys::KeyBuilder;
 
@@ -26,13 +29,13 @@ use crate::error::{self, ExitClass};
 use crate::pg::catalog;
 use crate::pg::types::PgType;
 use crate::pg::value::Value;
-use crate::pool::{self, Then};
 use crate::sqlite::guard::SourceGuard;
 use crate::sqlite::{reader, transform::TableTransform};
 use crate::state::{self, ChunkRow, Stage, Status};
 use crate::ui::progress::Progress;
-use anyhow::{anyhow, Context as _, Result};
+use anyhow::{Context as _, Result};
 use load::JobError;
+use mode::Facts;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,6 +43,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_postgres::types::Type;
 use tokio_postgres::Client;
+use workers::Workers;
 
 /// Per-table result for the summary.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -164,46 +168,38 @@ pub struct Settings<'a> {
 }
 
 pub async fn copy(
-    scope: Scope<'_>,
+    scope: &Scope<'_>,
     client: &mut Client,
     columns_by_table: &HashMap<String, Vec<String>>,
 ) -> Result<CopyOutcome> {
     let (run_id, p) = (scope.run_id, &scope.ctx.pipeline);
     state::set_stage(client, run_id, Stage::Copy, "", Status::Running, None).await?;
-    let (tables, pending) = plan_tables(scope, client, columns_by_table).await?;
-    let tallies: Vec<Tally> = pending
+    let (tables, chunks) = plan_tables(scope, client, columns_by_table).await?;
+    let tallies: Vec<Tally> = chunks
         .iter()
         .map(|c| Tally {
             chunks_left: AtomicU64::new(c.len() as u64),
             ..Tally::default()
         })
         .collect();
-    let rows: Vec<u64> = pending
+    let rows: Vec<u64> = chunks
         .iter()
         .map(|c| c.iter().map(|c| c.planned_rows as u64).sum())
         .collect();
-    let jobs = jobs(&tables, pending, &rows);
+    let jobs = jobs(&tables, chunks, &rows);
     let bars: Vec<(String, u64)> = tables
         .iter()
         .zip(&rows)
         .map(|(t, n)| (t.plan.source.clone(), *n))
         .collect();
     let progress = Progress::new(&bars, scope.progress);
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (stop_logging, stop_rx) = tokio::sync::watch::channel(false);
     let logger = tokio::spawn(
         progress
             .clone()
             .log_periodically(Duration::from_secs(10), stop_rx),
     );
-    // When finalize follows (and the mapping does not say otherwise), a
-    // table's keys are built as soon as it is loaded.
-    let (builder, announce) = if p.defaults.keys_during_copy && scope.wants(Stage::Finalize) {
-        let b = Builds::new(&scope.ctx.target, &p.defaults).early();
-        let (k, a) = KeyBuilder::start(b, scope.shutdown.clone());
-        (Some(k), Some(a))
-    } else {
-        (None, None)
-    };
+    let (builder, announce) = start_key_builder(scope).unzip();
     let settings = Settings {
         run_id,
         guard: scope.guard,
@@ -212,98 +208,18 @@ pub async fn copy(
     };
     // Chunks of one table load side by side with `commit_every = "chunk"`:
     // as many workers as jobs, up to the mapping's number.
-    let workers = p.defaults.workers.min(jobs.len()).max(1);
-    let queue = pool::Queue::of(jobs);
-    let ready = |j: &Job| {
-        let t = &tables[j.table];
-        // Once a stop is requested every job is "ready": it is skipped at
-        // once, and its table stays pending for the rerun.
-        if scope.shutdown.is_requested() {
-            return true;
-        }
-        let busy = t.serial && tallies[j.table].in_flight.load(Ordering::SeqCst) > 0;
-        // A failed parent makes the job ready too: it then fails at once.
-        !busy
-            && t.deps
-                .iter()
-                .all(|&d| tallies[d].failed() || tallies[d].chunks_left.load(Ordering::SeqCst) == 0)
+    let count = p.defaults.workers.min(jobs.len()).max(1);
+    let workers = Workers {
+        tables: &tables,
+        tallies: &tallies,
+        settings: &settings,
+        progress: &progress,
+        shutdown: scope.shutdown,
+        target: &scope.ctx.target,
+        announce,
     };
-    let work = async |client: &mut Client, job: Job| {
-        let (t, tally) = (&tables[job.table], &tallies[job.table]);
-        if scope.shutdown.is_requested() || tally.failed() {
-            return Then::Continue;
-        }
-        if let Some(&d) = t.deps.iter().find(|&&d| tallies[d].failed()) {
-            tally.fail(
-                anyhow!(
-                    "not loaded because parent table {} failed (its foreign key needs the parent rows first)",
-                    tables[d].plan.source
-                )
-                .into(),
-            );
-            return Then::Continue;
-        }
-        tally.in_flight.fetch_add(1, Ordering::SeqCst);
-        progress.start_table(t.idx);
-        let mut stop = scope.shutdown.clone();
-        let res = tokio::select! {
-            r = load::run_job(client, &job, t, tally, &settings, &progress) => r,
-            _ = stop.wait() => Err(scope.shutdown.error("its transaction in flight rolled back").into()),
-        };
-        tally.in_flight.fetch_sub(1, Ordering::SeqCst);
-        match res {
-            Ok(()) => {
-                let n = job.chunks.len() as u64;
-                if tally.chunks_left.fetch_sub(n, Ordering::SeqCst) == n {
-                    progress.finish_table(t.idx);
-                    if let Some(a) = announce.as_ref().filter(|_| t.keys_early) {
-                        // Nobody listening any more is not an error.
-                        let _ = a.send(t.plan.clone());
-                    }
-                }
-                Then::Continue
-            }
-            Err(e) => {
-                let lost = client.is_closed();
-                let msg = format!("{:#}", e.error);
-                tally.fail(e);
-                if !lost {
-                    return Then::Continue;
-                }
-                // The server went away: put nothing else at risk; every
-                // table still queued fails too, and a rerun resumes.
-                for j in queue.drain() {
-                    tallies[j.table].fail(anyhow!("target connection lost: {msg}").into());
-                }
-                Then::Stop
-            }
-        }
-    };
-    let open = async || scope.ctx.target.connect_loader().await;
-    // A worker waiting for a parent to load is woken by the stop too.
-    let wake_on_stop = async {
-        let mut stop = scope.shutdown.clone();
-        stop.wait().await;
-        queue.wake();
-        std::future::pending::<()>().await
-    };
-    let not_connected = tokio::select! {
-        r = pool::run_workers(workers, &queue, open, ready, work) => r,
-        () = wake_on_stop => unreachable!("waits forever after waking"),
-    };
-    drop(announce);
-    // Jobs never started because every worker failed to connect.
-    let left = queue.drain();
-    let mut stage_error = None;
-    if let Some(e) = not_connected.into_iter().next() {
-        for j in &left {
-            tallies[j.table].fail(anyhow!("{e:#}").into());
-        }
-        if !left.is_empty() || workers == 1 {
-            stage_error = Some(e);
-        }
-    }
-    let _ = stop_tx.send(true);
+    let stage_error = workers.run(jobs, count).await;
+    let _ = stop_logging.send(true);
     let _ = logger.await;
     progress.finish();
     // Make every asynchronously committed chunk durable before reporting.
@@ -315,86 +231,50 @@ pub async fn copy(
     Ok(CopyOutcome { keys, ..outcome })
 }
 
-/// The tables this copy loads, with their pending chunks: tables already
+/// When finalize follows (and the mapping does not say otherwise), a
+/// table's keys are built as soon as it is loaded: the builder, and where
+/// loaded tables are announced to it.
+fn start_key_builder(scope: &Scope<'_>) -> Option<(KeyBuilder, keys::Announcer)> {
+    let p = &scope.ctx.pipeline;
+    if !(p.defaults.keys_during_copy && scope.wants(Stage::Finalize)) {
+        return None;
+    }
+    let b = Builds::new(&scope.ctx.target, &p.defaults).early();
+    Some(KeyBuilder::start(b, scope.shutdown.clone()))
+}
+
+/// The tables this copy loads, with their chunks to load: tables already
 /// copied are reloaded only when asked (`--stage copy`), and then replaced
-/// atomically.
+/// atomically. An application's foreign keys are enforced during the load:
+/// parents are loaded before their children.
 async fn plan_tables(
-    scope: Scope<'_>,
+    scope: &Scope<'_>,
     client: &mut Client,
     columns_by_table: &HashMap<String, Vec<String>>,
 ) -> Result<(Vec<CopyTable>, Vec<Vec<ChunkRow>>)> {
-    let run_id = scope.run_id;
     let mut tables = Vec::new();
-    let mut pending_by_table = Vec::new();
-    // (index in `tables`, FK parents) of existing tables.
-    let mut parents: Vec<(usize, Vec<(String, String)>)> = Vec::new();
+    let mut chunks_by_table = Vec::new();
+    // FK parents (schema, table) of each table, by index in `tables`.
+    let mut parents = Vec::new();
     for t in scope.selected {
-        let done = state::stage_done(client, run_id, Stage::Copy, &t.source).await?;
-        if !state::stage_done(client, run_id, Stage::Prepare, &t.source).await? {
-            return Err(error::usage(format!(
-                "table {} has not been prepared; run without --stage, or with --stage prepare first",
-                t.source
-            )));
-        }
-        let pending_now = state::chunks(client, run_id, &t.source, false).await?;
-        // `--stage copy` on a table whose chunks are all committed reloads
-        // it — also after a failed reload, which rolled back and left every
-        // chunk done.
-        let reload = scope.named(Stage::Copy) && pending_now.is_empty();
-        if done && !reload {
+        let Some((facts, pending, all_chunks)) = read_facts(scope, client, t).await? else {
             continue;
-        }
-        if reload && !scope.truncate {
-            if let Some(how) =
-                super::content::changed_since_load(client, run_id, &t.source, t).await?
-            {
-                return Err(error::blocked(format!(
-                    "target table {} changed since this run loaded it: {how}. \
-                     Refusing to reload it; pass --truncate to replace it anyway",
-                    t.qualified()
-                )));
-            }
-        }
-        let all_chunks = state::chunks(client, run_id, &t.source, true).await?;
-        let preexisting = state::table_row(client, run_id, &t.source)
-            .await?
-            .is_some_and(|r| r.preexisting);
-        // A table this tool created with none of it committed yet loads in
-        // one transaction when so configured: TRUNCATE, then COPY FREEZE.
-        // Not if that TRUNCATE could destroy rows someone else wrote since
-        // prepare, or would be refused (another table's foreign key points
-        // at it, say after `--table child` ran finalize): then per chunk.
-        let mut fresh_whole = !preexisting
-            && t.commit_every == CommitEvery::Table
-            && pending_now.len() == all_chunks.len();
-        if fresh_whole
-            && (catalog::has_rows(&*client, &t.qualified()).await?
-                || catalog::is_referenced(&*client, &t.qualified()).await?)
-        {
-            tracing::warn!(
-                "table {}: holds rows or is referenced by a foreign key already; loading it per chunk, without FREEZE",
-                t.qualified()
-            );
-            fresh_whole = false;
-        }
-        let whole = reload || fresh_whole;
-        let pending = if whole { all_chunks } else { pending_now };
-        let rejects_before = if whole {
+        };
+        let mode = mode::load_mode(&facts).expect("read_facts skips what is not loaded");
+        let chunks = if mode.whole { all_chunks } else { pending };
+        let mut plan = super::fitted_to_target(&*client, t).await?;
+        let rejects_before = if mode.whole {
             0
         } else {
-            state::chunk_totals(client, run_id, &t.source)
+            state::chunk_totals(client, scope.run_id, &t.source)
                 .await?
                 .rows_rejected as u64
         };
-        let mut plan = super::fitted_to_target(&*client, t).await?;
-        let mut serial = false;
-        if preexisting {
+        if facts.preexisting {
             plan.constants = constants_for(client, &plan, &scope.ctx.pipeline).await?;
-            parents.push((
-                tables.len(),
-                catalog::fk_parents(client, &plan.qualified()).await?,
-            ));
-            serial = catalog::self_referencing(client, &plan.qualified()).await?;
+            parents.push(catalog::fk_parents(client, &plan.qualified()).await?);
+        } else {
+            parents.push(Vec::new());
         }
         let rowid = reader::rowid_name(&plan, &columns_by_table[&t.source]);
         tables.push(CopyTable {
@@ -403,7 +283,7 @@ async fn plan_tables(
             select_sql: reader::select_sql(&plan, rowid),
             // Rows may be frozen in the transaction that truncates the table;
             // an application's table keeps ordinary visibility.
-            copy_sql: ddl::copy_in(&plan, whole && !preexisting),
+            copy_sql: ddl::copy_in(&plan, mode.whole && !facts.preexisting),
             types: plan
                 .columns
                 .iter()
@@ -414,27 +294,91 @@ async fn plan_tables(
             rejects_before,
             reject_limit: scope.ctx.pipeline.reject_limit(&t.source),
             deps: Vec::new(),
-            serial,
-            keys_early: !preexisting,
-            whole,
-            reload,
+            serial: mode.serial,
+            keys_early: !facts.preexisting,
+            whole: mode.whole,
+            reload: mode.reload,
             plan,
         });
-        pending_by_table.push(pending);
+        chunks_by_table.push(chunks);
     }
-    // An application's foreign keys are enforced during the load: parents
-    // are loaded before their children.
-    let mut parent_idx = vec![Vec::new(); tables.len()];
-    for (i, ps) in &parents {
-        parent_idx[*i] = ps
-            .iter()
-            .filter_map(|(s, n)| {
-                tables
-                    .iter()
-                    .position(|t| &t.plan.schema == s && &t.plan.target == n)
-            })
-            .collect();
+    wait_for_parents(&mut tables, &parents);
+    Ok((tables, chunks_by_table))
+}
+
+/// What decides how `t` loads (see [`mode`]), with its chunks pending and
+/// all its chunks; `None` when it is copied already and not named again.
+/// Refuses a table not prepared, and a reload of a table someone changed
+/// since this run loaded it (unless `--truncate`).
+async fn read_facts(
+    scope: &Scope<'_>,
+    client: &Client,
+    t: &TablePlan,
+) -> Result<Option<(Facts, Vec<ChunkRow>, Vec<ChunkRow>)>> {
+    let run_id = scope.run_id;
+    let copied = state::stage_done(client, run_id, Stage::Copy, &t.source).await?;
+    if !state::stage_done(client, run_id, Stage::Prepare, &t.source).await? {
+        return Err(error::usage(format!(
+            "table {} has not been prepared; run without --stage, or with --stage prepare first",
+            t.source
+        )));
     }
+    let pending = state::chunks(client, run_id, &t.source, false).await?;
+    let mut facts = Facts {
+        named: scope.named(Stage::Copy),
+        copied,
+        pending: pending.len(),
+        per_table: t.commit_every == CommitEvery::Table,
+        ..Facts::default()
+    };
+    if facts.skipped() {
+        return Ok(None);
+    }
+    if facts.reloads() && !scope.truncate {
+        if let Some(how) = super::content::changed_since_load(client, run_id, &t.source, t).await? {
+            return Err(error::blocked(format!(
+                "target table {} changed since this run loaded it: {how}. \
+                 Refusing to reload it; pass --truncate to replace it anyway",
+                t.qualified()
+            )));
+        }
+    }
+    let all_chunks = state::chunks(client, run_id, &t.source, true).await?;
+    facts.chunks = all_chunks.len();
+    facts.preexisting = state::table_row(client, run_id, &t.source)
+        .await?
+        .is_some_and(|r| r.preexisting);
+    if facts.wants_fresh_whole() {
+        facts.occupied = catalog::has_rows(client, &t.qualified()).await?
+            || catalog::is_referenced(client, &t.qualified()).await?;
+        if facts.occupied {
+            tracing::warn!(
+                "table {}: holds rows or is referenced by a foreign key already; loading it per chunk, without FREEZE",
+                t.qualified()
+            );
+        }
+    }
+    if facts.preexisting {
+        facts.self_referencing = catalog::self_referencing(client, &t.qualified()).await?;
+    }
+    Ok(Some((facts, pending, all_chunks)))
+}
+
+/// Each table's `deps`: the tables of this copy among its FK parents
+/// (`parents`, by index), less those in a cycle (the operator is told).
+fn wait_for_parents(tables: &mut [CopyTable], parents: &[Vec<(String, String)>]) {
+    let parent_idx: Vec<Vec<usize>> = parents
+        .iter()
+        .map(|ps| {
+            ps.iter()
+                .filter_map(|(s, n)| {
+                    tables
+                        .iter()
+                        .position(|t| &t.plan.schema == s && &t.plan.target == n)
+                })
+                .collect()
+        })
+        .collect();
     let (deps, cyclic) = order::dependencies(&parent_idx);
     for i in cyclic {
         tracing::warn!(
@@ -446,7 +390,6 @@ async fn plan_tables(
     for (t, d) in tables.iter_mut().zip(deps) {
         t.deps = d;
     }
-    Ok((tables, pending_by_table))
 }
 
 /// The jobs, largest table first: a table loaded whole (fresh with
@@ -484,7 +427,7 @@ struct Unfinished {
 /// Record each table's result in the state schema, write reject files, and
 /// build the outcome.
 async fn record(
-    scope: Scope<'_>,
+    scope: &Scope<'_>,
     client: &mut Client,
     tables: &[CopyTable],
     tallies: Vec<Tally>,
