@@ -11,9 +11,13 @@
 
 use tokio_postgres::error::SqlState;
 
-/// What the operator can do about a failure, as an exit code.
+/// What the operator can do about a failure, as an exit code; and
+/// [`ExitClass::Success`], so that every command's report has a class and
+/// this is the one place that turns a class into a number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitClass {
+    /// 0: done; nothing for the operator to do.
+    Success,
     /// 1: failed; rerunning the same command resumes.
     Failed,
     /// 2: bad arguments or an invalid mapping file.
@@ -32,6 +36,7 @@ pub enum ExitClass {
 impl ExitClass {
     pub fn code(self) -> u8 {
         match self {
+            ExitClass::Success => 0,
             ExitClass::Failed => 1,
             ExitClass::Usage => 2,
             ExitClass::Mismatch => 3,
@@ -105,6 +110,8 @@ pub fn combine(head: &str, errors: Vec<anyhow::Error>) -> anyhow::Error {
             ExitClass::Blocked => 2,
             ExitClass::Mismatch => 3,
             ExitClass::Failed => 4,
+            // Never an error's class: classify gives none.
+            ExitClass::Success => 5,
         })
         .unwrap_or(ExitClass::Failed);
     let lines: Vec<String> = errors.iter().map(|e| format!("{e:#}")).collect();
@@ -226,5 +233,11 @@ mod tests {
         ];
         let codes: Vec<u8> = all.iter().map(|c| c.code()).collect();
         assert_eq!(codes, [1, 2, 3, 4, 130, 143]);
+    }
+
+    #[test]
+    fn success_is_exit_0_and_says_nothing_about_a_rerun() {
+        assert_eq!(ExitClass::Success.code(), 0);
+        assert!(!ExitClass::Success.rerun_resumes());
     }
 }

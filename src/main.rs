@@ -1,12 +1,13 @@
 //! Entry point: parse arguments, set up logging and Ctrl-C, dispatch to the
-//! library, and turn the outcome into the documented exit code.
+//! library, and exit with the code of the report's class (or the error's):
+//! [`ExitClass::code`] is the one place a class becomes a number.
 
 use clap::Parser;
 use sqlite2pg::cli::{self, Cli, Command};
-use sqlite2pg::commands::run::{self, RunOptions, RunOutcome};
-use sqlite2pg::error;
+use sqlite2pg::commands::run::{self, RunOptions};
+use sqlite2pg::commands::{check, init, status, verify};
+use sqlite2pg::error::{self, ExitClass};
 use sqlite2pg::shutdown::Shutdown;
-use sqlite2pg::state::Stage;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
@@ -68,21 +69,21 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start runtime: {e}");
-            return ExitCode::from(1);
+            return ExitCode::from(ExitClass::Failed.code());
         }
     };
     let result = rt.block_on(dispatch(cli));
     sqlite2pg::ui::out::flush();
-    match result {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(error::classify(&e).code())
-        }
-    }
+    let class = result.unwrap_or_else(|e| {
+        eprintln!("error: {e:#}");
+        error::classify(&e)
+    });
+    ExitCode::from(class.code())
 }
 
-async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
+/// Each command run and its report printed; the report's class is the
+/// exit code.
+async fn dispatch(cli: Cli) -> anyhow::Result<ExitClass> {
     let shutdown = Shutdown::from_signals();
     match cli.command {
         Command::Init {
@@ -94,32 +95,25 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         } => {
             // With --force the old mapping is replaced only once the new
             // one is complete.
-            let written = sqlite2pg::commands::init::run_init(
+            let written = init::run_init(
                 &sqlite_file,
                 output.as_deref(),
                 sample,
                 force,
                 declared_types,
             )?;
-            out!(
-                "wrote {w} — review it, then:\n  sqlite2pg check {w}\n  sqlite2pg run {w} --target postgres://USER@HOST/DB   (or set DATABASE_URL)",
-                w = written.display()
-            );
-            Ok(0)
+            let report = init::InitReport { written };
+            report.print();
+            Ok(report.exit_class())
         }
         Command::Check {
             pipeline,
             json,
             allow_unmapped,
         } => {
-            let report =
-                sqlite2pg::commands::check::check(&pipeline, allow_unmapped, &shutdown).await?;
-            if json {
-                out!("{}", serde_json::to_string(&report)?);
-            } else {
-                sqlite2pg::commands::check::print(&report);
-            }
-            Ok(if report.ok { 0 } else { 3 })
+            let report = check::check(&pipeline, allow_unmapped, &shutdown).await?;
+            show(&report, json.then_some(Json::Line), check::print)?;
+            Ok(report.exit_class())
         }
         Command::Run {
             pipeline,
@@ -135,7 +129,6 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             owner,
             no_progress,
         } => {
-            let counts_checked = stage.is_empty() || stage.contains(&Stage::Verify);
             if snapshot_dir.is_some() && snapshot != cli::Snapshot::Copy {
                 return Err(error::usage(
                     "--snapshot-dir is where --snapshot copy puts its copy: give --snapshot copy too",
@@ -154,72 +147,44 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
                 owner,
                 progress: !no_progress && !cli.quiet,
             };
-            match run::run(&pipeline, opts, &shutdown).await? {
-                RunOutcome::AlreadyDone { run_id, rejected } => {
-                    out!(
-                        "pipeline {} already completed (run {run_id}); nothing to do. Use --fresh to load again, or --stage/--table to redo a part.",
-                        pipeline.display()
-                    );
-                    // The same answer as the run that finished: its rejects
-                    // are still not in the target.
-                    if rejected > 0 {
-                        out!("run {run_id} rejected {rejected} row(s); they are in the reject files beside the mapping (rejects/)");
-                        Ok(3)
-                    } else {
-                        Ok(0)
-                    }
-                }
-                RunOutcome::Finished {
-                    run_id,
-                    tables,
-                    rejected,
-                    seconds,
-                    not_moved,
-                } => {
-                    run::print_summary(&tables);
-                    run::print_not_moved(&not_moved);
-                    // A count mismatch ends the run with an error (exit 3):
-                    // a finished run whose verify stage ran has matched.
-                    if counts_checked {
-                        out!("count check passed: source rows = target rows + rejected rows, every table");
-                    } else {
-                        out!(
-                            "count check not run (--stage without verify): see `sqlite2pg verify`"
-                        );
-                    }
-                    let rows: i64 = tables.iter().map(|t| t.rows_loaded).sum();
-                    out!(
-                        "run {run_id} finished in {seconds:.1}s: {rows} rows loaded, {rejected} rejected"
-                    );
-                    Ok(if rejected > 0 { 3 } else { 0 })
-                }
-            }
+            let outcome = run::run(&pipeline, opts, &shutdown).await?;
+            outcome.print(&pipeline);
+            Ok(outcome.exit_class())
         }
         Command::Status {
             pipeline,
             target,
             json,
         } => {
-            let report = sqlite2pg::commands::status::status(&pipeline, target.as_deref()).await?;
-            if json {
-                out!("{}", serde_json::to_string_pretty(&report)?);
-            } else {
-                sqlite2pg::commands::status::print(&report);
-            }
-            Ok(0)
+            let report = status::status(&pipeline, target.as_deref()).await?;
+            show(&report, json.then_some(Json::Pretty), status::print)?;
+            Ok(report.exit_class())
         }
         Command::Verify {
             pipeline,
             target,
             json,
         } => {
-            let report = sqlite2pg::commands::verify::verify(&pipeline, target.as_deref()).await?;
-            if json {
-                out!("{}", serde_json::to_string(&report)?);
-            } else {
-                sqlite2pg::commands::verify::print(&report);
-            }
-            Ok(if report.ok { 0 } else { 3 })
+            let report = verify::verify(&pipeline, target.as_deref()).await?;
+            show(&report, json.then_some(Json::Line), verify::print)?;
+            Ok(report.exit_class())
         }
     }
+}
+
+/// A report's `--json` form: one line, or indented.
+#[derive(Clone, Copy)]
+enum Json {
+    Line,
+    Pretty,
+}
+
+/// `report` on stdout: as JSON with `--json`, else as text by `print`.
+fn show<R: serde::Serialize>(report: &R, json: Option<Json>, print: fn(&R)) -> anyhow::Result<()> {
+    match json {
+        None => print(report),
+        Some(Json::Line) => out!("{}", serde_json::to_string(report)?),
+        Some(Json::Pretty) => out!("{}", serde_json::to_string_pretty(report)?),
+    }
+    Ok(())
 }

@@ -677,3 +677,14 @@ mod tests {
         assert_eq!(v[1].reason, "NULL in a NOT NULL column");
     }
 }
+
+impl CheckReport {
+    /// Exit 3 unless no row would be rejected and every key would build.
+    pub fn exit_class(&self) -> crate::error::ExitClass {
+        if self.ok {
+            crate::error::ExitClass::Success
+        } else {
+            crate::error::ExitClass::Mismatch
+        }
+    }
+}

@@ -10,15 +10,16 @@ use crate::error::{self, ExitClass, Failure};
 use crate::pg::catalog;
 use crate::shutdown::Shutdown;
 use crate::sqlite::guard::SourceGuard;
+use crate::sqlite::source::SnapshotCopy;
 use crate::sqlite::{fingerprint, source};
 use crate::stages::copy::{self, TableSummary};
 use crate::stages::finalize;
-use crate::stages::{self, prepare, verify_counts, Scope, SourceFacts};
-use crate::state::{self, Stage, Status};
+use crate::stages::{self, prepare, verify_counts, Context, Scope, SourceFacts};
+use crate::state::{self, RunRow, Stage, Status};
 use crate::ui::out::outln;
 use anyhow::{anyhow, Result};
 use sha2::{Digest, Sha256};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tokio_postgres::Client;
 
@@ -59,6 +60,8 @@ pub enum RunOutcome {
         /// each: views, triggers, and with `--allow-unmapped` what the
         /// mapping does not mention.
         not_moved: Vec<String>,
+        /// The verify stage ran: source rows = target rows + rejected rows.
+        counts_checked: bool,
     },
 }
 
@@ -88,288 +91,498 @@ fn mapping_hash(file: &Path) -> Result<String> {
 }
 
 pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<RunOutcome> {
-    let t0 = Instant::now();
-    let mut ctx = stages::load_context(file, opts.target.as_deref())?;
-    let p = &ctx.pipeline;
-    for t in &opts.tables {
-        if !ctx.plans.iter().any(|pl| &pl.source == t) {
-            return Err(error::usage(format!(
-                "--table {t}: no included table of that (source) name in {}",
-                file.display()
-            )));
-        }
-    }
-    let selected = select(&ctx.plans, &opts.tables);
-
-    let src_path = p.source_path();
-    let src_str = src_path.display().to_string();
-    let wants_prepare = opts.stages.is_empty() || opts.stages.contains(&Stage::Prepare);
+    let mut session = RunSession::new(file, opts, shutdown)?;
     // The mapping is checked against the source's schema (a cheap read),
     // then the target is connected (nothing is written to it): a wrong
     // mapping, host, database or password is reported at once, not after
     // the integrity check has read a multi-GB source.
-    let conn = source::open_readonly(&src_path)?;
-    // Opened before the first read: every later read must see the file as
-    // it is now, or the run fails saying what changed.
-    let guard = SourceGuard::open(&src_path)?;
-    source::check_source_matches(&conn, &ctx.plans, &src_path)?;
-    let not_moved = not_moved(&conn, &ctx.pipeline, opts.allow_unmapped, &src_path, file)?;
-    let mut client = ctx.target.connect().await?;
-    crate::pg::server::check_target(
-        &client,
-        ctx.plans.iter().flat_map(|t| {
+    let source = session.preflight_source()?;
+    let mut client = session.connect_target().await?;
+    let source = session.snapshot(source)?;
+    let (fingerprint, facts) = session.read_source(&source)?;
+    session.check_owner(&client).await?;
+    session.lock(&mut client).await?;
+    let (run_id, emptying) = match session.resume_or_start(&client, &fingerprint).await? {
+        Start::AlreadyDone(outcome) => return Ok(outcome),
+        Start::Run { run_id, emptying } => (run_id, emptying),
+    };
+    let selected = session.selected();
+    let scope = session.scope(run_id, &selected, &source.guard);
+    let end = run_stages(&scope, &mut client, &facts, emptying).await;
+    session.record(&client, run_id, end, source.not_moved).await
+}
+
+/// What the phases of one `run` share: the command as given, the mapping
+/// with its tables and target, and when the run began.
+struct RunSession<'a> {
+    file: &'a Path,
+    opts: RunOptions,
+    shutdown: &'a Shutdown,
+    ctx: Context,
+    /// The source as the operator named it (a `--snapshot copy` run reads
+    /// a copy, but is recorded and reported under this name).
+    source_shown: String,
+    /// The hash of the mapping file the run was started or resumed with.
+    mapping_hash: String,
+    started: Instant,
+}
+
+/// The SQLite source as this run reads it.
+struct Source {
+    /// The file read: the source, or its `--snapshot copy`.
+    path: PathBuf,
+    conn: rusqlite::Connection,
+    /// Opened before the first read: every later read must see the file as
+    /// it is now, or the run fails saying what changed.
+    guard: SourceGuard,
+    /// `--snapshot copy`: the copy (removed when dropped) and the source's
+    /// fingerprint just before it was made, which identifies the run.
+    snapshot: Option<(SnapshotCopy, serde_json::Value)>,
+    /// What the source holds that the run does not move, one sentence each.
+    not_moved: Vec<String>,
+}
+
+/// Where the run record stands before any stage runs.
+enum Start {
+    /// The last run finished from this very source: nothing to do.
+    AlreadyDone(RunOutcome),
+    /// Resumed or new; a new run carries what prepare will empty, found
+    /// before the run was recorded.
+    Run {
+        run_id: i64,
+        emptying: Option<prepare::Emptying>,
+    },
+}
+
+impl<'a> RunSession<'a> {
+    /// The mapping loaded and resolved, `--table` names checked against it.
+    fn new(file: &'a Path, opts: RunOptions, shutdown: &'a Shutdown) -> Result<RunSession<'a>> {
+        let started = Instant::now();
+        let ctx = stages::load_context(file, opts.target.as_deref())?;
+        for t in &opts.tables {
+            if !ctx.plans.iter().any(|pl| &pl.source == t) {
+                return Err(error::usage(format!(
+                    "--table {t}: no included table of that (source) name in {}",
+                    file.display()
+                )));
+            }
+        }
+        Ok(RunSession {
+            source_shown: ctx.pipeline.source_path().display().to_string(),
+            mapping_hash: mapping_hash(file)?,
+            file,
+            opts,
+            shutdown,
+            ctx,
+            started,
+        })
+    }
+
+    /// The tables of this run.
+    fn selected(&self) -> Vec<&TablePlan> {
+        select(&self.ctx.plans, &self.opts.tables)
+    }
+
+    /// The role that owns what the run creates: `--owner`, else
+    /// `target.owner`.
+    fn owner(&self) -> Option<&str> {
+        let target = &self.ctx.pipeline.target;
+        self.opts.owner.as_deref().or(target.owner.as_deref())
+    }
+
+    /// The source opened read-only, its schema checked against the
+    /// mapping, and what it holds that the run will not move named (or
+    /// refused, when the mapping does not mention it).
+    fn preflight_source(&self) -> Result<Source> {
+        let path = self.ctx.pipeline.source_path();
+        let conn = source::open_readonly(&path)?;
+        let guard = SourceGuard::open(&path)?;
+        source::check_source_matches(&conn, &self.ctx.plans, &path)?;
+        let not_moved = not_moved(
+            &conn,
+            &self.ctx.pipeline,
+            self.opts.allow_unmapped,
+            &path,
+            self.file,
+        )?;
+        Ok(Source {
+            path,
+            conn,
+            guard,
+            snapshot: None,
+            not_moved,
+        })
+    }
+
+    /// The target connected and checked (version, encoding, extensions the
+    /// mapping's types need); nothing is written to it.
+    async fn connect_target(&self) -> Result<Client> {
+        let client = self.ctx.target.connect().await?;
+        let columns = self.ctx.plans.iter().flat_map(|t| {
             t.columns
                 .iter()
                 .map(move |c| (format!("{}.{}", t.target, c.target), &c.ty))
-        }),
-    )
-    .await?;
-    // `--snapshot copy`: the run is identified by the source as it was just
-    // before the copy (a write during the copy makes a resume refuse, as it
-    // should), then reads only the copy, which nothing else writes.
-    let (conn, guard, snapshot, copied_fp) = match &opts.snapshot {
-        None => (conn, guard, None, None),
-        Some(dir) => {
-            let fp = fingerprint::compute(&conn, &src_path)?;
-            let copy = source::snapshot_copy(&conn, &src_path, dir)?;
-            let conn = source::open_readonly(&copy.path)?;
-            let guard = SourceGuard::open(&copy.path)?;
-            (conn, guard, Some(copy), Some(fp))
-        }
-    };
-    let src_path = match &snapshot {
-        Some(copy) => {
-            ctx.pipeline.source.path = copy.path.clone();
-            copy.path.clone()
-        }
-        None => src_path,
-    };
-    let p = &ctx.pipeline;
+        });
+        crate::pg::server::check_target(&client, columns).await?;
+        Ok(client)
+    }
 
-    // The source is checked before the target is touched. The chunk plans
-    // `prepare` needs (a scan of each table's rowids) are made meanwhile on
-    // a second connection: the integrity check is single-threaded and reads
-    // more than they do, so they cost no time.
-    let (fp, facts) = {
+    /// `--snapshot copy`: the run is identified by the source as it was just
+    /// before the copy (a write during the copy makes a resume refuse, as it
+    /// should), then reads only the copy, which nothing else writes.
+    fn snapshot(&mut self, source: Source) -> Result<Source> {
+        let Some(dir) = &self.opts.snapshot else {
+            return Ok(source);
+        };
+        let before = fingerprint::compute(&source.conn, &source.path)?;
+        let copy = source::snapshot_copy(&source.conn, &source.path, dir)?;
+        let conn = source::open_readonly(&copy.path)?;
+        let guard = SourceGuard::open(&copy.path)?;
+        self.ctx.pipeline.source.path = copy.path.clone();
+        Ok(Source {
+            path: copy.path.clone(),
+            conn,
+            guard,
+            snapshot: Some((copy, before)),
+            not_moved: source.not_moved,
+        })
+    }
+
+    /// The source checked before the target is touched (`PRAGMA
+    /// quick_check`), its fingerprint, what the stages need of it, and
+    /// `epoch = "auto"` resolved. The chunk plans `prepare` needs (a scan of
+    /// each table's rowids) are made meanwhile on a second connection: the
+    /// integrity check is single-threaded and reads more than they do, so
+    /// they cost no time.
+    fn read_source(&mut self, source: &Source) -> Result<(serde_json::Value, SourceFacts)> {
         let t0 = Instant::now();
-        source::prefetch(&src_path);
-        let chunk_size = p.defaults.chunk_size;
+        let path = &source.path;
+        source::prefetch(path);
+        let chunk_size = self.ctx.pipeline.defaults.chunk_size;
+        let wants_prepare =
+            self.opts.stages.is_empty() || self.opts.stages.contains(&Stage::Prepare);
+        let selected = self.selected();
         let (checked, planned) = std::thread::scope(|s| {
             let planner = wants_prepare
-                .then(|| s.spawn(|| source::plan_source_chunks(&src_path, &selected, chunk_size)));
-            let checked = source::quick_check(&conn, &src_path);
+                .then(|| s.spawn(|| source::plan_source_chunks(path, &selected, chunk_size)));
+            let checked = source::quick_check(&source.conn, path);
             let planned = planner.map(|h| h.join().expect("chunk planner panicked"));
             (checked, planned)
         });
         checked?;
         tracing::info!(
             "source {} passed PRAGMA quick_check ({:.1}s)",
-            src_path.display(),
+            path.display(),
             t0.elapsed().as_secs_f64()
         );
-        let fp = match copied_fp {
-            Some(fp) => fp,
-            None => fingerprint::compute(&conn, &src_path)?,
+        let fp = match &source.snapshot {
+            Some((_, before)) => before.clone(),
+            None => fingerprint::compute(&source.conn, path)?,
         };
         let facts = SourceFacts {
-            columns: source::all_source_columns(&conn, &ctx.plans)?,
+            columns: source::all_source_columns(&source.conn, &self.ctx.plans)?,
             chunks: planned.transpose()?.unwrap_or_default(),
         };
-        (fp, facts)
-    };
-    if shutdown.is_requested() {
-        // Stopped during the integrity check: nothing is written.
-        return Err(shutdown.error("nothing was written to the target"));
+        if self.shutdown.is_requested() {
+            // Stopped during the integrity check: nothing is written.
+            return Err(self.shutdown.error("nothing was written to the target"));
+        }
+        say_epochs(crate::sqlite::epoch::resolve_auto_epochs(
+            &source.conn,
+            &mut self.ctx.plans,
+        )?);
+        source.guard.check("Nothing was written to the target")?;
+        Ok((fp, facts))
     }
-    say_epochs(crate::sqlite::epoch::resolve_auto_epochs(
-        &conn,
-        &mut ctx.plans,
-    )?);
-    let selected = select(&ctx.plans, &opts.tables);
-    guard.check("Nothing was written to the target")?;
-    let mhash = mapping_hash(file)?;
 
-    // The owner role is checked before anything is created, the state
-    // schema included.
-    let owner = opts.owner.as_deref().or(p.target.owner.as_deref());
-    if let Some(role) = owner {
-        if let Some(problem) = catalog::owner_problem(&client, role).await? {
+    /// The owner role is checked before anything is created, the state
+    /// schema included.
+    async fn check_owner(&self, client: &Client) -> Result<()> {
+        let Some(role) = self.owner() else {
+            return Ok(());
+        };
+        let Some(problem) = catalog::owner_problem(client, role).await? else {
+            return Ok(());
+        };
+        Err(error::blocked(format!(
+            "{} = {role:?}: {problem} on {}; nothing was created. {}",
+            if self.opts.owner.is_some() {
+                "--owner"
+            } else {
+                "target.owner"
+            },
+            self.ctx.target.shown,
+            "Create the role (CREATE ROLE ...) or grant it to the user the tool connects as, \
+             or name another role"
+        )))
+    }
+
+    /// The state schema made or brought up to date, then the pipeline and
+    /// its target schema locked for this run. Sessions a crashed run left
+    /// are waited for; from here on every connection of this run holds the
+    /// session key shared.
+    async fn lock(&mut self, client: &mut Client) -> Result<()> {
+        state::ensure(client).await?;
+        let name = self.ctx.pipeline.pipeline_name();
+        let schema = &self.ctx.pipeline.target.schema;
+        if !state::try_lock_pipeline(client, &name, schema).await? {
+            return Err(anyhow!("another sqlite2pg run of pipeline `{name}` into schema `{schema}` is in progress on {}", self.ctx.target.shown));
+        }
+        if !state::try_lock_schema(client, schema).await? {
+            let other = state::running_pipeline(client, schema, &name)
+                .await?
+                .map(|p| format!("pipeline `{p}`"))
+                .unwrap_or_else(|| "another pipeline".into());
+            return Err(anyhow!(
+                "{other} is loading schema `{schema}` on {} right now; two pipelines cannot load one schema at once. \
+                 Rerun when it has finished, or give this pipeline its own target.schema",
+                self.ctx.target.shown
+            ));
+        }
+        let key = state::session_lock_key(client, &name, schema).await?;
+        state::wait_for_leftover_sessions(client, key).await?;
+        self.ctx.target.session_lock = Some(key);
+        Ok(())
+    }
+
+    /// The run this invocation works on: nothing to do when the last run
+    /// finished from this source (unless `--fresh`, `--stage` or `--table`
+    /// ask for work), else the last run resumed, else a new run.
+    async fn resume_or_start(&self, client: &Client, fp: &serde_json::Value) -> Result<Start> {
+        let name = self.ctx.pipeline.pipeline_name();
+        let explicit = !self.opts.stages.is_empty() || !self.opts.tables.is_empty();
+        let latest = state::latest_run(client, &name, &self.ctx.pipeline.target.schema).await?;
+        let finished = match &latest {
+            Some(r) if r.status == Status::Done => {
+                all_stages_done(client, r.run_id, &self.ctx.plans).await?
+            }
+            _ => false,
+        };
+        match &latest {
+            Some(r) if finished && !self.opts.fresh && !explicit => {
+                Ok(Start::AlreadyDone(self.already_done(client, r, fp).await?))
+            }
+            Some(r) if !self.opts.fresh => Ok(Start::Run {
+                run_id: self.resume(client, r, fp).await?,
+                emptying: None,
+            }),
+            _ => self.start(client, fp).await,
+        }
+    }
+
+    /// Done, but from this source? A target loaded from an older state of
+    /// the file is stale, and saying "nothing to do" would hide it.
+    async fn already_done(
+        &self,
+        client: &Client,
+        r: &RunRow,
+        fp: &serde_json::Value,
+    ) -> Result<RunOutcome> {
+        if let Some(d) = fingerprint::differences(&r.fingerprint, fp) {
             return Err(error::blocked(format!(
-                "{} = {role:?}: {problem} on {}; nothing was created. {}",
-                if opts.owner.is_some() {
-                    "--owner"
-                } else {
-                    "target.owner"
-                },
-                ctx.target.shown,
-                "Create the role (CREATE ROLE ...) or grant it to the user the tool connects as, \
-                 or name another role"
+                "run {} finished, but the source {} changed since ({d}): the target holds the old data. \
+                 Run with --fresh to load it again",
+                r.run_id, self.source_shown
             )));
         }
+        let mut rejected = 0;
+        for t in &self.ctx.plans {
+            rejected += state::chunk_totals(client, r.run_id, &t.source)
+                .await?
+                .rows_rejected as u64;
+        }
+        Ok(RunOutcome::AlreadyDone {
+            run_id: r.run_id,
+            rejected,
+        })
     }
-    state::ensure(&mut client).await?;
-    let name = p.pipeline_name();
-    let schema = &p.target.schema;
-    if !state::try_lock_pipeline(&client, &name, schema).await? {
-        return Err(anyhow!("another sqlite2pg run of pipeline `{name}` into schema `{schema}` is in progress on {}", ctx.target.shown));
-    }
-    if !state::try_lock_schema(&client, schema).await? {
-        let other = state::running_pipeline(&client, schema, &name)
-            .await?
-            .map(|p| format!("pipeline `{p}`"))
-            .unwrap_or_else(|| "another pipeline".into());
-        return Err(anyhow!(
-            "{other} is loading schema `{schema}` on {} right now; two pipelines cannot load one schema at once. \
-             Rerun when it has finished, or give this pipeline its own target.schema",
-            ctx.target.shown
-        ));
-    }
-    let key = state::session_lock_key(&client, &name, schema).await?;
-    state::wait_for_leftover_sessions(&client, key).await?;
-    // From here on every connection of this run holds the key shared.
-    ctx.target.session_lock = Some(key);
-    let explicit = !opts.stages.is_empty() || !opts.tables.is_empty();
-    let latest = state::latest_run(&client, &name, schema).await?;
-    let finished = match &latest {
-        Some(r) if r.status == Status::Done => {
-            all_stages_done(&client, r.run_id, &ctx.plans).await?
-        }
-        _ => false,
-    };
-    // For a new run: what prepare will empty, found before the run is
-    // recorded and handed to prepare (not counted twice).
-    let mut emptying = None;
-    let run_id = match &latest {
-        Some(r) if finished && !opts.fresh && !explicit => {
-            // Done, but from this source? A target loaded from an older
-            // state of the file is stale, and saying "nothing to do" would
-            // hide it.
-            if let Some(d) = fingerprint::differences(&r.fingerprint, &fp) {
-                return Err(error::blocked(format!(
-                    "run {} finished, but the source {src_str} changed since ({d}): the target holds the old data. \
-                     Run with --fresh to load it again",
-                    r.run_id
-                )));
-            }
-            let mut rejected = 0;
-            for t in &ctx.plans {
-                rejected += state::chunk_totals(&client, r.run_id, &t.source)
-                    .await?
-                    .rows_rejected as u64;
-            }
-            return Ok(RunOutcome::AlreadyDone {
-                run_id: r.run_id,
-                rejected,
-            });
-        }
-        Some(r) if !opts.fresh => {
-            if let Some(d) = fingerprint::differences(&r.fingerprint, &fp) {
-                if !opts.force {
-                    return Err(error::blocked(format!(
-                        "the source {} changed since run {} started ({d}); resuming would mix old and new data. \
-                         Rerun with --fresh to start over, or --force to resume anyway",
-                        src_str, r.run_id
-                    )));
-                }
-                tracing::warn!(
-                    "source changed since run {} ({d}); resuming because of --force",
-                    r.run_id
-                );
-            }
-            if r.mapping_hash != mhash {
-                tracing::warn!(
-                    "mapping file {} changed since run {} started; tables already copied keep the old conversion (rerun them with --stage copy --table NAME)",
-                    file.display(),
-                    r.run_id
-                );
-            }
-            state::update_run_identity(&client, r.run_id, &fp, &mhash).await?;
-            state::set_run_status(&client, r.run_id, Status::Running, None).await?;
-            tracing::info!("resuming run {}", r.run_id);
-            r.run_id
-        }
-        _ => {
-            // A new run starts with prepare: a later stage alone has nothing
-            // to work on. Refused before anything is recorded.
-            if !opts.stages.is_empty() && !opts.stages.contains(&Stage::Prepare) {
-                return Err(error::usage(format!(
-                    "there is no run of pipeline `{name}` to continue{}: a new run starts with prepare. \
-                     Run without --stage (or with --stage prepare first)",
-                    if opts.fresh { " (--fresh starts a new one)" } else { "" }
-                )));
-            }
-            // A new run that prepare would refuse is refused before it is
-            // recorded: the last run stays the latest.
-            let truncate_ok = opts.truncate || p.target.if_not_empty == IfNotEmpty::Truncate;
-            emptying = Some(
-                prepare::refusals(&client, &name, None, &selected, &ctx.plans, truncate_ok).await?,
-            );
-            let id = state::new_run(&client, &name, schema, &src_str, &fp, &mhash).await?;
-            tracing::info!(
-                "starting run {id} of pipeline `{name}` into {}",
-                ctx.target.shown
-            );
-            id
-        }
-    };
 
-    let scope = Scope {
-        ctx: &ctx,
-        run_id,
-        selected: &selected,
-        only: &opts.stages,
-        truncate: opts.truncate,
-        owner,
-        progress: opts.progress,
-        shutdown,
-        guard: &guard,
-    };
-    let (tables, failure) = match run_stages(scope, &mut client, &facts, emptying).await {
-        Ok(done) => done,
-        Err(e) => {
-            let class = error::classify(&e);
-            // The connection may be gone; the error is what matters.
-            if !client.is_closed() {
-                let status = status_for(class);
-                let _ =
-                    state::set_run_status(&client, run_id, status, Some(&format!("{e:#}"))).await;
-                let _ = state::close_stages(&client, run_id, status).await;
+    /// The last run resumed: refused when the source changed since it
+    /// started (unless `--force`), warned when the mapping did.
+    async fn resume(&self, client: &Client, r: &RunRow, fp: &serde_json::Value) -> Result<i64> {
+        if let Some(d) = fingerprint::differences(&r.fingerprint, fp) {
+            if !self.opts.force {
+                return Err(error::blocked(format!(
+                    "the source {} changed since run {} started ({d}); resuming would mix old and new data. \
+                     Rerun with --fresh to start over, or --force to resume anyway",
+                    self.source_shown, r.run_id
+                )));
             }
-            let e = with_lock_holders(&ctx.target, e, &selected).await;
-            return Err(with_advice(e, class, run_id, &opts));
+            tracing::warn!(
+                "source changed since run {} ({d}); resuming because of --force",
+                r.run_id
+            );
         }
-    };
-    if let Some(e) = failure {
-        let class = error::classify(&e);
-        let msg = format!("{e:#}");
-        state::set_run_status(&client, run_id, status_for(class), Some(&msg)).await?;
-        state::close_stages(&client, run_id, status_for(class)).await?;
+        if r.mapping_hash != self.mapping_hash {
+            tracing::warn!(
+                "mapping file {} changed since run {} started; tables already copied keep the old conversion (rerun them with --stage copy --table NAME)",
+                self.file.display(),
+                r.run_id
+            );
+        }
+        state::update_run_identity(client, r.run_id, fp, &self.mapping_hash).await?;
+        state::set_run_status(client, r.run_id, Status::Running, None).await?;
+        tracing::info!("resuming run {}", r.run_id);
+        Ok(r.run_id)
+    }
+
+    /// A new run, which starts with prepare: a later stage alone has
+    /// nothing to work on. A new run that prepare would refuse is refused
+    /// before it is recorded, so the last run stays the latest.
+    async fn start(&self, client: &Client, fp: &serde_json::Value) -> Result<Start> {
+        let p = &self.ctx.pipeline;
+        let name = p.pipeline_name();
+        if !self.opts.stages.is_empty() && !self.opts.stages.contains(&Stage::Prepare) {
+            return Err(error::usage(format!(
+                "there is no run of pipeline `{name}` to continue{}: a new run starts with prepare. \
+                 Run without --stage (or with --stage prepare first)",
+                if self.opts.fresh {
+                    " (--fresh starts a new one)"
+                } else {
+                    ""
+                }
+            )));
+        }
+        let truncate_ok = self.opts.truncate || p.target.if_not_empty == IfNotEmpty::Truncate;
+        let selected = self.selected();
+        let emptying =
+            prepare::refusals(client, &name, None, &selected, &self.ctx.plans, truncate_ok).await?;
+        let run_id = state::new_run(
+            client,
+            &name,
+            &p.target.schema,
+            &self.source_shown,
+            fp,
+            &self.mapping_hash,
+        )
+        .await?;
+        tracing::info!(
+            "starting run {run_id} of pipeline `{name}` into {}",
+            self.ctx.target.shown
+        );
+        Ok(Start::Run {
+            run_id,
+            emptying: Some(emptying),
+        })
+    }
+
+    /// What every stage of run `run_id` works on.
+    fn scope<'s>(
+        &'s self,
+        run_id: i64,
+        selected: &'s [&'s TablePlan],
+        guard: &'s SourceGuard,
+    ) -> Scope<'s> {
+        Scope {
+            ctx: &self.ctx,
+            run_id,
+            selected,
+            only: &self.opts.stages,
+            truncate: self.opts.truncate,
+            owner: self.owner(),
+            progress: self.opts.progress,
+            shutdown: self.shutdown,
+            guard,
+        }
+    }
+
+    /// The run's end recorded. A run that did not finish is recorded
+    /// stopped or failed, its summary printed, and its error told with what
+    /// to do.
+    async fn record(
+        &self,
+        client: &Client,
+        run_id: i64,
+        end: RunEnd,
+        not_moved: Vec<String>,
+    ) -> Result<RunOutcome> {
+        let (tables, error) = match end {
+            RunEnd::Completed { tables } => {
+                return self.finished(client, run_id, tables, not_moved).await;
+            }
+            RunEnd::Stopped { tables, error } | RunEnd::Failed { tables, error } => (tables, error),
+            RunEnd::Mismatch { tables, message } => (tables, error::mismatch(message)),
+        };
+        let class = error::classify(&error);
+        // The connection may be gone; the error is what matters.
+        if !client.is_closed() {
+            let status = status_for(class);
+            let _ =
+                state::set_run_status(client, run_id, status, Some(&format!("{error:#}"))).await;
+            let _ = state::close_stages(client, run_id, status).await;
+        }
         print_summary(&tables);
         if class == ExitClass::Mismatch {
             // Loaded, but the counts disagree: rerunning as is would not
             // change that.
             return Err(error::mismatch(format!(
-                "{msg}\nrun {run_id}: the target does not match the source; see `sqlite2pg verify`"
+                "{error:#}\nrun {run_id}: the target does not match the source; see `sqlite2pg verify`"
             )));
         }
-        let e = with_lock_holders(&ctx.target, e, &selected).await;
-        return Err(with_advice(e, class, run_id, &opts));
+        let error = with_lock_holders(&self.ctx.target, error, &self.selected()).await;
+        Err(with_advice(error, class, run_id, &self.opts))
     }
-    let rejected: u64 = tables.iter().map(|t| t.rows_rejected as u64).sum();
-    let all_done = all_stages_done(&client, run_id, &ctx.plans).await?;
-    let status = if all_done {
-        Status::Done
-    } else {
-        Status::Running
-    };
-    state::set_run_status(&client, run_id, status, None).await?;
-    Ok(RunOutcome::Finished {
-        run_id,
-        tables,
-        rejected,
-        seconds: t0.elapsed().as_secs_f64(),
-        not_moved,
-    })
+
+    /// Every stage asked for ran: the run is done once every stage is done
+    /// for every table of the mapping.
+    async fn finished(
+        &self,
+        client: &Client,
+        run_id: i64,
+        tables: Vec<TableSummary>,
+        not_moved: Vec<String>,
+    ) -> Result<RunOutcome> {
+        let rejected: u64 = tables.iter().map(|t| t.rows_rejected as u64).sum();
+        let status = if all_stages_done(client, run_id, &self.ctx.plans).await? {
+            Status::Done
+        } else {
+            Status::Running
+        };
+        state::set_run_status(client, run_id, status, None).await?;
+        Ok(RunOutcome::Finished {
+            run_id,
+            tables,
+            rejected,
+            seconds: self.started.elapsed().as_secs_f64(),
+            not_moved,
+            counts_checked: self.opts.stages.is_empty()
+                || self.opts.stages.contains(&Stage::Verify),
+        })
+    }
+}
+
+/// How the stages of this invocation ended: the one thing
+/// [`run_stages`] returns, each end with the tables' summaries.
+enum RunEnd {
+    /// Every stage asked for ran.
+    Completed { tables: Vec<TableSummary> },
+    /// Stopped by a signal (between stages, or within one at a transaction
+    /// boundary); committed work is kept.
+    Stopped {
+        tables: Vec<TableSummary>,
+        error: anyhow::Error,
+    },
+    /// A stage failed.
+    Failed {
+        tables: Vec<TableSummary>,
+        error: anyhow::Error,
+    },
+    /// Loaded, but the target does not match the source: foreign key
+    /// orphans the mapping does not acknowledge, or counts that differ.
+    Mismatch {
+        tables: Vec<TableSummary>,
+        message: String,
+    },
+}
+
+impl RunEnd {
+    /// A stage's failure, or a stop when that is what its error says.
+    fn ended(tables: Vec<TableSummary>, error: anyhow::Error) -> RunEnd {
+        match error::classify(&error) {
+            ExitClass::Interrupted | ExitClass::Terminated => RunEnd::Stopped { tables, error },
+            _ => RunEnd::Failed { tables, error },
+        }
+    }
 }
 
 /// What the source holds that a run will not move, one sentence each;
@@ -464,37 +677,48 @@ async fn all_stages_done(client: &Client, run_id: i64, plans: &[TablePlan]) -> R
     Ok(true)
 }
 
-/// The stages this invocation runs, in order. `Ok((tables, Some(e)))`: a
-/// stage recorded its failure (or the run was stopped) and the later ones
-/// did not run.
+/// The stages this invocation runs, in order, and how they ended. A stage
+/// that raises an error reports no tables: the error alone is told.
 async fn run_stages(
-    scope: Scope<'_>,
+    scope: &Scope<'_>,
     client: &mut Client,
     facts: &SourceFacts,
     emptying: Option<prepare::Emptying>,
-) -> Result<(Vec<TableSummary>, Option<anyhow::Error>)> {
-    let stopped = |what: &str| scope.shutdown.error(what);
+) -> RunEnd {
+    stages_in_order(scope, client, facts, emptying)
+        .await
+        .unwrap_or_else(|error| RunEnd::ended(Vec::new(), error))
+}
+
+async fn stages_in_order(
+    scope: &Scope<'_>,
+    client: &mut Client,
+    facts: &SourceFacts,
+    emptying: Option<prepare::Emptying>,
+) -> Result<RunEnd> {
+    let stopped = |tables, what: &str| RunEnd::Stopped {
+        tables,
+        error: scope.shutdown.error(what),
+    };
     if scope.wants(Stage::Prepare) {
-        prepare::prepare(&scope, client, facts, emptying).await?;
+        prepare::prepare(scope, client, facts, emptying).await?;
     }
     let mut tables = Vec::new();
     if scope.wants(Stage::Copy) {
         if scope.shutdown.is_requested() {
-            return Ok((tables, Some(stopped("prepared tables are kept"))));
+            return Ok(stopped(tables, "prepared tables are kept"));
         }
-        let out = copy::copy(&scope, client, &facts.columns).await?;
+        let out = copy::copy(scope, client, &facts.columns).await?;
         tables = out.tables;
         if let Some(e) = out.failure {
             // Dropping the key builder aborts it.
-            return Ok((tables, Some(e)));
+            return Ok(RunEnd::ended(tables, e));
         }
         if let Some(keys) = out.keys {
             if !keys.finish(scope.shutdown.clone()).await {
-                return Ok((
+                return Ok(stopped(
                     tables,
-                    Some(stopped(
-                        "stopped while building keys after the copy; committed work is kept",
-                    )),
+                    "stopped while building keys after the copy; committed work is kept",
                 ));
             }
         }
@@ -506,20 +730,18 @@ async fn run_stages(
     }
     if scope.wants(Stage::Finalize) {
         if scope.shutdown.is_requested() {
-            return Ok((tables, Some(stopped("committed work is kept"))));
+            return Ok(stopped(tables, "committed work is kept"));
         }
-        let done = finalize::finalize(&scope, client).await?;
+        let done = finalize::finalize(scope, client).await?;
         // Foreign keys that loaded rows break beyond what the mapping
         // acknowledges: left NOT VALID, their tables' finalize not done (a
         // rerun counts again), and the run exits 3.
         if !done.unacknowledged.is_empty() {
-            return Ok((
-                tables,
-                Some(error::mismatch(format!(
-                    "foreign key orphans the mapping does not acknowledge:\n  {}",
-                    done.unacknowledged.join("\n  ")
-                ))),
-            ));
+            let message = format!(
+                "foreign key orphans the mapping does not acknowledge:\n  {}",
+                done.unacknowledged.join("\n  ")
+            );
+            return Ok(RunEnd::Mismatch { tables, message });
         }
     }
     for t in &mut tables {
@@ -528,20 +750,15 @@ async fn run_stages(
     }
     if scope.wants(Stage::Verify) {
         if scope.shutdown.is_requested() {
-            return Ok((tables, Some(stopped("committed work is kept"))));
+            return Ok(stopped(tables, "committed work is kept"));
         }
-        let counts = verify_counts::verify_counts(&scope, client).await?;
+        let counts = verify_counts::verify_counts(scope, client).await?;
         if !counts.mismatches.is_empty() {
-            return Ok((
-                tables,
-                Some(error::mismatch(format!(
-                    "verification failed:\n  {}",
-                    counts.mismatches.join("\n  ")
-                ))),
-            ));
+            let message = format!("verification failed:\n  {}", counts.mismatches.join("\n  "));
+            return Ok(RunEnd::Mismatch { tables, message });
         }
     }
-    Ok((tables, None))
+    Ok(RunEnd::Completed { tables })
 }
 
 /// The summary's list of what was not moved (nothing when empty).
@@ -584,6 +801,58 @@ pub fn print_summary(tables: &[TableSummary]) {
         );
         for n in &t.notes {
             outln!("{:<w$}  note: {n}", "");
+        }
+    }
+}
+
+impl RunOutcome {
+    /// Rejected rows are not in the target: exit 3, for the run that
+    /// rejected them and for every rerun that finds it finished.
+    pub fn exit_class(&self) -> ExitClass {
+        let (RunOutcome::AlreadyDone { rejected, .. } | RunOutcome::Finished { rejected, .. }) =
+            self;
+        if *rejected > 0 {
+            ExitClass::Mismatch
+        } else {
+            ExitClass::Success
+        }
+    }
+
+    /// The report of a run that ended without an error (`file`: the
+    /// mapping, as named on the command line).
+    pub fn print(&self, file: &Path) {
+        match self {
+            RunOutcome::AlreadyDone { run_id, rejected } => {
+                outln!(
+                    "pipeline {} already completed (run {run_id}); nothing to do. Use --fresh to load again, or --stage/--table to redo a part.",
+                    file.display()
+                );
+                if *rejected > 0 {
+                    outln!("run {run_id} rejected {rejected} row(s); they are in the reject files beside the mapping (rejects/)");
+                }
+            }
+            RunOutcome::Finished {
+                run_id,
+                tables,
+                rejected,
+                seconds,
+                not_moved,
+                counts_checked,
+            } => {
+                print_summary(tables);
+                print_not_moved(not_moved);
+                // A count mismatch ends the run with an error (exit 3): a
+                // finished run whose verify stage ran has matched.
+                if *counts_checked {
+                    outln!("count check passed: source rows = target rows + rejected rows, every table");
+                } else {
+                    outln!("count check not run (--stage without verify): see `sqlite2pg verify`");
+                }
+                let rows: i64 = tables.iter().map(|t| t.rows_loaded).sum();
+                outln!(
+                    "run {run_id} finished in {seconds:.1}s: {rows} rows loaded, {rejected} rejected"
+                );
+            }
         }
     }
 }

@@ -234,3 +234,10 @@ pub fn print(r: &StatusReport) {
         }
     }
 }
+
+impl StatusReport {
+    /// Status only reports: it never fails the shell.
+    pub fn exit_class(&self) -> crate::error::ExitClass {
+        crate::error::ExitClass::Success
+    }
+}

@@ -381,3 +381,21 @@ fn install(out: &Path, dir: &Path, text: &[u8], replace: bool) -> Result<()> {
     }
     Ok(())
 }
+
+/// What `init` reports: the mapping it wrote, and what to run next.
+pub struct InitReport {
+    pub written: PathBuf,
+}
+
+impl InitReport {
+    pub fn print(&self) {
+        crate::ui::out::outln!(
+            "wrote {w} — review it, then:\n  sqlite2pg check {w}\n  sqlite2pg run {w} --target postgres://USER@HOST/DB   (or set DATABASE_URL)",
+            w = self.written.display()
+        );
+    }
+
+    pub fn exit_class(&self) -> crate::error::ExitClass {
+        crate::error::ExitClass::Success
+    }
+}

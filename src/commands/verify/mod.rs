@@ -625,3 +625,14 @@ pub fn print(r: &VerifyReport) {
         if r.ok { "OK" } else { "VERIFICATION FAILED" }
     );
 }
+
+impl VerifyReport {
+    /// Exit 3 unless the target matches the source.
+    pub fn exit_class(&self) -> crate::error::ExitClass {
+        if self.ok {
+            crate::error::ExitClass::Success
+        } else {
+            crate::error::ExitClass::Mismatch
+        }
+    }
+}
