@@ -607,6 +607,17 @@ fn foreign_key_orphans(
 #[path = "check_keys.rs"]
 mod keys;
 
+impl CheckReport {
+    /// Exit 3 unless no row would be rejected and every key would build.
+    pub fn exit_class(&self) -> crate::error::ExitClass {
+        if self.ok {
+            crate::error::ExitClass::Success
+        } else {
+            crate::error::ExitClass::Mismatch
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -675,16 +686,5 @@ mod tests {
         assert_eq!(v[0].count, 3);
         assert_eq!(v[0].examples.len(), EXAMPLES_PER_GROUP);
         assert_eq!(v[1].reason, "NULL in a NOT NULL column");
-    }
-}
-
-impl CheckReport {
-    /// Exit 3 unless no row would be rejected and every key would build.
-    pub fn exit_class(&self) -> crate::error::ExitClass {
-        if self.ok {
-            crate::error::ExitClass::Success
-        } else {
-            crate::error::ExitClass::Mismatch
-        }
     }
 }

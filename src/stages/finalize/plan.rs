@@ -40,13 +40,13 @@ pub(super) struct Todo<'a> {
 /// module's header), and what they leave to be weighed or said.
 #[derive(Default)]
 pub(super) struct FinalizePlan {
-    /// 1. Every index build, each primary key's unique index included.
+    /// Step 1: every index build, each primary key's unique index included.
     pub builds: Vec<Step>,
-    /// 2. Per table: its primary key attached `USING INDEX`.
+    /// Step 2, per table: its primary key attached `USING INDEX`.
     pub attach: Vec<Step>,
-    /// 3. Foreign keys added NOT VALID.
+    /// Step 3: foreign keys added NOT VALID.
     pub foreign_keys: Vec<Step>,
-    /// 4. Per table: its foreign keys validated, then its sequences and
+    /// Step 4, per table: its foreign keys validated, then its sequences and
     /// statistics. Longest first: the chains that validate keys.
     pub chains: Vec<Vec<Step>>,
     /// Keys whose orphans the mapping acknowledges (`orphans = N`), as
