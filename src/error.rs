@@ -46,6 +46,16 @@ impl ExitClass {
         }
     }
 
+    /// A report's class: [`ExitClass::Success`] when what it checks held
+    /// (no rejected row, no difference), else [`ExitClass::Mismatch`].
+    pub fn matched(held: bool) -> ExitClass {
+        if held {
+            ExitClass::Success
+        } else {
+            ExitClass::Mismatch
+        }
+    }
+
     /// Whether running the same command again picks up where this left off
     /// (so a message may say so).
     pub fn rerun_resumes(self) -> bool {
@@ -236,8 +246,10 @@ mod tests {
     }
 
     #[test]
-    fn success_is_exit_0_and_says_nothing_about_a_rerun() {
+    fn success_is_exit_0_and_a_report_that_did_not_hold_is_exit_3() {
         assert_eq!(ExitClass::Success.code(), 0);
         assert!(!ExitClass::Success.rerun_resumes());
+        assert_eq!(ExitClass::matched(true), ExitClass::Success);
+        assert_eq!(ExitClass::matched(false), ExitClass::Mismatch);
     }
 }

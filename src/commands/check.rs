@@ -610,11 +610,7 @@ mod keys;
 impl CheckReport {
     /// Exit 3 unless no row would be rejected and every key would build.
     pub fn exit_class(&self) -> crate::error::ExitClass {
-        if self.ok {
-            crate::error::ExitClass::Success
-        } else {
-            crate::error::ExitClass::Mismatch
-        }
+        crate::error::ExitClass::matched(self.ok)
     }
 }
 

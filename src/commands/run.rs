@@ -3,6 +3,10 @@
 //! order (`prepare` → `copy` → `finalize` → `verify_counts`, see
 //! [`crate::stages`]) and turns their typed outcomes into the run's record
 //! and its exit class. It does no stage's work itself.
+//!
+//! [`run`] is a short driver of named phases over a `RunSession` (what the
+//! phases share); the stages end in one `RunEnd`, which `record` turns into
+//! the run's status and the command's answer.
 
 use crate::config::mapping::IfNotEmpty;
 use crate::config::plan::TablePlan;
@@ -90,6 +94,8 @@ fn mapping_hash(file: &Path) -> Result<String> {
     Ok(hex::encode(Sha256::digest(&bytes)))
 }
 
+/// `sqlite2pg run FILE`: what the run did when it finished (or found
+/// nothing to do); an error with its exit class otherwise.
 pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<RunOutcome> {
     let mut session = RunSession::new(file, opts, shutdown)?;
     // The mapping is checked against the source's schema (a cheap read),
@@ -430,8 +436,8 @@ impl<'a> RunSession<'a> {
     /// nothing to work on. A new run that prepare would refuse is refused
     /// before it is recorded, so the last run stays the latest.
     async fn start(&self, client: &Client, fp: &serde_json::Value) -> Result<Start> {
-        let p = &self.ctx.pipeline;
-        let name = p.pipeline_name();
+        let pipeline = &self.ctx.pipeline;
+        let name = pipeline.pipeline_name();
         if !self.opts.stages.is_empty() && !self.opts.stages.contains(&Stage::Prepare) {
             return Err(error::usage(format!(
                 "there is no run of pipeline `{name}` to continue{}: a new run starts with prepare. \
@@ -443,14 +449,15 @@ impl<'a> RunSession<'a> {
                 }
             )));
         }
-        let truncate_ok = self.opts.truncate || p.target.if_not_empty == IfNotEmpty::Truncate;
+        let truncate_ok =
+            self.opts.truncate || pipeline.target.if_not_empty == IfNotEmpty::Truncate;
         let selected = self.selected();
         let emptying =
             prepare::refusals(client, &name, None, &selected, &self.ctx.plans, truncate_ok).await?;
         let run_id = state::new_run(
             client,
             &name,
-            &p.target.schema,
+            &pipeline.target.schema,
             &self.source_shown,
             fp,
             &self.mapping_hash,
@@ -811,11 +818,7 @@ impl RunOutcome {
     pub fn exit_class(&self) -> ExitClass {
         let (RunOutcome::AlreadyDone { rejected, .. } | RunOutcome::Finished { rejected, .. }) =
             self;
-        if *rejected > 0 {
-            ExitClass::Mismatch
-        } else {
-            ExitClass::Success
-        }
+        ExitClass::matched(*rejected == 0)
     }
 
     /// The report of a run that ended without an error (`file`: the

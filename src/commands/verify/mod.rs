@@ -629,10 +629,6 @@ pub fn print(r: &VerifyReport) {
 impl VerifyReport {
     /// Exit 3 unless the target matches the source.
     pub fn exit_class(&self) -> crate::error::ExitClass {
-        if self.ok {
-            crate::error::ExitClass::Success
-        } else {
-            crate::error::ExitClass::Mismatch
-        }
+        crate::error::ExitClass::matched(self.ok)
     }
 }

@@ -172,7 +172,7 @@ pub async fn copy(
     client: &mut Client,
     columns_by_table: &HashMap<String, Vec<String>>,
 ) -> Result<CopyOutcome> {
-    let (run_id, p) = (scope.run_id, &scope.ctx.pipeline);
+    let (run_id, pipeline) = (scope.run_id, &scope.ctx.pipeline);
     state::set_stage(client, run_id, Stage::Copy, "", Status::Running, None).await?;
     let (tables, chunks) = plan_tables(scope, client, columns_by_table).await?;
     let tallies: Vec<Tally> = chunks
@@ -203,12 +203,12 @@ pub async fn copy(
     let settings = Settings {
         run_id,
         guard: scope.guard,
-        source_path: p.source_path(),
-        batch_size: p.defaults.batch_size,
+        source_path: pipeline.source_path(),
+        batch_size: pipeline.defaults.batch_size,
     };
     // Chunks of one table load side by side with `commit_every = "chunk"`:
     // as many workers as jobs, up to the mapping's number.
-    let count = p.defaults.workers.min(jobs.len()).max(1);
+    let count = pipeline.defaults.workers.min(jobs.len()).max(1);
     let workers = Workers {
         tables: &tables,
         tallies: &tallies,
