@@ -198,7 +198,7 @@ fn code_only(text: &str) -> String {
             let k = if c == b'b' { i + 2 } else { i + 1 };
             let hashes = b[k..].iter().take_while(|&&h| h == b'#').count();
             let close: String = std::iter::once('"')
-                .chain(std::iter::repeat('#').take(hashes))
+                .chain(std::iter::repeat_n('#', hashes))
                 .collect();
             let body = k + hashes + 1;
             let end = text[body..]
@@ -301,16 +301,13 @@ fn function_lengths(code: &str) -> Vec<(String, usize)> {
                 // type is the first name at angle depth 0 after `for`, else
                 // after `impl`.
                 let mut j = i + 1;
-                let (mut depth, mut name, mut after_for) = (0i32, None, false);
+                let (mut depth, mut name) = (0i32, None);
                 while j < toks.len() && toks[j].0 != Tok::Punct('{') && toks[j].0 != Tok::Punct(';')
                 {
                     match &toks[j].0 {
                         Tok::Punct('<') => depth += 1,
                         Tok::Punct('>') if j > 0 && toks[j - 1].0 != Tok::Punct('-') => depth -= 1,
-                        Tok::Ident(w) if w == "for" && depth == 0 => {
-                            after_for = true;
-                            name = None;
-                        }
+                        Tok::Ident(w) if w == "for" && depth == 0 => name = None,
                         Tok::Ident(w) if depth == 0 && name.is_none() && w != "dyn" => {
                             name = Some(w.clone());
                         }
@@ -318,7 +315,6 @@ fn function_lengths(code: &str) -> Vec<(String, usize)> {
                     }
                     j += 1;
                 }
-                let _ = after_for;
                 pending_impl = name;
                 i += 1;
             }
@@ -650,8 +646,9 @@ fn named_paths(
                         && (is_mod_file || !inline.is_empty())
                         && modules.contains_key(&child)
                     {
-                        let public = i > 0 && matches!(&toks[i - 1].0, Tok::Ident(p) if p == "pub")
-                            || i > 0 && toks[i - 1].0 == Tok::Punct(')');
+                        let public = i > 0
+                            && (matches!(&toks[i - 1].0, Tok::Ident(p) if p == "pub")
+                                || toks[i - 1].0 == Tok::Punct(')'));
                         let (paths, end) = use_paths(&toks, i + 1, here.clone());
                         out.extend(paths.into_iter().map(|p| (p, public)));
                         i = end.max(i + 1);
@@ -687,7 +684,8 @@ fn resolve(
 /// file → the files it uses (a child's use of its own ancestors left out).
 fn file_edges() -> BTreeMap<std::path::PathBuf, BTreeSet<std::path::PathBuf>> {
     let modules = module_files();
-    let parsed: Vec<(std::path::PathBuf, Vec<String>, Vec<(Vec<String>, bool)>)> = modules
+    type Parsed = (std::path::PathBuf, Vec<String>, Vec<(Vec<String>, bool)>);
+    let parsed: Vec<Parsed> = modules
         .iter()
         .map(|(m, f)| {
             let code = code_only(&std::fs::read_to_string(f).unwrap());

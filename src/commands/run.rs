@@ -9,8 +9,8 @@ use crate::config::plan::TablePlan;
 use crate::error::{self, ExitClass, Failure};
 use crate::pg::catalog;
 use crate::shutdown::Shutdown;
-use crate::sqlite::guard::SourceGuard;
-use crate::sqlite::{fingerprint, source};
+use crate::sqlite::read::guard::SourceGuard;
+use crate::sqlite::{read::fingerprint, read::source};
 use crate::stages::copy::{self, TableSummary};
 use crate::stages::finalize::{self, Builds};
 use crate::stages::{self, prepare, verify_counts, Scope, SourceFacts};
@@ -72,7 +72,7 @@ fn select<'a>(plans: &'a [TablePlan], tables: &[String]) -> Vec<&'a TablePlan> {
 
 /// What `epoch = "auto"` decided per column: a warning where the column's
 /// numbers do not all agree with the unit.
-pub fn say_epochs(decisions: Vec<crate::sqlite::epoch::EpochDecision>) {
+pub fn say_epochs(decisions: Vec<crate::sqlite::schema::epoch::EpochDecision>) {
     for d in decisions {
         if d.mixed {
             tracing::warn!("{}", d.said);
@@ -181,7 +181,7 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
         // Stopped during the integrity check: nothing is written.
         return Err(shutdown.error("nothing was written to the target"));
     }
-    say_epochs(crate::sqlite::epoch::resolve_auto_epochs(
+    say_epochs(crate::sqlite::schema::epoch::resolve_auto_epochs(
         &conn,
         &mut ctx.plans,
     )?);
@@ -384,12 +384,12 @@ pub fn not_moved(
 ) -> Result<Vec<String>> {
     let found = source::unmapped(conn, pipeline)?;
     source::refuse_unmapped(&found, allow_unmapped, src_path, file)?;
-    crate::sqlite::views::refuse_reads_of_skipped(pipeline)?;
+    crate::sqlite::sql::views::refuse_reads_of_skipped(pipeline)?;
     let mut out: Vec<String> = found
         .iter()
         .map(|u| format!("{}: not in the mapping (--allow-unmapped)", u.shown()))
         .collect();
-    out.extend(crate::sqlite::not_moved::not_moved(conn, pipeline)?);
+    out.extend(crate::sqlite::schema::not_moved::not_moved(conn, pipeline)?);
     for w in &out {
         tracing::warn!("{w}");
     }

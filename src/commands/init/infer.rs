@@ -13,9 +13,9 @@ use crate::config::mapping::{
 };
 use crate::pg::ident;
 use crate::pg::types::PgType;
-use crate::sqlite::introspect::{IndexPart, SourceSchema, SourceTable};
-use crate::sqlite::lexer::{tokenize, Tok};
-use crate::sqlite::typemap::{translate_default_in, translate_expr_with};
+use crate::sqlite::schema::model::{IndexPart, SourceSchema, SourceTable};
+use crate::sqlite::sql::lexer::{tokenize, Tok};
+use crate::sqlite::sql::typemap::{translate_default_in, translate_expr_with};
 use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
@@ -597,7 +597,7 @@ pub(super) fn unique_nocase(unique: bool, collation: Option<&str>, ty: &PgType) 
 
 fn index_def(
     tn: &TableNames,
-    ix: &crate::sqlite::introspect::SourceIndex,
+    ix: &crate::sqlite::schema::model::SourceIndex,
     taken: &mut HashSet<String>,
 ) -> Result<IndexDef, String> {
     let mut columns = Vec::new();

@@ -4,7 +4,7 @@
 
 use super::{is_keyword, split_commas, word_of, Catalog, Class, Clause, Ctx, Entry, Tx, R};
 use crate::pg::ident::quote;
-use crate::sqlite::lexer::{matching_paren, Tok};
+use crate::sqlite::sql::lexer::{matching_paren, Tok};
 
 impl<'c> Tx<'_, 'c> {
     /// The FROM clause: table and view references with aliases, joined by

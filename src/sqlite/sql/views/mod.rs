@@ -14,9 +14,15 @@
 use crate::config::mapping::Pipeline;
 use crate::pg::ident::{self, quote};
 use crate::pg::types::PgType;
-use crate::sqlite::lexer::{matching_paren, tokenize, Tok, Token};
+use crate::sqlite::sql::lexer::{matching_paren, tokenize, Tok, Token};
 use anyhow::{Context, Result};
 use rusqlite::Connection;
+
+mod clauses;
+mod expr;
+mod reads;
+use reads::views_read;
+pub use reads::{refuse_reads_of_skipped, relations_read};
 
 /// A column of a relation a view may read.
 #[derive(Debug, Clone)]
@@ -636,15 +642,6 @@ fn split_commas(toks: &[Token], a: usize, b: usize) -> Vec<(usize, usize)> {
     out
 }
 
-#[path = "views_clauses.rs"]
-mod clauses;
-#[path = "views_expr.rs"]
-mod expr;
-#[path = "views_reads.rs"]
-mod reads;
-use reads::views_read;
-pub use reads::{refuse_reads_of_skipped, relations_read};
-
 /// The views of the source, in `sqlite_schema` order, each with the column
 /// names SQLite gives it.
 pub fn source_views(conn: &Connection) -> Result<Vec<SourceView>> {
@@ -805,5 +802,4 @@ pub fn propose(conn: &Connection, p: &Pipeline) -> Result<Vec<Proposal>> {
 }
 
 #[cfg(test)]
-#[path = "views_tests.rs"]
 mod tests;

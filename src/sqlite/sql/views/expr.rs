@@ -3,7 +3,7 @@
 //! clause, a whitelist of functions, and the comparisons checked.
 
 use super::{is_keyword, split_commas, word_of, Class, Ctx, Tx, LOWER, R, UPPER, UTC_NOW};
-use crate::sqlite::lexer::{matching_paren, Tok};
+use crate::sqlite::sql::lexer::{matching_paren, Tok};
 
 /// A simple operand just emitted: its class, and whether it is a literal.
 #[derive(Clone, Copy)]
@@ -34,7 +34,7 @@ fn condition_before(parts: &[String], between_and: Option<usize>) -> bool {
 
 /// Whether the token at `k` (the expression ends at `b`) ends a condition:
 /// the end, AND, OR, THEN.
-fn condition_after(toks: &[crate::sqlite::lexer::Token], k: usize, b: usize) -> bool {
+fn condition_after(toks: &[crate::sqlite::sql::lexer::Token], k: usize, b: usize) -> bool {
     k >= b || ["and", "or", "then"].iter().any(|w| toks[k].is_word(w))
 }
 

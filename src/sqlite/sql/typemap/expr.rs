@@ -5,7 +5,7 @@
 use super::defaults::{number, Lit};
 use super::{bytea_lit, lit, map_declared_type};
 use crate::pg::ident;
-use crate::sqlite::lexer::{tokenize, Tok, Token};
+use crate::sqlite::sql::lexer::{tokenize, Tok, Token};
 
 /// Words that are keywords in an expression (a `(` after them is a group,
 /// not a call).
