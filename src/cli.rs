@@ -5,7 +5,7 @@ use crate::state::Stage;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
-/// design.md's exit codes, as `--help` states them (a macro: `concat!`
+/// The exit codes of docs/cli.md, as `--help` states them (a macro: `concat!`
 /// takes only literals).
 macro_rules! exit_codes {
     () => {
