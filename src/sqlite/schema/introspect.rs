@@ -171,13 +171,7 @@ pub fn view_as_table(conn: &Connection, name: &str) -> Result<SourceTable> {
             .collect()
         })
         .with_context(what)?;
-    let row_count: i64 = conn
-        .query_row(
-            &format!("SELECT count(*) FROM {}", sqlite_quote(name)),
-            [],
-            |r| r.get(0),
-        )
-        .with_context(what)?;
+    let row_count = count_rows(conn, name).with_context(what)?;
     Ok(SourceTable {
         name: name.to_string(),
         columns,
@@ -188,14 +182,55 @@ pub fn view_as_table(conn: &Connection, name: &str) -> Result<SourceTable> {
         indexes: Vec::new(),
         foreign_keys: Vec::new(),
         checks: Vec::new(),
-        row_count: row_count as u64,
+        row_count,
         sql: String::new(),
         sequence: None,
         virtual_module: None,
     })
 }
 
+/// One table: its columns as the pragmas and its SQL give them, its keys,
+/// indexes and foreign keys, and its row count. `name` is the table's own
+/// spelling, `sql` its CREATE TABLE.
 fn read_table(conn: &Connection, name: &str, sql: &str) -> Result<SourceTable> {
+    let toks = tokenize(sql).unwrap_or_default();
+    let columns = read_columns(conn, name, sql)?;
+    let primary_key = primary_key_of(&columns);
+    let autoincrement = toks.iter().any(|t| t.is_word("autoincrement"));
+    let without_rowid = table_options(&toks)
+        .windows(2)
+        .any(|w| w[0].is_word("without") && w[1].is_word("rowid"));
+    let rowid_alias = rowid_alias(&columns, &primary_key, without_rowid);
+    let checks = check_constraints(sql, &toks);
+    let indexes = read_indexes(conn, name)?;
+    let foreign_keys = read_foreign_keys(conn, name, &toks)?;
+    let row_count = count_rows(conn, name).context("cannot count rows")?;
+    let sequence = if autoincrement {
+        sequence_of(conn, name)
+    } else {
+        None
+    };
+    Ok(SourceTable {
+        name: name.to_string(),
+        columns,
+        primary_key,
+        autoincrement,
+        without_rowid,
+        rowid_alias,
+        indexes,
+        foreign_keys,
+        checks,
+        row_count,
+        sql: sql.to_string(),
+        sequence,
+        virtual_module: None,
+    })
+}
+
+/// The columns of `pragma_table_xinfo` (hidden and generated ones too),
+/// with what only the CREATE TABLE says: collations and generation
+/// expressions.
+fn read_columns(conn: &Connection, name: &str, sql: &str) -> Result<Vec<SourceColumn>> {
     let mut st = conn.prepare(
         "SELECT name, coalesce(type, ''), \"notnull\", dflt_value, pk, hidden \
          FROM pragma_table_xinfo(?1) ORDER BY cid",
@@ -230,24 +265,30 @@ fn read_table(conn: &Connection, name: &str, sql: &str) -> Result<SourceTable> {
             c.generated = Some(g.expr);
         }
     }
+    Ok(columns)
+}
+
+/// The primary key's columns in key order.
+fn primary_key_of(columns: &[SourceColumn]) -> Vec<String> {
     let mut pk: Vec<&SourceColumn> = columns.iter().filter(|c| c.pk_position > 0).collect();
     pk.sort_by_key(|c| c.pk_position);
-    let primary_key: Vec<String> = pk.iter().map(|c| c.name.clone()).collect();
+    pk.iter().map(|c| c.name.clone()).collect()
+}
 
-    let toks = tokenize(sql).unwrap_or_default();
-    let autoincrement = toks.iter().any(|t| t.is_word("autoincrement"));
-    let without_rowid = table_options(&toks)
-        .windows(2)
-        .any(|w| w[0].is_word("without") && w[1].is_word("rowid"));
-    let rowid_alias = match pk.as_slice() {
-        [c] if !without_rowid && c.declared_type.trim().eq_ignore_ascii_case("integer") => {
-            Some(c.name.clone())
-        }
-        _ => None,
-    };
-    let checks = check_constraints(sql, &toks);
+/// The column that is the rowid under another name: a one-column primary
+/// key declared exactly `INTEGER`, in a table that has a rowid.
+fn rowid_alias(
+    columns: &[SourceColumn],
+    primary_key: &[String],
+    without_rowid: bool,
+) -> Option<String> {
+    let [pk] = primary_key else { return None };
+    let declared = columns.iter().find(|c| &c.name == pk)?.declared_type.trim();
+    (!without_rowid && declared.eq_ignore_ascii_case("integer")).then(|| pk.clone())
+}
 
-    let mut indexes = Vec::new();
+/// Every index but the primary key's, by name.
+fn read_indexes(conn: &Connection, name: &str) -> Result<Vec<SourceIndex>> {
     let mut st = conn.prepare(
         "SELECT name, \"unique\", origin FROM pragma_index_list(?1) \
          WHERE origin <> 'pk' ORDER BY name",
@@ -257,10 +298,18 @@ fn read_table(conn: &Connection, name: &str, sql: &str) -> Result<SourceTable> {
             Ok((r.get(0)?, r.get::<_, i64>(1)? != 0, r.get(2)?))
         })?
         .collect::<rusqlite::Result<_>>()?;
-    for (iname, unique, origin) in list {
-        indexes.push(read_index(conn, iname, unique, origin)?);
-    }
+    list.into_iter()
+        .map(|(iname, unique, origin)| read_index(conn, iname, unique, origin))
+        .collect()
+}
 
+/// The foreign keys in declaration order, with the deferrability only the
+/// SQL (`toks`) tells.
+fn read_foreign_keys(
+    conn: &Connection,
+    name: &str,
+    toks: &[Token],
+) -> Result<Vec<SourceForeignKey>> {
     let mut st = conn.prepare(
         "SELECT id, \"table\", \"from\", \"to\", on_update, on_delete \
          FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
@@ -301,53 +350,37 @@ fn read_table(conn: &Connection, name: &str, sql: &str) -> Result<SourceTable> {
             fk.ref_columns.clear();
         }
     }
-    // The pragma does not tell DEFERRABLE: read from the SQL, one clause
-    // per foreign key in declaration order (if the counts disagree,
-    // nothing is assumed).
-    if let Ok(toks) = tokenize(sql) {
-        let deferrable = fk_deferrability(&toks);
-        if deferrable.len() == foreign_keys.len() {
-            for (fk, d) in foreign_keys.iter_mut().zip(deferrable) {
-                fk.deferrable = d;
-            }
+    // The pragma does not tell DEFERRABLE: one clause per foreign key in
+    // declaration order (if the counts disagree, nothing is assumed).
+    let deferrable = fk_deferrability(toks);
+    if deferrable.len() == foreign_keys.len() {
+        for (fk, d) in foreign_keys.iter_mut().zip(deferrable) {
+            fk.deferrable = d;
         }
     }
+    Ok(foreign_keys)
+}
 
-    let row_count: i64 = conn
-        .query_row(
-            &format!("SELECT count(*) FROM {}", sqlite_quote(name)),
-            [],
-            |r| r.get(0),
-        )
-        .context("cannot count rows")?;
+/// `count(*)` of a table or view.
+fn count_rows(conn: &Connection, name: &str) -> rusqlite::Result<u64> {
+    let n: i64 = conn.query_row(
+        &format!("SELECT count(*) FROM {}", sqlite_quote(name)),
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(n as u64)
+}
 
-    let sequence: Option<i64> = if autoincrement {
-        conn.query_row(
-            "SELECT seq FROM sqlite_sequence WHERE name = ?1",
-            params![name],
-            |r| r.get(0),
-        )
-        .optional()
-        .unwrap_or(None) // no sqlite_sequence table yet
-    } else {
-        None
-    };
-
-    Ok(SourceTable {
-        name: name.to_string(),
-        columns,
-        primary_key,
-        autoincrement,
-        without_rowid,
-        rowid_alias,
-        indexes,
-        foreign_keys,
-        checks,
-        row_count: row_count as u64,
-        sql: sql.to_string(),
-        sequence,
-        virtual_module: None,
-    })
+/// An AUTOINCREMENT table's last rowid handed out, from `sqlite_sequence`
+/// (which does not exist before the first such row).
+fn sequence_of(conn: &Connection, name: &str) -> Option<i64> {
+    conn.query_row(
+        "SELECT seq FROM sqlite_sequence WHERE name = ?1",
+        params![name],
+        |r| r.get(0),
+    )
+    .optional()
+    .unwrap_or(None)
 }
 
 /// Tokens after the column-definition list of a CREATE TABLE
@@ -360,7 +393,6 @@ fn table_options(toks: &[Token]) -> &[Token] {
         .unwrap_or(&[])
 }
 
-/// CHECK expressions of a CREATE TABLE, column and table constraints alike.
 /// For each `REFERENCES` clause of a CREATE TABLE, in order: whether it is
 /// `DEFERRABLE INITIALLY DEFERRED` (`Some(true)`), `DEFERRABLE` otherwise
 /// (`Some(false)`), or not deferrable (`None`). The clause ends at the next
@@ -401,6 +433,7 @@ fn fk_deferrability(toks: &[Token]) -> Vec<Option<bool>> {
     out
 }
 
+/// CHECK expressions of a CREATE TABLE, column and table constraints alike.
 fn check_constraints(sql: &str, toks: &[Token]) -> Vec<String> {
     let mut out = Vec::new();
     for (i, t) in toks.iter().enumerate() {
