@@ -2,9 +2,9 @@
 //! views, aliases, joins), GROUP BY and ORDER BY terms, LIMIT, and the
 //! check for bare columns beside aggregates.
 
-use super::{is_keyword, split_commas, word_of, Catalog, Class, Clause, Ctx, Entry, Tx, R};
+use super::{is_keyword, word_of, Catalog, Class, Clause, Ctx, Entry, Tx, R};
 use crate::pg::ident::quote;
-use crate::sqlite::sql::lexer::{matching_paren, Tok};
+use crate::sqlite::sql::lexer::{matching_paren, split_commas, Tok};
 
 /// The words that join relations, each written as PostgreSQL's.
 const JOIN_WORDS: &[&str] = &["left", "right", "full", "inner", "cross", "join", "outer"];

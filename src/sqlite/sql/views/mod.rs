@@ -14,7 +14,8 @@
 use crate::config::mapping::Pipeline;
 use crate::pg::ident::{self, quote};
 use crate::pg::types::PgType;
-use crate::sqlite::sql::lexer::{matching_paren, tokenize, Tok, Token};
+use crate::sqlite::sql::functions::Returns;
+use crate::sqlite::sql::lexer::{matching_paren, split_commas, tokenize, Tok, Token};
 use anyhow::{Context, Result};
 use rusqlite::Connection;
 
@@ -96,6 +97,16 @@ enum Class {
     Unknown,
 }
 
+impl From<Returns> for Class {
+    fn from(r: Returns) -> Class {
+        match r {
+            Returns::Int => Class::Int,
+            Returns::Text => Class::Text,
+            Returns::Unknown => Class::Unknown,
+        }
+    }
+}
+
 fn class_of(ty: Option<&PgType>) -> Class {
     match ty {
         Some(PgType::SmallInt | PgType::Integer | PgType::BigInt) => Class::Int,
@@ -107,8 +118,6 @@ fn class_of(ty: Option<&PgType>) -> Class {
     }
 }
 
-const LOWER: &str = "abcdefghijklmnopqrstuvwxyz";
-const UPPER: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const UTC_NOW: &str = "now() AT TIME ZONE 'UTC'";
 
 /// Words that end or split an expression or are keywords in it.
@@ -619,27 +628,6 @@ fn word_of(t: &Token) -> Option<String> {
         Tok::Quoted { name, .. } => Some(name.clone()),
         _ => None,
     }
-}
-
-/// `(start, end)` of each comma-separated part of `toks[a..b]` at depth 0.
-fn split_commas(toks: &[Token], a: usize, b: usize) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut depth = 0i32;
-    let mut s = a;
-    for (k, t) in toks.iter().enumerate().take(b).skip(a) {
-        if t.is_op("(") {
-            depth += 1;
-        } else if t.is_op(")") {
-            depth -= 1;
-        } else if t.is_op(",") && depth == 0 {
-            out.push((s, k));
-            s = k + 1;
-        }
-    }
-    if s < b {
-        out.push((s, b));
-    }
-    out
 }
 
 /// The views of the source, in `sqlite_schema` order, each with the column
