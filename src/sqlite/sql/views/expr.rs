@@ -122,6 +122,32 @@ fn compare(op: &str, l: Option<Operand>, r: Operand) -> R<&'static str> {
 
 impl Tx<'_, '_> {
     /// Translate the expression `toks[a..b]`.
+    ///
+    /// One pass over the tokens: a single `match` on the token, whose arms
+    /// come in this order.
+    /// 1. A word before `(` (not a keyword, or CAST): a function call,
+    ///    through [`Tx::call`] and the shared table of `sql::functions`.
+    /// 2. A keyword, one inner arm each: AND, OR, CASE, WHEN, THEN, ELSE
+    ///    (an AND may end a BETWEEN's lower bound); NOT (`x NOT NULL`,
+    ///    `x NOT LIKE`, plain NOT); END; NULL; TRUE/FALSE (SQLite's 1/0);
+    ///    ISNULL/NOTNULL; IS [NOT] (NULL, DISTINCT FROM, or SQLite's `IS`
+    ///    between any two values); IN (…) (each item compared with the left
+    ///    operand); BETWEEN (numbers only); LIKE (through [`Tx::like`]);
+    ///    then refusals: GLOB, REGEXP/MATCH, COLLATE, EXISTS;
+    ///    CURRENT_TIMESTAMP/DATE/TIME (UTC text); any other keyword refused.
+    /// 3. A name, quoted or not: a column of the FROM clause (`[q.]col`,
+    ///    noting whether it is only tested for NULL), else a double-quoted
+    ///    string as SQLite reads it, else refused (the rowid by name).
+    /// 4. Literals: string, number (reals as float8), blob; a parameter is
+    ///    refused.
+    /// 5. Operators: `(` (a group, a condition only where it stands as
+    ///    one), comparisons (they await their right operand), `||` (not of
+    ///    a real or a blob), `/` and `%` (by a nonzero literal only), the
+    ///    other arithmetic and bit operators; any other refused.
+    ///
+    /// After the match, an operand just read settles what waits for it:
+    /// the comparison's check and suffix (`compare`), the `||` check. It
+    /// then becomes `last`, the left operand of what follows.
     pub(super) fn expr(&mut self, a: usize, b: usize, ctx: Ctx) -> R<String> {
         if a >= b {
             return Err("an empty expression".into());
