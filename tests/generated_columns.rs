@@ -39,7 +39,8 @@ fn translatable_generated_columns_are_computed_by_postgresql() {
         ),
         (
             "low",
-            "AS (lower(name)) VIRTUAL → GENERATED ALWAYS AS (lower(\"name\")) STORED",
+            "AS (lower(name)) VIRTUAL → GENERATED ALWAYS AS (translate(\"name\", \
+             'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')) STORED",
         ),
     ] {
         assert!(
@@ -60,7 +61,13 @@ fn translatable_generated_columns_are_computed_by_postgresql() {
         "{e}"
     );
     let text = std::fs::read_to_string(&toml).unwrap();
-    assert!(text.contains("generated = 'lower(\"name\")'"), "{text}");
+    assert!(
+        text.contains(
+            "generated = \"\"\"translate(\"name\", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', \
+             'abcdefghijklmnopqrstuvwxyz')\"\"\""
+        ),
+        "{text}"
+    );
 
     let o = run_pipeline(&toml, &db.url, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -158,5 +165,65 @@ fn verify_compares_generated_values_with_sqlite() {
         stdout(&o).contains("content checksum differs"),
         "{}",
         stdout(&o)
+    );
+}
+
+#[test]
+fn a_generated_lower_or_upper_folds_ascii_letters_only_as_sqlites_does() {
+    let db = TestDb::new();
+    let (dir, src) = sqlite_fixture(
+        "CREATE TABLE t (
+           id INTEGER PRIMARY KEY,
+           label TEXT NOT NULL,
+           low TEXT GENERATED ALWAYS AS (lower(label)) VIRTUAL,
+           up TEXT AS (upper(label)) STORED
+         );
+         INSERT INTO t (id, label) VALUES (1, 'ÀB'), (2, 'àb');",
+    );
+    let toml = dir.path().join("p.toml");
+    init_mapping(&src, &toml);
+    let o = run_pipeline(&toml, &db.url, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Still generated: translate() is immutable.
+    assert_eq!(
+        db.query(
+            "SELECT attname, attgenerated FROM pg_attribute WHERE attrelid = 't'::regclass \
+             AND attname IN ('low', 'up') ORDER BY attnum"
+        ),
+        [["low", "s"], ["up", "s"]]
+            .map(|r| r.map(str::to_string).to_vec())
+            .to_vec()
+    );
+    // SQLite's lower()/upper() leave À and à as they are; PostgreSQL's
+    // would fold them under a UTF-8 locale.
+    assert_eq!(
+        db.query("SELECT id, low, up FROM t ORDER BY id"),
+        vec![vec!["1", "Àb", "ÀB"], vec!["2", "àb", "àB"]]
+    );
+    let conn = rusqlite::Connection::open(&src).unwrap();
+    let sqlite: Vec<(String, String)> = conn
+        .prepare("SELECT low, up FROM t ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        sqlite,
+        [("Àb", "ÀB"), ("àb", "àB")].map(|(l, u)| (l.to_string(), u.to_string()))
+    );
+    let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "verify: {}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    // A row PostgreSQL computes itself folds the same way.
+    db.exec("INSERT INTO t (id, label) VALUES (3, 'Éa')");
+    assert_eq!(
+        db.query("SELECT low, up FROM t WHERE id = 3"),
+        vec![vec!["Éa", "ÉA"]]
     );
 }

@@ -228,13 +228,8 @@ pub fn build_pipeline_with(
                     .unwrap_or_default();
                 match generated_def(tn, t, c, &info.ty) {
                     Ok(pg) => {
-                        let case = if pg.contains("lower(") || pg.contains("upper(") {
-                            " (PostgreSQL's lower/upper fold all of Unicode, SQLite's only A-Z: verify names a table where that changes a value)"
-                        } else {
-                            ""
-                        };
                         warnings.push(format!(
-                            "`{}`.`{}`: generated column{expr} {kind} → GENERATED ALWAYS AS ({pg}) STORED: computed by PostgreSQL for every row (not copied); `verify` compares its values with SQLite's{case}",
+                            "`{}`.`{}`: generated column{expr} {kind} → GENERATED ALWAYS AS ({pg}) STORED: computed by PostgreSQL for every row (not copied); `verify` compares its values with SQLite's",
                             t.name, c.name
                         ));
                         cm.generated = Some(pg);

@@ -126,7 +126,10 @@ fn builds_the_expected_pipeline() {
         ua.indexes[1].predicate.as_deref(),
         Some("\"deleted_at\" IS NULL")
     );
-    assert_eq!(ua.indexes[2].columns, ["(lower(\"Email\"))"]);
+    assert_eq!(
+        ua.indexes[2].columns,
+        ["(translate(\"Email\", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'))"]
+    );
     assert!(w.iter().any(|w| w.contains("ua_glob")), "{w:?}");
     assert!(!w.iter().any(|w| w.contains("json_valid")), "{w:?}");
     assert_eq!(col("prefs").pg_type, "jsonb");
