@@ -760,3 +760,29 @@ fn no_two_files_use_each_other_directly_or_around_a_loop() {
         text.join("\n  ")
     );
 }
+
+/// Sibling test files (`X_tests.rs`, `tests.rs`, files under a `tests/`
+/// folder) belong to the module they test and are not listed.
+fn is_test_file(rel: &str) -> bool {
+    rel.ends_with("_tests.rs") || rel.ends_with("/tests.rs") || rel.contains("/tests/")
+}
+
+#[test]
+fn architecture_md_names_every_source_file() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("ARCHITECTURE.md"))
+            .unwrap();
+    let mut files = Vec::new();
+    rust_files(&src_dir(), &mut files);
+    let mut missing: Vec<String> = files
+        .iter()
+        .map(|f| rel(f))
+        .filter(|r| !is_test_file(r) && !doc.contains(&format!("`{r}`")))
+        .collect();
+    missing.sort();
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md has a line per source file, as `path/under/src.rs`; missing:\n  {}",
+        missing.join("\n  ")
+    );
+}
