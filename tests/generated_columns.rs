@@ -7,6 +7,20 @@
 
 mod common;
 use common::*;
+use std::path::Path;
+
+/// `sqlite2pg verify` of the mapping against `db`, which must exit `code`.
+fn verify_exits(toml: &Path, db: &TestDb, code: i32) -> std::process::Output {
+    let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "verify: {}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    o
+}
 
 #[test]
 fn translatable_generated_columns_are_computed_by_postgresql() {
@@ -99,14 +113,7 @@ fn translatable_generated_columns_are_computed_by_postgresql() {
             vec!["2", "0.30000000000000004", "6", "nut", "ä2", "7"]
         ]
     );
-    let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "verify: {}{}",
-        stdout(&o),
-        stderr(&o)
-    );
+    verify_exits(&toml, &db, 0);
 
     // A new row: PostgreSQL computes the generated columns (psql).
     let o = std::process::Command::new("psql")
@@ -138,14 +145,7 @@ fn verify_compares_generated_values_with_sqlite() {
     init_mapping(&src, &toml);
     let o = run_pipeline(&toml, &db.url, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "verify: {}{}",
-        stdout(&o),
-        stderr(&o)
-    );
+    verify_exits(&toml, &db, 0);
     assert_eq!(
         db.scalar("SELECT attgenerated FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'd'"),
         "s"
@@ -153,14 +153,7 @@ fn verify_compares_generated_values_with_sqlite() {
     // A generation expression that differs from SQLite's: verify sees it.
     db.exec("ALTER TABLE t DROP COLUMN d");
     db.exec("ALTER TABLE t ADD COLUMN d bigint GENERATED ALWAYS AS (a * 3) STORED");
-    let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
-    assert_eq!(
-        o.status.code(),
-        Some(3),
-        "verify: {}{}",
-        stdout(&o),
-        stderr(&o)
-    );
+    let o = verify_exits(&toml, &db, 3);
     assert!(
         stdout(&o).contains("content checksum differs"),
         "{}",
@@ -212,14 +205,7 @@ fn a_generated_lower_or_upper_folds_ascii_letters_only_as_sqlites_does() {
         sqlite,
         [("Àb", "ÀB"), ("àb", "àB")].map(|(l, u)| (l.to_string(), u.to_string()))
     );
-    let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "verify: {}{}",
-        stdout(&o),
-        stderr(&o)
-    );
+    verify_exits(&toml, &db, 0);
     // A row PostgreSQL computes itself folds the same way.
     db.exec("INSERT INTO t (id, label) VALUES (3, 'Éa')");
     assert_eq!(
