@@ -24,10 +24,10 @@ use crate::config::plan::{self, TablePlan};
 use crate::convert::cell::Cell;
 use crate::convert::reject::Reject;
 use crate::shutdown::Shutdown;
-use crate::sqlite::guard::SourceGuard;
-use crate::sqlite::reader;
-use crate::sqlite::source;
-use crate::sqlite::transform::TableTransform;
+use crate::sqlite::read::guard::SourceGuard;
+use crate::sqlite::read::reader;
+use crate::sqlite::read::source;
+use crate::sqlite::read::transform::TableTransform;
 use crate::stages::ddl;
 use crate::ui::out::outln;
 use anyhow::{Context, Result};
@@ -149,8 +149,8 @@ pub async fn check(file: &Path, allow_unmapped: bool, shutdown: &Shutdown) -> Re
     let src_path = pipeline.source_path();
     let guard = SourceGuard::open(&src_path)?;
     let conn = source::open_checked(&src_path)?;
-    crate::sqlite::source::check_source_matches(&conn, &plans, &src_path)?;
-    crate::commands::run::say_epochs(crate::sqlite::epoch::resolve_auto_epochs(
+    crate::sqlite::read::source::check_source_matches(&conn, &plans, &src_path)?;
+    crate::commands::run::say_epochs(crate::sqlite::schema::epoch::resolve_auto_epochs(
         &conn, &mut plans,
     )?);
     let not_moved =
@@ -189,7 +189,7 @@ async fn check_table(
 ) -> Result<TableCheck> {
     let started = Instant::now();
     tracing::info!("checking table {} → {}", t.source, t.qualified());
-    let rowid = reader::rowid_name(t, all_cols);
+    let rowid = crate::sqlite::read::source::rowid_name(t, all_cols);
     let sql = reader::select_sql(t, rowid);
     let transform = TableTransform::new(t);
     // The column types as `prepare` creates them; each row is converted
@@ -550,7 +550,7 @@ fn foreign_key_orphans(
     if inside.is_empty() {
         return Ok(Vec::new());
     }
-    let found = crate::sqlite::fk_check::orphans(conn, &t.source)?;
+    let found = crate::sqlite::read::fk_check::orphans(conn, &t.source)?;
     let mut out = Vec::new();
     for fk in inside {
         let cols: Option<Vec<String>> = fk

@@ -13,9 +13,9 @@ use crate::config::plan::TablePlan;
 use crate::error::{self, ExitClass, Failure};
 use crate::pg::catalog;
 use crate::shutdown::Shutdown;
-use crate::sqlite::guard::SourceGuard;
-use crate::sqlite::source::SnapshotCopy;
-use crate::sqlite::{fingerprint, source};
+use crate::sqlite::read::guard::SourceGuard;
+use crate::sqlite::read::source::SnapshotCopy;
+use crate::sqlite::{read::fingerprint, read::source};
 use crate::stages::copy::{self, TableSummary};
 use crate::stages::finalize;
 use crate::stages::{self, prepare, verify_counts, Context, Scope, SourceFacts};
@@ -79,7 +79,7 @@ fn select<'a>(plans: &'a [TablePlan], tables: &[String]) -> Vec<&'a TablePlan> {
 
 /// What `epoch = "auto"` decided per column: a warning where the column's
 /// numbers do not all agree with the unit.
-pub fn say_epochs(decisions: Vec<crate::sqlite::epoch::EpochDecision>) {
+pub fn say_epochs(decisions: Vec<crate::sqlite::schema::epoch::EpochDecision>) {
     for d in decisions {
         if d.mixed {
             tracing::warn!("{}", d.said);
@@ -293,7 +293,7 @@ impl<'a> RunSession<'a> {
             // Stopped during the integrity check: nothing is written.
             return Err(self.shutdown.error("nothing was written to the target"));
         }
-        say_epochs(crate::sqlite::epoch::resolve_auto_epochs(
+        say_epochs(crate::sqlite::schema::epoch::resolve_auto_epochs(
             &source.conn,
             &mut self.ctx.plans,
         )?);
@@ -604,12 +604,12 @@ pub fn not_moved(
 ) -> Result<Vec<String>> {
     let found = source::unmapped(conn, pipeline)?;
     source::refuse_unmapped(&found, allow_unmapped, src_path, file)?;
-    crate::sqlite::views::refuse_reads_of_skipped(pipeline)?;
+    crate::sqlite::sql::views::refuse_reads_of_skipped(pipeline)?;
     let mut out: Vec<String> = found
         .iter()
         .map(|u| format!("{}: not in the mapping (--allow-unmapped)", u.shown()))
         .collect();
-    out.extend(crate::sqlite::not_moved::not_moved(conn, pipeline)?);
+    out.extend(crate::sqlite::schema::not_moved::not_moved(conn, pipeline)?);
     for w in &out {
         tracing::warn!("{w}");
     }

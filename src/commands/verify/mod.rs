@@ -7,10 +7,10 @@ use crate::config::plan::TablePlan;
 use crate::pg::catalog;
 use crate::pg::checksum::Checksum;
 use crate::pg::ident::quote;
-use crate::sqlite::guard::SourceGuard;
-use crate::sqlite::reader;
-use crate::sqlite::source;
-use crate::sqlite::transform::{Refused, RefusedRows, TableTransform, REFUSED_RULE};
+use crate::sqlite::read::guard::SourceGuard;
+use crate::sqlite::read::reader;
+use crate::sqlite::read::source;
+use crate::sqlite::read::transform::{Refused, RefusedRows, TableTransform, REFUSED_RULE};
 use crate::stages::content;
 use crate::stages::load_context;
 use crate::state;
@@ -78,7 +78,7 @@ async fn verify_context(mut ctx: crate::stages::Context) -> Result<VerifyReport>
     let guard = SourceGuard::open(&src_path)?;
     let columns_by_table = {
         let conn = source::open_readonly(&src_path)?;
-        let m = crate::sqlite::source::all_source_columns(&conn, &ctx.plans)?;
+        let m = crate::sqlite::read::source::all_source_columns(&conn, &ctx.plans)?;
         if let Some(t) = ctx.plans.iter().find(|t| m[&t.source].is_empty()) {
             return Err(anyhow!(
                 "source {} has no table {}",
@@ -86,7 +86,7 @@ async fn verify_context(mut ctx: crate::stages::Context) -> Result<VerifyReport>
                 t.source
             ));
         }
-        crate::commands::run::say_epochs(crate::sqlite::epoch::resolve_auto_epochs(
+        crate::commands::run::say_epochs(crate::sqlite::schema::epoch::resolve_auto_epochs(
             &conn,
             &mut ctx.plans,
         )?);
@@ -150,7 +150,7 @@ async fn verify_context(mut ctx: crate::stages::Context) -> Result<VerifyReport>
         // source side, PostgreSQL's stored ones on the target side.
         plan.columns.extend(t.generated.iter().cloned());
         let wire: Vec<Type> = plan.columns.iter().map(|c| c.ty.wire_type()).collect();
-        let rowid = reader::rowid_name(&plan, &columns_by_table[&t.source]);
+        let rowid = crate::sqlite::read::source::rowid_name(&plan, &columns_by_table[&t.source]);
         // Rows PostgreSQL refused during the load are rejects the
         // source side would not find by itself.
         let mut refused = RefusedRows::new();
@@ -293,7 +293,10 @@ async fn check_views(
     for v in views {
         let source: i64 = conn
             .query_row(
-                &format!("SELECT count(*) FROM {}", reader::sqlite_quote(&v.name)),
+                &format!(
+                    "SELECT count(*) FROM {}",
+                    crate::sqlite::sql::quote::sqlite_quote(&v.name)
+                ),
                 [],
                 |r| r.get(0),
             )
@@ -447,7 +450,7 @@ fn source_rows(path: &Path, t: &TablePlan) -> Result<u64> {
         .query_row(
             &format!(
                 "SELECT count(*) FROM {}{}",
-                reader::sqlite_quote(&t.source),
+                crate::sqlite::sql::quote::sqlite_quote(&t.source),
                 t.filter_clause("WHERE")
             ),
             [],

@@ -29,8 +29,8 @@ use crate::error::{self, ExitClass};
 use crate::pg::catalog;
 use crate::pg::types::PgType;
 use crate::pg::value::Value;
-use crate::sqlite::guard::SourceGuard;
-use crate::sqlite::{reader, transform::TableTransform};
+use crate::sqlite::read::guard::SourceGuard;
+use crate::sqlite::{read::reader, read::transform::TableTransform};
 use crate::state::{self, ChunkRow, Stage, Status};
 use crate::ui::progress::Progress;
 use anyhow::{Context as _, Result};
@@ -276,7 +276,7 @@ async fn plan_tables(
         } else {
             parents.push(Vec::new());
         }
-        let rowid = reader::rowid_name(&plan, &columns_by_table[&t.source]);
+        let rowid = crate::sqlite::read::source::rowid_name(&plan, &columns_by_table[&t.source]);
         tables.push(CopyTable {
             idx: tables.len(),
             transform: Arc::new(TableTransform::new(&plan)),
