@@ -592,8 +592,9 @@ fn reject_limit_broken_in_a_later_chunk_keeps_every_reject_in_the_file() {
     }
 }
 
+/// Every exit code of docs/cli.md's table is in `run --help`.
 #[test]
-fn run_help_lists_design_mds_exit_codes() {
+fn run_help_lists_the_exit_codes_of_docs_cli() {
     let o = sqlite2pg(&["run", "--help"]);
     assert_eq!(o.status.code(), Some(0));
     let h = stdout(&o);

@@ -1,6 +1,6 @@
-//! The seed scenario of design.md ("Reshaping on the way"):
-//! `workflow_processes` → `workflow_runs` with `pipelines/workflow_runs.toml`,
-//! checked column by column in PostgreSQL.
+//! The seed scenario, `workflow_processes` → `workflow_runs` with
+//! `pipelines/workflow_runs.toml` (the reshaping example of
+//! docs/mapping.md), checked column by column in PostgreSQL.
 
 use crate::common::*;
 use std::path::Path;
