@@ -103,6 +103,19 @@ impl Writer {
         }
     }
 
+    /// Wait (at most 10 s) until the writer's first transaction has
+    /// committed.
+    fn wait_for_its_first_commit(&self) {
+        let t0 = Instant::now();
+        while self.commits.load(Ordering::SeqCst) == 0 {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "the writer committed nothing within 10 s"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     fn stop(mut self) -> i64 {
         self.stop.store(true, Ordering::SeqCst);
         self.handle.take().unwrap().join().unwrap();
@@ -225,7 +238,7 @@ fn snapshot_copy_loads_one_state_while_the_app_writes(wal: bool) {
     let snapdir = fx.dir.path().join("snap");
     std::fs::create_dir(&snapdir).unwrap();
     let writer = Writer::start(&fx.db);
-    std::thread::sleep(Duration::from_millis(100));
+    writer.wait_for_its_first_commit();
     let out = run_pipeline(
         &fx.toml,
         &db.url,
