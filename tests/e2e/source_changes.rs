@@ -148,24 +148,21 @@ fn spawn_run(fx: &Fixture, url: &str, extra: &[&str]) -> Child {
         .unwrap()
 }
 
-/// Wait until the run has committed at least one chunk (or ended).
+/// Wait until the run has committed at least one chunk (it must not end
+/// first).
 fn wait_for_first_commit(db: &TestDb, child: &mut Child) {
+    let pg = Pg::connect(&db.url);
     let t0 = Instant::now();
-    while t0.elapsed() < Duration::from_secs(120) {
+    while pg.done_chunks() == 0 {
         if child.try_wait().unwrap().is_some() {
             panic!("the run ended before its first chunk was seen committed");
         }
-        let done = db.query(
-            "SELECT count(*) FROM pg_tables WHERE schemaname = 'sqlite2pg' AND tablename = 'chunks'",
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "no chunk committed within 120 s"
         );
-        if done[0][0] == "1"
-            && db.scalar("SELECT count(*) FROM sqlite2pg.chunks WHERE status = 'done'") != "0"
-        {
-            return;
-        }
         std::thread::sleep(Duration::from_millis(5));
     }
-    panic!("no chunk committed within 120 s");
 }
 
 /// The watched rows present in the target hold one value: what was

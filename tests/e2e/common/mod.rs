@@ -7,7 +7,10 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 use tokio_postgres::NoTls;
 
+mod poller;
 pub mod venv;
+
+pub use poller::Pg;
 
 pub fn server_url() -> String {
     std::env::var("SQLITE2PG_TEST_DATABASE_URL")
