@@ -64,10 +64,10 @@ fn a_nocase_unique_column_refuses_a_case_variant_duplicate_in_postgresql() {
     assert!(text[at..].contains("type = \"citext\""), "{text}");
 
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     // verify compares citext values as SQLite's text.
     let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert_exit(&o, 0, &[]);
     assert_eq!(
         db.scalar(
             "SELECT format_type(atttypid, atttypmod) FROM pg_attribute \
@@ -123,7 +123,7 @@ fn check_names_values_citext_folds_together_but_nocase_kept_apart() {
     let toml = dir.path().join("p.toml");
     init_mapping(&src, &toml);
     let o = sqlite2pg(&["check", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(3), "{}{}", stdout(&o), stderr(&o));
+    assert_exit(&o, 3, &[]);
     let out = stdout(&o);
     let line = out
         .lines()

@@ -203,9 +203,9 @@ fn assert_same_values(db: &TestDb, src: &Path, table: &str, skip: &[&str]) -> us
 fn init_and_run(db: &TestDb, src: &Path, dir: &Path) -> (String, String) {
     let toml = dir.join("p.toml");
     let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "init: {}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     let r = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(r.status.code(), Some(0), "run: {}", stderr(&r));
+    assert_exit(&r, 0, &[]);
     assert!(!dir.join("rejects").exists(), "no reject file");
     assert_eq!(
         db.scalar("SELECT count(*) FROM sqlite2pg.rejects"),
@@ -379,7 +379,7 @@ fn declared_types_switch_keeps_text_text() {
     let toml = dir.path().join("p.toml");
     let (s, t) = (src.to_str().unwrap(), toml.to_str().unwrap());
     let o = sqlite2pg(&["init", s, "-o", t, "--declared-types"]);
-    assert_eq!(o.status.code(), Some(0));
+    assert_exit(&o, 0, &[]);
     let p = std::fs::read_to_string(&toml).unwrap();
     let col = |c: &str| {
         let i = p.find(&format!("[tables.docs.columns.{c}]")).unwrap();
@@ -418,10 +418,10 @@ fn sampled_init_check_lists_every_row_run_rejects() {
     let toml = dir.path().join("p.toml");
     let (s, t) = (src.to_str().unwrap(), toml.to_str().unwrap());
     let o = sqlite2pg(&["init", s, "-o", t, "--sample", "10"]);
-    assert_eq!(o.status.code(), Some(0));
+    assert_exit(&o, 0, &[]);
     edit_mapping(&toml, "reject_limit = 0", "reject_limit = 100");
     let c = sqlite2pg(&["check", t, "--json"]);
-    assert_eq!(c.status.code(), Some(3), "{}", stderr(&c));
+    assert_exit(&c, 3, &[]);
     let j: serde_json::Value = serde_json::from_str(&stdout(&c)).unwrap();
     let mut check_rows: Vec<String> = j["tables"][0]["reject_groups"]
         .as_array()
@@ -432,7 +432,7 @@ fn sampled_init_check_lists_every_row_run_rejects() {
         .collect();
     check_rows.sort();
     let r = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(r.status.code(), Some(3), "{}", stderr(&r));
+    assert_exit(&r, 3, &[]);
     let rejects = std::fs::read_to_string(dir.path().join("rejects/t.jsonl")).unwrap();
     let mut run_rows: Vec<String> = rejects
         .lines()
@@ -473,7 +473,7 @@ fn check_names_keys_that_would_fail_in_finalize() {
     );
     let t = toml.to_str().unwrap();
     let o = sqlite2pg(&["check", t]);
-    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+    assert_exit(&o, 3, &[]);
     let out = stdout(&o);
     for needle in [
         "finalize would FAIL: primary key (code) — 1 row(s) with a value already taken",
@@ -530,17 +530,10 @@ fn views_and_triggers_are_named_as_not_moved_by_init_check_and_run() {
         assert!(text.contains(view), "{text}");
     }
     let o = sqlite2pg(&["check", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(stdout(&o).contains("not moved (2):"), "{}", stdout(&o));
-    assert!(stdout(&o).contains(trigger), "{}", stdout(&o));
+    assert_exit(&o, 0, &["not moved (2):", trigger]);
     let db = TestDb::new();
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(
-        stdout(&o).contains(trigger) && stdout(&o).contains(view),
-        "{}",
-        stdout(&o)
-    );
+    assert_exit(&o, 0, &[trigger, view]);
 }
 
 /// A CHECK PostgreSQL refuses for the column's new type (`length()` of a
@@ -563,8 +556,8 @@ fn checks_that_do_not_translate_or_that_rows_break_never_fail_the_run() {
     init_mapping(&db_path, &toml);
     let db = TestDb::new();
     let o = run_pipeline(&toml, &db.url, &[]);
-    let (out, err) = (stdout(&o), stderr(&o));
-    assert_eq!(o.status.code(), Some(0), "{err}");
+    let out = stdout(&o);
+    assert_exit(&o, 0, &[]);
     assert_eq!(db.scalar("SELECT count(*) FROM codes"), "3");
     // length() of a column that became bigint counts its decimal text, as
     // SQLite did; typeof() of a typed column is its storage class. Only
@@ -626,7 +619,7 @@ fn deferrable_foreign_keys_stay_deferrable() {
         .contains("deferrable = \"initially deferred\""));
     let db = TestDb::new();
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     let fks = db.query(
         "SELECT a.attname, c.condeferrable, c.condeferred, c.convalidated FROM pg_constraint c \
          JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] \

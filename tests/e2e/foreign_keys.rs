@@ -60,12 +60,7 @@ fn init_writes_the_orphans_and_run_leaves_the_key_not_valid() {
 
     let db = TestDb::new();
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let out = stdout(&o);
-    assert!(
-        out.contains("left NOT VALID: 3 orphan row(s)") && out.contains("acknowledged"),
-        "{out}"
-    );
+    assert_exit(&o, 0, &["left NOT VALID: 3 orphan row(s)", "acknowledged"]);
     // Every row loaded.
     assert_eq!(db.scalar("SELECT count(*) FROM public.reviews"), "6");
     // NOT VALID, and enforced for new rows.
@@ -91,30 +86,22 @@ fn init_writes_the_orphans_and_run_leaves_the_key_not_valid() {
 
     // status names it too.
     let o = sqlite2pg(&["status", toml.to_str().unwrap(), "--target", &db.url]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(
-        stdout(&o).contains("reviews_book_id_fkey")
-            && stdout(&o).contains("left NOT VALID: 3 orphan row(s)"),
-        "{}",
-        stdout(&o)
+    assert_exit(
+        &o,
+        0,
+        &["reviews_book_id_fkey", "left NOT VALID: 3 orphan row(s)"],
     );
 
     // verify: the acknowledged key is fine, and said so.
     let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
-    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
-    assert!(
-        stdout(&o).contains("not validated, 3 orphan row(s) acknowledged"),
-        "{}",
-        stdout(&o)
-    );
+    assert_exit(&o, 0, &["not validated, 3 orphan row(s) acknowledged"]);
 
     // check: the orphans reported, acknowledged: exit 0.
     let o = sqlite2pg(&["check", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
-    assert!(
-        stdout(&o).contains("reviews_book_id_fkey (book_id) → books: 3 orphan row(s)"),
-        "{}",
-        stdout(&o)
+    assert_exit(
+        &o,
+        0,
+        &["reviews_book_id_fkey (book_id) → books: 3 orphan row(s)"],
     );
 }
 
@@ -125,15 +112,16 @@ fn orphans_nobody_acknowledged_load_and_exit_3_naming_the_key() {
 
     // check: exit 3, the key and the count named, in JSON too.
     let o = sqlite2pg(&["check", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
-    let out = stdout(&o);
-    assert!(
-        out.contains("run would exit 3: foreign key reviews_book_id_fkey")
-            && out.contains("set `orphans = 3`"),
-        "{out}"
+    assert_exit(
+        &o,
+        3,
+        &[
+            "run would exit 3: foreign key reviews_book_id_fkey",
+            "set `orphans = 3`",
+        ],
     );
     let o = sqlite2pg(&["check", toml.to_str().unwrap(), "--json"]);
-    assert_eq!(o.status.code(), Some(3));
+    assert_exit(&o, 3, &[]);
     let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let reviews = j["tables"]
         .as_array()
@@ -147,13 +135,14 @@ fn orphans_nobody_acknowledged_load_and_exit_3_naming_the_key() {
 
     let db = TestDb::new();
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    let err = stderr(&o);
-    assert!(
-        err.contains("reviews_book_id_fkey")
-            && err.contains("3 loaded row(s) reference no parent row")
-            && err.contains("set `orphans = 3`"),
-        "{err}"
+    assert_exit(
+        &o,
+        3,
+        &[
+            "reviews_book_id_fkey",
+            "3 loaded row(s) reference no parent row",
+            "set `orphans = 3`",
+        ],
     );
     // Every row is loaded, the key added NOT VALID.
     assert_eq!(db.scalar("SELECT count(*) FROM public.reviews"), "6");
@@ -168,21 +157,20 @@ fn orphans_nobody_acknowledged_load_and_exit_3_naming_the_key() {
     );
     // verify: not ok, the key named.
     let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
-    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
-    assert!(stdout(&o).contains("3 row(s) reference a missing parent row"));
+    assert_exit(&o, 3, &["3 row(s) reference a missing parent row"]);
 
     // A rerun as it is fails the same way; acknowledged, it finishes.
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_exit(&o, 3, &[]);
     let text = mapping(&toml);
     let at = text.find("[[tables.reviews.foreign_keys]]").unwrap();
     let mut edited = text.clone();
     edited.insert_str(at + "[[tables.reviews.foreign_keys]]\n".len(), ORPHANS_LINE);
     std::fs::write(&toml, edited).unwrap();
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
-    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert_exit(&o, 0, &[]);
 }
 
 #[test]
@@ -191,11 +179,10 @@ fn fewer_acknowledged_than_found_is_exit_3() {
     edit_mapping(&toml, ORPHANS_LINE, "orphans = 2\n");
     let db = TestDb::new();
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("3 loaded row(s) reference no parent row, 2 acknowledged"),
-        "{}",
-        stderr(&o)
+    assert_exit(
+        &o,
+        3,
+        &["3 loaded row(s) reference no parent row, 2 acknowledged"],
     );
 }
 
@@ -222,6 +209,6 @@ fn a_table_sqlite_cannot_check_is_counted_by_query() {
     assert!(entries[0].contains("orphans = 1\n"), "{text}");
     let db = TestDb::new();
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     assert_eq!(db.scalar("SELECT count(*) FROM public.c"), "3");
 }

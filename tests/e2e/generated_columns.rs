@@ -62,7 +62,7 @@ fn translatable_generated_columns_are_computed_by_postgresql() {
     assert!(text.contains("generated = 'lower(\"name\")'"), "{text}");
 
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     assert_eq!(
         db.query(
             "SELECT attname, attgenerated FROM pg_attribute WHERE attrelid = 'item'::regclass \
@@ -92,13 +92,7 @@ fn translatable_generated_columns_are_computed_by_postgresql() {
         ]
     );
     let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "verify: {}{}",
-        stdout(&o),
-        stderr(&o)
-    );
+    assert_exit(&o, 0, &[]);
 
     // A new row: PostgreSQL computes the generated columns (psql).
     let o = std::process::Command::new("psql")
@@ -129,15 +123,9 @@ fn verify_compares_generated_values_with_sqlite() {
     let toml = dir.path().join("p.toml");
     init_mapping(&src, &toml);
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "verify: {}{}",
-        stdout(&o),
-        stderr(&o)
-    );
+    assert_exit(&o, 0, &[]);
     assert_eq!(
         db.scalar("SELECT attgenerated FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'd'"),
         "s"
@@ -146,16 +134,5 @@ fn verify_compares_generated_values_with_sqlite() {
     db.exec("ALTER TABLE t DROP COLUMN d");
     db.exec("ALTER TABLE t ADD COLUMN d bigint GENERATED ALWAYS AS (a * 3) STORED");
     let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
-    assert_eq!(
-        o.status.code(),
-        Some(3),
-        "verify: {}{}",
-        stdout(&o),
-        stderr(&o)
-    );
-    assert!(
-        stdout(&o).contains("content checksum differs"),
-        "{}",
-        stdout(&o)
-    );
+    assert_exit(&o, 3, &["content checksum differs"]);
 }

@@ -1,6 +1,7 @@
 //! `--help` is complete: every argument and option described, the target's
 //! environment, the exit codes, an example per subcommand.
 
+use crate::common::assert_exit;
 use std::process::Command;
 
 fn help(args: &[&str]) -> String {
@@ -9,7 +10,7 @@ fn help(args: &[&str]) -> String {
         .arg("--help")
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0));
+    assert_exit(&o, 0, &[]);
     String::from_utf8(o.stdout).unwrap()
 }
 

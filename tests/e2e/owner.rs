@@ -32,7 +32,7 @@ fn tables_and_their_identity_sequences_belong_to_the_owner() {
     );
     edit_mapping(&toml, "schema = \"public\"", "schema = \"app\"");
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     let got = owners(&db, "app");
     let tables = got.iter().filter(|r| r[1] == "r").count();
     let sequences = got.iter().filter(|r| r[1] == "S").count();
@@ -72,9 +72,11 @@ fn the_owner_flag_overrides_the_mapping_and_a_missing_role_creates_nothing() {
     );
     let o = run_pipeline(&toml, &db.url, &[]);
     let e = stderr(&o);
-    assert_eq!(o.status.code(), Some(4), "{e}");
-    assert!(e.contains("target.owner"), "{e}");
-    assert!(e.contains("\"no_such_role_s2p\" does not exist"), "{e}");
+    assert_exit(
+        &o,
+        4,
+        &["target.owner", "\"no_such_role_s2p\" does not exist"],
+    );
     assert!(!e.contains("rerun the same command"), "{e}");
     assert_eq!(
         db.scalar(
@@ -85,7 +87,7 @@ fn the_owner_flag_overrides_the_mapping_and_a_missing_role_creates_nothing() {
         "nothing created"
     );
     let o = run_pipeline(&toml, &db.url, &["--owner", &role.name]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     for r in owners(&db, "public") {
         assert_eq!(r[2], role.name, "{r:?}");
     }

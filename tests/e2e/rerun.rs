@@ -6,7 +6,7 @@ fn loaded_fixture(db: &TestDb) -> (tempfile::TempDir, String) {
     let (dir, toml) = mapped_fixture(FIXTURE_SQL);
     let toml = toml.to_str().unwrap().to_string();
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     (dir, toml)
 }
 
@@ -19,7 +19,7 @@ fn copy_stage_rerun_of_a_done_table_replaces_its_rows_atomically() {
         "DELETE FROM events WHERE id > 50000; UPDATE events SET kind = 'tampered' WHERE id = 7",
     );
     let o = sqlite2pg(&["verify", &toml, "--target", &db.url]);
-    assert_eq!(o.status.code(), Some(3));
+    assert_exit(&o, 3, &[]);
 
     // The table no longer holds what was loaded (someone wrote to it): a
     // reload is refused unless the operator says to replace it anyway.
@@ -36,13 +36,12 @@ fn copy_stage_rerun_of_a_done_table_replaces_its_rows_atomically() {
     ];
     let o = sqlite2pg(&reload);
     // Refused: a rerun as it is would be refused again (exit 4).
-    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
-    assert!(stderr(&o).contains("changed since"), "{}", stderr(&o));
+    assert_exit(&o, 4, &["changed since"]);
     assert_eq!(db.scalar("SELECT count(*) FROM events"), "50000");
     let mut forced = reload.to_vec();
     forced.push("--truncate");
     let o = sqlite2pg(&forced);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     assert_eq!(db.scalar("SELECT count(*) FROM events"), "100000");
     assert_eq!(
         db.scalar("SELECT count(*) - count(DISTINCT id) FROM events"),
@@ -51,10 +50,10 @@ fn copy_stage_rerun_of_a_done_table_replaces_its_rows_atomically() {
     // The reload reopened finalize and verify for that table: a plain run
     // finishes them, and everything verifies.
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     assert!(!stdout(&o).contains("already completed"), "{}", stdout(&o));
     let o = sqlite2pg(&["verify", &toml, "--target", &db.url]);
-    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert_exit(&o, 0, &[]);
 }
 
 #[test]
@@ -67,12 +66,7 @@ fn reloading_a_referenced_parent_alone_is_refused_and_changes_nothing() {
         &["--stage", "copy", "--table", "User Accounts"],
     );
     // PostgreSQL refuses the TRUNCATE however often it is asked: exit 4.
-    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("cannot be truncated alone"),
-        "{}",
-        stderr(&o)
-    );
+    assert_exit(&o, 4, &["cannot be truncated alone"]);
     assert_eq!(db.scalar("SELECT count(*) FROM \"User Accounts\""), "4");
     assert_eq!(db.scalar("SELECT count(*) FROM \"order\""), "4");
 }
@@ -85,17 +79,17 @@ fn a_partial_table_run_does_not_complete_the_pipeline() {
     let (_dir, toml) = mapped_fixture(FIXTURE_SQL);
     let toml = toml.to_str().unwrap();
     let o = run_pipeline(toml, &db.url, &["--table", "empty_table"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     assert_eq!(
         db.scalar("SELECT count(*) FROM pg_tables WHERE tablename = 'events'"),
         "0"
     );
     let o = run_pipeline(toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     assert!(!stdout(&o).contains("already completed"), "{}", stdout(&o));
     assert_eq!(db.scalar("SELECT count(*) FROM events"), "100000");
     let o = sqlite2pg(&["verify", toml, "--target", &db.url]);
-    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert_exit(&o, 0, &[]);
 }
 
 #[test]
@@ -103,10 +97,9 @@ fn unknown_table_or_stage_is_a_usage_error() {
     let db = TestDb::new();
     let (_dir, toml) = loaded_fixture(&db);
     let o = sqlite2pg(&["run", &toml, "--target", &db.url, "--table", "nope"]);
-    assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("nope"));
+    assert_exit(&o, 2, &["nope"]);
     let o = sqlite2pg(&["run", &toml, "--target", &db.url, "--stage", "bogus"]);
-    assert_eq!(o.status.code(), Some(2));
+    assert_exit(&o, 2, &[]);
 }
 
 /// The application updated 100 rows after the load: the row count is
@@ -130,19 +123,9 @@ fn app_edits_that_keep_the_row_count_are_not_destroyed_by_a_reload() {
         "events",
     ];
     let o = sqlite2pg(&copy_again);
-    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("are not the ones run") && stderr(&o).contains("--truncate"),
-        "{}",
-        stderr(&o)
-    );
+    assert_exit(&o, 4, &["are not the ones run", "--truncate"]);
     let o = run_pipeline(&toml, &db.url, &["--fresh"]);
-    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("events") && stderr(&o).contains("are not the ones run"),
-        "{}",
-        stderr(&o)
-    );
+    assert_exit(&o, 4, &["events", "are not the ones run"]);
     // Refused before a run was recorded; the app's rows are all there.
     assert_eq!(db.scalar("SELECT count(*) FROM sqlite2pg.runs"), "1");
     assert_eq!(
@@ -151,15 +134,15 @@ fn app_edits_that_keep_the_row_count_are_not_destroyed_by_a_reload() {
     );
     // Unedited, the same reloads go ahead.
     let o = run_pipeline(&toml, &db.url, &["--fresh", "--truncate"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     assert_eq!(
         db.scalar("SELECT count(*) FROM events WHERE kind = 'edited by the app'"),
         "0"
     );
     let o = sqlite2pg(&copy_again);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     let o = run_pipeline(&toml, &db.url, &["--fresh"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
 }
 
 #[test]
@@ -167,11 +150,11 @@ fn fresh_reloads_everything_without_duplicates() {
     let db = TestDb::new();
     let (_dir, toml) = loaded_fixture(&db);
     let o = run_pipeline(&toml, &db.url, &["--fresh"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     assert_eq!(db.scalar("SELECT count(*) FROM events"), "100000");
     assert_eq!(db.scalar("SELECT count(*) FROM sqlite2pg.runs"), "2");
     let o = sqlite2pg(&["verify", &toml, "--target", &db.url]);
-    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert_exit(&o, 0, &[]);
 }
 
 #[test]
@@ -180,8 +163,7 @@ fn verify_stage_rerun_after_tampering_exits_3_not_1() {
     let (_dir, toml) = loaded_fixture(&db);
     db.exec("DELETE FROM order_items WHERE line_no = 2");
     let o = run_pipeline(&toml, &db.url, &["--stage", "verify"]);
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert!(stderr(&o).contains("order_items"), "{}", stderr(&o));
+    assert_exit(&o, 3, &["order_items"]);
     assert!(
         !stderr(&o).contains("resume"),
         "rerunning would not help: {}",
@@ -208,13 +190,13 @@ fn orphan_row_fails_finalize_and_a_rerun_validates_the_foreign_key() {
     let o = run_pipeline(&toml, &db.url, &[]);
     // Every row loaded, the key left NOT VALID: exit 3, and a rerun as it
     // is cannot help.
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_exit(
+        &o,
+        3,
+        &["order_items", "1 loaded row(s) reference no parent row"],
+    );
     let err = stderr(&o);
     assert!(!err.contains("rerun the same command to resume"), "{err}");
-    assert!(
-        err.contains("order_items") && err.contains("1 loaded row(s) reference no parent row"),
-        "{err}"
-    );
     let fk_state = "SELECT string_agg(conname || '=' || convalidated, ',') FROM pg_constraint \
                     WHERE conrelid = 'order_items'::regclass AND contype = 'f'";
     assert!(
@@ -223,12 +205,11 @@ fn orphan_row_fails_finalize_and_a_rerun_validates_the_foreign_key() {
         db.scalar(fk_state)
     );
     let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
-    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
-    assert!(stdout(&o).contains("missing parent row"), "{}", stdout(&o));
+    assert_exit(&o, 3, &["missing parent row"]);
 
     db.exec("DELETE FROM order_items WHERE order_id = 999");
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_exit(&o, 3, &[]);
     assert!(
         db.scalar(fk_state).ends_with("=true"),
         "{}",
@@ -251,15 +232,10 @@ fn a_row_written_after_prepare_is_not_truncated_by_a_whole_table_load() {
     let (_dir, toml) = mapped_fixture(FIXTURE_SQL);
     let toml = toml.to_str().unwrap();
     let o = run_pipeline(toml, &db.url, &["--stage", "prepare"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     db.exec("INSERT INTO empty_table (id, v) VALUES (42, 'written by the application')");
     let o = run_pipeline(toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("loading it per chunk"),
-        "{}",
-        stderr(&o)
-    );
+    assert_exit(&o, 3, &["loading it per chunk"]);
     assert_eq!(
         db.scalar("SELECT v FROM empty_table WHERE id = 42"),
         "written by the application"
@@ -281,15 +257,14 @@ fn a_unique_index_refused_while_copying_is_retried_and_reported_by_finalize() {
     let (_dir, toml) = mapped_fixture(&sql);
     let o = run_pipeline(&toml, &db.url, &[]);
     // Duplicate values in the source: a rerun alone cannot help (exit 4).
-    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
-    let err = stderr(&o);
-    assert!(
-        err.contains("building the keys of \"public\".\"codes\" early failed; finalize retries"),
-        "{err}"
-    );
-    assert!(
-        err.contains("finalize failed") && err.contains("duplicate values in the source?"),
-        "{err}"
+    assert_exit(
+        &o,
+        4,
+        &[
+            "building the keys of \"public\".\"codes\" early failed; finalize retries",
+            "finalize failed",
+            "duplicate values in the source?",
+        ],
     );
     assert_eq!(db.scalar("SELECT count(*) FROM codes"), "2");
     assert_eq!(db.scalar("SELECT count(*) FROM events"), "100000");
@@ -305,12 +280,6 @@ fn an_index_whose_name_is_taken_by_another_relation_fails_clearly() {
     db.exec("CREATE VIEW order_user_idx AS SELECT 1 AS one");
     let (_dir, toml) = mapped_fixture(FIXTURE_SQL);
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    let err = stderr(&o);
-    assert!(
-        err.contains("index order_user_idx of \"public\".\"order\" cannot be created: a view of that name exists")
-            && err.contains("rename the index in the mapping"),
-        "{err}"
-    );
+    assert_exit(&o, 2, &["index order_user_idx of \"public\".\"order\" cannot be created: a view of that name exists", "rename the index in the mapping"]);
     assert_eq!(db.scalar("SELECT count(*) FROM events"), "100000");
 }

@@ -15,14 +15,9 @@ fn a_rerun_of_a_finished_run_with_rejects_exits_3_again() {
     init_mapping_declared(&src, &toml);
     edit_mapping(&toml, "reject_limit = 0", "reject_limit = 10");
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_exit(&o, 3, &[]);
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(3), "{}{}", stdout(&o), stderr(&o));
-    let out = stdout(&o);
-    assert!(
-        out.contains("already completed") && out.contains("rejected 1 row"),
-        "{out}"
-    );
+    assert_exit(&o, 3, &["already completed", "rejected 1 row"]);
 }
 
 #[test]
@@ -31,21 +26,16 @@ fn a_finished_run_whose_source_changed_exits_4_and_names_fresh() {
     let (dir, toml) =
         mapped_fixture("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);");
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     let src = dir.path().join("source.db");
     let c = rusqlite::Connection::open(&src).unwrap();
     c.execute_batch("INSERT INTO t VALUES (2);").unwrap();
     drop(c);
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(4), "{}{}", stdout(&o), stderr(&o));
-    let err = stderr(&o);
-    assert!(
-        err.contains("changed since") && err.contains("--fresh"),
-        "{err}"
-    );
+    assert_exit(&o, 4, &["changed since", "--fresh"]);
     assert!(!stdout(&o).contains("nothing to do"), "{}", stdout(&o));
     let o = run_pipeline(&toml, &db.url, &["--fresh"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     assert_eq!(db.scalar("SELECT count(*) FROM t"), "2");
 }
 
@@ -55,16 +45,11 @@ fn a_refused_fresh_leaves_no_failed_run_record() {
     let (_dir, toml) =
         mapped_fixture("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);");
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     // The application writes to the loaded table: --fresh must not drop it.
     db.exec("INSERT INTO t VALUES (100)");
     let o = run_pipeline(&toml, &db.url, &["--fresh"]);
-    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("refusing to overwrite"),
-        "{}",
-        stderr(&o)
-    );
+    assert_exit(&o, 4, &["refusing to overwrite"]);
     assert_eq!(
         db.scalar("SELECT string_agg(run_id || ':' || status, ',') FROM sqlite2pg.runs"),
         "1:done"
@@ -82,7 +67,7 @@ fn status_shows_no_stage_running_in_a_run_that_failed() {
     // Not acknowledged (init wrote `orphans = 1`): the run fails, exit 3.
     edit_mapping(&toml, "orphans = 1\n", "");
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_exit(&o, 3, &[]);
     let o = sqlite2pg(&[
         "status",
         toml.to_str().unwrap(),
@@ -90,7 +75,7 @@ fn status_shows_no_stage_running_in_a_run_that_failed() {
         &db.url,
         "--json",
     ]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(j["run_status"], "failed", "{j}");
     let running: Vec<&serde_json::Value> = j["stages"]
@@ -119,9 +104,8 @@ fn a_hint_appears_only_where_it_applies_an_index_row_too_large_is_no_duplicate()
     );
     let o = run_pipeline(&toml, &db.url, &[]);
     // PostgreSQL refuses the index however often it is asked: exit 4.
-    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     let err = stderr(&o);
-    assert!(err.contains("index row"), "{err}");
+    assert_exit(&o, 4, &["index row"]);
     assert!(
         !err.contains("duplicate"),
         "a hint that does not apply: {err}"
@@ -136,7 +120,7 @@ fn verify_against_a_missing_target_table_says_missing_with_the_source_rows() {
          CREATE TABLE b (id INTEGER PRIMARY KEY); INSERT INTO b VALUES (1), (2), (3);",
     );
     let o = run_pipeline(&toml, &db.url, &["--table", "a"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     let o = sqlite2pg(&[
         "verify",
         toml.to_str().unwrap(),
@@ -144,7 +128,7 @@ fn verify_against_a_missing_target_table_says_missing_with_the_source_rows() {
         &db.url,
         "--json",
     ]);
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_exit(&o, 3, &[]);
     let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let b = j["tables"]
         .as_array()
@@ -178,12 +162,8 @@ fn page_corruption_names_the_damaged_table() {
     }
     std::fs::write(&src, &bytes).unwrap();
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
     let err = stderr(&o);
-    assert!(
-        err.contains("is corrupt") && err.contains("damaged pages belong to: big"),
-        "{err}"
-    );
+    assert_exit(&o, 4, &["is corrupt", "damaged pages belong to: big"]);
     assert!(!err.contains("rerun the same command"), "{err}");
 }
 
@@ -199,12 +179,8 @@ fn a_foreign_key_removed_from_the_mapping_is_named_not_left_silently() {
     // Not acknowledged (init wrote `orphans = 1`).
     edit_mapping(&toml, "orphans = 1\n", "");
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(
-        o.status.code(),
-        Some(3),
-        "the orphan leaves the key NOT VALID: {}",
-        stderr(&o)
-    );
+    // The orphan leaves the key NOT VALID: exit 3.
+    assert_exit(&o, 3, &[]);
     // The operator drops the key from the mapping and reruns.
     edit_mapping(
         &toml,
@@ -212,11 +188,10 @@ fn a_foreign_key_removed_from_the_mapping_is_named_not_left_silently() {
         "",
     );
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let err = stderr(&o);
-    assert!(
-        err.contains("foreign key c_pid_fkey (NOT VALID) that the mapping does not have"),
-        "{err}"
+    assert_exit(
+        &o,
+        0,
+        &["foreign key c_pid_fkey (NOT VALID) that the mapping does not have"],
     );
 }
 
@@ -227,20 +202,15 @@ fn a_later_stage_alone_on_a_new_run_is_refused_before_anything_is_recorded() {
         mapped_fixture("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);");
     for stage in ["copy", "finalize"] {
         let o = run_pipeline(&toml, &db.url, &["--stage", stage]);
-        assert_eq!(o.status.code(), Some(2), "{stage}: {}", stderr(&o));
-        assert!(
-            stderr(&o).contains("a new run starts with prepare"),
-            "{}",
-            stderr(&o)
-        );
+        assert_exit(&o, 2, &["a new run starts with prepare"]);
     }
     assert_eq!(db.scalar("SELECT count(*) FROM sqlite2pg.runs"), "0");
     // After a finished run, --fresh with a later stage alone is refused too,
     // and the finished run stays the latest.
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     let o = run_pipeline(&toml, &db.url, &["--fresh", "--stage", "copy"]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_exit(&o, 2, &[]);
     let o = run_pipeline(&toml, &db.url, &[]);
     assert!(stdout(&o).contains("already completed"), "{}", stdout(&o));
 }
@@ -258,24 +228,25 @@ fn a_lock_wait_that_times_out_names_the_session_holding_it() {
     assert!(text.contains("lock_timeout = \"60s\""), "{text}");
     edit_mapping(&toml, "lock_timeout = \"60s\"", "lock_timeout = \"1s\"");
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     // The application: a transaction left open after reading the table.
     let mut app = app_session_in_transaction(&db, "BEGIN; SELECT count(*) FROM t;");
     let o = run_pipeline(&toml, &db.url, &["--fresh"]);
-    let err = stderr(&o);
     let _ = app.kill();
     let _ = app.wait();
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains("lock timeout"), "{err}");
-    assert!(
-        err.contains("is locked by pid")
-            && err.contains("application 'the-app', idle in transaction since")
-            && err.contains("SELECT count(*) FROM t;"),
-        "{err}"
+    assert_exit(
+        &o,
+        1,
+        &[
+            "lock timeout",
+            "is locked by pid",
+            "application 'the-app', idle in transaction since",
+            "SELECT count(*) FROM t;",
+        ],
     );
     // Once the application's transaction is gone, the rerun goes through.
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
 }
 
 /// psql as the application `the-app`, left idle in the transaction `sql`
@@ -314,21 +285,22 @@ fn a_lock_wait_in_verify_names_the_session_holding_it() {
     );
     edit_mapping(&toml, "lock_timeout = \"60s\"", "lock_timeout = \"1s\"");
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     let mut app = app_session_in_transaction(&db, "BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE;");
     let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
-    let err = stderr(&o);
     let _ = app.kill();
     let _ = app.wait();
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains("is locked by pid")
-            && err.contains("application 'the-app'")
-            && err.contains("LOCK TABLE t IN ACCESS EXCLUSIVE MODE;"),
-        "{err}"
+    assert_exit(
+        &o,
+        1,
+        &[
+            "is locked by pid",
+            "application 'the-app'",
+            "LOCK TABLE t IN ACCESS EXCLUSIVE MODE;",
+        ],
     );
     let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
 }
 
 /// A column named like a PostgreSQL system column is renamed by `init`
@@ -351,7 +323,7 @@ fn system_column_names_and_the_largest_identity_are_handled_before_the_window() 
     );
     let db = TestDb::new();
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     assert_eq!(
         db.scalar("SELECT string_agg(ctid_ || xmin_, ',' ORDER BY id) FROM t"),
         "a1,b2"
@@ -361,12 +333,7 @@ fn system_column_names_and_the_largest_identity_are_handled_before_the_window() 
     // By hand, the name is refused with the line to fix.
     edit_mapping(&toml, "target = \"ctid_\"", "target = \"ctid\"");
     let o = sqlite2pg(&["check", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("`ctid` is the name of a PostgreSQL system column"),
-        "{}",
-        stderr(&o)
-    );
+    assert_exit(&o, 2, &["`ctid` is the name of a PostgreSQL system column"]);
 }
 
 /// A table wider than PostgreSQL allows: `init` excludes the columns past
@@ -388,7 +355,7 @@ fn a_table_wider_than_postgresql_allows_is_named_and_loads_its_first_1600_column
     );
     let db = TestDb::new();
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     assert_eq!(db.scalar("SELECT c1599 FROM wide"), "1599");
 }
 
@@ -415,18 +382,17 @@ fn epoch_auto_is_decided_per_column_not_per_value_so_year_10000_stays_year_10000
     // before anything is read, and said.
     edit_mapping(&toml, "epoch = \"s\"", "epoch = \"auto\"");
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let err = stderr(&o);
-    assert!(
-        err.contains("ev.at: epoch = \"auto\" read as s for the whole column (3 number(s))"),
-        "{err}"
+    assert_exit(
+        &o,
+        0,
+        &["ev.at: epoch = \"auto\" read as s for the whole column (3 number(s))"],
     );
     assert_eq!(
         db.scalar("SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD') FROM ev WHERE id = 3"),
         "10000-01-01"
     );
     let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert_exit(&o, 0, &[]);
 }
 
 #[test]
@@ -443,7 +409,7 @@ fn verify_reads_a_table_of_large_values_one_side_at_a_time_and_matches() {
          INSERT INTO small VALUES (1, 'x'), (2, 'y');",
     );
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     let largest = |t: &str| -> i64 {
         db.scalar(&format!(
             "SELECT max(largest_row) FROM sqlite2pg.chunks WHERE source_table = '{t}'"
@@ -454,16 +420,11 @@ fn verify_reads_a_table_of_large_values_one_side_at_a_time_and_matches() {
     assert!(largest("big") > 20_000_000, "{}", largest("big"));
     assert!(largest("small") < 100, "{}", largest("small"));
     let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert_exit(&o, 0, &[]);
     // A changed large value is still found.
     db.exec("UPDATE big SET v = v || '\\x00'::bytea WHERE id = 1");
     let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
-    assert_eq!(o.status.code(), Some(3), "{}{}", stdout(&o), stderr(&o));
-    assert!(
-        stdout(&o).contains("content checksum differs"),
-        "{}",
-        stdout(&o)
-    );
+    assert_exit(&o, 3, &["content checksum differs"]);
 }
 
 /// A rollback-journal source whose writer died mid-transaction (after its
@@ -498,7 +459,7 @@ fn a_hot_rollback_journal_is_named_as_such_not_as_corruption() {
     let db = hot_journal_fixture(dir.path());
     let toml = dir.path().join("p.toml");
     let o = sqlite2pg(&["init", db.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert_exit(&o, 4, &[]);
     let err = stderr(&o);
     assert!(
         err.contains("has a hot journal")
@@ -547,7 +508,7 @@ fn a_wal_source_on_read_only_storage_is_named_as_such_not_as_corruption() {
         .env("NO_COLOR", "1")
         .output()
         .expect("unshare (util-linux)");
-    assert_eq!(o.status.code(), Some(4), "{}{}", stdout(&o), stderr(&o));
+    assert_exit(&o, 4, &[]);
     let err = stderr(&o);
     assert!(
         err.contains("is in WAL mode")

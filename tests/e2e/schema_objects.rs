@@ -68,14 +68,12 @@ fn every_schema_object_arrives_or_is_named() {
 
     let db = TestDb::new();
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
-    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
-    assert!(
-        stdout(&o)
-            .contains("view active_orders: source 2 row(s), target 2, content checksum match"),
-        "{}",
-        stdout(&o)
+    assert_exit(
+        &o,
+        0,
+        &["view active_orders: source 2 row(s), target 2, content checksum match"],
     );
 
     // The view answers with SQLite's rows.

@@ -72,10 +72,10 @@ fn workflow_processes_becomes_workflow_runs() {
     let (dir, toml) = setup();
 
     let o = sqlite2pg(&["check", &toml]);
-    assert_eq!(o.status.code(), Some(0), "check: {}", stdout(&o));
+    assert_exit(&o, 0, &[]);
 
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "run failed: {}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     assert!(!dir.path().join("rejects").exists());
 
     // The table is seed 001's DDL (see `table_matches_seed_001_ddl`); here
@@ -200,7 +200,7 @@ fn workflow_processes_becomes_workflow_runs() {
 
     // verify: counts and content checksums agree.
     let o = sqlite2pg(&["verify", &toml, "--target", &db.url, "--json"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert_exit(&o, 0, &[]);
     let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(j["ok"], true, "{j}");
     let t = &j["tables"][0];
@@ -233,7 +233,7 @@ fn seed_costs_with_more_than_four_decimals_are_rejected_not_rounded() {
     .unwrap();
     drop(conn);
     let o = sqlite2pg(&["check", &toml, "--json"]);
-    assert_eq!(o.status.code(), Some(3));
+    assert_exit(&o, 3, &[]);
     let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let g = &j["tables"][0]["reject_groups"][0];
     assert_eq!(g["column"], "total_cost");
@@ -313,7 +313,7 @@ fn table_matches_seed_001_ddl() {
     db.exec("INSERT INTO users VALUES ('u1')");
     let (_dir, toml) = setup();
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "run failed: {}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     assert!(!stdout(&o).contains("note:"), "{}", stdout(&o));
     assert_eq!(catalog(&db), want);
 
@@ -325,7 +325,7 @@ fn table_matches_seed_001_ddl() {
         "5"
     );
     let o = sqlite2pg(&["verify", &toml, "--target", &db.url, "--json"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert_exit(&o, 0, &[]);
 }
 
 #[test]
@@ -333,7 +333,7 @@ fn without_a_users_table_the_foreign_key_is_not_added_and_the_run_says_so() {
     let db = TestDb::new();
     let (_dir, toml) = setup();
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "run failed: {}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     let said = "foreign key workflow_runs_user_id_fkey of \"public\".\"workflow_runs\" (user_id) \
                 → \"public\".\"users\"(id) not added: the target has no table \"public\".\"users\"";
     assert!(stderr(&o).contains(said), "stderr: {}", stderr(&o));
@@ -347,15 +347,10 @@ fn without_a_users_table_the_foreign_key_is_not_added_and_the_run_says_so() {
 
     // `status` keeps saying it; `verify` reports the key as not added.
     let o = sqlite2pg(&["status", &toml, "--target", &db.url]);
-    assert_eq!(o.status.code(), Some(0));
-    assert!(
-        stdout(&o).contains(&format!("note: {said}")),
-        "{}",
-        stdout(&o)
-    );
+    assert_exit(&o, 0, &[&format!("note: {said}")]);
     assert!(!stdout(&o).contains("error:"), "{}", stdout(&o));
     let o = sqlite2pg(&["verify", &toml, "--target", &db.url, "--json"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert_exit(&o, 0, &[]);
     let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let fk = &j["foreign_keys"][0];
     assert_eq!(fk["name"], "workflow_runs_user_id_fkey");
@@ -369,12 +364,13 @@ fn without_if_exists_a_missing_users_table_stops_the_run_before_it_loads() {
     let (_dir, toml) = setup();
     edit_mapping(Path::new(&toml), "if_exists = true\n", "");
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
-    let e = stderr(&o);
-    assert!(
-        e.contains("not added: the target has no table \"public\".\"users\"")
-            && e.contains("set if_exists = true"),
-        "{e}"
+    assert_exit(
+        &o,
+        4,
+        &[
+            "not added: the target has no table \"public\".\"users\"",
+            "set if_exists = true",
+        ],
     );
     // Refused before anything was created.
     assert_eq!(
@@ -384,7 +380,7 @@ fn without_if_exists_a_missing_users_table_stops_the_run_before_it_loads() {
     // With the table there, the same mapping loads and adds the key.
     db.exec(USERS_DDL);
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     assert_eq!(catalog(&db), seed_catalog(true));
 }
 
@@ -406,24 +402,23 @@ fn a_null_status_is_a_reject_unless_the_mapping_says_to_use_the_default() {
     let db = TestDb::new();
     let (dir, toml) = setup_null_status();
     let o = sqlite2pg(&["check", &toml, "--json"]);
-    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+    assert_exit(&o, 3, &[]);
     let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let g = &j["tables"][0]["reject_groups"][0];
     assert_eq!(g["column"], "status");
     assert_eq!(g["examples"][0]["row"], "rowid 3");
     // The shipped reject_limit (0) fails the table, naming the row.
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("first: rowid 3, column status: NULL in a NOT NULL column"),
-        "{}",
-        stderr(&o)
+    assert_exit(
+        &o,
+        4,
+        &["first: rowid 3, column status: NULL in a NOT NULL column"],
     );
     // Allowed one reject, the other rows load and the run ends with 3.
     let db = TestDb::new();
     edit_mapping(Path::new(&toml), "reject_limit = 0", "reject_limit = 1");
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_exit(&o, 3, &[]);
     assert_eq!(db.scalar("SELECT count(*) FROM workflow_runs"), "4");
     assert_eq!(
         db.scalar("SELECT count(*) FROM workflow_runs WHERE run_id = 'run-003'"),
@@ -448,7 +443,7 @@ fn a_null_status_is_a_reject_unless_the_mapping_says_to_use_the_default() {
         "default = \"'pending'\"\non_null = \"default\"\n",
     );
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     assert_eq!(
         db.scalar("SELECT status FROM workflow_runs WHERE run_id = 'run-003'"),
         "pending"
@@ -457,7 +452,7 @@ fn a_null_status_is_a_reject_unless_the_mapping_says_to_use_the_default() {
     // The table is the DDL's all the same.
     assert_eq!(catalog(&db), seed_catalog(false));
     let o = sqlite2pg(&["verify", &toml, "--target", &db.url, "--json"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert_exit(&o, 0, &[]);
 }
 
 #[test]
@@ -472,7 +467,7 @@ fn integers_outside_int4_are_rejected_not_wrapped() {
     .unwrap();
     drop(conn);
     let o = sqlite2pg(&["check", &toml, "--json"]);
-    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+    assert_exit(&o, 3, &[]);
     let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     let g = &j["tables"][0]["reject_groups"][0];
     assert_eq!(g["column"], "max_turns");
@@ -516,12 +511,13 @@ on_delete = "set null"
     let db = TestDb::new();
     db.exec("CREATE TABLE users (id text PRIMARY KEY); INSERT INTO users VALUES ('u1')");
     let o = run_pipeline(&toml, &db.url, &[]);
-    let e = stderr(&o);
-    assert_eq!(o.status.code(), Some(4), "{e}");
-    assert!(
-        e.contains("foreign key runs_owner_fkey")
-            && e.contains("no row in that table of the target"),
-        "{e}"
+    assert_exit(
+        &o,
+        4,
+        &[
+            "foreign key runs_owner_fkey",
+            "no row in that table of the target",
+        ],
     );
     assert_eq!(db.scalar("SELECT count(*) FROM runs"), "3");
     let def =
@@ -537,13 +533,13 @@ on_delete = "set null"
         &db.url,
         "--json",
     ]);
-    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+    assert_exit(&o, 3, &[]);
     let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(j["foreign_keys"][0]["ok"], false, "{j}");
 
     db.exec("INSERT INTO users VALUES ('u2')");
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     assert_eq!(
         db.scalar(def),
         "FOREIGN KEY (owner) REFERENCES users(id) ON DELETE SET NULL"

@@ -191,15 +191,16 @@ fn writer_during_run_fails_naming_the_change_then_fresh_loads(wal: bool) {
     let writer = Writer::start(&fx.db);
     let out = child.wait_with_output().unwrap();
     let commits = writer.stop();
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(commits > 0, "the writer never committed");
-    assert_eq!(out.status.code(), Some(4), "wal={wal}: {err}");
-    assert!(
-        err.contains("changed while it was being read")
-            && err.contains("another connection committed a write"),
-        "wal={wal}: {err}"
+    assert_exit(
+        &out,
+        4,
+        &[
+            "changed while it was being read",
+            "another connection committed a write",
+            "--snapshot copy",
+        ],
     );
-    assert!(err.contains("--snapshot copy"), "{err}");
     assert_not_torn(&db);
     // The run's rows are not all there: it did not pretend to finish.
     let loaded: i64 = db.scalar("SELECT count(*) FROM acct").parse().unwrap();
@@ -207,16 +208,15 @@ fn writer_during_run_fails_naming_the_change_then_fresh_loads(wal: bool) {
 
     // A resume would mix the old and the new file: refused, naming --fresh.
     let again = run_pipeline(&fx.toml, &db.url, &[]);
-    assert_eq!(again.status.code(), Some(4), "{}", stderr(&again));
-    assert!(stderr(&again).contains("--fresh"), "{}", stderr(&again));
+    assert_exit(&again, 4, &["--fresh"]);
 
     // With the application stopped, --fresh loads the file as it is now.
     let fresh = run_pipeline(&fx.toml, &db.url, &["--fresh"]);
-    assert_eq!(fresh.status.code(), Some(0), "{}", stderr(&fresh));
+    assert_exit(&fresh, 0, &[]);
     assert_eq!(db.scalar("SELECT count(*) FROM acct"), ROWS.to_string());
     assert_eq!(assert_not_torn(&db), vec![commits.to_string(); 3]);
     let v = sqlite2pg(&["verify", fx.toml.to_str().unwrap(), "--target", &db.url]);
-    assert_eq!(v.status.code(), Some(0), "{}", stdout(&v));
+    assert_exit(&v, 0, &[]);
 }
 
 #[test]
@@ -247,7 +247,7 @@ fn snapshot_copy_loads_one_state_while_the_app_writes(wal: bool) {
         ],
     );
     let commits = writer.stop();
-    assert_eq!(out.status.code(), Some(0), "wal={wal}: {}", stderr(&out));
+    assert_exit(&out, 0, &[]);
     assert_eq!(db.scalar("SELECT count(*) FROM acct"), ROWS.to_string());
     let vals = assert_not_torn(&db);
     assert_eq!(vals.len(), 3);
@@ -260,12 +260,7 @@ fn snapshot_copy_loads_one_state_while_the_app_writes(wal: bool) {
     assert_eq!(std::fs::read_dir(&snapdir).unwrap().count(), 0);
     // The app has moved on since: a rerun says the target is stale.
     let again = run_pipeline(&fx.toml, &db.url, &[]);
-    assert_eq!(again.status.code(), Some(4), "{}", stderr(&again));
-    assert!(
-        stderr(&again).contains("changed since"),
-        "{}",
-        stderr(&again)
-    );
+    assert_exit(&again, 4, &["changed since"]);
 }
 
 #[test]
@@ -293,9 +288,7 @@ fn a_source_file_replaced_mid_run_fails_it() {
     wait_for_first_commit(&db, &mut child);
     std::fs::rename(&new, &fx.db).unwrap();
     let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(out.status.code(), Some(4), "{err}");
-    assert!(err.contains("replaced by another file"), "{err}");
+    assert_exit(&out, 4, &["replaced by another file"]);
     // Nothing of the new file was committed.
     assert_eq!(db.scalar("SELECT count(*) FROM acct WHERE v = 7"), "0");
 }
@@ -308,8 +301,7 @@ fn snapshot_dir_without_snapshot_copy_is_a_usage_error() {
         "postgres://nobody@127.0.0.1:1/x",
         &["--snapshot-dir", "/tmp"],
     );
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("--snapshot copy"), "{}", stderr(&out));
+    assert_exit(&out, 2, &["--snapshot copy"]);
 }
 
 /// A column and a table added to the source after `init` stop `check` and
@@ -335,13 +327,17 @@ fn a_column_or_table_added_after_init_stops_check_and_run() {
     let db = TestDb::new();
     let t = toml.to_str().unwrap();
     for out in [sqlite2pg(&["check", t]), run_pipeline(&toml, &db.url, &[])] {
-        let err = stderr(&out);
-        assert_eq!(out.status.code(), Some(2), "{err}");
-        assert!(err.contains("table audit_log (1 rows)"), "{err}");
-        assert!(err.contains("column users.nickname (VARCHAR(40))"), "{err}");
-        assert!(err.contains("[tables.users.columns.nickname]"), "{err}");
-        assert!(err.contains("[tables.audit_log]\ninclude = false"), "{err}");
-        assert!(err.contains("--allow-unmapped"), "{err}");
+        assert_exit(
+            &out,
+            2,
+            &[
+                "table audit_log (1 rows)",
+                "column users.nickname (VARCHAR(40))",
+                "[tables.users.columns.nickname]",
+                "[tables.audit_log]\ninclude = false",
+                "--allow-unmapped",
+            ],
+        );
     }
     // Refused before the target was touched.
     assert_eq!(
@@ -349,15 +345,8 @@ fn a_column_or_table_added_after_init_stops_check_and_run() {
         "0"
     );
     let out = run_pipeline(&toml, &db.url, &["--allow-unmapped"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains(
-            "not moved (2):\n  - table audit_log (1 rows): not in the mapping (--allow-unmapped)\n  \
-             - column users.nickname (VARCHAR(40)): not in the mapping (--allow-unmapped)"
-        ),
-        "{}",
-        stdout(&out)
-    );
+    assert_exit(&out, 0, &["not moved (2):\n  - table audit_log (1 rows): not in the mapping (--allow-unmapped)\n  \
+             - column users.nickname (VARCHAR(40)): not in the mapping (--allow-unmapped)"]);
     assert_eq!(db.scalar("SELECT count(*) FROM users"), "2");
     // Excluding them in the mapping is the other way to go on.
     let mut text = std::fs::read_to_string(&toml).unwrap();
@@ -366,5 +355,5 @@ fn a_column_or_table_added_after_init_stops_check_and_run() {
     );
     std::fs::write(&toml, text).unwrap();
     let out = sqlite2pg(&["check", t]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_exit(&out, 0, &[]);
 }

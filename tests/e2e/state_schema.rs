@@ -21,12 +21,10 @@ fn a_state_schema_written_before_versioning_is_upgraded_in_place() {
         "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT); INSERT INTO t VALUES (1, 'x');",
     );
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    assert!(
-        stderr(&o)
-            .contains("upgraded the sqlite2pg state schema in the target from version 1 to 4"),
-        "{}",
-        stderr(&o)
+    assert_exit(
+        &o,
+        0,
+        &["upgraded the sqlite2pg state schema in the target from version 1 to 4"],
     );
     assert_eq!(
         db.scalar(
@@ -51,7 +49,7 @@ fn a_state_schema_written_before_versioning_is_upgraded_in_place() {
     );
     // A second run finds the schema current and changes nothing.
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     assert!(!stderr(&o).contains("upgraded"), "{}", stderr(&o));
     assert_eq!(
         db.scalar("SELECT count(*) FROM sqlite2pg.schema_version"),
@@ -65,7 +63,7 @@ fn a_state_schema_newer_than_the_binary_is_refused() {
     let (_dir, toml) =
         mapped_fixture("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);");
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     db.exec("INSERT INTO sqlite2pg.schema_version (version, description) VALUES (99, 'from the future')");
     let toml = toml.to_str().unwrap();
     for args in [
@@ -74,12 +72,10 @@ fn a_state_schema_newer_than_the_binary_is_refused() {
         vec!["verify", toml, "--target", &db.url],
     ] {
         let o = sqlite2pg(&args);
-        assert_eq!(o.status.code(), Some(4), "{args:?}: {}", stderr(&o));
-        assert!(
-            stderr(&o).contains("state schema is version 99")
-                && stderr(&o).contains("knows versions up to 4"),
-            "{args:?}: {}",
-            stderr(&o)
+        assert_exit(
+            &o,
+            4,
+            &["state schema is version 99", "knows versions up to 4"],
         );
     }
     // Nothing was written by the refused run.
@@ -95,7 +91,7 @@ fn verify_and_status_read_a_state_schema_of_the_previous_version() {
         "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a');",
     );
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     db.exec(
         "ALTER TABLE sqlite2pg.chunks DROP COLUMN largest_row; \
          DELETE FROM sqlite2pg.schema_version WHERE version = 4",
@@ -106,6 +102,6 @@ fn verify_and_status_read_a_state_schema_of_the_previous_version() {
         vec!["status", toml, "--target", &db.url],
     ] {
         let o = sqlite2pg(&args);
-        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert_exit(&o, 0, &[]);
     }
 }

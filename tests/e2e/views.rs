@@ -114,14 +114,11 @@ fn views_are_recreated_and_answer_with_sqlites_rows() {
     );
 
     let o = sqlite2pg(&["check", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let out = stdout(&o);
-    assert!(out.contains("not moved (1):"), "{out}");
-    assert!(out.contains("view `oslo` is not moved (GLOB"), "{out}");
+    assert_exit(&o, 0, &["not moved (1):", "view `oslo` is not moved (GLOB"]);
 
     let db = TestDb::new();
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     for (view, order) in [
         ("big_orders", "order_id"),
         ("top_big", "label"),
@@ -155,11 +152,10 @@ fn views_are_recreated_and_answer_with_sqlites_rows() {
     );
 
     let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
-    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
-    assert!(
-        stdout(&o).contains("view top_big: source 3 row(s), target 3, content checksum match"),
-        "{}",
-        stdout(&o)
+    assert_exit(
+        &o,
+        0,
+        &["view top_big: source 3 row(s), target 3, content checksum match"],
     );
     // A view that answers with other rows (the same number of them) is found.
     db.exec(
@@ -167,15 +163,10 @@ fn views_are_recreated_and_answer_with_sqlites_rows() {
          FROM customers WHERE xmin_ IS NOT NULL",
     );
     let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
-    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
-    assert!(
-        stdout(&o).contains("content checksum differs"),
-        "{}",
-        stdout(&o)
-    );
+    assert_exit(&o, 3, &["content checksum differs"]);
     // Rerun-safe: a fresh run drops and recreates its own views.
     let o = run_pipeline(&toml, &db.url, &["--fresh"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     assert_eq!(db.scalar("SELECT count(*) FROM top_big"), "3");
 }
 
@@ -199,22 +190,14 @@ fn a_view_postgresql_refuses_is_named_and_left_out() {
     );
     let db = TestDb::new();
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let err = stderr(&o);
-    assert!(
-        err.contains(
-            "view v not created: PostgreSQL refused it (column \"nosuch\" does not exist)"
-        ),
-        "{err}"
+    assert_exit(
+        &o,
+        0,
+        &["view v not created: PostgreSQL refused it (column \"nosuch\" does not exist)"],
     );
     assert_eq!(db.scalar("SELECT count(*) FROM w"), "2");
     let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
-    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
-    assert!(
-        stdout(&o).contains("view v: not in the target"),
-        "{}",
-        stdout(&o)
-    );
+    assert_exit(&o, 3, &["view v: not in the target"]);
 }
 
 /// A view that does not translate can be materialized, pgloader's way: a
@@ -261,11 +244,10 @@ fn a_view_that_does_not_translate_is_materialized_as_a_table_of_its_rows() {
     );
     // Created over a view the mapping still skips: refused before the run.
     let o = sqlite2pg(&["check", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("view `oslo_orders` reads view `oslo`, which the mapping skips"),
-        "{}",
-        stderr(&o)
+    assert_exit(
+        &o,
+        2,
+        &["view `oslo_orders` reads view `oslo`, which the mapping skips"],
     );
     edit_mapping(
         &toml,
@@ -273,7 +255,7 @@ fn a_view_that_does_not_translate_is_materialized_as_a_table_of_its_rows() {
         "[views.oslo]\naction = \"materialize\"",
     );
     let o = sqlite2pg(&["check", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     assert!(!stdout(&o).contains("not moved"), "{}", stdout(&o));
     assert!(
         stdout(&o).contains("CREATE TABLE \"public\".\"oslo\""),
@@ -283,7 +265,7 @@ fn a_view_that_does_not_translate_is_materialized_as_a_table_of_its_rows() {
 
     let db = TestDb::new();
     let o = run_pipeline(&toml, &db.url, &[]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     let want = sqlite_rows(&src, "SELECT id FROM oslo ORDER BY id");
     assert_eq!(want, "1\n4\n", "SQLite's GLOB matched both cases");
     assert_eq!(psql_rows(&db.url, "SELECT id FROM oslo ORDER BY id"), want);
@@ -298,7 +280,7 @@ fn a_view_that_does_not_translate_is_materialized_as_a_table_of_its_rows() {
         want_orders
     );
     let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
-    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert_exit(&o, 0, &[]);
     assert!(
         stdout(&o)
             .lines()
@@ -314,7 +296,7 @@ fn a_view_that_does_not_translate_is_materialized_as_a_table_of_its_rows() {
     // A row that went missing from the table is found.
     db.exec("DELETE FROM oslo WHERE id = 4");
     let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
-    assert_eq!(o.status.code(), Some(3), "{}", stdout(&o));
+    assert_exit(&o, 3, &[]);
     // Its rows are guarded as a table's: a fresh run does not overwrite a
     // table changed since it loaded it, unless told to; then it loads
     // exactly the view's rows, once.
@@ -326,7 +308,7 @@ fn a_view_that_does_not_translate_is_materialized_as_a_table_of_its_rows() {
         stderr(&o)
     );
     let o = run_pipeline(&toml, &db.url, &["--fresh", "--truncate"]);
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     assert_eq!(psql_rows(&db.url, "SELECT id FROM oslo ORDER BY id"), want);
 
     // The view gains a column after init: named, with the line to add.
@@ -337,16 +319,13 @@ fn a_view_that_does_not_translate_is_materialized_as_a_table_of_its_rows() {
     .unwrap();
     drop(conn);
     let o = sqlite2pg(&["check", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("column of view oslo.city (TEXT)"),
-        "{}",
-        stderr(&o)
-    );
-    assert!(
-        stderr(&o).contains("[views.oslo.columns.city]"),
-        "{}",
-        stderr(&o)
+    assert_exit(
+        &o,
+        2,
+        &[
+            "column of view oslo.city (TEXT)",
+            "[views.oslo.columns.city]",
+        ],
     );
 }
 

@@ -217,8 +217,27 @@ pub fn init_mapping(src: &Path, toml: &Path) {
 /// said on stderr) for the test to check.
 pub fn init_ok(src: &Path, toml: &Path) -> Output {
     let o = sqlite2pg(&["init", src.to_str().unwrap(), "-o", toml.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "init failed: {}", stderr(&o));
+    assert_exit(&o, 0, &[]);
     o
+}
+
+/// The process exited with `code` and printed each of `words` (on stdout
+/// or on stderr); else a panic showing the exit code, the missing words and
+/// both streams.
+#[track_caller]
+pub fn assert_exit(o: &Output, code: i32, words: &[&str]) {
+    let (out, err) = (stdout(o), stderr(o));
+    let missing: Vec<&str> = words
+        .iter()
+        .copied()
+        .filter(|w| !out.contains(w) && !err.contains(w))
+        .collect();
+    assert!(
+        o.status.code() == Some(code) && missing.is_empty(),
+        "want exit {code} printing {words:?}\ngot exit {:?}, missing {missing:?}\n\
+         --- stdout\n{out}--- stderr\n{err}---",
+        o.status.code()
+    );
 }
 
 pub fn stdout(o: &Output) -> String {
@@ -311,5 +330,23 @@ pub fn init_mapping_declared(src: &Path, toml: &Path) {
         toml.to_str().unwrap(),
         "--declared-types",
     ]);
-    assert_eq!(o.status.code(), Some(0), "init failed: {}", stderr(&o));
+    assert_exit(&o, 0, &[]);
+}
+
+/// `assert_exit` itself: a word is found on either stream, and another exit
+/// code or a word printed nowhere fails.
+#[test]
+fn assert_exit_fails_on_another_exit_code_or_a_word_printed_nowhere() {
+    use std::os::unix::process::ExitStatusExt;
+    let o = Output {
+        status: std::process::ExitStatus::from_raw(3 << 8),
+        stdout: b"said on stdout\n".to_vec(),
+        stderr: b"said on stderr\n".to_vec(),
+    };
+    assert_exit(&o, 3, &["on stdout", "on stderr"]);
+    let fails = |code: i32, words: &[&str]| {
+        std::panic::catch_unwind(|| assert_exit(&o, code, words)).is_err()
+    };
+    assert!(fails(4, &[]));
+    assert!(fails(3, &["on stdout", "elsewhere"]));
 }
