@@ -59,65 +59,37 @@ INSERT INTO child SELECT i, 1 + i % 200, CASE WHEN i % 5 = 0 THEN NULL ELSE 'not
 
 /// The mapping for [`BIG_SOURCE_SQL`], written by hand; every chunk commits
 /// on its own, so there are many commit points to kill around.
-fn big_mapping(source: &Path) -> String {
+fn big_mapping(source: &Path) -> Mapping {
     big_mapping_committing(source, "chunk")
 }
 
 /// [`big_mapping`] with `commit_every` set to `commit`.
-fn big_mapping_committing(source: &Path, commit: &str) -> String {
-    format!(
-        r#"
-[source]
-path = "{src}"
-
-[defaults]
-chunk_size = {CHUNK_SIZE}
-commit_every = "{commit}"
-workers = 2
-
-[tables.big]
-primary_key = ["id"]
-[tables.big.columns.id]
-type = "bigint"
-identity = true
-[tables.big.columns.v]
-type = "text"
-not_null = true
-[tables.big.columns.r]
-type = "double precision"
-[tables.big.columns.ts]
-type = "timestamp"
-[tables.big.columns.n]
-type = "bigint"
-[tables.big.columns.m]
-type = "bigint"
-[[tables.big.indexes]]
-name = "big_n_idx"
-columns = ["n"]
-
-[tables.parent]
-primary_key = ["id"]
-[tables.parent.columns.id]
-type = "bigint"
-[tables.parent.columns.name]
-type = "text"
-not_null = true
-
-[tables.child]
-primary_key = ["id"]
-[tables.child.columns.id]
-type = "bigint"
-[tables.child.columns.parent_id]
-type = "bigint"
-not_null = true
-[tables.child.columns.note]
-type = "text"
-[[tables.child.foreign_keys]]
-columns = ["parent_id"]
-references = "parent"
-"#,
-        src = source.display()
-    )
+fn big_mapping_committing(source: &Path, commit: &str) -> Mapping {
+    Mapping::new(source)
+        .default("chunk_size", CHUNK_SIZE)
+        .default("commit_every", commit)
+        .default("workers", 2)
+        .table("big", &["id"])
+        .column("id", "bigint")
+        .identity()
+        .column("v", "text")
+        .not_null()
+        .column("r", "double precision")
+        .column("ts", "timestamp")
+        .column("n", "bigint")
+        .column("m", "bigint")
+        .index("big_n_idx", &["n"])
+        .table("parent", &["id"])
+        .column("id", "bigint")
+        .column("name", "text")
+        .not_null()
+        .table("child", &["id"])
+        .column("id", "bigint")
+        .column("parent_id", "bigint")
+        .not_null()
+        .column("note", "text")
+        .foreign_key(&["parent_id"])
+        .set("references", "parent")
 }
 
 /// A source, its mapping file and a place for the run logs.
@@ -128,14 +100,14 @@ struct Fixture {
     source_sha256: String,
 }
 
-fn fixture(sql: &str, mapping: impl Fn(&Path) -> String) -> Fixture {
+fn fixture(sql: &str, mapping: impl Fn(&Path) -> Mapping) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let source = dir.path().join("source.db");
     let conn = rusqlite::Connection::open(&source).unwrap();
     conn.execute_batch(sql).unwrap();
     drop(conn);
     let toml = dir.path().join("pipeline.toml");
-    std::fs::write(&toml, mapping(&source)).unwrap();
+    mapping(&source).write(&toml);
     let source_sha256 = sha256_file(&source);
     Fixture {
         dir,
@@ -459,7 +431,7 @@ fn sigkill_at_many_moments_then_resume_loads_every_row_exactly_once() {
     // running on the server, which finishes it, and finalize has none of
     // big's to build.
     let fx = fixture(BIG_SOURCE_SQL, |s| {
-        big_mapping(s).replace("workers = 2\n", "workers = 2\nkeys_during_copy = false\n")
+        big_mapping(s).default("keys_during_copy", false)
     });
     assert!(std::fs::read_to_string(&fx.toml)
         .unwrap()
@@ -876,29 +848,15 @@ WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < 10000)
 INSERT INTO t SELECT i, 'value ' || i, i / 8.0, CASE WHEN i % 4 = 0 THEN NULL ELSE i END FROM s;
 ";
 
-fn small_mapping(source: &Path) -> String {
-    format!(
-        r#"
-[source]
-path = "{}"
-
-[defaults]
-chunk_size = 3000
-commit_every = "chunk"
-
-[tables.t]
-primary_key = ["id"]
-[tables.t.columns.id]
-type = "bigint"
-[tables.t.columns.v]
-type = "text"
-[tables.t.columns.r]
-type = "double precision"
-[tables.t.columns.n]
-type = "bigint"
-"#,
-        source.display()
-    )
+fn small_mapping(source: &Path) -> Mapping {
+    Mapping::new(source)
+        .default("chunk_size", 3000)
+        .default("commit_every", "chunk")
+        .table("t", &["id"])
+        .column("id", "bigint")
+        .column("v", "text")
+        .column("r", "double precision")
+        .column("n", "bigint")
 }
 
 /// `verify` must notice any change to the loaded data: a changed value, a
@@ -1093,9 +1051,7 @@ fn sigterm_while_a_child_table_waits_for_its_parent_stops_promptly() {
          CREATE TABLE public.child (id bigint PRIMARY KEY,
              parent_id bigint NOT NULL REFERENCES public.parent (id), note text);",
     );
-    let fx = fixture(BIG_SOURCE_SQL, |s| {
-        big_mapping(s).replace("workers = 2", "workers = 1")
-    });
+    let fx = fixture(BIG_SOURCE_SQL, |s| big_mapping(s).default("workers", 1));
     let pg = Pg::connect(&db.url);
     let mut child = spawn_run(&fx, &db.url, "stopped");
     wait_for_done_chunks(&pg, &mut child, 3);

@@ -488,26 +488,16 @@ fn rows_breaking_an_outside_foreign_key_fail_finalize_and_a_rerun_validates_it()
     .unwrap();
     drop(conn);
     let toml = dir.path().join("runs.toml");
-    std::fs::write(
-        &toml,
-        r#"
-[source]
-path = "app.db"
-[tables.runs]
-primary_key = ["id"]
-[tables.runs.columns.id]
-type = "text"
-not_null = true
-[tables.runs.columns.owner]
-type = "text"
-[[tables.runs.foreign_keys]]
-columns = ["owner"]
-references_target = "users"
-ref_columns = ["id"]
-on_delete = "set null"
-"#,
-    )
-    .unwrap();
+    Mapping::new("app.db")
+        .table("runs", &["id"])
+        .column("id", "text")
+        .not_null()
+        .column("owner", "text")
+        .foreign_key(&["owner"])
+        .set("references_target", "users")
+        .set_list("ref_columns", &["id"])
+        .set("on_delete", "set null")
+        .write(&toml);
     let db = TestDb::new();
     db.exec("CREATE TABLE users (id text PRIMARY KEY); INSERT INTO users VALUES ('u1')");
     let o = run_pipeline(&toml, &db.url, &[]);

@@ -39,33 +39,17 @@ fn fixture(wal: bool) -> Fixture {
     .unwrap();
     drop(c);
     let toml = dir.path().join("app.toml");
-    std::fs::write(
-        &toml,
-        r#"
-[source]
-path = "app.db"
-
-[defaults]
-chunk_size = 2000
-commit_every = "chunk"
-workers = 2
-
-[tables.acct]
-primary_key = ["id"]
-
-[tables.acct.columns.id]
-type = "bigint"
-not_null = true
-
-[tables.acct.columns.v]
-type = "bigint"
-not_null = true
-
-[tables.acct.columns.pad]
-type = "text"
-"#,
-    )
-    .unwrap();
+    Mapping::new("app.db")
+        .default("chunk_size", 2000)
+        .default("commit_every", "chunk")
+        .default("workers", 2)
+        .table("acct", &["id"])
+        .column("id", "bigint")
+        .not_null()
+        .column("v", "bigint")
+        .not_null()
+        .column("pad", "text")
+        .write(&toml);
     Fixture { dir, db, toml }
 }
 

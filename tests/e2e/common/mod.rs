@@ -7,9 +7,11 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 use tokio_postgres::NoTls;
 
+mod mapping;
 mod poller;
 pub mod venv;
 
+pub use mapping::Mapping;
 pub use poller::Pg;
 
 pub fn server_url() -> String {
