@@ -10,16 +10,24 @@ fn init_and_run(db: &TestDb, src: &Path, dir: &Path) -> std::process::Output {
     run_pipeline(toml.to_str().unwrap(), &db.url, &[])
 }
 
-#[test]
-fn full_fixture_moves_with_keys_indexes_sequences_and_exact_values() {
-    let db = TestDb::new();
+/// [`FIXTURE_SQL`] through `init` and `run` into `db`, which must succeed
+/// and leave the source byte for byte as it was; the directory holds the
+/// source and `p.toml`.
+fn full_fixture_loaded(db: &TestDb) -> tempfile::TempDir {
     let (dir, src) = sqlite_fixture(FIXTURE_SQL);
     let before = sha256_file(&src);
-    let o = init_and_run(&db, &src, dir.path());
+    let o = init_and_run(db, &src, dir.path());
     assert_exit(&o, 0, &[]);
 
     // Source untouched, byte for byte.
     assert_eq!(sha256_file(&src), before);
+    dir
+}
+
+#[test]
+fn full_fixture_moves_every_row_with_exact_values_and_leaves_the_source_untouched() {
+    let db = TestDb::new();
+    let _dir = full_fixture_loaded(&db);
 
     // Counts.
     for (t, n) in [
@@ -35,46 +43,6 @@ fn full_fixture_moves_with_keys_indexes_sequences_and_exact_values() {
             "{t}"
         );
     }
-
-    // Column types, NOT NULL.
-    let cols = db.query(
-        "SELECT column_name, format_type(a.atttypid, a.atttypmod), a.attnotnull::text \
-         FROM information_schema.columns c JOIN pg_attribute a \
-           ON a.attrelid = '\"User Accounts\"'::regclass AND a.attname = c.column_name \
-         WHERE c.table_name = 'User Accounts' ORDER BY c.ordinal_position",
-    );
-    let ty = |name: &str| {
-        cols.iter()
-            .find(|r| r[0] == name)
-            .unwrap_or_else(|| panic!("no column {name} in {cols:?}"))
-            .clone()
-    };
-    assert_eq!(ty("id")[1], "bigint");
-    assert_eq!(ty("Email")[1], "text");
-    assert_eq!(ty("Email")[2], "true", "NOT NULL kept");
-    assert_eq!(
-        ty("score")[1],
-        "double precision",
-        "REAL/double must never become float4"
-    );
-    assert_eq!(ty("retries")[1], "bigint", "int(5)");
-    assert_eq!(ty("big")[1], "bigint", "unsigned big int");
-    assert_eq!(
-        ty("display_name")[1],
-        "character varying(20)",
-        "nvarchar(20), every cell fits"
-    );
-    assert_eq!(ty("avatar")[1], "bytea");
-    assert_eq!(ty("notes")[1], "text", "no declared type");
-    assert!(
-        ty("created_at")[1].starts_with("timestamp"),
-        "{:?}",
-        ty("created_at")
-    );
-    assert_eq!(
-        db.scalar("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = '\"order\"'::regclass AND attname = 'total'"),
-        "double precision"
-    );
 
     // Exact values: REAL whose 17th digit matters, big integers, unicode,
     // empty string vs NULL, empty blob vs NULL, quotes in text.
@@ -122,6 +90,58 @@ fn full_fixture_moves_with_keys_indexes_sequences_and_exact_values() {
         db.scalar("SELECT sum(amount)::numeric(20,1)::text FROM events"),
         "500005000.0"
     );
+}
+
+#[test]
+fn full_fixture_columns_keep_their_types_and_not_null() {
+    let db = TestDb::new();
+    let _dir = full_fixture_loaded(&db);
+
+    // Column types, NOT NULL.
+    let cols = db.query(
+        "SELECT column_name, format_type(a.atttypid, a.atttypmod), a.attnotnull::text \
+         FROM information_schema.columns c JOIN pg_attribute a \
+           ON a.attrelid = '\"User Accounts\"'::regclass AND a.attname = c.column_name \
+         WHERE c.table_name = 'User Accounts' ORDER BY c.ordinal_position",
+    );
+    let ty = |name: &str| {
+        cols.iter()
+            .find(|r| r[0] == name)
+            .unwrap_or_else(|| panic!("no column {name} in {cols:?}"))
+            .clone()
+    };
+    assert_eq!(ty("id")[1], "bigint");
+    assert_eq!(ty("Email")[1], "text");
+    assert_eq!(ty("Email")[2], "true", "NOT NULL kept");
+    assert_eq!(
+        ty("score")[1],
+        "double precision",
+        "REAL/double must never become float4"
+    );
+    assert_eq!(ty("retries")[1], "bigint", "int(5)");
+    assert_eq!(ty("big")[1], "bigint", "unsigned big int");
+    assert_eq!(
+        ty("display_name")[1],
+        "character varying(20)",
+        "nvarchar(20), every cell fits"
+    );
+    assert_eq!(ty("avatar")[1], "bytea");
+    assert_eq!(ty("notes")[1], "text", "no declared type");
+    assert!(
+        ty("created_at")[1].starts_with("timestamp"),
+        "{:?}",
+        ty("created_at")
+    );
+    assert_eq!(
+        db.scalar("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = '\"order\"'::regclass AND attname = 'total'"),
+        "double precision"
+    );
+}
+
+#[test]
+fn full_fixture_gets_its_primary_keys_foreign_keys_and_indexes() {
+    let db = TestDb::new();
+    let _dir = full_fixture_loaded(&db);
 
     // Primary keys, including the composite one.
     let pk = |t: &str| {
@@ -179,6 +199,12 @@ fn full_fixture_moves_with_keys_indexes_sequences_and_exact_values() {
     let dup =
         db.query("SELECT count(*) FROM \"User Accounts\" GROUP BY \"Email\" HAVING count(*) > 1");
     assert!(dup.is_empty());
+}
+
+#[test]
+fn full_fixture_sequences_move_past_the_loaded_maximum_and_a_rerun_does_nothing() {
+    let db = TestDb::new();
+    let dir = full_fixture_loaded(&db);
 
     // Sequences moved past the loaded maximum: the app can insert.
     assert_eq!(

@@ -66,8 +66,18 @@ fn setup() -> (tempfile::TempDir, String) {
     (dir, toml.to_str().unwrap().to_string())
 }
 
+/// The seed's source and pipeline run into `db`: it must succeed with no
+/// reject.
+fn loaded(db: &TestDb) -> (tempfile::TempDir, String) {
+    let (dir, toml) = setup();
+    let o = run_pipeline(&toml, &db.url, &[]);
+    assert_exit(&o, 0, &[]);
+    assert!(!dir.path().join("rejects").exists());
+    (dir, toml)
+}
+
 #[test]
-fn workflow_processes_becomes_workflow_runs() {
+fn workflow_processes_becomes_workflow_runs_after_a_clean_check() {
     let db = TestDb::new();
     let (dir, toml) = setup();
 
@@ -81,6 +91,12 @@ fn workflow_processes_becomes_workflow_runs() {
     // The table is seed 001's DDL (see `table_matches_seed_001_ddl`); here
     // the rows. No `users` table in this target: the key is not added.
     assert_eq!(db.scalar("SELECT count(*) FROM workflow_runs"), "5");
+}
+
+#[test]
+fn every_column_of_the_known_runs_arrives_as_text_in_utc() {
+    let db = TestDb::new();
+    let _loaded = loaded(&db);
 
     // Every column of known rows, as text in UTC.
     let row = |id: &str| -> Vec<String> {
@@ -186,6 +202,13 @@ fn workflow_processes_becomes_workflow_runs() {
     let r5 = row("run-005");
     assert_eq!(r5[13], "2.9999");
     assert_eq!(r5[15], "NULL");
+}
+
+#[test]
+fn text_results_and_error_messages_become_queryable_json() {
+    let db = TestDb::new();
+    let _loaded = loaded(&db);
+
     // JSON (json, as the DDL says), queryable.
     assert_eq!(
         db.scalar("SELECT result_data->>'result' FROM workflow_runs WHERE run_id = 'run-004'"),
@@ -197,6 +220,12 @@ fn workflow_processes_becomes_workflow_runs() {
         ),
         "2"
     );
+}
+
+#[test]
+fn verify_agrees_on_the_counts_and_checksums_of_the_reshaped_table() {
+    let db = TestDb::new();
+    let (_dir, toml) = loaded(&db);
 
     // verify: counts and content checksums agree.
     let o = sqlite2pg(&["verify", &toml, "--target", &db.url, "--json"]);
@@ -209,6 +238,12 @@ fn workflow_processes_becomes_workflow_runs() {
     assert_eq!(t["source_rows"], 5);
     assert_eq!(t["target_rows"], 5);
     assert_eq!(t["checksum_match"], true);
+}
+
+#[test]
+fn the_app_inserts_new_runs_relying_on_the_new_columns_defaults() {
+    let db = TestDb::new();
+    let _loaded = loaded(&db);
 
     // The app can insert new runs relying on the new columns' defaults.
     db.exec(
