@@ -19,6 +19,8 @@
 //! rows. Memory stays flat: rows stream through bounded channels in batches
 //! and only the groups (bounded in number) and their examples are kept.
 
+mod keys;
+
 use crate::config::mapping::Pipeline;
 use crate::config::plan::{self, TablePlan};
 use crate::convert::cell::Cell;
@@ -602,10 +604,6 @@ fn foreign_key_orphans(
     }
     Ok(out)
 }
-
-/// Keys over the converted values: what `finalize` would find.
-#[path = "check_keys.rs"]
-mod keys;
 
 #[cfg(test)]
 mod tests {
