@@ -24,168 +24,281 @@ pub(super) fn check_keys(
     rowid: Option<&str>,
     rejected: &HashSet<String>,
 ) -> Result<Vec<KeyProblem>> {
-    let mut sets: Vec<(String, Vec<usize>, bool)> = Vec::new();
-    let pos = |name: &str| t.columns.iter().position(|c| c.target == name);
-    // Columns compared as PostgreSQL's lower() folds them: citext, and
-    // those of a unique index on `(lower("column"))` (init's form of
-    // SQLite's COLLATE NOCASE there), per key.
-    let mut folded: Vec<Vec<usize>> = Vec::new();
+    let keys = keys_finalize_builds(t);
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let read = columns_read(&keys);
+    let conn = source::open_readonly(path)?;
+    let mut stmt = conn.prepare(&select_sql(t, rowid, &read))?;
+    let mut rows = stmt.query([])?;
+    let mut tallies: Vec<Tally> = keys.iter().map(|_| Tally::default()).collect();
+    let mut position = 0u64;
+    while let Some(sqlite_row) = rows.next()? {
+        position += 1;
+        let row = KeyRow::read(t, &read, sqlite_row, position)?;
+        if rejected.contains(&row.name) {
+            continue;
+        }
+        for (key, tally) in keys.iter().zip(&mut tallies) {
+            tally.add(key, &row);
+        }
+    }
+    Ok(tallies.into_iter().flat_map(Tally::into_problems).collect())
+}
+
+/// A key `finalize` builds, as this check compares it.
+struct Key {
+    /// `primary key (a, b)` or `unique index name (a, b)`.
+    name: String,
+    /// Positions of its columns in the table plan.
+    columns: Vec<usize>,
+    /// Per column: compared as PostgreSQL's lower() folds it (citext, or
+    /// `(lower("column"))` in the index: init's form of SQLite's NOCASE).
+    folded: Vec<bool>,
+    /// A primary key allows no NULL; a unique index lets NULLs repeat.
+    primary: bool,
+}
+
+impl Key {
+    fn new(name: String, columns: Vec<usize>, folded_columns: &[usize], primary: bool) -> Key {
+        let folded = columns.iter().map(|i| folded_columns.contains(i)).collect();
+        Key {
+            name,
+            columns,
+            folded,
+            primary,
+        }
+    }
+
+    /// Some column folds case: rows that differ may still be one key.
+    fn folds(&self) -> bool {
+        self.folded.iter().any(|&f| f)
+    }
+}
+
+/// The primary key (unless it is SQLite's rowid) and the unique indexes
+/// over plain columns: the keys whose values a source row decides.
+fn keys_finalize_builds(t: &TablePlan) -> Vec<Key> {
+    let position = |name: &str| t.columns.iter().position(|c| c.target == name);
     let citext: Vec<usize> = (0..t.columns.len())
         .filter(|&i| t.columns[i].ty == PgType::Citext)
         .collect();
+    let mut keys = Vec::new();
     if !t.primary_key.is_empty() {
-        let cols: Option<Vec<usize>> = t.primary_key.iter().map(|c| pos(c)).collect();
+        let columns: Option<Vec<usize>> = t.primary_key.iter().map(|c| position(c)).collect();
         // A single identity column is SQLite's rowid: unique, never NULL.
-        let rowid_key = t.primary_key.len() == 1
-            && cols
+        let is_rowid = t.primary_key.len() == 1
+            && columns
                 .as_ref()
                 .and_then(|c| c.first())
                 .is_some_and(|&i| t.columns[i].identity);
-        if let (Some(cols), false) = (cols, rowid_key) {
-            sets.push((
-                format!("primary key ({})", t.primary_key.join(", ")),
-                cols,
-                true,
-            ));
-            folded.push(citext.clone());
+        if let (Some(columns), false) = (columns, is_rowid) {
+            let name = format!("primary key ({})", t.primary_key.join(", "));
+            keys.push(Key::new(name, columns, &citext, true));
         }
     }
-    for ix in t
+    for index in t
         .indexes
         .iter()
         .filter(|i| i.unique && i.predicate.is_none())
     {
         let mut lowered = citext.clone();
-        if let Some(cols) = ix
+        let columns = index
             .columns
             .iter()
             .map(|c| {
                 let (name, lower) = index_column(c)?;
-                let i = pos(&name)?;
+                let i = position(&name)?;
                 if lower {
                     lowered.push(i);
                 }
                 Some(i)
             })
-            .collect::<Option<Vec<_>>>()
-        {
-            let name = format!("unique index {} ({})", ix.name, ix.columns.join(", "));
-            sets.push((name, cols, false));
-            folded.push(lowered);
+            .collect::<Option<Vec<_>>>();
+        if let Some(columns) = columns {
+            let name = format!("unique index {} ({})", index.name, index.columns.join(", "));
+            keys.push(Key::new(name, columns, &lowered, false));
         }
     }
-    if sets.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut used: Vec<usize> = sets.iter().flat_map(|s| s.1.clone()).collect();
-    used.sort_unstable();
-    used.dedup();
-    let list: Vec<String> = used
+    keys
+}
+
+/// Every column some key uses, each once, in table order.
+fn columns_read(keys: &[Key]) -> Vec<usize> {
+    let mut read: Vec<usize> = keys.iter().flat_map(|k| k.columns.clone()).collect();
+    read.sort_unstable();
+    read.dedup();
+    read
+}
+
+/// The rowid (NULL without one), then the key columns, of the rows the
+/// table's filter keeps.
+fn select_sql(t: &TablePlan, rowid: Option<&str>, read: &[usize]) -> String {
+    let list: Vec<String> = read
         .iter()
         .map(|&i| sqlite_quote(&t.columns[i].source))
         .collect();
-    let key_expr = rowid.map(str::to_string).unwrap_or_else(|| "NULL".into());
-    let sql = format!(
-        "SELECT {key_expr}, {} FROM {} WHERE 1 = 1{}",
+    format!(
+        "SELECT {}, {} FROM {} WHERE 1 = 1{}",
+        rowid.unwrap_or("NULL"),
         list.join(", "),
         sqlite_quote(&t.source),
         t.filter_clause("AND")
-    );
-    let conn = source::open_readonly(path)?;
-    let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query([])?;
-    let mut seen: Vec<HashMap<String, String>> = vec![HashMap::new(); sets.len()];
-    // Keys with a citext column: their exact values too, to tell a true
-    // duplicate from one PostgreSQL's case folding makes.
-    let mut seen_exact: Vec<HashSet<String>> = vec![HashSet::new(); sets.len()];
-    let mut problems: Vec<Option<KeyProblem>> = vec![None; sets.len() * 2];
-    let mut n = 0u64;
-    while let Some(r) = rows.next()? {
-        n += 1;
-        let row = match r.get_ref(0)? {
+    )
+}
+
+/// One source row as the keys see it.
+struct KeyRow<'a> {
+    /// `rowid 7`, or `row 7` (its position) in a table without rowids: the
+    /// name a reject of the row has.
+    name: String,
+    /// Each key column's value as converted for the target, by position in
+    /// the plan; `None` for NULL and for a value the load would reject.
+    converted: HashMap<usize, Option<String>>,
+    sqlite: &'a rusqlite::Row<'a>,
+    read: &'a [usize],
+}
+
+impl<'a> KeyRow<'a> {
+    fn read(
+        t: &TablePlan,
+        read: &'a [usize],
+        sqlite: &'a rusqlite::Row<'a>,
+        position: u64,
+    ) -> Result<KeyRow<'a>> {
+        let name = match sqlite.get_ref(0)? {
             rusqlite::types::ValueRef::Integer(i) => format!("rowid {i}"),
-            _ => format!("row {n}"),
+            _ => format!("row {position}"),
         };
-        if rejected.contains(&row) {
-            continue;
-        }
-        let mut vals: HashMap<usize, Option<String>> = HashMap::new();
-        for (k, &i) in used.iter().enumerate() {
-            let v = t.columns[i].converter.convert_ref(r.get_ref(k + 1)?);
-            vals.insert(
-                i,
-                match v {
-                    Ok(crate::pg::value::Value::Null) => None,
-                    Ok(v) => Some(format!("{v:?}")),
-                    Err(_) => None, // a reject: not loaded
-                },
-            );
-        }
-        for (s, (name, cols, is_pk)) in sets.iter().enumerate() {
-            let parts: Vec<&Option<String>> = cols.iter().map(|i| &vals[i]).collect();
-            let folds = cols.iter().any(|i| folded[s].contains(i));
-            if parts.iter().any(|p| p.is_none()) {
-                if *is_pk {
-                    let p = problems[2 * s].get_or_insert_with(|| problem(name, "null"));
-                    p.count += 1;
-                    if p.examples.len() < EXAMPLES {
-                        p.examples.push(row.clone());
-                    }
-                }
-                continue; // NULLs never collide in a unique index
-            }
-            let key: Vec<String> = cols
-                .iter()
-                .zip(&parts)
-                .map(|(&i, p)| {
-                    let v = p.as_deref().unwrap_or("");
-                    if folded[s].contains(&i) {
-                        fold_case(v)
-                    } else {
-                        v.to_string()
-                    }
-                })
-                .collect();
-            let key = key.join("\u{1}");
-            // For a key with a citext column, rows are named with their
-            // values: they differ, and only PostgreSQL's case folding
-            // makes them one key.
-            let label = if folds {
-                let shown: Vec<String> = cols
-                    .iter()
-                    .map(|&i| raw_text(r.get_ref(used.binary_search(&i).unwrap_or(0) + 1)))
-                    .collect();
-                format!("{row} ({})", shown.join(", "))
-            } else {
-                row.clone()
+        let mut converted = HashMap::new();
+        for (k, &i) in read.iter().enumerate() {
+            let value = match t.columns[i].converter.convert_ref(sqlite.get_ref(k + 1)?) {
+                Ok(crate::pg::value::Value::Null) => None,
+                Ok(v) => Some(format!("{v:?}")),
+                Err(_) => None, // a reject: not loaded
             };
-            match seen[s].get(&key) {
-                Some(first) => {
-                    let kind = if folds && !seen_exact[s].contains(&parts_key(&parts)) {
-                        "duplicate once case is folded"
+            converted.insert(i, value);
+        }
+        Ok(KeyRow {
+            name,
+            converted,
+            sqlite,
+            read,
+        })
+    }
+
+    /// The row named with its values of `key` as SQLite holds them: rows a
+    /// folding key makes one differ there, so the name alone would not
+    /// show why.
+    fn named_with_values(&self, key: &Key) -> String {
+        let shown: Vec<String> = key
+            .columns
+            .iter()
+            .map(|i| {
+                raw_text(
+                    self.sqlite
+                        .get_ref(self.read.binary_search(i).unwrap_or(0) + 1),
+                )
+            })
+            .collect();
+        format!("{} ({})", self.name, shown.join(", "))
+    }
+}
+
+/// What one key has met so far.
+#[derive(Default)]
+struct Tally {
+    /// Each key value (case-folded where the key folds) → the first row
+    /// that holds it.
+    first_holder: HashMap<String, String>,
+    /// For a folding key: the values as they are, to tell a true duplicate
+    /// from one PostgreSQL's case folding makes.
+    exact: HashSet<String>,
+    nulls: Option<KeyProblem>,
+    duplicates: Option<KeyProblem>,
+}
+
+impl Tally {
+    fn add(&mut self, key: &Key, row: &KeyRow<'_>) {
+        let parts: Vec<&Option<String>> = key.columns.iter().map(|i| &row.converted[i]).collect();
+        if parts.iter().any(|p| p.is_none()) {
+            if key.primary {
+                count(&mut self.nulls, &key.name, "null", || row.name.clone());
+            }
+            return; // NULLs never collide in a unique index
+        }
+        let folds = key.folds();
+        let value = compared_value(key, &parts);
+        let label = if folds {
+            row.named_with_values(key)
+        } else {
+            row.name.clone()
+        };
+        match self.first_holder.get(&value) {
+            Some(first) => {
+                let kind = if folds && !self.exact.contains(&parts_key(&parts)) {
+                    "duplicate once case is folded"
+                } else {
+                    "duplicate"
+                };
+                count(&mut self.duplicates, &key.name, kind, || {
+                    if folds {
+                        format!("{label} same as {first}")
                     } else {
-                        "duplicate"
-                    };
-                    let p = problems[2 * s + 1].get_or_insert_with(|| problem(name, kind));
-                    p.count += 1;
-                    if p.examples.len() < EXAMPLES {
-                        p.examples.push(if folds {
-                            format!("{label} same as {first}")
-                        } else {
-                            format!("{row} (same as {first})")
-                        });
+                        format!("{} (same as {first})", row.name)
                     }
-                }
-                None => {
-                    seen[s].insert(key, label);
-                }
+                });
             }
-            if folds {
-                seen_exact[s].insert(parts_key(&parts));
+            None => {
+                self.first_holder.insert(value, label);
             }
+        }
+        if folds {
+            self.exact.insert(parts_key(&parts));
         }
     }
-    Ok(problems.into_iter().flatten().collect())
+
+    fn into_problems(self) -> impl Iterator<Item = KeyProblem> {
+        self.nulls.into_iter().chain(self.duplicates)
+    }
+}
+
+/// The key's value as PostgreSQL compares it: folded columns in lower case.
+fn compared_value(key: &Key, parts: &[&Option<String>]) -> String {
+    let values: Vec<String> = parts
+        .iter()
+        .zip(&key.folded)
+        .map(|(p, &folded)| {
+            let v = p.as_deref().unwrap_or("");
+            if folded {
+                fold_case(v)
+            } else {
+                v.to_string()
+            }
+        })
+        .collect();
+    values.join("\u{1}")
+}
+
+/// One more row against `problem` (made with `kind` at its first row),
+/// the first few named.
+fn count(
+    problem: &mut Option<KeyProblem>,
+    key: &str,
+    kind: &'static str,
+    example: impl FnOnce() -> String,
+) {
+    let p = problem.get_or_insert_with(|| KeyProblem {
+        key: key.to_string(),
+        kind,
+        count: 0,
+        examples: Vec::new(),
+    });
+    p.count += 1;
+    if p.examples.len() < EXAMPLES {
+        p.examples.push(example());
+    }
 }
 
 /// The column an index column of the mapping names, and whether it is
@@ -242,14 +355,5 @@ fn raw_text(v: rusqlite::Result<rusqlite::types::ValueRef<'_>>) -> String {
         Ok(ValueRef::Null) => "NULL".into(),
         Ok(ValueRef::Blob(b)) => format!("blob of {} bytes", b.len()),
         Err(e) => format!("({e})"),
-    }
-}
-
-fn problem(key: &str, kind: &'static str) -> KeyProblem {
-    KeyProblem {
-        key: key.to_string(),
-        kind,
-        count: 0,
-        examples: Vec::new(),
     }
 }
