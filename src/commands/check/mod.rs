@@ -152,11 +152,10 @@ pub async fn check(file: &Path, allow_unmapped: bool, shutdown: &Shutdown) -> Re
     let guard = SourceGuard::open(&src_path)?;
     let conn = source::open_checked(&src_path)?;
     crate::sqlite::source::check_source_matches(&conn, &plans, &src_path)?;
-    crate::commands::run::say_epochs(crate::sqlite::epoch::resolve_auto_epochs(
+    super::preflight::say_epochs(crate::sqlite::epoch::resolve_auto_epochs(
         &conn, &mut plans,
     )?);
-    let not_moved =
-        crate::commands::run::not_moved(&conn, &pipeline, allow_unmapped, &src_path, file)?;
+    let not_moved = super::preflight::not_moved(&conn, &pipeline, allow_unmapped, &src_path, file)?;
     let mut tables = Vec::new();
     for t in &plans {
         let all_cols = source::table_columns(&conn, &t.source)?;
@@ -461,7 +460,7 @@ pub fn print(r: &CheckReport) {
         }
     }
     outln!();
-    crate::commands::run::print_not_moved(&r.not_moved);
+    super::preflight::print_not_moved(&r.not_moved);
     let n_tables = r.tables.iter().filter(|t| t.rows_rejected > 0).count();
     let n_keys: usize = r.tables.iter().map(|t| t.key_problems.len()).sum();
     if n_keys > 0 {

@@ -67,7 +67,7 @@ pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
         // name the session holding it.
         Err(e) => {
             let tables: Vec<&TablePlan> = plans.iter().collect();
-            Err(crate::commands::run::with_lock_holders(&target, e, &tables).await)
+            Err(super::preflight::with_lock_holders(&target, e, &tables).await)
         }
     }
 }
@@ -86,7 +86,7 @@ async fn verify_context(mut ctx: crate::stages::Context) -> Result<VerifyReport>
                 t.source
             ));
         }
-        crate::commands::run::say_epochs(crate::sqlite::epoch::resolve_auto_epochs(
+        super::preflight::say_epochs(crate::sqlite::epoch::resolve_auto_epochs(
             &conn,
             &mut ctx.plans,
         )?);

@@ -1,0 +1,78 @@
+//! What every command checks and says before it touches the target: the
+//! source opened read-only under its guard, the mapping held against it
+//! (every table, column and filter it names is there; what it does not
+//! mention is refused, or named as not moved), each `epoch = "auto"`
+//! decided and said. And, when a lock wait stops a command on the target,
+//! who holds the lock. `check`, `verify` and `run` share these, so that the
+//! three commands refuse and say the same things the same way.
+
+use crate::config::mapping::Pipeline;
+use crate::config::plan::TablePlan;
+use crate::pg::connect::Target;
+use crate::sqlite::epoch::EpochDecision;
+use crate::sqlite::source;
+use crate::ui::out::outln;
+use anyhow::Result;
+use rusqlite::Connection;
+use std::path::Path;
+
+/// What `epoch = "auto"` decided per column: a warning where the column's
+/// numbers do not all agree with the unit.
+pub fn say_epochs(decisions: Vec<EpochDecision>) {
+    for d in decisions {
+        if d.mixed {
+            tracing::warn!("{}", d.said);
+        } else {
+            tracing::info!("{}", d.said);
+        }
+    }
+}
+
+/// What the source holds that a run will not move, one sentence each;
+/// refuses (exit 2) what the mapping does not mention unless
+/// `allow_unmapped`.
+pub fn not_moved(
+    conn: &Connection,
+    pipeline: &Pipeline,
+    allow_unmapped: bool,
+    src_path: &Path,
+    file: &Path,
+) -> Result<Vec<String>> {
+    let found = source::unmapped(conn, pipeline)?;
+    source::refuse_unmapped(&found, allow_unmapped, src_path, file)?;
+    crate::sqlite::views::refuse_reads_of_skipped(pipeline)?;
+    let mut out: Vec<String> = found
+        .iter()
+        .map(|u| format!("{}: not in the mapping (--allow-unmapped)", u.shown()))
+        .collect();
+    out.extend(crate::sqlite::not_moved::not_moved(conn, pipeline)?);
+    for w in &out {
+        tracing::warn!("{w}");
+    }
+    Ok(out)
+}
+
+/// The summary's list of what was not moved (nothing when empty).
+pub fn print_not_moved(not_moved: &[String]) {
+    if not_moved.is_empty() {
+        return;
+    }
+    outln!("not moved ({}):", not_moved.len());
+    for w in not_moved {
+        outln!("  - {w}");
+    }
+}
+
+/// A lock wait that timed out, with the sessions holding locks on the
+/// command's tables now (pid, application, state, query).
+pub async fn with_lock_holders(
+    target: &Target,
+    e: anyhow::Error,
+    tables: &[&TablePlan],
+) -> anyhow::Error {
+    let relations: Vec<String> = tables.iter().map(|t| t.qualified()).collect();
+    match crate::pg::connect::lock_holders(target, &e, &relations).await {
+        Some(holders) => e.context(format!("a lock wait timed out:\n{holders}")),
+        None => e,
+    }
+}
