@@ -9,12 +9,63 @@
 use crate::config::mapping::Pipeline;
 use crate::config::plan::TablePlan;
 use crate::pg::connect::Target;
-use crate::sqlite::epoch::EpochDecision;
+use crate::sqlite::epoch::{self, EpochDecision};
+use crate::sqlite::guard::SourceGuard;
 use crate::sqlite::source;
 use crate::ui::out::outln;
 use anyhow::Result;
 use rusqlite::Connection;
 use std::path::Path;
+
+/// The source as a command reads it: a read-only connection, and the
+/// guard that every later read is held to.
+pub struct GuardedSource {
+    /// Opened first, before anything is read: what the command reads must
+    /// be the file as it was then, or the command fails saying what changed.
+    pub guard: SourceGuard,
+    pub conn: Connection,
+}
+
+impl GuardedSource {
+    pub fn open(path: &Path) -> Result<GuardedSource> {
+        GuardedSource::open_with(path, source::open_readonly)
+    }
+
+    /// Integrity-checked too (`PRAGMA quick_check`) before the command goes
+    /// on: `check`, which reads every row anyway, says a damaged file first.
+    pub fn open_checked(path: &Path) -> Result<GuardedSource> {
+        GuardedSource::open_with(path, source::open_checked)
+    }
+
+    fn open_with(path: &Path, connect: fn(&Path) -> Result<Connection>) -> Result<GuardedSource> {
+        let guard = SourceGuard::open(path)?;
+        let conn = connect(path)?;
+        Ok(GuardedSource { guard, conn })
+    }
+}
+
+/// The mapping against the source, a cheap read made before any long one:
+/// every table, column and filter it names must be there (exit 2 if not),
+/// and what the source holds beyond it is refused (exit 2) unless
+/// `allow_unmapped`. Returns what a run would not move.
+pub fn check_mapping(
+    conn: &Connection,
+    pipeline: &Pipeline,
+    plans: &[TablePlan],
+    allow_unmapped: bool,
+    src_path: &Path,
+    file: &Path,
+) -> Result<Vec<String>> {
+    source::check_source_matches(conn, plans, src_path)?;
+    not_moved(conn, pipeline, allow_unmapped, src_path, file)
+}
+
+/// Every `epoch = "auto"` of `plans` replaced by the unit its column's
+/// numbers decide, and each decision said.
+pub fn resolve_epochs(conn: &Connection, plans: &mut [TablePlan]) -> Result<()> {
+    say_epochs(epoch::resolve_auto_epochs(conn, plans)?);
+    Ok(())
+}
 
 /// What `epoch = "auto"` decided per column: a warning where the column's
 /// numbers do not all agree with the unit.

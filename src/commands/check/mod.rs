@@ -21,14 +21,14 @@
 
 mod keys;
 
+use super::preflight::{self, GuardedSource};
 use crate::config::mapping::Pipeline;
 use crate::config::plan::{self, TablePlan};
 use crate::convert::cell::Cell;
 use crate::convert::reject::Reject;
 use crate::shutdown::Shutdown;
-use crate::sqlite::guard::SourceGuard;
 use crate::sqlite::reader;
-use crate::sqlite::source;
+use crate::sqlite::source::table_columns;
 use crate::sqlite::transform::TableTransform;
 use crate::stages::ddl;
 use crate::ui::out::outln;
@@ -149,36 +149,56 @@ pub async fn check(file: &Path, allow_unmapped: bool, shutdown: &Shutdown) -> Re
     let pipeline = crate::config::load(file)?;
     let mut plans = plan::plan(&pipeline)?;
     let src_path = pipeline.source_path();
-    let guard = SourceGuard::open(&src_path)?;
-    let conn = source::open_checked(&src_path)?;
-    crate::sqlite::source::check_source_matches(&conn, &plans, &src_path)?;
-    super::preflight::say_epochs(crate::sqlite::epoch::resolve_auto_epochs(
-        &conn, &mut plans,
-    )?);
-    let not_moved = super::preflight::not_moved(&conn, &pipeline, allow_unmapped, &src_path, file)?;
+    let source = GuardedSource::open_checked(&src_path)?;
+    let not_moved = preflight::check_mapping(
+        &source.conn,
+        &pipeline,
+        &plans,
+        allow_unmapped,
+        &src_path,
+        file,
+    )?;
+    preflight::resolve_epochs(&source.conn, &mut plans)?;
     let mut tables = Vec::new();
     for t in &plans {
-        let all_cols = source::table_columns(&conn, &t.source)?;
-        let mut tc = check_table(&src_path, &pipeline, t, &all_cols, shutdown).await?;
-        tc.foreign_key_orphans = foreign_key_orphans(&conn, t, &plans)?;
-        tables.push(tc);
+        let all_cols = table_columns(&source.conn, &t.source)?;
+        let mut table = check_table(&src_path, &pipeline, t, &all_cols, shutdown).await?;
+        table.foreign_key_orphans = foreign_key_orphans(&source.conn, t, &plans)?;
+        tables.push(table);
     }
-    let rows_read = tables.iter().map(|t| t.rows_read).sum();
-    let rows_rejected = tables.iter().map(|t| t.rows_rejected).sum();
-    let keys_ok = tables.iter().all(|t| {
-        t.key_problems.is_empty() && !t.foreign_key_orphans.iter().any(FkOrphans::unacknowledged)
-    });
-    guard.check("What check counted may not hold for the file as it is now")?;
-    Ok(CheckReport {
-        ok: rows_rejected == 0 && keys_ok,
-        pipeline: file.display().to_string(),
-        source: src_path.display().to_string(),
-        reject_limit: pipeline.defaults.reject_limit,
-        rows_read,
-        rows_rejected,
-        tables,
-        not_moved,
-    })
+    source
+        .guard
+        .check("What check counted may not hold for the file as it is now")?;
+    Ok(CheckReport::new(
+        file, &src_path, &pipeline, tables, not_moved,
+    ))
+}
+
+impl CheckReport {
+    fn new(
+        file: &Path,
+        src_path: &Path,
+        pipeline: &Pipeline,
+        tables: Vec<TableCheck>,
+        not_moved: Vec<String>,
+    ) -> CheckReport {
+        let rows_read = tables.iter().map(|t| t.rows_read).sum();
+        let rows_rejected = tables.iter().map(|t| t.rows_rejected).sum();
+        let keys_ok = tables.iter().all(|t| {
+            t.key_problems.is_empty()
+                && !t.foreign_key_orphans.iter().any(FkOrphans::unacknowledged)
+        });
+        CheckReport {
+            ok: rows_rejected == 0 && keys_ok,
+            pipeline: file.display().to_string(),
+            source: src_path.display().to_string(),
+            reject_limit: pipeline.defaults.reject_limit,
+            rows_read,
+            rows_rejected,
+            tables,
+            not_moved,
+        }
+    }
 }
 
 async fn check_table(
