@@ -383,104 +383,125 @@ pub fn print(r: &CheckReport) {
         r.source
     );
     for t in &r.tables {
-        outln!();
-        outln!("table {} → {}", t.source_table, t.target_table);
-        outln!("  rows read          {:>12}", t.rows_read);
-        outln!("  would load         {:>12}", t.rows_ok);
-        outln!("  would be rejected  {:>12}", t.rows_rejected);
-        if t.rows_rejected > 0 {
-            if t.exceeds_reject_limit {
-                outln!(
-                    "  run would FAIL this table: {} rejected rows exceed {} = {}",
-                    t.rows_rejected,
-                    if t.reject_limit == r.reject_limit {
-                        "defaults.reject_limit".to_string()
-                    } else {
-                        format!(
-                            "{}.{}.reject_limit",
-                            if t.from_view { "views" } else { "tables" },
-                            t.source_table
-                        )
-                    },
-                    t.reject_limit
-                );
-            }
-            outln!("  reject reasons (most frequent first):");
-            for g in &t.reject_groups {
-                outln!(
-                    "    {:>8} × column {} [{}]: {}",
-                    g.count,
-                    g.column,
-                    g.rule,
-                    g.reason
-                );
-                for e in &g.examples {
-                    outln!(
-                        "             e.g. {}: {} ({}) — {}",
-                        e.row,
-                        e.value,
-                        e.storage_class,
-                        e.reason
-                    );
-                }
-            }
-        }
-        for k in &t.key_problems {
-            outln!(
-                "  finalize would FAIL: {} — {} row(s) with {}",
-                k.key,
-                k.count,
-                if k.kind == "null" {
-                    "a NULL in a key column (a PostgreSQL primary key allows none; make it a unique index)"
-                } else if k.kind == "duplicate once case is folded" {
-                    "a value another row holds in another case: the key compares without regard to \
-                     case (SQLite's COLLATE NOCASE, as citext or lower()), which folds all of Unicode \
-                     where NOCASE folds only A-Z; change one of them in the source, or make the key \
-                     case-sensitive (type text, or the index on the column itself)"
-                } else {
-                    "a value already taken by another row"
-                }
-            );
-            for e in &k.examples {
-                outln!("             e.g. {e}");
-            }
-        }
-        for d in &t.default_problems {
-            outln!("  prepare would drop a default: {d}");
-        }
-        for o in &t.foreign_key_orphans {
-            let key = format!(
-                "foreign key {} ({}) → {}: {} orphan row(s) (no parent row)",
-                o.key,
-                o.columns.join(", "),
-                o.references,
-                o.orphans
-            );
-            if o.unacknowledged() {
-                outln!(
-                    "  run would exit 3: {key}, {} acknowledged; every row loads and the key stays NOT VALID; \
-                     set `orphans = {}` in its [[tables.{}.foreign_keys]] entry to accept them",
-                    o.acknowledged,
-                    o.orphans,
-                    t.source_table
-                );
-            } else {
-                outln!(
-                    "  {key}, acknowledged (orphans = {}): run loads them and leaves the key NOT VALID",
-                    o.acknowledged
-                );
-            }
-        }
-        outln!("  DDL run would execute (CREATE TABLE in prepare; keys, CHECKs, indexes and foreign keys in finalize, after the data):");
-        for stmt in &t.ddl {
-            for line in stmt.lines() {
-                outln!("    {line}");
-            }
-            outln!("    ;");
-        }
+        print_table(r, t);
     }
     outln!();
-    super::preflight::print_not_moved(&r.not_moved);
+    preflight::print_not_moved(&r.not_moved);
+    print_totals(r);
+}
+
+fn print_table(r: &CheckReport, t: &TableCheck) {
+    outln!();
+    outln!("table {} → {}", t.source_table, t.target_table);
+    outln!("  rows read          {:>12}", t.rows_read);
+    outln!("  would load         {:>12}", t.rows_ok);
+    outln!("  would be rejected  {:>12}", t.rows_rejected);
+    if t.rows_rejected > 0 {
+        print_rejects(r, t);
+    }
+    for k in &t.key_problems {
+        print_key_problem(k);
+    }
+    for d in &t.default_problems {
+        outln!("  prepare would drop a default: {d}");
+    }
+    for o in &t.foreign_key_orphans {
+        print_orphans(t, o);
+    }
+    outln!("  DDL run would execute (CREATE TABLE in prepare; keys, CHECKs, indexes and foreign keys in finalize, after the data):");
+    for stmt in &t.ddl {
+        for line in stmt.lines() {
+            outln!("    {line}");
+        }
+        outln!("    ;");
+    }
+}
+
+fn print_rejects(r: &CheckReport, t: &TableCheck) {
+    if t.exceeds_reject_limit {
+        outln!(
+            "  run would FAIL this table: {} rejected rows exceed {} = {}",
+            t.rows_rejected,
+            if t.reject_limit == r.reject_limit {
+                "defaults.reject_limit".to_string()
+            } else {
+                format!(
+                    "{}.{}.reject_limit",
+                    if t.from_view { "views" } else { "tables" },
+                    t.source_table
+                )
+            },
+            t.reject_limit
+        );
+    }
+    outln!("  reject reasons (most frequent first):");
+    for g in &t.reject_groups {
+        outln!(
+            "    {:>8} × column {} [{}]: {}",
+            g.count,
+            g.column,
+            g.rule,
+            g.reason
+        );
+        for e in &g.examples {
+            outln!(
+                "             e.g. {}: {} ({}) — {}",
+                e.row,
+                e.value,
+                e.storage_class,
+                e.reason
+            );
+        }
+    }
+}
+
+fn print_key_problem(k: &KeyProblem) {
+    outln!(
+        "  finalize would FAIL: {} — {} row(s) with {}",
+        k.key,
+        k.count,
+        if k.kind == "null" {
+            "a NULL in a key column (a PostgreSQL primary key allows none; make it a unique index)"
+        } else if k.kind == "duplicate once case is folded" {
+            "a value another row holds in another case: the key compares without regard to \
+             case (SQLite's COLLATE NOCASE, as citext or lower()), which folds all of Unicode \
+             where NOCASE folds only A-Z; change one of them in the source, or make the key \
+             case-sensitive (type text, or the index on the column itself)"
+        } else {
+            "a value already taken by another row"
+        }
+    );
+    for e in &k.examples {
+        outln!("             e.g. {e}");
+    }
+}
+
+fn print_orphans(t: &TableCheck, o: &FkOrphans) {
+    let key = format!(
+        "foreign key {} ({}) → {}: {} orphan row(s) (no parent row)",
+        o.key,
+        o.columns.join(", "),
+        o.references,
+        o.orphans
+    );
+    if o.unacknowledged() {
+        outln!(
+            "  run would exit 3: {key}, {} acknowledged; every row loads and the key stays NOT VALID; \
+             set `orphans = {}` in its [[tables.{}.foreign_keys]] entry to accept them",
+            o.acknowledged,
+            o.orphans,
+            t.source_table
+        );
+    } else {
+        outln!(
+            "  {key}, acknowledged (orphans = {}): run loads them and leaves the key NOT VALID",
+            o.acknowledged
+        );
+    }
+}
+
+/// The verdict over all tables, and what check cannot see.
+fn print_totals(r: &CheckReport) {
     let n_tables = r.tables.iter().filter(|t| t.rows_rejected > 0).count();
     let n_keys: usize = r.tables.iter().map(|t| t.key_problems.len()).sum();
     if n_keys > 0 {
