@@ -7,6 +7,20 @@
 
 mod common;
 use common::*;
+use std::path::Path;
+
+/// `sqlite2pg verify` of the mapping against `db`, which must exit `code`.
+fn verify_exits(toml: &Path, db: &TestDb, code: i32) -> std::process::Output {
+    let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "verify: {}{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    o
+}
 
 #[test]
 fn translatable_generated_columns_are_computed_by_postgresql() {
@@ -39,7 +53,8 @@ fn translatable_generated_columns_are_computed_by_postgresql() {
         ),
         (
             "low",
-            "AS (lower(name)) VIRTUAL → GENERATED ALWAYS AS (lower(\"name\")) STORED",
+            "AS (lower(name)) VIRTUAL → GENERATED ALWAYS AS (translate(\"name\", \
+             'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')) STORED",
         ),
     ] {
         assert!(
@@ -60,7 +75,13 @@ fn translatable_generated_columns_are_computed_by_postgresql() {
         "{e}"
     );
     let text = std::fs::read_to_string(&toml).unwrap();
-    assert!(text.contains("generated = 'lower(\"name\")'"), "{text}");
+    assert!(
+        text.contains(
+            "generated = \"\"\"translate(\"name\", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', \
+             'abcdefghijklmnopqrstuvwxyz')\"\"\""
+        ),
+        "{text}"
+    );
 
     let o = run_pipeline(&toml, &db.url, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -92,14 +113,7 @@ fn translatable_generated_columns_are_computed_by_postgresql() {
             vec!["2", "0.30000000000000004", "6", "nut", "ä2", "7"]
         ]
     );
-    let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "verify: {}{}",
-        stdout(&o),
-        stderr(&o)
-    );
+    verify_exits(&toml, &db, 0);
 
     // A new row: PostgreSQL computes the generated columns (psql).
     let o = std::process::Command::new("psql")
@@ -131,14 +145,7 @@ fn verify_compares_generated_values_with_sqlite() {
     init_mapping(&src, &toml);
     let o = run_pipeline(&toml, &db.url, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "verify: {}{}",
-        stdout(&o),
-        stderr(&o)
-    );
+    verify_exits(&toml, &db, 0);
     assert_eq!(
         db.scalar("SELECT attgenerated FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'd'"),
         "s"
@@ -146,17 +153,63 @@ fn verify_compares_generated_values_with_sqlite() {
     // A generation expression that differs from SQLite's: verify sees it.
     db.exec("ALTER TABLE t DROP COLUMN d");
     db.exec("ALTER TABLE t ADD COLUMN d bigint GENERATED ALWAYS AS (a * 3) STORED");
-    let o = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
-    assert_eq!(
-        o.status.code(),
-        Some(3),
-        "verify: {}{}",
-        stdout(&o),
-        stderr(&o)
-    );
+    let o = verify_exits(&toml, &db, 3);
     assert!(
         stdout(&o).contains("content checksum differs"),
         "{}",
         stdout(&o)
+    );
+}
+
+#[test]
+fn a_generated_lower_or_upper_folds_ascii_letters_only_as_sqlites_does() {
+    let db = TestDb::new();
+    let (dir, src) = sqlite_fixture(
+        "CREATE TABLE t (
+           id INTEGER PRIMARY KEY,
+           label TEXT NOT NULL,
+           low TEXT GENERATED ALWAYS AS (lower(label)) VIRTUAL,
+           up TEXT AS (upper(label)) STORED
+         );
+         INSERT INTO t (id, label) VALUES (1, 'ÀB'), (2, 'àb');",
+    );
+    let toml = dir.path().join("p.toml");
+    init_mapping(&src, &toml);
+    let o = run_pipeline(&toml, &db.url, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // Still generated: translate() is immutable.
+    assert_eq!(
+        db.query(
+            "SELECT attname, attgenerated FROM pg_attribute WHERE attrelid = 't'::regclass \
+             AND attname IN ('low', 'up') ORDER BY attnum"
+        ),
+        [["low", "s"], ["up", "s"]]
+            .map(|r| r.map(str::to_string).to_vec())
+            .to_vec()
+    );
+    // SQLite's lower()/upper() leave À and à as they are; PostgreSQL's
+    // would fold them under a UTF-8 locale.
+    assert_eq!(
+        db.query("SELECT id, low, up FROM t ORDER BY id"),
+        vec![vec!["1", "Àb", "ÀB"], vec!["2", "àb", "àB"]]
+    );
+    let conn = rusqlite::Connection::open(&src).unwrap();
+    let sqlite: Vec<(String, String)> = conn
+        .prepare("SELECT low, up FROM t ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        sqlite,
+        [("Àb", "ÀB"), ("àb", "àB")].map(|(l, u)| (l.to_string(), u.to_string()))
+    );
+    verify_exits(&toml, &db, 0);
+    // A row PostgreSQL computes itself folds the same way.
+    db.exec("INSERT INTO t (id, label) VALUES (3, 'Éa')");
+    assert_eq!(
+        db.query("SELECT low, up FROM t WHERE id = 3"),
+        vec![vec!["Éa", "ÉA"]]
     );
 }

@@ -9,9 +9,9 @@
 use crate::config::mapping::Pipeline;
 use crate::config::plan::TablePlan;
 use crate::pg::connect::Target;
-use crate::sqlite::epoch::{self, EpochDecision};
-use crate::sqlite::guard::SourceGuard;
-use crate::sqlite::source;
+use crate::sqlite::read::guard::SourceGuard;
+use crate::sqlite::read::source;
+use crate::sqlite::schema::epoch::{self, EpochDecision};
 use crate::ui::out::outln;
 use anyhow::Result;
 use rusqlite::Connection;
@@ -91,12 +91,12 @@ pub fn not_moved(
 ) -> Result<Vec<String>> {
     let found = source::unmapped(conn, pipeline)?;
     source::refuse_unmapped(&found, allow_unmapped, src_path, file)?;
-    crate::sqlite::views::refuse_reads_of_skipped(pipeline)?;
+    crate::sqlite::sql::views::refuse_reads_of_skipped(pipeline)?;
     let mut out: Vec<String> = found
         .iter()
         .map(|u| format!("{}: not in the mapping (--allow-unmapped)", u.shown()))
         .collect();
-    out.extend(crate::sqlite::not_moved::not_moved(conn, pipeline)?);
+    out.extend(crate::sqlite::schema::not_moved::not_moved(conn, pipeline)?);
     for w in &out {
         tracing::warn!("{w}");
     }

@@ -10,8 +10,8 @@ use crate::config::plan::TablePlan;
 use crate::error::{self, ExitClass, Failure};
 use crate::pg::catalog;
 use crate::shutdown::Shutdown;
-use crate::sqlite::guard::SourceGuard;
-use crate::sqlite::{fingerprint, source};
+use crate::sqlite::read::guard::SourceGuard;
+use crate::sqlite::{read::fingerprint, read::source};
 use crate::stages::copy::{self, TableSummary};
 use crate::stages::finalize::{self, Builds};
 use crate::stages::{self, prepare, verify_counts, Scope, SourceFacts};
@@ -173,7 +173,7 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
         // Stopped during the integrity check: nothing is written.
         return Err(shutdown.error("nothing was written to the target"));
     }
-    say_epochs(crate::sqlite::epoch::resolve_auto_epochs(
+    say_epochs(crate::sqlite::schema::epoch::resolve_auto_epochs(
         &conn,
         &mut ctx.plans,
     )?);

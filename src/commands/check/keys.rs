@@ -5,8 +5,8 @@
 use super::KeyProblem;
 use crate::config::plan::TablePlan;
 use crate::pg::types::PgType;
-use crate::sqlite::introspect::sqlite_quote;
-use crate::sqlite::source;
+use crate::sqlite::read::source;
+use crate::sqlite::sql::quote::sqlite_quote;
 use anyhow::Result;
 use std::collections::{HashMap, HashSet};
 use std::path::Path;

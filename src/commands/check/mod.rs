@@ -27,9 +27,9 @@ use crate::config::plan::{self, TablePlan};
 use crate::convert::cell::Cell;
 use crate::convert::reject::Reject;
 use crate::shutdown::Shutdown;
-use crate::sqlite::reader;
-use crate::sqlite::source::table_columns;
-use crate::sqlite::transform::TableTransform;
+use crate::sqlite::read::reader;
+use crate::sqlite::read::source::{rowid_name, table_columns};
+use crate::sqlite::read::transform::TableTransform;
 use crate::stages::ddl;
 use crate::ui::out::outln;
 use anyhow::{Context, Result};
@@ -210,7 +210,7 @@ async fn check_table(
 ) -> Result<TableCheck> {
     let started = Instant::now();
     tracing::info!("checking table {} → {}", t.source, t.qualified());
-    let rowid = reader::rowid_name(t, all_cols);
+    let rowid = rowid_name(t, all_cols);
     let sql = reader::select_sql(t, rowid);
     let transform = TableTransform::new(t);
     // The column types as `prepare` creates them; each row is converted
@@ -592,7 +592,7 @@ fn foreign_key_orphans(
     if inside.is_empty() {
         return Ok(Vec::new());
     }
-    let found = crate::sqlite::fk_check::orphans(conn, &t.source)?;
+    let found = crate::sqlite::read::fk_check::orphans(conn, &t.source)?;
     let mut out = Vec::new();
     for fk in inside {
         let cols: Option<Vec<String>> = fk

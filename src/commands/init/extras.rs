@@ -5,9 +5,9 @@
 
 use super::infer::TableNames;
 use crate::pg::types::PgType;
-use crate::sqlite::introspect::{IndexPart, SourceSchema, SourceTable};
-use crate::sqlite::lexer::tokenize;
-use crate::sqlite::typemap::translate_expr_with;
+use crate::sqlite::schema::model::{IndexPart, SourceSchema, SourceTable};
+use crate::sqlite::sql::lexer::tokenize;
+use crate::sqlite::sql::typemap::translate_expr_with;
 use std::collections::HashMap;
 
 /// A SQLite generated column's expression for PostgreSQL's `GENERATED
@@ -19,7 +19,7 @@ use std::collections::HashMap;
 pub(super) fn generated_def(
     tn: &TableNames,
     t: &SourceTable,
-    c: &crate::sqlite::introspect::SourceColumn,
+    c: &crate::sqlite::schema::model::SourceColumn,
     ty: &PgType,
 ) -> Result<String, String> {
     let sql = c
@@ -108,7 +108,7 @@ pub(super) fn is_plain_text(ty: &PgType) -> bool {
 /// Returns the warning (also the column's `# init:` note in the mapping).
 pub(super) fn collation_choice(
     table: &str,
-    c: &crate::sqlite::introspect::SourceColumn,
+    c: &crate::sqlite::schema::model::SourceColumn,
     ty: &mut PgType,
 ) -> Option<String> {
     let coll = c.collation.as_deref()?;

@@ -13,9 +13,9 @@ use crate::config::mapping::{
 };
 use crate::pg::ident;
 use crate::pg::types::PgType;
-use crate::sqlite::introspect::{IndexPart, SourceSchema, SourceTable};
-use crate::sqlite::lexer::{tokenize, Tok};
-use crate::sqlite::typemap::{translate_default_in, translate_expr_with};
+use crate::sqlite::schema::model::{IndexPart, SourceSchema, SourceTable};
+use crate::sqlite::sql::lexer::{tokenize, Tok};
+use crate::sqlite::sql::typemap::{translate_default_in, translate_expr_with};
 use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
@@ -228,13 +228,8 @@ pub fn build_pipeline_with(
                     .unwrap_or_default();
                 match generated_def(tn, t, c, &info.ty) {
                     Ok(pg) => {
-                        let case = if pg.contains("lower(") || pg.contains("upper(") {
-                            " (PostgreSQL's lower/upper fold all of Unicode, SQLite's only A-Z: verify names a table where that changes a value)"
-                        } else {
-                            ""
-                        };
                         warnings.push(format!(
-                            "`{}`.`{}`: generated column{expr} {kind} → GENERATED ALWAYS AS ({pg}) STORED: computed by PostgreSQL for every row (not copied); `verify` compares its values with SQLite's{case}",
+                            "`{}`.`{}`: generated column{expr} {kind} → GENERATED ALWAYS AS ({pg}) STORED: computed by PostgreSQL for every row (not copied); `verify` compares its values with SQLite's",
                             t.name, c.name
                         ));
                         cm.generated = Some(pg);
@@ -597,7 +592,7 @@ pub(super) fn unique_nocase(unique: bool, collation: Option<&str>, ty: &PgType) 
 
 fn index_def(
     tn: &TableNames,
-    ix: &crate::sqlite::introspect::SourceIndex,
+    ix: &crate::sqlite::schema::model::SourceIndex,
     taken: &mut HashSet<String>,
 ) -> Result<IndexDef, String> {
     let mut columns = Vec::new();

@@ -10,9 +10,10 @@ use crate::config::plan::TablePlan;
 use crate::pg::catalog;
 use crate::pg::checksum::Checksum;
 use crate::pg::ident::quote;
-use crate::sqlite::reader;
-use crate::sqlite::source;
-use crate::sqlite::transform::{Refused, RefusedRows, TableTransform, REFUSED_RULE};
+use crate::sqlite::read::reader;
+use crate::sqlite::read::source;
+use crate::sqlite::read::transform::{Refused, RefusedRows, TableTransform, REFUSED_RULE};
+use crate::sqlite::sql::quote::sqlite_quote;
 use crate::stages::content;
 use crate::stages::load_context;
 use crate::state::{self, RunRow};
@@ -296,7 +297,7 @@ impl Comparison<'_> {
         refused: RefusedRows,
     ) -> Result<Checksums> {
         let wire: Vec<Type> = plan.columns.iter().map(|c| c.ty.wire_type()).collect();
-        let rowid = reader::rowid_name(&plan, &self.source_columns[&t.source]);
+        let rowid = source::rowid_name(&plan, &self.source_columns[&t.source]);
         let source_side = hash_source(
             self.src_path.to_path_buf(),
             plan.clone(),
@@ -409,7 +410,7 @@ fn source_rows(path: &Path, t: &TablePlan) -> Result<u64> {
         .query_row(
             &format!(
                 "SELECT count(*) FROM {}{}",
-                reader::sqlite_quote(&t.source),
+                sqlite_quote(&t.source),
                 t.filter_clause("WHERE")
             ),
             [],

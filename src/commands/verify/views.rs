@@ -9,9 +9,9 @@ use crate::config::plan::{ColumnPlan, TablePlan, ViewPlan};
 use crate::convert::Converter;
 use crate::pg::catalog;
 use crate::pg::types::PgType;
-use crate::sqlite::reader;
-use crate::sqlite::source;
-use crate::sqlite::transform::RefusedRows;
+use crate::sqlite::read::source;
+use crate::sqlite::read::transform::RefusedRows;
+use crate::sqlite::sql::quote::sqlite_quote;
 use crate::stages::content;
 use anyhow::{Context, Result};
 use std::path::Path;
@@ -34,7 +34,7 @@ pub(super) async fn check_views(
     for v in views {
         let source: i64 = conn
             .query_row(
-                &format!("SELECT count(*) FROM {}", reader::sqlite_quote(&v.name)),
+                &format!("SELECT count(*) FROM {}", sqlite_quote(&v.name)),
                 [],
                 |r| r.get(0),
             )

@@ -4,7 +4,7 @@
 
 use super::{bytea_lit, lit};
 use crate::pg::types::PgType;
-use crate::sqlite::lexer::{matching_paren, tokenize, Tok, Token};
+use crate::sqlite::sql::lexer::{matching_paren, tokenize, Tok, Token};
 use chrono::Datelike;
 
 /// What a "now" default produces in SQLite.

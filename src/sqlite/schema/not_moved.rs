@@ -5,8 +5,8 @@
 //! `run` list them as not moved.
 
 use crate::config::mapping::{Pipeline, ViewAction};
-use crate::sqlite::views;
-use crate::sqlite::vtab::{self, VirtualFate};
+use crate::sqlite::schema::vtab::{self, VirtualFate};
+use crate::sqlite::sql::views;
 use anyhow::{Context, Result};
 use rusqlite::Connection;
 

@@ -13,11 +13,34 @@ use crate::convert::reject::Reject;
 use crate::convert::{ConvertError, Converter};
 use crate::pg::copy_in;
 use crate::pg::value::Value;
-#[cfg(test)]
-use crate::sqlite::reader::RawBatch;
 use bytes::{BufMut, BytesMut};
 use rusqlite::types::ValueRef;
 use tokio_postgres::types::Type;
+
+/// Rows of one batch as owned cells, row-major in one flat vector: the
+/// input of the convert-then-encode reference path the in-place reader is
+/// tested against.
+#[cfg(test)]
+#[derive(Debug, Default)]
+pub struct RawBatch {
+    /// rowid of each row (ordinal for WITHOUT ROWID tables).
+    pub keys: Vec<i64>,
+    pub cells: Vec<Cell>,
+    pub width: usize,
+}
+
+#[cfg(test)]
+impl RawBatch {
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+    pub fn row(&self, i: usize) -> &[Cell] {
+        &self.cells[i * self.width..(i + 1) * self.width]
+    }
+}
 
 fn encode_error(reason: String) -> ConvertError {
     ConvertError { reason }

@@ -2,128 +2,15 @@
 //! CHECK constraints and row counts, through the table-valued pragma
 //! functions (bound parameters, so any table name works).
 
-use crate::sqlite::lexer::{matching_paren, tokenize, Token};
-use crate::sqlite::vtab::{self, VirtualFate};
+use crate::sqlite::schema::model::{
+    IndexPart, SourceColumn, SourceForeignKey, SourceIndex, SourceSchema, SourceTable,
+};
+use crate::sqlite::schema::vtab::{self, VirtualFate};
+use crate::sqlite::sql::lexer::{matching_paren, tokenize, Token};
+use crate::sqlite::sql::quote::sqlite_quote;
 use anyhow::{Context, Result};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::{BTreeMap, HashMap, HashSet};
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct SourceSchema {
-    /// Parents before children where foreign keys allow (cycles fall back to
-    /// name order).
-    pub tables: Vec<SourceTable>,
-    pub views: Vec<String>,
-    /// Objects not moved: virtual tables and their shadow tables, views and
-    /// triggers.
-    pub warnings: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct SourceTable {
-    pub name: String,
-    pub columns: Vec<SourceColumn>,
-    /// Primary key columns in key order.
-    pub primary_key: Vec<String>,
-    pub autoincrement: bool,
-    pub without_rowid: bool,
-    /// The `INTEGER PRIMARY KEY` column that is the rowid.
-    pub rowid_alias: Option<String>,
-    /// Indexes from `UNIQUE` constraints and `CREATE INDEX`; not the one
-    /// implementing the primary key.
-    pub indexes: Vec<SourceIndex>,
-    pub foreign_keys: Vec<SourceForeignKey>,
-    /// CHECK expressions as written (without the outer parentheses).
-    pub checks: Vec<String>,
-    pub row_count: u64,
-    pub sql: String,
-    /// AUTOINCREMENT high-water mark from `sqlite_sequence` (may be above
-    /// the largest id still present: SQLite never reuses ids below it).
-    pub sequence: Option<i64>,
-    /// A virtual table moved as a plain table: its module (`fts5`, …).
-    pub virtual_module: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct SourceColumn {
-    pub name: String,
-    pub declared_type: String,
-    pub not_null: bool,
-    /// Raw default text (`dflt_value`).
-    pub default: Option<String>,
-    /// 1-based position in the primary key; 0 = not part of it.
-    pub pk_position: u32,
-    /// `table_xinfo.hidden`: 0 normal, 1 hidden (virtual tables), 2 virtual
-    /// generated, 3 stored generated.
-    pub hidden: i32,
-    /// A generated column's expression as written.
-    pub generated: Option<String>,
-    /// The column's `COLLATE` clause when it has one (`NOCASE`, `RTRIM`,
-    /// as written); `None` is SQLite's default `BINARY`.
-    pub collation: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct SourceIndex {
-    pub name: String,
-    pub unique: bool,
-    /// `c` (CREATE INDEX) or `u` (UNIQUE constraint).
-    pub origin: String,
-    pub columns: Vec<IndexPart>,
-    /// Text after `WHERE` in the CREATE INDEX statement.
-    pub partial_where: Option<String>,
-    /// The CREATE INDEX statement; `None` for constraint indexes.
-    pub sql: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum IndexPart {
-    Column {
-        name: String,
-        desc: bool,
-        /// Collation when not the default `BINARY` (e.g. `NOCASE`).
-        collation: Option<String>,
-    },
-    /// Expression text from the CREATE INDEX statement (direction and
-    /// collation stripped into `desc`).
-    Expression { sql: String, desc: bool },
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct SourceForeignKey {
-    pub columns: Vec<String>,
-    /// Parent table; normalised to the parent's actual spelling when it
-    /// exists (SQLite matches names case-insensitively).
-    pub ref_table: String,
-    /// Empty = the parent's primary key.
-    pub ref_columns: Vec<String>,
-    pub on_delete: String,
-    pub on_update: String,
-    /// `Some(true)`: `DEFERRABLE INITIALLY DEFERRED`; `Some(false)`:
-    /// `DEFERRABLE` (initially immediate); `None`: not deferrable.
-    pub deferrable: Option<bool>,
-}
-
-impl SourceTable {
-    pub fn column(&self, name: &str) -> Option<&SourceColumn> {
-        self.columns
-            .iter()
-            .find(|c| c.name.eq_ignore_ascii_case(name))
-    }
-}
-
-impl SourceSchema {
-    pub fn table(&self, name: &str) -> Option<&SourceTable> {
-        self.tables
-            .iter()
-            .find(|t| t.name.eq_ignore_ascii_case(name))
-    }
-}
-
-/// Identifier quoting for SQLite statements.
-pub fn sqlite_quote(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
 
 /// Read the whole schema of the `main` database.
 pub fn introspect(conn: &Connection) -> Result<SourceSchema> {
@@ -254,7 +141,7 @@ pub fn introspect(conn: &Connection) -> Result<SourceSchema> {
             }
         }
     }
-    warnings.extend(crate::sqlite::not_moved::triggers(conn)?);
+    warnings.extend(crate::sqlite::schema::not_moved::triggers(conn)?);
     Ok(SourceSchema {
         tables: parents_first(tables),
         views,
@@ -284,13 +171,7 @@ pub fn view_as_table(conn: &Connection, name: &str) -> Result<SourceTable> {
             .collect()
         })
         .with_context(what)?;
-    let row_count: i64 = conn
-        .query_row(
-            &format!("SELECT count(*) FROM {}", sqlite_quote(name)),
-            [],
-            |r| r.get(0),
-        )
-        .with_context(what)?;
+    let row_count = count_rows(conn, name).with_context(what)?;
     Ok(SourceTable {
         name: name.to_string(),
         columns,
@@ -301,14 +182,55 @@ pub fn view_as_table(conn: &Connection, name: &str) -> Result<SourceTable> {
         indexes: Vec::new(),
         foreign_keys: Vec::new(),
         checks: Vec::new(),
-        row_count: row_count as u64,
+        row_count,
         sql: String::new(),
         sequence: None,
         virtual_module: None,
     })
 }
 
+/// One table: its columns as the pragmas and its SQL give them, its keys,
+/// indexes and foreign keys, and its row count. `name` is the table's own
+/// spelling, `sql` its CREATE TABLE.
 fn read_table(conn: &Connection, name: &str, sql: &str) -> Result<SourceTable> {
+    let toks = tokenize(sql).unwrap_or_default();
+    let columns = read_columns(conn, name, sql)?;
+    let primary_key = primary_key_of(&columns);
+    let autoincrement = toks.iter().any(|t| t.is_word("autoincrement"));
+    let without_rowid = table_options(&toks)
+        .windows(2)
+        .any(|w| w[0].is_word("without") && w[1].is_word("rowid"));
+    let rowid_alias = rowid_alias(&columns, &primary_key, without_rowid);
+    let checks = check_constraints(sql, &toks);
+    let indexes = read_indexes(conn, name)?;
+    let foreign_keys = read_foreign_keys(conn, name, &toks)?;
+    let row_count = count_rows(conn, name).context("cannot count rows")?;
+    let sequence = if autoincrement {
+        sequence_of(conn, name)
+    } else {
+        None
+    };
+    Ok(SourceTable {
+        name: name.to_string(),
+        columns,
+        primary_key,
+        autoincrement,
+        without_rowid,
+        rowid_alias,
+        indexes,
+        foreign_keys,
+        checks,
+        row_count,
+        sql: sql.to_string(),
+        sequence,
+        virtual_module: None,
+    })
+}
+
+/// The columns of `pragma_table_xinfo` (hidden and generated ones too),
+/// with what only the CREATE TABLE says: collations and generation
+/// expressions.
+fn read_columns(conn: &Connection, name: &str, sql: &str) -> Result<Vec<SourceColumn>> {
     let mut st = conn.prepare(
         "SELECT name, coalesce(type, ''), \"notnull\", dflt_value, pk, hidden \
          FROM pragma_table_xinfo(?1) ORDER BY cid",
@@ -327,7 +249,7 @@ fn read_table(conn: &Connection, name: &str, sql: &str) -> Result<SourceTable> {
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
-    for (name, coll) in crate::sqlite::columns::column_collations(sql) {
+    for (name, coll) in crate::sqlite::schema::columns::column_collations(sql) {
         if let Some(c) = columns
             .iter_mut()
             .find(|c| c.name.eq_ignore_ascii_case(&name))
@@ -335,7 +257,7 @@ fn read_table(conn: &Connection, name: &str, sql: &str) -> Result<SourceTable> {
             c.collation = (!coll.eq_ignore_ascii_case("binary")).then_some(coll);
         }
     }
-    for g in crate::sqlite::columns::generated_columns(sql) {
+    for g in crate::sqlite::schema::columns::generated_columns(sql) {
         if let Some(c) = columns
             .iter_mut()
             .find(|c| c.hidden >= 2 && c.name.eq_ignore_ascii_case(&g.column))
@@ -343,24 +265,30 @@ fn read_table(conn: &Connection, name: &str, sql: &str) -> Result<SourceTable> {
             c.generated = Some(g.expr);
         }
     }
+    Ok(columns)
+}
+
+/// The primary key's columns in key order.
+fn primary_key_of(columns: &[SourceColumn]) -> Vec<String> {
     let mut pk: Vec<&SourceColumn> = columns.iter().filter(|c| c.pk_position > 0).collect();
     pk.sort_by_key(|c| c.pk_position);
-    let primary_key: Vec<String> = pk.iter().map(|c| c.name.clone()).collect();
+    pk.iter().map(|c| c.name.clone()).collect()
+}
 
-    let toks = tokenize(sql).unwrap_or_default();
-    let autoincrement = toks.iter().any(|t| t.is_word("autoincrement"));
-    let without_rowid = table_options(&toks)
-        .windows(2)
-        .any(|w| w[0].is_word("without") && w[1].is_word("rowid"));
-    let rowid_alias = match pk.as_slice() {
-        [c] if !without_rowid && c.declared_type.trim().eq_ignore_ascii_case("integer") => {
-            Some(c.name.clone())
-        }
-        _ => None,
-    };
-    let checks = check_constraints(sql, &toks);
+/// The column that is the rowid under another name: a one-column primary
+/// key declared exactly `INTEGER`, in a table that has a rowid.
+fn rowid_alias(
+    columns: &[SourceColumn],
+    primary_key: &[String],
+    without_rowid: bool,
+) -> Option<String> {
+    let [pk] = primary_key else { return None };
+    let declared = columns.iter().find(|c| &c.name == pk)?.declared_type.trim();
+    (!without_rowid && declared.eq_ignore_ascii_case("integer")).then(|| pk.clone())
+}
 
-    let mut indexes = Vec::new();
+/// Every index but the primary key's, by name.
+fn read_indexes(conn: &Connection, name: &str) -> Result<Vec<SourceIndex>> {
     let mut st = conn.prepare(
         "SELECT name, \"unique\", origin FROM pragma_index_list(?1) \
          WHERE origin <> 'pk' ORDER BY name",
@@ -370,10 +298,18 @@ fn read_table(conn: &Connection, name: &str, sql: &str) -> Result<SourceTable> {
             Ok((r.get(0)?, r.get::<_, i64>(1)? != 0, r.get(2)?))
         })?
         .collect::<rusqlite::Result<_>>()?;
-    for (iname, unique, origin) in list {
-        indexes.push(read_index(conn, iname, unique, origin)?);
-    }
+    list.into_iter()
+        .map(|(iname, unique, origin)| read_index(conn, iname, unique, origin))
+        .collect()
+}
 
+/// The foreign keys in declaration order, with the deferrability only the
+/// SQL (`toks`) tells.
+fn read_foreign_keys(
+    conn: &Connection,
+    name: &str,
+    toks: &[Token],
+) -> Result<Vec<SourceForeignKey>> {
     let mut st = conn.prepare(
         "SELECT id, \"table\", \"from\", \"to\", on_update, on_delete \
          FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
@@ -414,53 +350,37 @@ fn read_table(conn: &Connection, name: &str, sql: &str) -> Result<SourceTable> {
             fk.ref_columns.clear();
         }
     }
-    // The pragma does not tell DEFERRABLE: read from the SQL, one clause
-    // per foreign key in declaration order (if the counts disagree,
-    // nothing is assumed).
-    if let Ok(toks) = tokenize(sql) {
-        let deferrable = fk_deferrability(&toks);
-        if deferrable.len() == foreign_keys.len() {
-            for (fk, d) in foreign_keys.iter_mut().zip(deferrable) {
-                fk.deferrable = d;
-            }
+    // The pragma does not tell DEFERRABLE: one clause per foreign key in
+    // declaration order (if the counts disagree, nothing is assumed).
+    let deferrable = fk_deferrability(toks);
+    if deferrable.len() == foreign_keys.len() {
+        for (fk, d) in foreign_keys.iter_mut().zip(deferrable) {
+            fk.deferrable = d;
         }
     }
+    Ok(foreign_keys)
+}
 
-    let row_count: i64 = conn
-        .query_row(
-            &format!("SELECT count(*) FROM {}", sqlite_quote(name)),
-            [],
-            |r| r.get(0),
-        )
-        .context("cannot count rows")?;
+/// `count(*)` of a table or view.
+fn count_rows(conn: &Connection, name: &str) -> rusqlite::Result<u64> {
+    let n: i64 = conn.query_row(
+        &format!("SELECT count(*) FROM {}", sqlite_quote(name)),
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(n as u64)
+}
 
-    let sequence: Option<i64> = if autoincrement {
-        conn.query_row(
-            "SELECT seq FROM sqlite_sequence WHERE name = ?1",
-            params![name],
-            |r| r.get(0),
-        )
-        .optional()
-        .unwrap_or(None) // no sqlite_sequence table yet
-    } else {
-        None
-    };
-
-    Ok(SourceTable {
-        name: name.to_string(),
-        columns,
-        primary_key,
-        autoincrement,
-        without_rowid,
-        rowid_alias,
-        indexes,
-        foreign_keys,
-        checks,
-        row_count: row_count as u64,
-        sql: sql.to_string(),
-        sequence,
-        virtual_module: None,
-    })
+/// An AUTOINCREMENT table's last rowid handed out, from `sqlite_sequence`
+/// (which does not exist before the first such row).
+fn sequence_of(conn: &Connection, name: &str) -> Option<i64> {
+    conn.query_row(
+        "SELECT seq FROM sqlite_sequence WHERE name = ?1",
+        params![name],
+        |r| r.get(0),
+    )
+    .optional()
+    .unwrap_or(None)
 }
 
 /// Tokens after the column-definition list of a CREATE TABLE
@@ -473,7 +393,6 @@ fn table_options(toks: &[Token]) -> &[Token] {
         .unwrap_or(&[])
 }
 
-/// CHECK expressions of a CREATE TABLE, column and table constraints alike.
 /// For each `REFERENCES` clause of a CREATE TABLE, in order: whether it is
 /// `DEFERRABLE INITIALLY DEFERRED` (`Some(true)`), `DEFERRABLE` otherwise
 /// (`Some(false)`), or not deferrable (`None`). The clause ends at the next
@@ -514,6 +433,7 @@ fn fk_deferrability(toks: &[Token]) -> Vec<Option<bool>> {
     out
 }
 
+/// CHECK expressions of a CREATE TABLE, column and table constraints alike.
 fn check_constraints(sql: &str, toks: &[Token]) -> Vec<String> {
     let mut out = Vec::new();
     for (i, t) in toks.iter().enumerate() {

@@ -5,8 +5,9 @@
 //! one indexes another table's rows and a contentless one holds none, so
 //! those are left out, each with a warning saying where the data is.
 
-use crate::sqlite::introspect::{sqlite_quote, SourceColumn, SourceTable};
-use crate::sqlite::lexer::{matching_paren, tokenize, Tok, Token};
+use crate::sqlite::schema::model::{SourceColumn, SourceTable};
+use crate::sqlite::sql::lexer::{matching_paren, tokenize, Tok, Token};
+use crate::sqlite::sql::quote::sqlite_quote;
 use anyhow::{Context, Result};
 use rusqlite::Connection;
 

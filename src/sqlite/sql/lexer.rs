@@ -1,7 +1,8 @@
 //! The SQL lexer: splits SQLite SQL into tokens by SQLite's lexical rules
 //! (quoted identifiers, string and blob literals, numbers, parameters,
-//! comments). Used by `typemap` (defaults and expressions) and `introspect`
-//! (CREATE TABLE options and CHECK constraints).
+//! comments), and the two walks over tokens every reader needs (a matching
+//! parenthesis, the parts between top-level commas). Used by the
+//! translators (`typemap`, `functions`, `views`) and the schema readers.
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Tok {
@@ -198,6 +199,27 @@ pub(crate) fn matching_paren(toks: &[Token], open: usize) -> Option<usize> {
         }
     }
     None
+}
+
+/// `(start, end)` of each comma-separated part of `toks[a..b]` at depth 0.
+pub(crate) fn split_commas(toks: &[Token], a: usize, b: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut s = a;
+    for (k, t) in toks.iter().enumerate().take(b).skip(a) {
+        if t.is_op("(") {
+            depth += 1;
+        } else if t.is_op(")") {
+            depth -= 1;
+        } else if t.is_op(",") && depth == 0 {
+            out.push((s, k));
+            s = k + 1;
+        }
+    }
+    if s < b {
+        out.push((s, b));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use super::{word_of, SourceView};
 use crate::config::mapping::Pipeline;
-use crate::sqlite::lexer::tokenize;
+use crate::sqlite::sql::lexer::tokenize;
 use anyhow::Result;
 
 /// The relations a SELECT reads: the names after FROM or JOIN, and after

@@ -2,170 +2,203 @@
 //! views, aliases, joins), GROUP BY and ORDER BY terms, LIMIT, and the
 //! check for bare columns beside aggregates.
 
-use super::{is_keyword, split_commas, word_of, Catalog, Class, Clause, Ctx, Entry, Tx, R};
+use super::{is_keyword, word_of, Catalog, Class, Clause, Ctx, Entry, Tx, R};
 use crate::pg::ident::quote;
-use crate::sqlite::lexer::{matching_paren, Tok};
+use crate::sqlite::sql::lexer::{matching_paren, split_commas, Tok};
+
+/// The words that join relations, each written as PostgreSQL's.
+const JOIN_WORDS: &[&str] = &["left", "right", "full", "inner", "cross", "join", "outer"];
+
+/// A join word as the translation writes it (spaces are folded at the end).
+fn join_word(kw: &str) -> String {
+    let mut s = format!(" {} ", kw.to_ascii_uppercase()).replace("  ", " ");
+    if kw == "join" {
+        s.push(' ');
+    }
+    s
+}
 
 impl<'c> Tx<'_, 'c> {
-    /// The FROM clause: table and view references with aliases, joined by
-    /// commas or JOIN … ON/USING.
+    /// The FROM clause `toks[a..b]`: table and view references with
+    /// aliases, joined by commas or JOIN … ON/USING. The relations are read
+    /// first and the ON conditions translated last, once every relation
+    /// they may name is in scope.
     pub(super) fn from(&mut self, a: usize, b: usize, cat: &'c Catalog) -> R<String> {
         let mut out = String::new();
-        let mut k = a;
-        let mut ons: Vec<(usize, usize, usize)> = Vec::new(); // (out pos, a, b)
+        // Where each ON condition goes in `out`, and its tokens.
+        let mut ons: Vec<(usize, usize, usize)> = Vec::new();
         let mut using = false;
+        let mut k = a;
         while k < b {
             let t = &self.toks[k];
-            if t.is_op(",") {
+            k = if t.is_op(",") {
                 out.push_str(", ");
-                k += 1;
-                continue;
-            }
-            if t.is_word("natural") {
+                k + 1
+            } else if t.is_word("natural") {
                 return Err("NATURAL JOIN is not translated (it joins on the columns' names, which the mapping may rename)".into());
-            }
-            if let Some(kw) = ["left", "right", "full", "inner", "cross", "join", "outer"]
-                .iter()
-                .find(|w| t.is_word(w))
-            {
-                out.push_str(&format!(" {} ", kw.to_ascii_uppercase()).replace("  ", " "));
-                if *kw == "join" {
-                    out.push(' ');
-                }
-                k += 1;
-                continue;
-            }
-            if t.is_word("on") {
-                let end = (k + 1..b)
-                    .find(|&j| {
-                        let tj = &self.toks[j];
-                        tj.is_op(",")
-                            || ["left", "right", "full", "inner", "cross", "join", "natural"]
-                                .iter()
-                                .any(|w| tj.is_word(w))
-                    })
-                    .unwrap_or(b);
+            } else if let Some(kw) = JOIN_WORDS.iter().find(|w| t.is_word(w)) {
+                out.push_str(&join_word(kw));
+                k + 1
+            } else if t.is_word("on") {
+                let end = self.on_end(k + 1, b);
                 out.push_str(" ON ");
                 ons.push((out.len(), k + 1, end));
-                k = end;
-                continue;
-            }
-            if t.is_word("using") {
+                end
+            } else if t.is_word("using") {
                 using = true;
-                if !self.toks.get(k + 1).is_some_and(|t| t.is_op("(")) {
-                    return Err("USING without a column list".into());
-                }
-                let close = matching_paren(self.toks, k + 1).ok_or("unbalanced parentheses")?;
-                let mut cols = Vec::new();
-                for (x, y) in split_commas(self.toks, k + 2, close) {
-                    let name = word_of(&self.toks[x]).filter(|_| y == x + 1);
-                    let name = name.ok_or("USING with something other than column names")?;
-                    // The column must have one target name in both tables.
-                    let n = self.scope.len();
-                    let targets: Vec<String> = self.scope[n.saturating_sub(2)..]
-                        .iter()
-                        .filter_map(|e| {
-                            e.rel
-                                .columns
-                                .iter()
-                                .find(|c| c.source.eq_ignore_ascii_case(&name))
-                        })
-                        .map(|c| c.target.clone().unwrap_or_default())
-                        .collect();
-                    if targets.len() != 2 || targets[0].is_empty() || targets[0] != targets[1] {
-                        return Err(format!(
-                            "USING ({name}): the column is not moved under one name in both tables"
-                        ));
-                    }
-                    cols.push(quote(&targets[0]));
-                }
-                out.push_str(&format!(" USING ({})", cols.join(", ")));
-                k = close + 1;
-                continue;
-            }
-            // A relation: [main.]name [[AS] alias]
-            let mut j = k;
-            let mut name = word_of(t)
-                .ok_or_else(|| format!("`{}` in FROM is not translated", self.text(k, k + 1)))?;
-            if self.toks.get(j + 1).is_some_and(|t| t.is_op(".")) {
-                if !name.eq_ignore_ascii_case("main") {
-                    return Err(format!("a table of schema `{name}` is not moved"));
-                }
-                j += 2;
-                name = self
-                    .toks
-                    .get(j)
-                    .and_then(word_of)
-                    .ok_or("a schema name without a table")?;
-            }
-            if self.toks.get(j + 1).is_some_and(|t| t.is_op("(")) {
-                return Err(format!("table-valued function `{name}` is not translated"));
-            }
-            let rel = cat.find(&name).ok_or_else(|| {
-                if cat.not_moved.iter().any(|t| t.eq_ignore_ascii_case(&name)) {
-                    format!("it reads table `{name}`, which the mapping does not move")
-                } else {
-                    format!("it reads `{name}`, which is neither a table of the mapping nor a view")
-                }
-            })?;
-            j += 1;
-            let mut alias = None;
-            if self.toks.get(j).is_some_and(|t| t.is_word("as")) {
-                j += 1;
-                alias = Some(
-                    self.toks
-                        .get(j)
-                        .and_then(word_of)
-                        .ok_or("AS without an alias")?,
-                );
-                j += 1;
-            } else if let Some(w) = self.toks.get(j).filter(|_| j < b).and_then(word_of) {
-                if !matches!(&self.toks[j].tok, Tok::Word(x) if is_keyword(x)) {
-                    alias = Some(w);
-                    j += 1;
-                }
-            }
-            if self
-                .toks
-                .get(j)
-                .is_some_and(|t| t.is_word("indexed") || t.is_word("not"))
-            {
-                return Err("INDEXED BY / NOT INDEXED is not translated".into());
-            }
-            if rel.is_view && !self.views_used.contains(&rel.source) {
-                self.views_used.push(rel.source.clone());
-            }
-            let shown = alias.clone().unwrap_or_else(|| rel.target.clone());
-            out.push_str(&quote(&rel.target));
-            if let Some(a) = &alias {
-                out.push_str(&format!(" AS {}", quote(a)));
-            }
-            self.scope.push(Entry { rel, alias, shown });
-            k = j;
+                let (columns, next) = self.using_columns(k)?;
+                out.push_str(&columns);
+                next
+            } else {
+                let (relation, next) = self.relation(k, b, cat)?;
+                out.push_str(&relation);
+                next
+            };
         }
         if using
-            && self.toks[..a]
+            && self.toks[..b]
                 .iter()
-                .chain(&self.toks[a..b])
                 .any(|t| t.is_word("right") || t.is_word("full"))
         {
             return Err("RIGHT or FULL JOIN with USING is not translated".into());
         }
-        // ON conditions, now that every relation is known; inserted from the
-        // last so earlier positions stay right.
+        self.insert_on_conditions(&mut out, &ons)?;
+        Ok(out.split_whitespace().collect::<Vec<_>>().join(" "))
+    }
+
+    /// Where the ON condition starting at `k` ends: at the next comma or
+    /// join keyword.
+    fn on_end(&self, k: usize, b: usize) -> usize {
+        (k..b)
+            .find(|&j| {
+                let t = &self.toks[j];
+                t.is_op(",")
+                    || ["left", "right", "full", "inner", "cross", "join", "natural"]
+                        .iter()
+                        .any(|w| t.is_word(w))
+            })
+            .unwrap_or(b)
+    }
+
+    /// `USING (a, b)` at `k`: the columns by their target names (each must
+    /// have one in both tables joined), and the token after it.
+    fn using_columns(&self, k: usize) -> R<(String, usize)> {
+        if !self.toks.get(k + 1).is_some_and(|t| t.is_op("(")) {
+            return Err("USING without a column list".into());
+        }
+        let close = matching_paren(self.toks, k + 1).ok_or("unbalanced parentheses")?;
+        let mut cols = Vec::new();
+        for (x, y) in split_commas(self.toks, k + 2, close) {
+            let name = word_of(&self.toks[x]).filter(|_| y == x + 1);
+            let name = name.ok_or("USING with something other than column names")?;
+            let n = self.scope.len();
+            let targets: Vec<String> = self.scope[n.saturating_sub(2)..]
+                .iter()
+                .filter_map(|e| {
+                    e.rel
+                        .columns
+                        .iter()
+                        .find(|c| c.source.eq_ignore_ascii_case(&name))
+                })
+                .map(|c| c.target.clone().unwrap_or_default())
+                .collect();
+            if targets.len() != 2 || targets[0].is_empty() || targets[0] != targets[1] {
+                return Err(format!(
+                    "USING ({name}): the column is not moved under one name in both tables"
+                ));
+            }
+            cols.push(quote(&targets[0]));
+        }
+        Ok((format!(" USING ({})", cols.join(", ")), close + 1))
+    }
+
+    /// A relation at `k`: `[main.]name [[AS] alias]`, put in scope. Returns
+    /// its translation and the token after it.
+    fn relation(&mut self, k: usize, b: usize, cat: &'c Catalog) -> R<(String, usize)> {
+        let (name, mut j) = self.relation_name(k)?;
+        let rel = cat.find(&name).ok_or_else(|| {
+            if cat.not_moved.iter().any(|t| t.eq_ignore_ascii_case(&name)) {
+                format!("it reads table `{name}`, which the mapping does not move")
+            } else {
+                format!("it reads `{name}`, which is neither a table of the mapping nor a view")
+            }
+        })?;
+        j += 1;
+        let mut alias = None;
+        if self.toks.get(j).is_some_and(|t| t.is_word("as")) {
+            j += 1;
+            alias = Some(
+                self.toks
+                    .get(j)
+                    .and_then(word_of)
+                    .ok_or("AS without an alias")?,
+            );
+            j += 1;
+        } else if let Some(w) = self.toks.get(j).filter(|_| j < b).and_then(word_of) {
+            if !matches!(&self.toks[j].tok, Tok::Word(x) if is_keyword(x)) {
+                alias = Some(w);
+                j += 1;
+            }
+        }
+        if self
+            .toks
+            .get(j)
+            .is_some_and(|t| t.is_word("indexed") || t.is_word("not"))
+        {
+            return Err("INDEXED BY / NOT INDEXED is not translated".into());
+        }
+        if rel.is_view && !self.views_used.contains(&rel.source) {
+            self.views_used.push(rel.source.clone());
+        }
+        let mut out = quote(&rel.target);
+        if let Some(a) = &alias {
+            out.push_str(&format!(" AS {}", quote(a)));
+        }
+        let shown = alias.clone().unwrap_or_else(|| rel.target.clone());
+        self.scope.push(Entry { rel, alias, shown });
+        Ok((out, j))
+    }
+
+    /// The name of the relation at `k` (past a `main.` schema) and the
+    /// place of its last token; another schema or a table-valued function
+    /// is refused.
+    fn relation_name(&self, k: usize) -> R<(String, usize)> {
+        let mut j = k;
+        let mut name = word_of(&self.toks[k])
+            .ok_or_else(|| format!("`{}` in FROM is not translated", self.text(k, k + 1)))?;
+        if self.toks.get(j + 1).is_some_and(|t| t.is_op(".")) {
+            if !name.eq_ignore_ascii_case("main") {
+                return Err(format!("a table of schema `{name}` is not moved"));
+            }
+            j += 2;
+            name = self
+                .toks
+                .get(j)
+                .and_then(word_of)
+                .ok_or("a schema name without a table")?;
+        }
+        if self.toks.get(j + 1).is_some_and(|t| t.is_op("(")) {
+            return Err(format!("table-valued function `{name}` is not translated"));
+        }
+        Ok((name, j))
+    }
+
+    /// The ON conditions translated into `out` at their places, from the
+    /// last so the earlier places stay right.
+    fn insert_on_conditions(&mut self, out: &mut String, ons: &[(usize, usize, usize)]) -> R<()> {
         let ctx = Ctx {
             clause: Clause::Where,
             in_agg: false,
             cond: true,
         };
         let mut translated = Vec::new();
-        for &(pos, x, y) in &ons {
+        for &(pos, x, y) in ons {
             translated.push((pos, self.expr(x, y, ctx)?));
         }
         for (pos, e) in translated.into_iter().rev() {
             out.insert_str(pos, &e);
         }
-        Ok(out.split_whitespace().collect::<Vec<_>>().join(" "))
+        Ok(())
     }
 
     /// GROUP BY term (a column, an output alias, a position, an expression).

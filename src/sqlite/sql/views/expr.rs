@@ -2,8 +2,9 @@
 //! token by token, with column references resolved through the FROM
 //! clause, a whitelist of functions, and the comparisons checked.
 
-use super::{is_keyword, split_commas, word_of, Class, Ctx, Tx, LOWER, R, UPPER, UTC_NOW};
-use crate::sqlite::lexer::{matching_paren, Tok};
+use super::{is_keyword, word_of, Class, Ctx, Tx, R, UTC_NOW};
+use crate::sqlite::sql::functions::{self, Kind};
+use crate::sqlite::sql::lexer::{matching_paren, split_commas, Tok, Token};
 
 /// A simple operand just emitted: its class, and whether it is a literal.
 #[derive(Clone, Copy)]
@@ -34,7 +35,7 @@ fn condition_before(parts: &[String], between_and: Option<usize>) -> bool {
 
 /// Whether the token at `k` (the expression ends at `b`) ends a condition:
 /// the end, AND, OR, THEN.
-fn condition_after(toks: &[crate::sqlite::lexer::Token], k: usize, b: usize) -> bool {
+fn condition_after(toks: &[Token], k: usize, b: usize) -> bool {
     k >= b || ["and", "or", "then"].iter().any(|w| toks[k].is_word(w))
 }
 
@@ -121,6 +122,32 @@ fn compare(op: &str, l: Option<Operand>, r: Operand) -> R<&'static str> {
 
 impl Tx<'_, '_> {
     /// Translate the expression `toks[a..b]`.
+    ///
+    /// One pass over the tokens: a single `match` on the token, whose arms
+    /// come in this order.
+    /// 1. A word before `(` (not a keyword, or CAST): a function call,
+    ///    through [`Tx::call`] and the shared table of `sql::functions`.
+    /// 2. A keyword, one inner arm each: AND, OR, CASE, WHEN, THEN, ELSE
+    ///    (an AND may end a BETWEEN's lower bound); NOT (`x NOT NULL`,
+    ///    `x NOT LIKE`, plain NOT); END; NULL; TRUE/FALSE (SQLite's 1/0);
+    ///    ISNULL/NOTNULL; IS [NOT] (NULL, DISTINCT FROM, or SQLite's `IS`
+    ///    between any two values); IN (…) (each item compared with the left
+    ///    operand); BETWEEN (numbers only); LIKE (through [`Tx::like`]);
+    ///    then refusals: GLOB, REGEXP/MATCH, COLLATE, EXISTS;
+    ///    CURRENT_TIMESTAMP/DATE/TIME (UTC text); any other keyword refused.
+    /// 3. A name, quoted or not: a column of the FROM clause (`[q.]col`,
+    ///    noting whether it is only tested for NULL), else a double-quoted
+    ///    string as SQLite reads it, else refused (the rowid by name).
+    /// 4. Literals: string, number (reals as float8), blob; a parameter is
+    ///    refused.
+    /// 5. Operators: `(` (a group, a condition only where it stands as
+    ///    one), comparisons (they await their right operand), `||` (not of
+    ///    a real or a blob), `/` and `%` (by a nonzero literal only), the
+    ///    other arithmetic and bit operators; any other refused.
+    ///
+    /// After the match, an operand just read settles what waits for it:
+    /// the comparison's check and suffix (`compare`), the `||` check. It
+    /// then becomes `last`, the left operand of what follows.
     pub(super) fn expr(&mut self, a: usize, b: usize, ctx: Ctx) -> R<String> {
         if a >= b {
             return Err("an empty expression".into());
@@ -542,7 +569,8 @@ impl Tx<'_, '_> {
         let not = if not { "NOT " } else { "" };
         Ok((
             format!(
-                "translate({left}, '{UPPER}', '{LOWER}') {not}LIKE {} ESCAPE {escape}",
+                "{} {not}LIKE {} ESCAPE {escape}",
+                functions::ascii_lower(&left),
                 super::literal(&pattern.to_ascii_lowercase())
             ),
             next,
@@ -582,172 +610,66 @@ impl Tx<'_, '_> {
     }
 
     /// A function call `toks[i]` `(` … `)` at `close`: its translation and
-    /// the class of its value.
+    /// the class of its value, as the shared function table says.
     fn call(&mut self, i: usize, close: usize, ctx: Ctx) -> R<(String, Class)> {
         // A function's arguments are values, not conditions.
         let ctx = Ctx { cond: false, ..ctx };
         let toks = self.toks;
         let name = word_of(&toks[i]).unwrap_or_default().to_ascii_lowercase();
+        if name == "cast" {
+            return self.cast(i, close, ctx);
+        }
         let args = split_commas(toks, i + 2, close);
-        let n = args.len();
-        let arity = |ok: bool| -> R<()> {
-            if ok {
-                Ok(())
-            } else {
-                Err(format!("{name}() with {n} argument(s) is not translated"))
+        let arg_toks: Vec<&[Token]> = args.iter().map(|&(x, y)| &toks[x..y]).collect();
+        match functions::lookup(&name, &arg_toks)? {
+            Kind::Scalar { render, returns } => {
+                let translated = args
+                    .iter()
+                    .map(|&(x, y)| self.expr(x, y, ctx))
+                    .collect::<R<Vec<String>>>()?;
+                Ok((render.call(&translated), returns.into()))
             }
+            Kind::Count => self.count(args[0], ctx),
+            Kind::OfColumn => self.of_column(&name, args[0], ctx),
+            Kind::Now(format) => Ok((format!("to_char({UTC_NOW}, '{format}')"), Class::Text)),
+        }
+    }
+
+    /// `count(*)`, `count(x)`, `count(DISTINCT x)` over `toks[x..y]`.
+    fn count(&mut self, (x, y): (usize, usize), ctx: Ctx) -> R<(String, Class)> {
+        self.aggregate = true;
+        let toks = self.toks;
+        if y == x + 1 && toks[x].is_op("*") {
+            return Ok(("count(*)".into(), Class::Int));
+        }
+        let distinct = toks[x].is_word("distinct");
+        let x = if distinct { x + 1 } else { x };
+        let agg = in_aggregate(ctx);
+        let inner = match self.column_at(x, y)? {
+            Some((e, col)) => self.emit_column(e, &col, agg, true)?.0,
+            None => self.expr(x, y, agg)?,
         };
-        let agg = Ctx {
-            clause: ctx.clause,
-            in_agg: true,
-            cond: false,
-        };
-        let all = |tx: &mut Self, c: Ctx| -> R<Vec<String>> {
-            args.iter().map(|&(x, y)| tx.expr(x, y, c)).collect()
-        };
-        let int_lit = |k: usize| -> Option<i64> {
-            let (x, y) = args[k];
-            match &toks[x].tok {
-                Tok::Num(v) if y == x + 1 => v.parse().ok(),
-                _ => None,
-            }
-        };
-        Ok(match name.as_str() {
-            "coalesce" | "ifnull" | "nullif" => {
-                arity(if name == "coalesce" { n >= 2 } else { n == 2 })?;
-                let f = if name == "nullif" {
-                    "nullif"
-                } else {
-                    "coalesce"
-                };
-                (
-                    format!("{f}({})", all(self, ctx)?.join(", ")),
-                    Class::Unknown,
-                )
-            }
-            "lower" | "upper" => {
-                // SQLite folds ASCII letters only (PostgreSQL's lower()
-                // folds every letter).
-                arity(n == 1)?;
-                let (from, to) = if name == "lower" {
-                    (UPPER, LOWER)
-                } else {
-                    (LOWER, UPPER)
-                };
-                let a = all(self, ctx)?.remove(0);
-                (format!("translate({a}, '{from}', '{to}')"), Class::Text)
-            }
-            "length" => {
-                arity(n == 1)?;
-                (format!("length({})", all(self, ctx)?[0]), Class::Int)
-            }
-            "abs" => {
-                arity(n == 1)?;
-                (format!("abs({})", all(self, ctx)?[0]), Class::Unknown)
-            }
-            "trim" | "ltrim" | "rtrim" => {
-                arity(n == 1 || n == 2)?;
-                let f = if name == "trim" {
-                    "btrim"
-                } else {
-                    name.as_str()
-                };
-                (format!("{f}({})", all(self, ctx)?.join(", ")), Class::Text)
-            }
-            "replace" => {
-                arity(n == 3)?;
-                (
-                    format!("replace({})", all(self, ctx)?.join(", ")),
-                    Class::Text,
-                )
-            }
-            "substr" | "substring" => {
-                arity(n == 2 || n == 3)?;
-                let start_ok = int_lit(1).is_some_and(|v| v >= 1);
-                let len_ok = n == 2 || int_lit(2).is_some_and(|v| v >= 0);
-                if !start_ok || !len_ok {
-                    return Err(format!(
-                        "{name}() with a start or length other than positive whole numbers \
-                         (SQLite counts a negative start from the end)"
-                    ));
-                }
-                (
-                    format!("substr({})", all(self, ctx)?.join(", ")),
-                    Class::Text,
-                )
-            }
-            "count" => {
-                self.aggregate = true;
-                let (x, y) = args.first().copied().ok_or("count() without an argument")?;
-                arity(n == 1)?;
-                if y == x + 1 && toks[x].is_op("*") {
-                    ("count(*)".into(), Class::Int)
-                } else {
-                    let distinct = toks[x].is_word("distinct");
-                    let x = if distinct { x + 1 } else { x };
-                    let inner = match self.column_at(x, y)? {
-                        Some((e, col)) => self.emit_column(e, &col, agg, true)?.0,
-                        None => self.expr(x, y, agg)?,
-                    };
-                    let d = if distinct { "DISTINCT " } else { "" };
-                    (format!("count({d}{inner})"), Class::Int)
-                }
-            }
-            "sum" | "min" | "max" => {
-                if n != 1 {
-                    return Err(format!(
-                        "{name}() with several arguments: SQLite's gives NULL when any is NULL, \
-                         PostgreSQL's least()/greatest() skip NULLs"
-                    ));
-                }
-                self.aggregate = true;
-                let (x, y) = args[0];
-                let (e, col) = self.column_at(x, y)?.ok_or_else(|| {
-                    format!("{name}() of an expression is not translated (only of a column)")
-                })?;
-                let (s, class) = self.emit_column(e, &col, agg, false)?;
-                match (name.as_str(), class) {
-                    ("sum", Class::Int) => (format!("sum({s})"), Class::Unknown),
-                    ("min" | "max", Class::Int | Class::Real) => (format!("{name}({s})"), class),
-                    ("min" | "max", Class::Text) => {
-                        (format!("{name}({s} COLLATE \"C\")"), Class::Text)
-                    }
-                    _ => {
-                        return Err(format!(
-                            "{name}() of column `{col}`: only sum() of integers and min()/max() \
-                             of numbers and text answer alike"
-                        ))
-                    }
-                }
-            }
-            "avg" | "total" | "group_concat" | "string_agg" => {
-                return Err(format!(
-                    "{name}(): SQLite's result differs in type, rendering or order"
-                ))
-            }
-            "date" | "datetime" | "time" => {
-                let now = n == 1
-                    && args[0].1 == args[0].0 + 1
-                    && matches!(&toks[args[0].0].tok, Tok::Str(s) if s.eq_ignore_ascii_case("now"));
-                if !now {
-                    return Err(format!(
-                        "{name}() other than {name}('now') (its modifiers and input formats) is not translated"
-                    ));
-                }
-                let f = match name.as_str() {
-                    "date" => "YYYY-MM-DD",
-                    "time" => "HH24:MI:SS",
-                    _ => "YYYY-MM-DD HH24:MI:SS",
-                };
-                (format!("to_char({UTC_NOW}, '{f}')"), Class::Text)
-            }
-            "cast" => self.cast(i, close, ctx)?,
-            _ => {
-                return Err(format!(
-                    "function {name}() has no exact PostgreSQL translation here"
-                ))
-            }
-        })
+        let d = if distinct { "DISTINCT " } else { "" };
+        Ok((format!("count({d}{inner})"), Class::Int))
+    }
+
+    /// `sum()`, `min()` or `max()` of the column `toks[x..y]`: only where
+    /// both engines answer alike for its type.
+    fn of_column(&mut self, name: &str, (x, y): (usize, usize), ctx: Ctx) -> R<(String, Class)> {
+        self.aggregate = true;
+        let (e, col) = self.column_at(x, y)?.ok_or_else(|| {
+            format!("{name}() of an expression is not translated (only of a column)")
+        })?;
+        let (s, class) = self.emit_column(e, &col, in_aggregate(ctx), false)?;
+        match (name, class) {
+            ("sum", Class::Int) => Ok((format!("sum({s})"), Class::Unknown)),
+            ("min" | "max", Class::Int | Class::Real) => Ok((format!("{name}({s})"), class)),
+            ("min" | "max", Class::Text) => Ok((format!("{name}({s} COLLATE \"C\")"), Class::Text)),
+            _ => Err(format!(
+                "{name}() of column `{col}`: only sum() of integers and min()/max() of numbers \
+                 and text answer alike"
+            )),
+        }
     }
 
     /// `CAST(x AS type)`, only where both engines give the same value.
@@ -809,6 +731,15 @@ impl Tx<'_, '_> {
             _ => Class::Real,
         };
         Ok((format!("CAST({inner} AS {pg})"), class))
+    }
+}
+
+/// The context of an aggregate's argument: a value, inside the aggregate.
+fn in_aggregate(ctx: Ctx) -> Ctx {
+    Ctx {
+        clause: ctx.clause,
+        in_agg: true,
+        cond: false,
     }
 }
 

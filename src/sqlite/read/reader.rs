@@ -6,56 +6,16 @@
 //! pace and memory stays flat. Also here: the chunk query and chunk plans.
 
 use crate::config::plan::TablePlan;
-#[cfg(test)]
-use crate::convert::cell::Cell;
 use crate::convert::reject::Reject;
 use crate::pg::checksum::{hash_encoded_rows, Checksum, RowHasher};
-use crate::sqlite::transform::{RefusedRows, TableTransform};
+use crate::sqlite::read::transform::{RefusedRows, TableTransform};
+use crate::sqlite::sql::quote::sqlite_quote;
 use anyhow::{Context, Result};
 use bytes::{Bytes, BytesMut};
 use rusqlite::types::ValueRef;
 use rusqlite::Connection;
 use tokio::sync::mpsc;
 use tokio_postgres::types::Type;
-
-/// Rows of one batch as owned cells, row-major in one flat vector: the
-/// input of the convert-then-encode reference path the in-place reader is
-/// tested against.
-#[cfg(test)]
-#[derive(Debug, Default)]
-pub struct RawBatch {
-    /// rowid of each row (ordinal for WITHOUT ROWID tables).
-    pub keys: Vec<i64>,
-    pub cells: Vec<Cell>,
-    pub width: usize,
-}
-
-#[cfg(test)]
-impl RawBatch {
-    pub fn len(&self) -> usize {
-        self.keys.len()
-    }
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
-    pub fn row(&self, i: usize) -> &[Cell] {
-        &self.cells[i * self.width..(i + 1) * self.width]
-    }
-}
-
-/// `"name"` for SQLite (one definition, in `introspect`).
-pub use crate::sqlite::introspect::sqlite_quote;
-
-/// The name under which the table's rowid can be selected: `rowid`, unless a
-/// real column shadows it.
-pub fn rowid_name(t: &TablePlan, all_source_columns: &[String]) -> Option<&'static str> {
-    if t.without_rowid {
-        return None;
-    }
-    ["rowid", "_rowid_", "oid"]
-        .into_iter()
-        .find(|n| !all_source_columns.iter().any(|c| c.eq_ignore_ascii_case(n)))
-}
 
 /// The chunk query: `?1`, `?2` bound to the inclusive rowid range (rowid
 /// tables), ordered so that reruns read identical chunks.
@@ -188,7 +148,7 @@ impl Reader {
 pub fn spawn_reader(req: ReadRequest) -> Reader {
     let (tx, batches) = mpsc::channel::<EncodedBatch>(CHANNEL_BATCHES);
     let handle = tokio::task::spawn_blocking(move || -> Result<u64> {
-        let conn = crate::sqlite::source::open_readonly(&req.path)?;
+        let conn = crate::sqlite::read::source::open_readonly(&req.path)?;
         extract_encoded(&conn, req, &tx)
     });
     Reader {
@@ -284,53 +244,4 @@ fn extract_encoded(
         }
     }
     Ok(n)
-}
-
-/// A table's chunks: inclusive rowid ranges `(lo, hi, rows)`.
-pub type ChunkPlan = Vec<(i64, i64, u64)>;
-
-/// Split a table into chunks of `chunk_size` rows by one scan of its rowids:
-/// returns `(lo, hi, rows)` inclusive ranges. WITHOUT ROWID tables are one
-/// chunk covering everything.
-pub fn plan_chunks(
-    conn: &Connection,
-    t: &TablePlan,
-    rowid: Option<&str>,
-    chunk_size: u64,
-) -> Result<ChunkPlan> {
-    let table = sqlite_quote(&t.source);
-    let filter = t.filter_clause("WHERE");
-    let Some(r) = rowid else {
-        let n: i64 = conn
-            .query_row(
-                &format!("SELECT count(*) FROM {table}{filter}"),
-                [],
-                |row| row.get(0),
-            )
-            .with_context(|| format!("counting rows of source table {}", t.source))?;
-        return Ok(vec![(i64::MIN, i64::MAX, n as u64)]);
-    };
-    let mut stmt = conn
-        .prepare(&format!("SELECT {r} FROM {table}{filter} ORDER BY {r}"))
-        .with_context(|| format!("planning chunks of source table {}", t.source))?;
-    let mut rows = stmt.query([])?;
-    // Ranges tile [i64::MIN, i64::MAX] with no gap: each chunk ends at its
-    // chunk_size-th rowid and the next starts right after it.
-    let mut out = Vec::new();
-    let mut lo = i64::MIN;
-    let mut count = 0u64;
-    while let Some(row) = rows.next()? {
-        let id: i64 = row.get(0)?;
-        count += 1;
-        if count == chunk_size {
-            out.push((lo, id, count));
-            lo = id.saturating_add(1);
-            count = 0;
-        }
-    }
-    match out.last_mut() {
-        Some(last) if count == 0 => last.1 = i64::MAX,
-        _ => out.push((lo, i64::MAX, count)),
-    }
-    Ok(out)
 }

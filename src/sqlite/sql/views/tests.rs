@@ -1,4 +1,5 @@
 use super::*;
+use crate::sqlite::sql::functions::{LOWER, UPPER};
 
 fn col(source: &str, target: Option<&str>, ty: &str) -> Column {
     Column {

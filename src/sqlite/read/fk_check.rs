@@ -6,7 +6,7 @@
 //! are neither the primary key nor a unique index: "foreign key mismatch")
 //! the rows are counted with a `NOT EXISTS` query instead.
 
-use super::introspect::sqlite_quote;
+use crate::sqlite::sql::quote::sqlite_quote;
 use anyhow::{Context, Result};
 use rusqlite::{params, Connection};
 use std::collections::BTreeMap;

@@ -4,7 +4,7 @@
 use crate::config::mapping::Pipeline;
 use crate::config::plan::TablePlan;
 use crate::error::blocked;
-use crate::sqlite::reader;
+use crate::sqlite::sql::quote::sqlite_quote;
 use anyhow::{Context, Result};
 use rusqlite::{Connection, OpenFlags};
 use std::collections::HashMap;
@@ -317,8 +317,8 @@ pub fn check_source_matches(
             for c in &t.columns {
                 // A rowid table's rowid may be mapped as a column (a
                 // standalone FTS table's is): selected by the free name.
-                let rowid = reader::rowid_name(t, &present)
-                    .is_some_and(|r| r.eq_ignore_ascii_case(&c.source));
+                let rowid =
+                    rowid_name(t, &present).is_some_and(|r| r.eq_ignore_ascii_case(&c.source));
                 if !rowid && !present.iter().any(|p| p.eq_ignore_ascii_case(&c.source)) {
                     problems.push(format!(
                         "{} {}: no such column: {}",
@@ -329,16 +329,12 @@ pub fn check_source_matches(
                 }
             }
         }
-        let cols: Vec<String> = t
-            .columns
-            .iter()
-            .map(|c| reader::sqlite_quote(&c.source))
-            .collect();
+        let cols: Vec<String> = t.columns.iter().map(|c| sqlite_quote(&c.source)).collect();
         let filter = t.filter_clause("WHERE");
         let sql = format!(
             "SELECT {} FROM {}{filter} LIMIT 0",
             cols.join(", "),
-            reader::sqlite_quote(&t.source)
+            sqlite_quote(&t.source)
         );
         if let Err(e) = conn.prepare(&sql) {
             problems.push(format!("{} {}: {e}", kind(t), t.source));
@@ -412,7 +408,7 @@ impl Unmapped {
                 if *view { "views" } else { "tables" },
                 toml_key(table),
                 toml_key(name),
-                crate::sqlite::typemap::map_declared_type(declared)
+                crate::sqlite::sql::typemap::map_declared_type(declared)
             ),
         }
     }
@@ -451,8 +447,8 @@ pub fn unmapped(conn: &Connection, pipeline: &Pipeline) -> Result<Vec<Unmapped>>
         .context("listing the source's tables")?;
     // A standalone FTS table moves as a table (its rows exist nowhere
     // else); other virtual tables are named as not moved elsewhere.
-    for (name, fate) in crate::sqlite::vtab::fates(conn)? {
-        if matches!(fate, crate::sqlite::vtab::VirtualFate::Moves { .. }) {
+    for (name, fate) in crate::sqlite::schema::vtab::fates(conn)? {
+        if matches!(fate, crate::sqlite::schema::vtab::VirtualFate::Moves { .. }) {
             tables.push(name);
         }
     }
@@ -468,7 +464,7 @@ pub fn unmapped(conn: &Connection, pipeline: &Pipeline) -> Result<Vec<Unmapped>>
             None => {
                 let rows = conn
                     .query_row(
-                        &format!("SELECT count(*) FROM {}", reader::sqlite_quote(&name)),
+                        &format!("SELECT count(*) FROM {}", sqlite_quote(&name)),
                         [],
                         |r| r.get(0),
                     )
@@ -536,16 +532,13 @@ pub fn plan_source_chunks(
     path: &Path,
     tables: &[&TablePlan],
     chunk_size: u64,
-) -> Result<HashMap<String, reader::ChunkPlan>> {
+) -> Result<HashMap<String, ChunkPlan>> {
     let conn = open_readonly(path)?;
     let mut out = HashMap::new();
     for t in tables {
         let columns = table_columns(&conn, &t.source)?;
-        let rowid = reader::rowid_name(t, &columns);
-        out.insert(
-            t.source.clone(),
-            reader::plan_chunks(&conn, t, rowid, chunk_size)?,
-        );
+        let rowid = rowid_name(t, &columns);
+        out.insert(t.source.clone(), plan_chunks(&conn, t, rowid, chunk_size)?);
     }
     Ok(out)
 }
@@ -557,6 +550,66 @@ pub fn all_source_columns(
     let mut out = HashMap::new();
     for t in plans {
         out.insert(t.source.clone(), table_columns(conn, &t.source)?);
+    }
+    Ok(out)
+}
+
+/// The name under which the table's rowid can be selected: `rowid`, unless a
+/// real column shadows it.
+pub fn rowid_name(t: &TablePlan, all_source_columns: &[String]) -> Option<&'static str> {
+    if t.without_rowid {
+        return None;
+    }
+    ["rowid", "_rowid_", "oid"]
+        .into_iter()
+        .find(|n| !all_source_columns.iter().any(|c| c.eq_ignore_ascii_case(n)))
+}
+
+/// A table's chunks: inclusive rowid ranges `(lo, hi, rows)`.
+pub type ChunkPlan = Vec<(i64, i64, u64)>;
+
+/// Split a table into chunks of `chunk_size` rows by one scan of its rowids:
+/// returns `(lo, hi, rows)` inclusive ranges. WITHOUT ROWID tables are one
+/// chunk covering everything.
+pub fn plan_chunks(
+    conn: &Connection,
+    t: &TablePlan,
+    rowid: Option<&str>,
+    chunk_size: u64,
+) -> Result<ChunkPlan> {
+    let table = sqlite_quote(&t.source);
+    let filter = t.filter_clause("WHERE");
+    let Some(r) = rowid else {
+        let n: i64 = conn
+            .query_row(
+                &format!("SELECT count(*) FROM {table}{filter}"),
+                [],
+                |row| row.get(0),
+            )
+            .with_context(|| format!("counting rows of source table {}", t.source))?;
+        return Ok(vec![(i64::MIN, i64::MAX, n as u64)]);
+    };
+    let mut stmt = conn
+        .prepare(&format!("SELECT {r} FROM {table}{filter} ORDER BY {r}"))
+        .with_context(|| format!("planning chunks of source table {}", t.source))?;
+    let mut rows = stmt.query([])?;
+    // Ranges tile [i64::MIN, i64::MAX] with no gap: each chunk ends at its
+    // chunk_size-th rowid and the next starts right after it.
+    let mut out = Vec::new();
+    let mut lo = i64::MIN;
+    let mut count = 0u64;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        count += 1;
+        if count == chunk_size {
+            out.push((lo, id, count));
+            lo = id.saturating_add(1);
+            count = 0;
+        }
+    }
+    match out.last_mut() {
+        Some(last) if count == 0 => last.1 = i64::MAX,
+        _ => out.push((lo, i64::MAX, count)),
     }
     Ok(out)
 }

@@ -222,7 +222,10 @@ fn expressions_translate() {
     );
     assert_eq!(
         t("lower(email) LIKE '%@x.org'").as_deref(),
-        Some("lower(\"email\") ILIKE '%@x.org'")
+        Some(
+            "translate(\"email\", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz') \
+             ILIKE '%@x.org'"
+        )
     );
     assert_eq!(
         t("deleted_at ISNULL").as_deref(),
@@ -271,6 +274,40 @@ fn expressions_rejected() {
         "(a > 1",
         "json_valid(body)",
         "a -> '$.x'",
+    ] {
+        assert_eq!(translate_expr(s), None, "{s}");
+    }
+}
+
+#[test]
+fn functions_follow_the_table_the_view_translator_uses() {
+    let t = |s: &str| translate_expr(s);
+    // SQLite's lower()/upper() fold A-Z only: written out, immutable.
+    assert_eq!(
+        t("upper(code) = 'X'").as_deref(),
+        Some(
+            "translate(\"code\", 'abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ') = 'X'"
+        )
+    );
+    assert_eq!(
+        t("length(trim(a, 'x')) > 0").as_deref(),
+        Some("length(btrim(\"a\", 'x')) > 0")
+    );
+    assert_eq!(
+        t("substring(a, 2, 3) <> ''").as_deref(),
+        Some("substr(\"a\", 2, 3) <> ''")
+    );
+    for s in [
+        // Another number of arguments than SQLite's own.
+        "lower(a, b) = 'x'",
+        "coalesce(a) > 0",
+        // least()/greatest() skip NULLs where SQLite's min()/max() give NULL.
+        "max(a, b) < 10",
+        // An aggregate, or the current time: no value of one row.
+        "max(a) < 10",
+        "date('now') > d",
+        // SQLite counts a negative start from the end.
+        "substr(a, -2) = 'xy'",
     ] {
         assert_eq!(translate_expr(s), None, "{s}");
     }

@@ -14,9 +14,16 @@
 use crate::config::mapping::Pipeline;
 use crate::pg::ident::{self, quote};
 use crate::pg::types::PgType;
-use crate::sqlite::lexer::{matching_paren, tokenize, Tok, Token};
+use crate::sqlite::sql::functions::Returns;
+use crate::sqlite::sql::lexer::{matching_paren, split_commas, tokenize, Tok, Token};
 use anyhow::{Context, Result};
 use rusqlite::Connection;
+
+mod clauses;
+mod expr;
+mod reads;
+use reads::views_read;
+pub use reads::{refuse_reads_of_skipped, relations_read};
 
 /// A column of a relation a view may read.
 #[derive(Debug, Clone)]
@@ -90,6 +97,16 @@ enum Class {
     Unknown,
 }
 
+impl From<Returns> for Class {
+    fn from(r: Returns) -> Class {
+        match r {
+            Returns::Int => Class::Int,
+            Returns::Text => Class::Text,
+            Returns::Unknown => Class::Unknown,
+        }
+    }
+}
+
 fn class_of(ty: Option<&PgType>) -> Class {
     match ty {
         Some(PgType::SmallInt | PgType::Integer | PgType::BigInt) => Class::Int,
@@ -101,8 +118,6 @@ fn class_of(ty: Option<&PgType>) -> Class {
     }
 }
 
-const LOWER: &str = "abcdefghijklmnopqrstuvwxyz";
-const UPPER: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const UTC_NOW: &str = "now() AT TIME ZONE 'UTC'";
 
 /// Words that end or split an expression or are keywords in it.
@@ -615,36 +630,6 @@ fn word_of(t: &Token) -> Option<String> {
     }
 }
 
-/// `(start, end)` of each comma-separated part of `toks[a..b]` at depth 0.
-fn split_commas(toks: &[Token], a: usize, b: usize) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let mut depth = 0i32;
-    let mut s = a;
-    for (k, t) in toks.iter().enumerate().take(b).skip(a) {
-        if t.is_op("(") {
-            depth += 1;
-        } else if t.is_op(")") {
-            depth -= 1;
-        } else if t.is_op(",") && depth == 0 {
-            out.push((s, k));
-            s = k + 1;
-        }
-    }
-    if s < b {
-        out.push((s, b));
-    }
-    out
-}
-
-#[path = "views_clauses.rs"]
-mod clauses;
-#[path = "views_expr.rs"]
-mod expr;
-#[path = "views_reads.rs"]
-mod reads;
-use reads::views_read;
-pub use reads::{refuse_reads_of_skipped, relations_read};
-
 /// The views of the source, in `sqlite_schema` order, each with the column
 /// names SQLite gives it.
 pub fn source_views(conn: &Connection) -> Result<Vec<SourceView>> {
@@ -805,5 +790,4 @@ pub fn propose(conn: &Connection, p: &Pipeline) -> Result<Vec<Proposal>> {
 }
 
 #[cfg(test)]
-#[path = "views_tests.rs"]
 mod tests;

@@ -13,7 +13,7 @@
 //! so a chunk that may have seen the change is never committed.
 
 use crate::error::blocked;
-use crate::sqlite::source;
+use crate::sqlite::read::source;
 use anyhow::{Context, Result};
 use rusqlite::Connection;
 use std::os::unix::fs::MetadataExt;

@@ -5,7 +5,7 @@
 use crate::config::plan::TablePlan;
 use crate::convert::epoch::EpochBands;
 use crate::convert::{ConvertOptions, Converter, EpochUnit};
-use crate::sqlite::introspect::sqlite_quote;
+use crate::sqlite::sql::quote::sqlite_quote;
 use anyhow::{Context, Result};
 use rusqlite::Connection;
 

@@ -2,7 +2,7 @@
 //! do not tell: the expression of each generated column, and each column's
 //! collation (`COLLATE NOCASE`, `RTRIM`, …).
 
-use crate::sqlite::lexer::{matching_paren, tokenize, Tok, Token};
+use crate::sqlite::sql::lexer::{matching_paren, tokenize, Tok, Token};
 
 /// A generated column's expression as written, and whether it is STORED
 /// (else VIRTUAL, SQLite's default).
