@@ -19,14 +19,16 @@
 //! rows. Memory stays flat: rows stream through bounded channels in batches
 //! and only the groups (bounded in number) and their examples are kept.
 
+mod keys;
+
+use super::preflight::{self, GuardedSource};
 use crate::config::mapping::Pipeline;
 use crate::config::plan::{self, TablePlan};
 use crate::convert::cell::Cell;
 use crate::convert::reject::Reject;
 use crate::shutdown::Shutdown;
-use crate::sqlite::read::guard::SourceGuard;
 use crate::sqlite::read::reader;
-use crate::sqlite::read::source;
+use crate::sqlite::read::source::{rowid_name, table_columns};
 use crate::sqlite::read::transform::TableTransform;
 use crate::stages::ddl;
 use crate::ui::out::outln;
@@ -147,37 +149,56 @@ pub async fn check(file: &Path, allow_unmapped: bool, shutdown: &Shutdown) -> Re
     let pipeline = crate::config::load(file)?;
     let mut plans = plan::plan(&pipeline)?;
     let src_path = pipeline.source_path();
-    let guard = SourceGuard::open(&src_path)?;
-    let conn = source::open_checked(&src_path)?;
-    crate::sqlite::read::source::check_source_matches(&conn, &plans, &src_path)?;
-    crate::commands::run::say_epochs(crate::sqlite::schema::epoch::resolve_auto_epochs(
-        &conn, &mut plans,
-    )?);
-    let not_moved =
-        crate::commands::run::not_moved(&conn, &pipeline, allow_unmapped, &src_path, file)?;
+    let source = GuardedSource::open_checked(&src_path)?;
+    let not_moved = preflight::check_mapping(
+        &source.conn,
+        &pipeline,
+        &plans,
+        allow_unmapped,
+        &src_path,
+        file,
+    )?;
+    preflight::resolve_epochs(&source.conn, &mut plans)?;
     let mut tables = Vec::new();
     for t in &plans {
-        let all_cols = source::table_columns(&conn, &t.source)?;
-        let mut tc = check_table(&src_path, &pipeline, t, &all_cols, shutdown).await?;
-        tc.foreign_key_orphans = foreign_key_orphans(&conn, t, &plans)?;
-        tables.push(tc);
+        let all_cols = table_columns(&source.conn, &t.source)?;
+        let mut table = check_table(&src_path, &pipeline, t, &all_cols, shutdown).await?;
+        table.foreign_key_orphans = foreign_key_orphans(&source.conn, t, &plans)?;
+        tables.push(table);
     }
-    let rows_read = tables.iter().map(|t| t.rows_read).sum();
-    let rows_rejected = tables.iter().map(|t| t.rows_rejected).sum();
-    let keys_ok = tables.iter().all(|t| {
-        t.key_problems.is_empty() && !t.foreign_key_orphans.iter().any(FkOrphans::unacknowledged)
-    });
-    guard.check("What check counted may not hold for the file as it is now")?;
-    Ok(CheckReport {
-        ok: rows_rejected == 0 && keys_ok,
-        pipeline: file.display().to_string(),
-        source: src_path.display().to_string(),
-        reject_limit: pipeline.defaults.reject_limit,
-        rows_read,
-        rows_rejected,
-        tables,
-        not_moved,
-    })
+    source
+        .guard
+        .check("What check counted may not hold for the file as it is now")?;
+    Ok(CheckReport::new(
+        file, &src_path, &pipeline, tables, not_moved,
+    ))
+}
+
+impl CheckReport {
+    fn new(
+        file: &Path,
+        src_path: &Path,
+        pipeline: &Pipeline,
+        tables: Vec<TableCheck>,
+        not_moved: Vec<String>,
+    ) -> CheckReport {
+        let rows_read = tables.iter().map(|t| t.rows_read).sum();
+        let rows_rejected = tables.iter().map(|t| t.rows_rejected).sum();
+        let keys_ok = tables.iter().all(|t| {
+            t.key_problems.is_empty()
+                && !t.foreign_key_orphans.iter().any(FkOrphans::unacknowledged)
+        });
+        CheckReport {
+            ok: rows_rejected == 0 && keys_ok,
+            pipeline: file.display().to_string(),
+            source: src_path.display().to_string(),
+            reject_limit: pipeline.defaults.reject_limit,
+            rows_read,
+            rows_rejected,
+            tables,
+            not_moved,
+        }
+    }
 }
 
 async fn check_table(
@@ -189,7 +210,7 @@ async fn check_table(
 ) -> Result<TableCheck> {
     let started = Instant::now();
     tracing::info!("checking table {} → {}", t.source, t.qualified());
-    let rowid = crate::sqlite::read::source::rowid_name(t, all_cols);
+    let rowid = rowid_name(t, all_cols);
     let sql = reader::select_sql(t, rowid);
     let transform = TableTransform::new(t);
     // The column types as `prepare` creates them; each row is converted
@@ -362,104 +383,125 @@ pub fn print(r: &CheckReport) {
         r.source
     );
     for t in &r.tables {
-        outln!();
-        outln!("table {} → {}", t.source_table, t.target_table);
-        outln!("  rows read          {:>12}", t.rows_read);
-        outln!("  would load         {:>12}", t.rows_ok);
-        outln!("  would be rejected  {:>12}", t.rows_rejected);
-        if t.rows_rejected > 0 {
-            if t.exceeds_reject_limit {
-                outln!(
-                    "  run would FAIL this table: {} rejected rows exceed {} = {}",
-                    t.rows_rejected,
-                    if t.reject_limit == r.reject_limit {
-                        "defaults.reject_limit".to_string()
-                    } else {
-                        format!(
-                            "{}.{}.reject_limit",
-                            if t.from_view { "views" } else { "tables" },
-                            t.source_table
-                        )
-                    },
-                    t.reject_limit
-                );
-            }
-            outln!("  reject reasons (most frequent first):");
-            for g in &t.reject_groups {
-                outln!(
-                    "    {:>8} × column {} [{}]: {}",
-                    g.count,
-                    g.column,
-                    g.rule,
-                    g.reason
-                );
-                for e in &g.examples {
-                    outln!(
-                        "             e.g. {}: {} ({}) — {}",
-                        e.row,
-                        e.value,
-                        e.storage_class,
-                        e.reason
-                    );
-                }
-            }
-        }
-        for k in &t.key_problems {
-            outln!(
-                "  finalize would FAIL: {} — {} row(s) with {}",
-                k.key,
-                k.count,
-                if k.kind == "null" {
-                    "a NULL in a key column (a PostgreSQL primary key allows none; make it a unique index)"
-                } else if k.kind == "duplicate once case is folded" {
-                    "a value another row holds in another case: the key compares without regard to \
-                     case (SQLite's COLLATE NOCASE, as citext or lower()), which folds all of Unicode \
-                     where NOCASE folds only A-Z; change one of them in the source, or make the key \
-                     case-sensitive (type text, or the index on the column itself)"
-                } else {
-                    "a value already taken by another row"
-                }
-            );
-            for e in &k.examples {
-                outln!("             e.g. {e}");
-            }
-        }
-        for d in &t.default_problems {
-            outln!("  prepare would drop a default: {d}");
-        }
-        for o in &t.foreign_key_orphans {
-            let key = format!(
-                "foreign key {} ({}) → {}: {} orphan row(s) (no parent row)",
-                o.key,
-                o.columns.join(", "),
-                o.references,
-                o.orphans
-            );
-            if o.unacknowledged() {
-                outln!(
-                    "  run would exit 3: {key}, {} acknowledged; every row loads and the key stays NOT VALID; \
-                     set `orphans = {}` in its [[tables.{}.foreign_keys]] entry to accept them",
-                    o.acknowledged,
-                    o.orphans,
-                    t.source_table
-                );
-            } else {
-                outln!(
-                    "  {key}, acknowledged (orphans = {}): run loads them and leaves the key NOT VALID",
-                    o.acknowledged
-                );
-            }
-        }
-        outln!("  DDL run would execute (CREATE TABLE in prepare; keys, CHECKs, indexes and foreign keys in finalize, after the data):");
-        for stmt in &t.ddl {
-            for line in stmt.lines() {
-                outln!("    {line}");
-            }
-            outln!("    ;");
-        }
+        print_table(r, t);
     }
     outln!();
-    crate::commands::run::print_not_moved(&r.not_moved);
+    preflight::print_not_moved(&r.not_moved);
+    print_totals(r);
+}
+
+fn print_table(r: &CheckReport, t: &TableCheck) {
+    outln!();
+    outln!("table {} → {}", t.source_table, t.target_table);
+    outln!("  rows read          {:>12}", t.rows_read);
+    outln!("  would load         {:>12}", t.rows_ok);
+    outln!("  would be rejected  {:>12}", t.rows_rejected);
+    if t.rows_rejected > 0 {
+        print_rejects(r, t);
+    }
+    for k in &t.key_problems {
+        print_key_problem(k);
+    }
+    for d in &t.default_problems {
+        outln!("  prepare would drop a default: {d}");
+    }
+    for o in &t.foreign_key_orphans {
+        print_orphans(t, o);
+    }
+    outln!("  DDL run would execute (CREATE TABLE in prepare; keys, CHECKs, indexes and foreign keys in finalize, after the data):");
+    for stmt in &t.ddl {
+        for line in stmt.lines() {
+            outln!("    {line}");
+        }
+        outln!("    ;");
+    }
+}
+
+fn print_rejects(r: &CheckReport, t: &TableCheck) {
+    if t.exceeds_reject_limit {
+        outln!(
+            "  run would FAIL this table: {} rejected rows exceed {} = {}",
+            t.rows_rejected,
+            if t.reject_limit == r.reject_limit {
+                "defaults.reject_limit".to_string()
+            } else {
+                format!(
+                    "{}.{}.reject_limit",
+                    if t.from_view { "views" } else { "tables" },
+                    t.source_table
+                )
+            },
+            t.reject_limit
+        );
+    }
+    outln!("  reject reasons (most frequent first):");
+    for g in &t.reject_groups {
+        outln!(
+            "    {:>8} × column {} [{}]: {}",
+            g.count,
+            g.column,
+            g.rule,
+            g.reason
+        );
+        for e in &g.examples {
+            outln!(
+                "             e.g. {}: {} ({}) — {}",
+                e.row,
+                e.value,
+                e.storage_class,
+                e.reason
+            );
+        }
+    }
+}
+
+fn print_key_problem(k: &KeyProblem) {
+    outln!(
+        "  finalize would FAIL: {} — {} row(s) with {}",
+        k.key,
+        k.count,
+        if k.kind == "null" {
+            "a NULL in a key column (a PostgreSQL primary key allows none; make it a unique index)"
+        } else if k.kind == "duplicate once case is folded" {
+            "a value another row holds in another case: the key compares without regard to \
+             case (SQLite's COLLATE NOCASE, as citext or lower()), which folds all of Unicode \
+             where NOCASE folds only A-Z; change one of them in the source, or make the key \
+             case-sensitive (type text, or the index on the column itself)"
+        } else {
+            "a value already taken by another row"
+        }
+    );
+    for e in &k.examples {
+        outln!("             e.g. {e}");
+    }
+}
+
+fn print_orphans(t: &TableCheck, o: &FkOrphans) {
+    let key = format!(
+        "foreign key {} ({}) → {}: {} orphan row(s) (no parent row)",
+        o.key,
+        o.columns.join(", "),
+        o.references,
+        o.orphans
+    );
+    if o.unacknowledged() {
+        outln!(
+            "  run would exit 3: {key}, {} acknowledged; every row loads and the key stays NOT VALID; \
+             set `orphans = {}` in its [[tables.{}.foreign_keys]] entry to accept them",
+            o.acknowledged,
+            o.orphans,
+            t.source_table
+        );
+    } else {
+        outln!(
+            "  {key}, acknowledged (orphans = {}): run loads them and leaves the key NOT VALID",
+            o.acknowledged
+        );
+    }
+}
+
+/// The verdict over all tables, and what check cannot see.
+fn print_totals(r: &CheckReport) {
     let n_tables = r.tables.iter().filter(|t| t.rows_rejected > 0).count();
     let n_keys: usize = r.tables.iter().map(|t| t.key_problems.len()).sum();
     if n_keys > 0 {
@@ -603,77 +645,5 @@ fn foreign_key_orphans(
     Ok(out)
 }
 
-/// Keys over the converted values: what `finalize` would find.
-#[path = "check_keys.rs"]
-mod keys;
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn index_columns_are_read_as_init_writes_them() {
-        let got = |c: &str| keys::index_column(c);
-        assert_eq!(got("email"), Some(("email".into(), false)));
-        assert_eq!(got("Full Name"), Some(("Full Name".into(), false)));
-        assert_eq!(got("(\"code\") DESC"), Some(("code".into(), false)));
-        assert_eq!(got("(lower(\"code\"))"), Some(("code".into(), true)));
-        assert_eq!(
-            got("(lower(\"co\"\"de\")) DESC"),
-            Some(("co\"de".into(), true))
-        );
-        assert_eq!(got("(lower(code))"), Some(("code".into(), true)));
-        assert_eq!(got("(a + b)"), None);
-        assert_eq!(got("(lower(a || b))"), None);
-    }
-
-    fn rej(raw: Cell, reason: &str) -> Reject {
-        Reject {
-            row_key: "rowid 1".into(),
-            column: "c".into(),
-            raw,
-            rule: "r".into(),
-            reason: reason.into(),
-        }
-    }
-
-    #[test]
-    fn pattern_drops_the_value() {
-        assert_eq!(
-            reason_pattern(&rej(
-                Cell::Text(b"abc".to_vec()),
-                "text `abc` is not a valid integer"
-            )),
-            "text `…` is not a valid integer"
-        );
-        assert_eq!(
-            reason_pattern(&rej(
-                Cell::Integer(5),
-                "integer 5 is not a boolean (only 0 and 1 are)"
-            )),
-            "integer … is not a boolean (only 0 and 1 are)"
-        );
-        assert_eq!(
-            reason_pattern(&rej(Cell::Real(0.5), "real 0.5 is not an integer")),
-            "real … is not an integer"
-        );
-    }
-
-    #[test]
-    fn groups_count_and_keep_few_examples() {
-        let mut g = Groups::default();
-        for v in ["a", "b", "c"] {
-            g.add(&rej(
-                Cell::Text(v.as_bytes().to_vec()),
-                &format!("text `{v}` is not a valid integer"),
-            ));
-        }
-        g.add(&rej(Cell::Null, "NULL in a NOT NULL column"));
-        assert_eq!(g.total, 4);
-        let v = g.into_sorted();
-        assert_eq!(v.len(), 2);
-        assert_eq!(v[0].count, 3);
-        assert_eq!(v[0].examples.len(), EXAMPLES_PER_GROUP);
-        assert_eq!(v[1].reason, "NULL in a NOT NULL column");
-    }
-}
+mod tests;
