@@ -8,6 +8,7 @@
 //! phases share); the stages end in one `RunEnd`, which `record` turns into
 //! the run's status and the command's answer.
 
+use super::preflight::{not_moved, print_not_moved, say_epochs, with_lock_holders};
 use crate::config::mapping::IfNotEmpty;
 use crate::config::plan::TablePlan;
 use crate::error::{self, ExitClass, Failure};
@@ -75,18 +76,6 @@ fn select<'a>(plans: &'a [TablePlan], tables: &[String]) -> Vec<&'a TablePlan> {
         .iter()
         .filter(|t| tables.is_empty() || tables.contains(&t.source))
         .collect()
-}
-
-/// What `epoch = "auto"` decided per column: a warning where the column's
-/// numbers do not all agree with the unit.
-pub fn say_epochs(decisions: Vec<crate::sqlite::schema::epoch::EpochDecision>) {
-    for d in decisions {
-        if d.mixed {
-            tracing::warn!("{}", d.said);
-        } else {
-            tracing::info!("{}", d.said);
-        }
-    }
 }
 
 fn mapping_hash(file: &Path) -> Result<String> {
@@ -592,49 +581,11 @@ impl RunEnd {
     }
 }
 
-/// What the source holds that a run will not move, one sentence each;
-/// refuses (exit 2) what the mapping does not mention unless
-/// `allow_unmapped`. Shared with `check`.
-pub fn not_moved(
-    conn: &rusqlite::Connection,
-    pipeline: &crate::config::mapping::Pipeline,
-    allow_unmapped: bool,
-    src_path: &Path,
-    file: &Path,
-) -> Result<Vec<String>> {
-    let found = source::unmapped(conn, pipeline)?;
-    source::refuse_unmapped(&found, allow_unmapped, src_path, file)?;
-    crate::sqlite::sql::views::refuse_reads_of_skipped(pipeline)?;
-    let mut out: Vec<String> = found
-        .iter()
-        .map(|u| format!("{}: not in the mapping (--allow-unmapped)", u.shown()))
-        .collect();
-    out.extend(crate::sqlite::schema::not_moved::not_moved(conn, pipeline)?);
-    for w in &out {
-        tracing::warn!("{w}");
-    }
-    Ok(out)
-}
-
 /// How a run that stopped with this class is recorded.
 fn status_for(class: ExitClass) -> Status {
     match class {
         ExitClass::Interrupted | ExitClass::Terminated => Status::Interrupted,
         _ => Status::Failed,
-    }
-}
-
-/// A lock wait that timed out, with the sessions holding locks on the
-/// run's tables now (pid, application, state, query).
-pub async fn with_lock_holders(
-    target: &crate::pg::connect::Target,
-    e: anyhow::Error,
-    tables: &[&TablePlan],
-) -> anyhow::Error {
-    let relations: Vec<String> = tables.iter().map(|t| t.qualified()).collect();
-    match crate::pg::connect::lock_holders(target, &e, &relations).await {
-        Some(holders) => e.context(format!("a lock wait timed out:\n{holders}")),
-        None => e,
     }
 }
 
@@ -766,17 +717,6 @@ async fn stages_in_order(
         }
     }
     Ok(RunEnd::Completed { tables })
-}
-
-/// The summary's list of what was not moved (nothing when empty).
-pub fn print_not_moved(not_moved: &[String]) {
-    if not_moved.is_empty() {
-        return;
-    }
-    outln!("not moved ({}):", not_moved.len());
-    for w in not_moved {
-        outln!("  - {w}");
-    }
 }
 
 pub fn print_summary(tables: &[TableSummary]) {

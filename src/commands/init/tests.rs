@@ -191,7 +191,7 @@ fn render_parses_back_to_the_same_tables() {
     }
     assert!(text.starts_with("# sqlite2pg mapping file"), "{text}");
     // Triggers are named with their SQL, as not moved (views are
-    // translated by `run_init` into `[views]`: tests/views.rs).
+    // translated by `run_init` into `[views]`: tests/e2e/views.rs).
     assert!(!text.contains("view `open_orders`"), "{text}");
     assert!(
         text.contains(

@@ -134,7 +134,7 @@ mod tests {
         let path = dir.path().join("s.db");
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch("CREATE TABLE t (x)").unwrap();
-        // The mtime of the failure seen in tests/crash.rs.
+        // The mtime of the failure seen in tests/e2e/crash.rs.
         let mtime = std::time::UNIX_EPOCH + std::time::Duration::new(1_795_261_899, 833_902_100);
         std::fs::File::options()
             .write(true)
