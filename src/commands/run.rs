@@ -8,7 +8,7 @@
 //! phases share); the stages end in one `RunEnd`, which `record` turns into
 //! the run's status and the command's answer.
 
-use super::preflight::{not_moved, print_not_moved, say_epochs, with_lock_holders};
+use super::preflight::{self, print_not_moved, say_epochs, with_lock_holders, GuardedSource};
 use crate::config::mapping::IfNotEmpty;
 use crate::config::plan::TablePlan;
 use crate::error::{self, ExitClass, Failure};
@@ -190,12 +190,11 @@ impl<'a> RunSession<'a> {
     /// refused, when the mapping does not mention it).
     fn preflight_source(&self) -> Result<Source> {
         let path = self.ctx.pipeline.source_path();
-        let conn = source::open_readonly(&path)?;
-        let guard = SourceGuard::open(&path)?;
-        source::check_source_matches(&conn, &self.ctx.plans, &path)?;
-        let not_moved = not_moved(
+        let GuardedSource { guard, conn } = GuardedSource::open(&path)?;
+        let not_moved = preflight::check_mapping(
             &conn,
             &self.ctx.pipeline,
+            &self.ctx.plans,
             self.opts.allow_unmapped,
             &path,
             self.file,
@@ -231,8 +230,7 @@ impl<'a> RunSession<'a> {
         };
         let before = fingerprint::compute(&source.conn, &source.path)?;
         let copy = source::snapshot_copy(&source.conn, &source.path, dir)?;
-        let conn = source::open_readonly(&copy.path)?;
-        let guard = SourceGuard::open(&copy.path)?;
+        let GuardedSource { guard, conn } = GuardedSource::open(&copy.path)?;
         self.ctx.pipeline.source.path = copy.path.clone();
         Ok(Source {
             path: copy.path.clone(),
