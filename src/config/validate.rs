@@ -3,7 +3,8 @@
 //! PostgreSQL and do not collide. Every problem is reported, not just the
 //! first; `Pipeline::parse` then gives each its line.
 
-use super::mapping::{fk_action, key_seg, MappingIssue, OnNull, Pipeline, Utf8Policy, ViewAction};
+use super::issue::MappingIssue;
+use super::mapping::{fk_action, key_seg, OnNull, Pipeline, Utf8Policy, ViewAction};
 use super::plan::{convert_options, null_default_value};
 use crate::convert::Converter;
 use crate::pg::types::PgType;
