@@ -258,45 +258,49 @@ impl Pipeline {
     }
 }
 
-fn check_defaults(d: &Defaults, issues: &mut Issues) {
-    if d.chunk_size == 0 {
+fn check_defaults(defaults: &Defaults, issues: &mut Issues) {
+    if defaults.chunk_size == 0 {
         issues.push("defaults.chunk_size", "must be at least 1");
     }
-    if d.batch_size == 0 {
+    if defaults.batch_size == 0 {
         issues.push("defaults.batch_size", "must be at least 1");
     }
-    if d.workers == 0 || d.workers > 64 {
+    if defaults.workers == 0 || defaults.workers > 64 {
         issues.push("defaults.workers", "must be between 1 and 64");
     }
-    if !duration_ok(&d.lock_timeout) {
+    if !duration_ok(&defaults.lock_timeout) {
         issues.push(
             "defaults.lock_timeout",
             format!(
                 "`{}` is not a duration: a whole number with ms, s, min or h (e.g. `60s`, `500ms`); `0` waits forever",
-                d.lock_timeout
+                defaults.lock_timeout
             ),
         );
     }
-    if memory_kb(&d.maintenance_work_mem).is_none() {
+    if memory_kb(&defaults.maintenance_work_mem).is_none() {
         issues.push(
             "defaults.maintenance_work_mem",
             format!(
                 "`{}` is not a memory size PostgreSQL accepts here: a whole number with kB, MB, GB or TB, \
                  from 1MB to 2147483647kB (e.g. `512MB`, `2GB`)",
-                d.maintenance_work_mem
+                defaults.maintenance_work_mem
             ),
         );
     }
     // The resolver `plan` uses; with no column it fails only on
     // `defaults.timezone` ("unknown time zone `…`").
-    if let Err(e) = convert_options(d, None) {
+    if let Err(e) = convert_options(defaults, None) {
         issues.push(
             "defaults.timezone",
             format!("{e} (use an IANA name such as `UTC` or `Europe/Berlin`)"),
         );
     }
-    let true_words: HashSet<_> = d.true_values.iter().map(|s| s.to_lowercase()).collect();
-    for f in &d.false_values {
+    let true_words: HashSet<_> = defaults
+        .true_values
+        .iter()
+        .map(|s| s.to_lowercase())
+        .collect();
+    for f in &defaults.false_values {
         if true_words.contains(&f.to_lowercase()) {
             issues.push(
                 "defaults.false_values",

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 /// casts to date/time types, no `||` with a non-text column: those are
 /// not immutable in PostgreSQL).
 pub(super) fn generated_def(
-    tn: &TableNames,
+    table_names: &TableNames,
     t: &SourceTable,
     c: &SourceColumn,
     ty: &PgType,
@@ -42,7 +42,7 @@ pub(super) fn generated_def(
             unknown.get_or_insert_with(|| format!("it uses generated column `{}`", sc.name));
             None
         }
-        Some(sc) => match tn.col(&sc.name) {
+        Some(sc) => match table_names.col(&sc.name) {
             Some(ci) if ci.include => {
                 uses.push(ci.target.clone());
                 Some(ci.target.clone())
@@ -61,7 +61,8 @@ pub(super) fn generated_def(
         );
     };
     let col_ty = |name: &str| {
-        tn.cols
+        table_names
+            .cols
             .iter()
             .find(|(_, ci)| ci.target == name)
             .map(|(_, ci)| ci.ty.clone())
@@ -156,7 +157,7 @@ pub(super) fn citext_to_children(
 
 /// Warn about indexes whose collation PostgreSQL will not reproduce (a
 /// NOCASE column that became citext keeps it).
-pub(super) fn nocase_warnings(t: &SourceTable, tn: &TableNames) -> Vec<String> {
+pub(super) fn nocase_warnings(t: &SourceTable, table_names: &TableNames) -> Vec<String> {
     let mut out = Vec::new();
     for ix in &t.indexes {
         for p in &ix.columns {
@@ -166,7 +167,7 @@ pub(super) fn nocase_warnings(t: &SourceTable, tn: &TableNames) -> Vec<String> {
                 ..
             } = p
             {
-                let ty = tn.col(name).map(|c| &c.ty);
+                let ty = table_names.col(name).map(|c| &c.ty);
                 let nocase = coll.eq_ignore_ascii_case("nocase");
                 if nocase && ty == Some(&PgType::Citext) {
                     continue;

@@ -34,26 +34,26 @@ pub(super) struct TableMapBuilder<'a> {
 impl TableMapBuilder<'_> {
     pub(super) fn build(mut self) -> TableMap {
         let (t, names) = (self.table, self.names);
-        let own = &names[&t.name];
+        let table_names = &names[&t.name];
         let mut map = TableMap {
-            target: (own.target != t.name).then(|| own.target.clone()),
+            target: (table_names.target != t.name).then(|| table_names.target.clone()),
             include: true,
             without_rowid: t.without_rowid,
             ..Default::default()
         };
         for c in t.columns.iter().filter(|c| c.hidden != 1) {
-            let column = self.column_map(own, c);
+            let column = self.column_map(table_names, c);
             map.columns.insert(c.name.clone(), column);
         }
         map.primary_key = t
             .primary_key
             .iter()
-            .filter_map(|p| own.col(p).map(|c| c.target.clone()))
+            .filter_map(|p| table_names.col(p).map(|c| c.target.clone()))
             .collect();
-        self.primary_key_with_nulls(own, &mut map);
-        self.index_maps(own, &mut map);
-        self.foreign_key_maps(own, &mut map);
-        self.check_maps(own, &mut map);
+        self.primary_key_with_nulls(table_names, &mut map);
+        self.index_maps(table_names, &mut map);
+        self.foreign_key_maps(table_names, &mut map);
+        self.check_maps(table_names, &mut map);
         if !map.columns.values().any(|c| c.include) {
             map.include = false;
             self.warnings.push(format!(
@@ -66,10 +66,10 @@ impl TableMapBuilder<'_> {
 
     /// The indexes that translate, and a warning for each collation they
     /// do not keep.
-    fn index_maps(&mut self, own: &TableNames, map: &mut TableMap) {
+    fn index_maps(&mut self, table_names: &TableNames, map: &mut TableMap) {
         let t = self.table;
         for ix in &t.indexes {
-            match index_def(own, ix, self.taken) {
+            match index_def(table_names, ix, self.taken) {
                 Ok(def) => map.indexes.push(def),
                 Err(why) => self.warnings.push(format!(
                     "index `{}` on `{}` not carried over: {why}",
@@ -77,13 +77,13 @@ impl TableMapBuilder<'_> {
                 )),
             }
         }
-        self.warnings.extend(nocase_warnings(t, own));
+        self.warnings.extend(nocase_warnings(t, table_names));
     }
 
-    fn foreign_key_maps(&mut self, own: &TableNames, map: &mut TableMap) {
+    fn foreign_key_maps(&mut self, table_names: &TableNames, map: &mut TableMap) {
         let t = self.table;
         for fk in &t.foreign_keys {
-            match self.foreign_key_map(own, fk) {
+            match self.foreign_key_map(table_names, fk) {
                 Ok(def) => map.foreign_keys.push(def),
                 Err(why) => self.warnings.push(format!(
                     "foreign key ({}) of `{}` → `{}` not carried over: {why}",
@@ -97,11 +97,16 @@ impl TableMapBuilder<'_> {
 
     /// The CHECKs, `length()`/`typeof()` adapted to the types chosen, then
     /// translated; those the target type implies are left out.
-    fn check_maps(&mut self, own: &TableNames, map: &mut TableMap) {
+    fn check_maps(&mut self, table_names: &TableNames, map: &mut TableMap) {
         let t = self.table;
         for chk in &t.checks {
-            let ty_of = |n: &str| own.col(n).filter(|c| c.include).map(|c| c.ty.clone());
-            match check_def(own, &adapt_check(chk, &ty_of)) {
+            let ty_of = |n: &str| {
+                table_names
+                    .col(n)
+                    .filter(|c| c.include)
+                    .map(|c| c.ty.clone())
+            };
+            match check_def(table_names, &adapt_check(chk, &ty_of)) {
                 Ok(Some(c)) => map.checks.push(c),
                 Ok(None) => {}
                 Err(why) => self.warnings.push(format!(
@@ -112,8 +117,8 @@ impl TableMapBuilder<'_> {
         }
     }
 
-    fn column_map(&mut self, own: &TableNames, c: &SourceColumn) -> ColumnMap {
-        let info = own.col(&c.name).expect("column info");
+    fn column_map(&mut self, table_names: &TableNames, c: &SourceColumn) -> ColumnMap {
+        let info = table_names.col(&c.name).expect("column info");
         let mut map = ColumnMap {
             target: (info.target != c.name).then(|| info.target.clone()),
             pg_type: info.ty.to_string(),
@@ -122,7 +127,7 @@ impl TableMapBuilder<'_> {
             ..Default::default()
         };
         if c.hidden >= 2 {
-            map.generated = self.generated(own, c, &info.ty);
+            map.generated = self.generated(table_names, c, &info.ty);
         }
         if self.is_identity(c) && info.ty.is_integer() {
             map.identity = true;
@@ -141,7 +146,12 @@ impl TableMapBuilder<'_> {
 
     /// A SQLite generated column: PostgreSQL's `GENERATED ALWAYS AS (…)
     /// STORED` when its expression translates, else its values copied.
-    fn generated(&mut self, own: &TableNames, c: &SourceColumn, ty: &PgType) -> Option<String> {
+    fn generated(
+        &mut self,
+        table_names: &TableNames,
+        c: &SourceColumn,
+        ty: &PgType,
+    ) -> Option<String> {
         let t = self.table;
         let kind = if c.hidden == 3 { "STORED" } else { "VIRTUAL" };
         let expr = c
@@ -154,7 +164,7 @@ impl TableMapBuilder<'_> {
                 )
             })
             .unwrap_or_default();
-        match generated_def(own, t, c, ty) {
+        match generated_def(table_names, t, c, ty) {
             Ok(pg) => {
                 let case = if pg.contains("lower(") || pg.contains("upper(") {
                     " (PostgreSQL's lower/upper fold all of Unicode, SQLite's only A-Z: verify names a table where that changes a value)"
@@ -239,7 +249,7 @@ impl TableMapBuilder<'_> {
     /// SQLite allows NULLs in a declared PRIMARY KEY (outside rowid
     /// aliases and WITHOUT ROWID); PostgreSQL does not. Every row is kept:
     /// the key becomes a UNIQUE index, which allows NULLs.
-    fn primary_key_with_nulls(&mut self, own: &TableNames, map: &mut TableMap) {
+    fn primary_key_with_nulls(&mut self, table_names: &TableNames, map: &mut TableMap) {
         let t = self.table;
         let pk_nulls: Vec<(&String, u64)> = t
             .primary_key
@@ -252,7 +262,7 @@ impl TableMapBuilder<'_> {
         if pk_nulls.is_empty() || map.primary_key.is_empty() {
             return;
         }
-        let mut parts: Vec<&str> = vec![own.target.as_str()];
+        let mut parts: Vec<&str> = vec![table_names.target.as_str()];
         parts.extend(map.primary_key.iter().map(String::as_str));
         parts.push("key");
         let name = ident::derived(&parts, self.taken);
@@ -278,7 +288,7 @@ impl TableMapBuilder<'_> {
     /// parent's primary key or a unique index; else why not.
     fn foreign_key_map(
         &mut self,
-        own: &TableNames,
+        table_names: &TableNames,
         fk: &SourceForeignKey,
     ) -> Result<ForeignKeyDef, String> {
         let (schema, names) = (self.schema, self.names);
@@ -293,7 +303,13 @@ impl TableMapBuilder<'_> {
         if ref_cols.is_empty() || ref_cols.len() != fk.columns.len() {
             return Err(format!("`{}` has no primary key to reference", parent.name));
         }
-        let (cols, pcols) = key_columns(own, &names[&parent.name], &parent.name, fk, &ref_cols)?;
+        let (cols, pcols) = key_columns(
+            table_names,
+            &names[&parent.name],
+            &parent.name,
+            fk,
+            &ref_cols,
+        )?;
         if !is_unique_key(parent, &ref_cols) {
             return Err(format!(
                 "({}) is neither the primary key nor a unique index of `{}` (PostgreSQL requires one)",
@@ -305,7 +321,7 @@ impl TableMapBuilder<'_> {
             let a = a.trim().to_ascii_lowercase();
             (a != "no action" && !a.is_empty()).then_some(a)
         };
-        let mut parts: Vec<&str> = vec![own.target.as_str()];
+        let mut parts: Vec<&str> = vec![table_names.target.as_str()];
         parts.extend(cols.iter().map(String::as_str));
         parts.push("fkey");
         Ok(ForeignKeyDef {
@@ -331,7 +347,7 @@ impl TableMapBuilder<'_> {
 /// reference, pair by pair; the last pair's problem when a pair cannot be
 /// compared in PostgreSQL.
 fn key_columns(
-    own: &TableNames,
+    table_names: &TableNames,
     parent_names: &TableNames,
     parent: &str,
     fk: &SourceForeignKey,
@@ -341,7 +357,7 @@ fn key_columns(
     let mut pcols = Vec::new();
     let mut problem = None;
     for (c, p) in fk.columns.iter().zip(ref_cols) {
-        let ci = own.col(c).filter(|x| x.include);
+        let ci = table_names.col(c).filter(|x| x.include);
         let pi = parent_names.col(p).filter(|x| x.include);
         match (ci, pi) {
             (Some(ci), Some(pi)) => {
@@ -388,11 +404,11 @@ fn is_unique_key(t: &SourceTable, cols: &[String]) -> bool {
     })
 }
 
-/// Translate an expression of table `tn` to PostgreSQL over target names,
+/// Translate an expression of a table to PostgreSQL over its target names,
 /// refusing column uses whose meaning depends on SQLite's storage.
-fn expr(tn: &TableNames, sql: &str) -> Result<String, String> {
+fn expr(table_names: &TableNames, sql: &str) -> Result<String, String> {
     let mut unknown = None;
-    let mut resolve = |n: &str| match tn.col(n) {
+    let mut resolve = |n: &str| match table_names.col(n) {
         Some(c) if c.include => Some(c.target.clone()),
         _ => {
             unknown.get_or_insert_with(|| n.to_string());
@@ -406,7 +422,7 @@ fn expr(tn: &TableNames, sql: &str) -> Result<String, String> {
         });
     };
     for u in &uses {
-        let ty = tn
+        let ty = table_names
             .cols
             .iter()
             .find(|(_, c)| c.target == u.name)
@@ -441,10 +457,10 @@ fn expr(tn: &TableNames, sql: &str) -> Result<String, String> {
 
 /// A CHECK for the target, `Ok(None)` when the target type already implies
 /// it (`flag IN (0, 1)` on a boolean column, `json_valid(doc)` on jsonb).
-fn check_def(tn: &TableNames, chk: &str) -> Result<Option<String>, String> {
+fn check_def(table_names: &TableNames, chk: &str) -> Result<Option<String>, String> {
     if let Ok(toks) = tokenize(chk) {
         let col = toks.first().and_then(|t| match &t.tok {
-            Tok::Word(n) | Tok::Quoted { name: n, .. } => tn.col(n),
+            Tok::Word(n) | Tok::Quoted { name: n, .. } => table_names.col(n),
             _ => None,
         });
         let shape: Vec<String> = toks
@@ -471,7 +487,7 @@ fn check_def(tn: &TableNames, chk: &str) -> Result<Option<String>, String> {
                 || (toks.len() == 6 && toks[4].is_op("=") && toks[5].tok == Tok::Num("1".into())))
         {
             let col = match &toks[2].tok {
-                Tok::Word(n) | Tok::Quoted { name: n, .. } => tn.col(n),
+                Tok::Word(n) | Tok::Quoted { name: n, .. } => table_names.col(n),
                 _ => None,
             };
             if col.is_some_and(|c| matches!(c.ty, PgType::Jsonb | PgType::Json)) {
@@ -479,11 +495,11 @@ fn check_def(tn: &TableNames, chk: &str) -> Result<Option<String>, String> {
             }
         }
     }
-    expr(tn, chk).map(Some)
+    expr(table_names, chk).map(Some)
 }
 
 fn index_def(
-    tn: &TableNames,
+    table_names: &TableNames,
     ix: &SourceIndex,
     taken: &mut HashSet<String>,
 ) -> Result<IndexDef, String> {
@@ -495,7 +511,7 @@ fn index_def(
                 desc,
                 collation,
             } => {
-                let c = tn
+                let c = table_names
                     .col(name)
                     .filter(|c| c.include)
                     .ok_or_else(|| format!("column `{name}` is not moved"))?;
@@ -510,7 +526,8 @@ fn index_def(
                 );
             }
             IndexPart::Expression { sql, desc } => {
-                let e = expr(tn, sql).map_err(|why| format!("expression `{sql}` {why}"))?;
+                let e =
+                    expr(table_names, sql).map_err(|why| format!("expression `{sql}` {why}"))?;
                 columns.push(format!("({e}){}", if *desc { " DESC" } else { "" }));
             }
         }
@@ -519,7 +536,7 @@ fn index_def(
         return Err("no indexed columns found".into());
     }
     let predicate = match &ix.partial_where {
-        Some(w) => Some(expr(tn, w).map_err(|why| format!("WHERE `{w}` {why}"))?),
+        Some(w) => Some(expr(table_names, w).map_err(|why| format!("WHERE `{w}` {why}"))?),
         None => None,
     };
     let name = if ix.origin == "c" && ix.name.len() <= ident::MAX_IDENT_BYTES {
@@ -528,10 +545,15 @@ fn index_def(
         ident::fit(&ix.name, taken)
     } else {
         // UNIQUE constraint: PostgreSQL's naming, `<table>_<cols>_key`.
-        let mut parts: Vec<String> = vec![tn.target.clone()];
+        let mut parts: Vec<String> = vec![table_names.target.clone()];
         for p in &ix.columns {
             if let IndexPart::Column { name, .. } = p {
-                parts.push(tn.col(name).map(|c| c.target.clone()).unwrap_or_default());
+                parts.push(
+                    table_names
+                        .col(name)
+                        .map(|c| c.target.clone())
+                        .unwrap_or_default(),
+                );
             }
         }
         parts.push("key".into());
