@@ -45,13 +45,7 @@ pub(super) fn fit_names(
     keep_declared: bool,
     warnings: &mut Vec<String>,
 ) -> (HashMap<String, TableNames>, HashSet<String>) {
-    // Names that fit are kept, so a shortened one must avoid them all.
-    let mut taken: HashSet<String> = schema
-        .tables
-        .iter()
-        .filter(|t| fits(&t.name))
-        .map(|t| t.name.clone())
-        .collect();
+    let mut taken = kept(schema.tables.iter().map(|t| &t.name));
     let mut names = HashMap::new();
     for t in &schema.tables {
         let target = fit_table_name(t, &mut taken, warnings);
@@ -63,6 +57,12 @@ pub(super) fn fit_names(
 
 fn fits(name: &str) -> bool {
     name.len() <= ident::MAX_IDENT_BYTES
+}
+
+/// The names that fit: they are kept, so a shortened one must avoid them
+/// all.
+fn kept<'a>(names: impl Iterator<Item = &'a String>) -> HashSet<String> {
+    names.filter(|n| fits(n)).cloned().collect()
 }
 
 fn fit_table_name(
@@ -89,12 +89,7 @@ fn fit_columns(
     keep_declared: bool,
     warnings: &mut Vec<String>,
 ) -> Vec<(String, ColInfo)> {
-    let mut taken: HashSet<String> = t
-        .columns
-        .iter()
-        .filter(|c| fits(&c.name))
-        .map(|c| c.name.clone())
-        .collect();
+    let mut taken = kept(t.columns.iter().map(|c| &c.name));
     let mut cols = Vec::new();
     for c in t.columns.iter().filter(|c| c.hidden != 1) {
         let target = fit_column_name(&t.name, c, &mut taken, warnings);
