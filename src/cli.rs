@@ -5,7 +5,7 @@ use crate::state::Stage;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
-/// design.md's exit codes, as `--help` states them (a macro: `concat!`
+/// The exit codes of docs/cli.md, as `--help` states them (a macro: `concat!`
 /// takes only literals).
 macro_rules! exit_codes {
     () => {
@@ -156,7 +156,7 @@ pub enum Command {
         /// The mapping file (written by `init`).
         #[arg(value_name = "PIPELINE.toml")]
         pipeline: PathBuf,
-        /// One JSON object on stdout (shape in the README).
+        /// One JSON object on stdout (shape in docs/cli.md, "JSON outputs").
         #[arg(long)]
         json: bool,
         /// Go on when the source holds tables or columns the mapping does
@@ -220,7 +220,7 @@ pub enum Command {
         pipeline: PathBuf,
         #[arg(long, value_name = "URL", help = TARGET_HELP)]
         target: Option<String>,
-        /// One JSON object on stdout (shape in the README).
+        /// One JSON object on stdout (shape in docs/cli.md, "JSON outputs").
         #[arg(long)]
         json: bool,
     },
@@ -232,7 +232,7 @@ pub enum Command {
         pipeline: PathBuf,
         #[arg(long, value_name = "URL", help = TARGET_HELP)]
         target: Option<String>,
-        /// One JSON object on stdout (shape in the README).
+        /// One JSON object on stdout (shape in docs/cli.md, "JSON outputs").
         #[arg(long)]
         json: bool,
     },

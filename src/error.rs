@@ -1,5 +1,5 @@
-//! Exit classes: every failure the tool reports belongs to one of design.md's
-//! exit codes, decided here and nowhere else.
+//! Exit classes: every failure the tool reports belongs to one of the exit
+//! codes of docs/cli.md, decided here and nowhere else.
 //!
 //! Code that knows *why* it fails (a mapping that does not match, a reject
 //! limit, a source that changed) raises a [`Failure`] with its class. Other
@@ -215,7 +215,7 @@ mod tests {
     }
 
     #[test]
-    fn codes_are_design_mds() {
+    fn codes_are_docs_clis() {
         let all = [
             ExitClass::Failed,
             ExitClass::Usage,

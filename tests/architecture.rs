@@ -198,7 +198,7 @@ fn code_only(text: &str) -> String {
             let k = if c == b'b' { i + 2 } else { i + 1 };
             let hashes = b[k..].iter().take_while(|&&h| h == b'#').count();
             let close: String = std::iter::once('"')
-                .chain(std::iter::repeat('#').take(hashes))
+                .chain(std::iter::repeat_n('#', hashes))
                 .collect();
             let body = k + hashes + 1;
             let end = text[body..]
@@ -301,16 +301,13 @@ fn function_lengths(code: &str) -> Vec<(String, usize)> {
                 // type is the first name at angle depth 0 after `for`, else
                 // after `impl`.
                 let mut j = i + 1;
-                let (mut depth, mut name, mut after_for) = (0i32, None, false);
+                let (mut depth, mut name) = (0i32, None);
                 while j < toks.len() && toks[j].0 != Tok::Punct('{') && toks[j].0 != Tok::Punct(';')
                 {
                     match &toks[j].0 {
                         Tok::Punct('<') => depth += 1,
                         Tok::Punct('>') if j > 0 && toks[j - 1].0 != Tok::Punct('-') => depth -= 1,
-                        Tok::Ident(w) if w == "for" && depth == 0 => {
-                            after_for = true;
-                            name = None;
-                        }
+                        Tok::Ident(w) if w == "for" && depth == 0 => name = None,
                         Tok::Ident(w) if depth == 0 && name.is_none() && w != "dyn" => {
                             name = Some(w.clone());
                         }
@@ -318,7 +315,6 @@ fn function_lengths(code: &str) -> Vec<(String, usize)> {
                     }
                     j += 1;
                 }
-                let _ = after_for;
                 pending_impl = name;
                 i += 1;
             }
@@ -650,8 +646,9 @@ fn named_paths(
                         && (is_mod_file || !inline.is_empty())
                         && modules.contains_key(&child)
                     {
-                        let public = i > 0 && matches!(&toks[i - 1].0, Tok::Ident(p) if p == "pub")
-                            || i > 0 && toks[i - 1].0 == Tok::Punct(')');
+                        let public = i > 0
+                            && (matches!(&toks[i - 1].0, Tok::Ident(p) if p == "pub")
+                                || toks[i - 1].0 == Tok::Punct(')'));
                         let (paths, end) = use_paths(&toks, i + 1, here.clone());
                         out.extend(paths.into_iter().map(|p| (p, public)));
                         i = end.max(i + 1);
@@ -687,7 +684,8 @@ fn resolve(
 /// file → the files it uses (a child's use of its own ancestors left out).
 fn file_edges() -> BTreeMap<std::path::PathBuf, BTreeSet<std::path::PathBuf>> {
     let modules = module_files();
-    let parsed: Vec<(std::path::PathBuf, Vec<String>, Vec<(Vec<String>, bool)>)> = modules
+    type Parsed = (std::path::PathBuf, Vec<String>, Vec<(Vec<String>, bool)>);
+    let parsed: Vec<Parsed> = modules
         .iter()
         .map(|(m, f)| {
             let code = code_only(&std::fs::read_to_string(f).unwrap());
@@ -760,5 +758,31 @@ fn no_two_files_use_each_other_directly_or_around_a_loop() {
         loops.is_empty(),
         "files that use each other, directly or around a loop (move the shared item so one side only uses the other):\n  {}",
         text.join("\n  ")
+    );
+}
+
+/// Sibling test files (`X_tests.rs`, `tests.rs`, files under a `tests/`
+/// folder) belong to the module they test and are not listed.
+fn is_test_file(rel: &str) -> bool {
+    rel.ends_with("_tests.rs") || rel.ends_with("/tests.rs") || rel.contains("/tests/")
+}
+
+#[test]
+fn architecture_md_names_every_source_file() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("ARCHITECTURE.md"))
+            .unwrap();
+    let mut files = Vec::new();
+    rust_files(&src_dir(), &mut files);
+    let mut missing: Vec<String> = files
+        .iter()
+        .map(|f| rel(f))
+        .filter(|r| !is_test_file(r) && !doc.contains(&format!("`{r}`")))
+        .collect();
+    missing.sort();
+    assert!(
+        missing.is_empty(),
+        "ARCHITECTURE.md has a line per source file, as `path/under/src.rs`; missing:\n  {}",
+        missing.join("\n  ")
     );
 }

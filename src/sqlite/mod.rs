@@ -1,19 +1,13 @@
-//! The SQLite source: opened read-only and integrity-checked, its schema
-//! introspected (its SQL read by one lexer and translated), its identity
-//! fingerprinted, and its rows read by one reader (convert + encode in
-//! place) shared by copy, check and verify.
+//! The SQLite source, by concern:
+//! - `read`: opening it read-only and checked, its identity and the guard
+//!   against changes, and the one reader of rows (convert + encode in place)
+//!   shared by copy, check and verify;
+//! - `schema`: what the file declares (tables, keys, indexes, virtual
+//!   tables, generated columns, what is not moved), read into plain values;
+//! - `sql`: SQLite's SQL itself: one lexer, identifier quoting, and the
+//!   translations into PostgreSQL (declared types, defaults, expressions,
+//!   views).
 
-pub mod columns;
-pub mod epoch;
-pub mod fingerprint;
-pub mod fk_check;
-pub mod guard;
-pub mod introspect;
-pub mod lexer;
-pub mod not_moved;
-pub mod reader;
-pub mod source;
-pub mod transform;
-pub mod typemap;
-pub mod views;
-pub mod vtab;
+pub mod read;
+pub mod schema;
+pub mod sql;

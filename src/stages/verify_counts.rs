@@ -5,7 +5,8 @@
 use super::Scope;
 use crate::pg::connect::Target;
 use crate::pool;
-use crate::sqlite::{reader::sqlite_quote, source};
+use crate::sqlite::read::source;
+use crate::sqlite::sql::quote::sqlite_quote;
 use crate::state::{self, Stage, Status};
 use anyhow::{Context as _, Result};
 use tokio_postgres::Client;

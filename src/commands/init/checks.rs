@@ -18,7 +18,7 @@
 //! carried over.
 
 use crate::pg::types::PgType;
-use crate::sqlite::lexer::{tokenize, Tok, Token};
+use crate::sqlite::sql::lexer::{tokenize, Tok, Token};
 
 /// `chk` with `length(col)` and `typeof(col)` rewritten for the target
 /// types `ty_of` gives (`None`: not a column of the table).

@@ -16,7 +16,7 @@
 use super::profile::ColumnProfile;
 use crate::config::mapping::EpochUnit;
 use crate::pg::types::PgType;
-use crate::sqlite::typemap::map_declared_type;
+use crate::sqlite::sql::typemap::map_declared_type;
 
 /// What `init` proposes for one column.
 #[derive(Debug, Clone, PartialEq)]

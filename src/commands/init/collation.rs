@@ -4,7 +4,7 @@
 //! application-defined collations are named as not kept.
 
 use crate::pg::types::PgType;
-use crate::sqlite::introspect::SourceColumn;
+use crate::sqlite::schema::model::SourceColumn;
 
 /// Text types that can become `citext` (a length limit is lost).
 pub(super) fn is_plain_text(ty: &PgType) -> bool {

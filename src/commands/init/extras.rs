@@ -8,9 +8,9 @@
 use super::collation::{is_plain_text, unique_nocase};
 use super::names::TableNames;
 use crate::pg::types::PgType;
-use crate::sqlite::introspect::{IndexPart, SourceColumn, SourceSchema, SourceTable};
-use crate::sqlite::lexer::tokenize;
-use crate::sqlite::typemap::translate_expr_with;
+use crate::sqlite::schema::model::{IndexPart, SourceColumn, SourceSchema, SourceTable};
+use crate::sqlite::sql::lexer::tokenize;
+use crate::sqlite::sql::typemap::translate_expr_with;
 use std::collections::HashMap;
 
 /// A SQLite generated column's expression for PostgreSQL's `GENERATED

@@ -10,8 +10,8 @@ use super::choose::declared_length;
 use super::profile::{ColumnProfile, Profiles};
 use crate::config::mapping::{ColumnMap, Framework, Pipeline};
 use crate::pg::types::PgType;
-use crate::sqlite::introspect::{SourceColumn, SourceSchema, SourceTable};
-use crate::sqlite::typemap::translate_default;
+use crate::sqlite::schema::model::{SourceColumn, SourceSchema, SourceTable};
+use crate::sqlite::sql::typemap::translate_default;
 use std::path::Path;
 
 /// A framework and the bookkeeping table(s) that named it.

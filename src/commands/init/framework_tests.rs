@@ -5,7 +5,7 @@
 use super::*;
 use crate::commands::init::{build_pipeline, profile};
 use crate::config::mapping::Framework;
-use crate::sqlite::{introspect::introspect, source};
+use crate::sqlite::{read::source, schema::introspect::introspect};
 use rusqlite::Connection;
 
 const APP: &str = "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT NOT NULL);";

@@ -9,7 +9,7 @@ use super::profile::Profiles;
 use super::table_map::TableMapBuilder;
 use crate::config::mapping::{Pipeline, SourceConfig};
 use crate::pg::ident;
-use crate::sqlite::introspect::SourceSchema;
+use crate::sqlite::schema::model::SourceSchema;
 use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 

@@ -27,8 +27,8 @@ pub use infer::{build_pipeline, build_pipeline_with};
 pub use profile::{profile, ColumnProfile, Profiles, TableProfile, TextFormats};
 pub use render::render;
 
-use crate::sqlite::introspect::introspect;
-use crate::sqlite::source;
+use crate::sqlite::read::source;
+use crate::sqlite::schema::introspect::introspect;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -106,7 +106,7 @@ pub fn run_init(
         }
     }
     // Views: translated over the target names, or named with the reason.
-    let views = crate::sqlite::views::propose(&conn, &p).map_err(explain)?;
+    let views = crate::sqlite::sql::views::propose(&conn, &p).map_err(explain)?;
     for v in &views {
         use crate::config::mapping::{ViewAction, ViewMap};
         let map = match &v.result {
@@ -117,7 +117,7 @@ pub fn run_init(
                 reject_limit: None,
             },
             Err(why) => {
-                warnings.push(crate::sqlite::not_moved::view_not_moved(
+                warnings.push(crate::sqlite::schema::not_moved::view_not_moved(
                     &v.name,
                     why,
                     &v.source_sql,
@@ -204,8 +204,8 @@ fn views_as_tables(
     // materialized either.
     let mut tables = Vec::new();
     for n in names {
-        let read = crate::sqlite::introspect::view_as_table(conn, n).and_then(|t| {
-            let one = crate::sqlite::introspect::SourceSchema {
+        let read = crate::sqlite::schema::introspect::view_as_table(conn, n).and_then(|t| {
+            let one = crate::sqlite::schema::model::SourceSchema {
                 tables: vec![t],
                 views: Vec::new(),
                 warnings: Vec::new(),
@@ -233,7 +233,7 @@ fn views_as_tables(
             t
         })
         .collect();
-    let schema = crate::sqlite::introspect::SourceSchema {
+    let schema = crate::sqlite::schema::model::SourceSchema {
         tables,
         views: Vec::new(),
         warnings: Vec::new(),
@@ -258,7 +258,7 @@ fn views_as_tables(
 fn over_materialized(
     conn: &rusqlite::Connection,
     p: &crate::config::mapping::Pipeline,
-    views: &[crate::sqlite::views::Proposal],
+    views: &[crate::sqlite::sql::views::Proposal],
     as_tables: &[(String, toml::map::Map<String, toml::Value>)],
 ) -> Result<Vec<(String, String, Vec<String>)>> {
     use crate::config::mapping::{TableMap, ViewAction};
@@ -276,19 +276,19 @@ fn over_materialized(
             v.action = ViewAction::Materialize;
         }
     }
-    let dependent = |v: &&crate::sqlite::views::Proposal| {
+    let dependent = |v: &&crate::sqlite::sql::views::Proposal| {
         v.result
             .as_ref()
-            .is_err_and(|why| why.starts_with(crate::sqlite::views::READS_REFUSED))
+            .is_err_and(|why| why.starts_with(crate::sqlite::sql::views::READS_REFUSED))
     };
     if !views.iter().any(|v| dependent(&v)) {
         return Ok(Vec::new());
     }
-    let again = crate::sqlite::views::propose(conn, &trial)?;
+    let again = crate::sqlite::sql::views::propose(conn, &trial)?;
     let mut out = Vec::new();
     for v in views.iter().filter(dependent) {
         if let Some(Ok(t)) = again.iter().find(|a| a.name == v.name).map(|a| &a.result) {
-            let read = crate::sqlite::views::relations_read(&t.sql);
+            let read = crate::sqlite::sql::views::relations_read(&t.sql);
             let reads: Vec<String> = as_tables
                 .iter()
                 .map(|(n, _)| n.clone())

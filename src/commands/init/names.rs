@@ -9,7 +9,7 @@ use super::collation::collation_choice;
 use super::profile::{ColumnProfile, Profiles};
 use crate::pg::ident;
 use crate::pg::types::PgType;
-use crate::sqlite::introspect::{SourceColumn, SourceSchema, SourceTable};
+use crate::sqlite::schema::model::{SourceColumn, SourceSchema, SourceTable};
 use std::collections::{HashMap, HashSet};
 
 /// PostgreSQL's limit of columns per table (`MaxHeapAttributeNumber`).

@@ -1,10 +1,10 @@
 //! `init`: foreign-key orphans of the source, counted per mapped key
-//! (`sqlite::fk_check`) and written into that key's mapping entry as
+//! (`sqlite::read::fk_check`) and written into that key's mapping entry as
 //! `orphans = N`, with a warning, so the operator acknowledges them on
 //! review.
 
 use crate::config::mapping::{ColumnMap, ForeignKeyDef, OrderedMap, Pipeline};
-use crate::sqlite::fk_check::{self, FkOrphans};
+use crate::sqlite::read::fk_check::{self, FkOrphans};
 use anyhow::Result;
 use rusqlite::Connection;
 

@@ -5,9 +5,10 @@
 
 use crate::pg::types::PgType;
 use crate::pool::{self, Then};
-use crate::sqlite::introspect::{sqlite_quote, SourceColumn, SourceSchema, SourceTable};
-use crate::sqlite::source;
-use crate::sqlite::typemap::map_declared_type;
+use crate::sqlite::read::source;
+use crate::sqlite::schema::model::{SourceColumn, SourceSchema, SourceTable};
+use crate::sqlite::sql::quote::sqlite_quote;
+use crate::sqlite::sql::typemap::map_declared_type;
 use anyhow::{Context, Result};
 use rusqlite::Connection;
 use std::collections::HashMap;

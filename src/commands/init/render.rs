@@ -4,7 +4,7 @@
 
 use super::profile::{ColumnProfile, Profiles, TableProfile};
 use crate::config::mapping::Pipeline;
-use crate::sqlite::introspect::{SourceColumn, SourceSchema, SourceTable};
+use crate::sqlite::schema::model::{SourceColumn, SourceSchema, SourceTable};
 use anyhow::{Context, Result};
 use std::path::Path;
 
@@ -291,7 +291,7 @@ fn refused_comment(
 /// (with what the operator can do). Checked to parse back.
 pub fn with_views(
     text: &str,
-    views: &[crate::sqlite::views::Proposal],
+    views: &[crate::sqlite::sql::views::Proposal],
     over_materialized: &[(String, String, Vec<String>)],
 ) -> Result<String> {
     let mut doc: toml_edit::DocumentMut = text.parse().context("cannot re-read the mapping")?;

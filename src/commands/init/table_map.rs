@@ -13,11 +13,11 @@ use super::profile::ColumnProfile;
 use crate::config::mapping::{ColumnMap, Defaults, Deferrable, ForeignKeyDef, IndexDef, TableMap};
 use crate::pg::ident;
 use crate::pg::types::PgType;
-use crate::sqlite::introspect::{
+use crate::sqlite::schema::model::{
     IndexPart, SourceColumn, SourceForeignKey, SourceIndex, SourceSchema, SourceTable,
 };
-use crate::sqlite::lexer::{tokenize, Tok};
-use crate::sqlite::typemap::{translate_default_in, translate_expr_with};
+use crate::sqlite::sql::lexer::{tokenize, Tok};
+use crate::sqlite::sql::typemap::{translate_default_in, translate_expr_with};
 use std::collections::{HashMap, HashSet};
 
 /// What one table's map is built from, and what it adds to: the schema's
@@ -166,13 +166,8 @@ impl TableMapBuilder<'_> {
             .unwrap_or_default();
         match generated_def(table_names, t, c, ty) {
             Ok(pg) => {
-                let case = if pg.contains("lower(") || pg.contains("upper(") {
-                    " (PostgreSQL's lower/upper fold all of Unicode, SQLite's only A-Z: verify names a table where that changes a value)"
-                } else {
-                    ""
-                };
                 self.warnings.push(format!(
-                    "`{}`.`{}`: generated column{expr} {kind} → GENERATED ALWAYS AS ({pg}) STORED: computed by PostgreSQL for every row (not copied); `verify` compares its values with SQLite's{case}",
+                    "`{}`.`{}`: generated column{expr} {kind} → GENERATED ALWAYS AS ({pg}) STORED: computed by PostgreSQL for every row (not copied); `verify` compares its values with SQLite's",
                     t.name, c.name
                 ));
                 Some(pg)

@@ -5,7 +5,7 @@ use super::choose::detect_epoch;
 use super::infer::relative_source;
 use super::*;
 use crate::config::mapping::{EpochUnit, Pipeline};
-use crate::sqlite::introspect::SourceSchema;
+use crate::sqlite::schema::model::SourceSchema;
 use rusqlite::Connection;
 
 const LONG: &str = "a_table_name_that_is_exactly_seventy_bytes_long_for_the_pg_limit_test_";
@@ -127,7 +127,10 @@ fn builds_the_expected_pipeline() {
         ua.indexes[1].predicate.as_deref(),
         Some("\"deleted_at\" IS NULL")
     );
-    assert_eq!(ua.indexes[2].columns, ["(lower(\"Email\"))"]);
+    assert_eq!(
+        ua.indexes[2].columns,
+        ["(translate(\"Email\", 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'))"]
+    );
     assert!(w.iter().any(|w| w.contains("ua_glob")), "{w:?}");
     assert!(!w.iter().any(|w| w.contains("json_valid")), "{w:?}");
     assert_eq!(col("prefs").pg_type, "jsonb");
@@ -189,7 +192,7 @@ fn render_parses_back_to_the_same_tables() {
     }
     assert!(text.starts_with("# sqlite2pg mapping file"), "{text}");
     // Triggers are named with their SQL, as not moved (views are
-    // translated by `run_init` into `[views]`: tests/views.rs).
+    // translated by `run_init` into `[views]`: tests/e2e/views.rs).
     assert!(!text.contains("view `open_orders`"), "{text}");
     assert!(
         text.contains(
@@ -466,7 +469,7 @@ fn profile_of(cells: &[rusqlite::types::Value], decl: &str) -> ColumnProfile {
     for v in cells {
         c.execute("INSERT INTO t VALUES (?1)", [v]).unwrap();
     }
-    let schema = crate::sqlite::introspect::introspect(&c).unwrap();
+    let schema = crate::sqlite::schema::introspect::introspect(&c).unwrap();
     drop(c);
     let mut p = profile(&path, &schema, None).unwrap();
     p.remove("t").unwrap().remove("v").unwrap()

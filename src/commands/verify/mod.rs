@@ -3,21 +3,26 @@
 //! sides (see `checksum`); then every foreign key and every sequence. The
 //! answer is a clear yes or no: exit 0 only when everything holds.
 
+mod views;
+
+use super::preflight::{self, GuardedSource};
 use crate::config::plan::TablePlan;
 use crate::pg::catalog;
 use crate::pg::checksum::Checksum;
 use crate::pg::ident::quote;
-use crate::sqlite::guard::SourceGuard;
-use crate::sqlite::reader;
-use crate::sqlite::source;
-use crate::sqlite::transform::{Refused, RefusedRows, TableTransform, REFUSED_RULE};
+use crate::sqlite::read::reader;
+use crate::sqlite::read::source;
+use crate::sqlite::read::transform::{Refused, RefusedRows, TableTransform, REFUSED_RULE};
+use crate::sqlite::sql::quote::sqlite_quote;
 use crate::stages::content;
 use crate::stages::load_context;
-use crate::state;
+use crate::state::{self, RunRow};
 use crate::ui::out::outln;
 use crate::ui::progress::{StepGuard, Steps};
 use anyhow::{anyhow, Context, Result};
+use rusqlite::Connection;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use tokio_postgres::types::Type;
 use tokio_postgres::Client;
@@ -67,7 +72,7 @@ pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
         // name the session holding it.
         Err(e) => {
             let tables: Vec<&TablePlan> = plans.iter().collect();
-            Err(crate::commands::run::with_lock_holders(&target, e, &tables).await)
+            Err(preflight::with_lock_holders(&target, e, &tables).await)
         }
     }
 }
@@ -75,42 +80,18 @@ pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
 async fn verify_context(mut ctx: crate::stages::Context) -> Result<VerifyReport> {
     let src_path = ctx.pipeline.source_path();
     // A verdict on a source that changed while it was read is no verdict.
-    let guard = SourceGuard::open(&src_path)?;
-    let columns_by_table = {
-        let conn = source::open_readonly(&src_path)?;
-        let m = crate::sqlite::source::all_source_columns(&conn, &ctx.plans)?;
-        if let Some(t) = ctx.plans.iter().find(|t| m[&t.source].is_empty()) {
-            return Err(anyhow!(
-                "source {} has no table {}",
-                src_path.display(),
-                t.source
-            ));
-        }
-        crate::commands::run::say_epochs(crate::sqlite::epoch::resolve_auto_epochs(
-            &conn,
-            &mut ctx.plans,
-        )?);
-        m
-    };
-    let client = ctx.target.connect().await?;
-    let name = ctx.pipeline.pipeline_name();
-    let run_in_progress = state::pipeline_busy(&client, &name, &ctx.pipeline.target.schema).await?;
-    if run_in_progress {
-        tracing::warn!(
-            "a run of pipeline `{name}` is in progress on {}: tables it has not finished will differ \
-             until it ends; verify again once it has",
-            ctx.target.shown
-        );
-    }
-    let run = if state::exists(&client).await? {
-        state::latest_run(
-            &client,
-            &ctx.pipeline.pipeline_name(),
-            &ctx.pipeline.target.schema,
-        )
-        .await?
-    } else {
-        None
+    let GuardedSource { guard, conn } = GuardedSource::open(&src_path)?;
+    let source_columns = columns_of_every_table(&conn, &ctx.plans, &src_path)?;
+    preflight::resolve_epochs(&conn, &mut ctx.plans)?;
+    // Each side is read on connections of its own from here on.
+    drop(conn);
+    let target = TargetSide::open(&ctx).await?;
+    let compare = Comparison {
+        client: &target.client,
+        run: target.run.as_ref(),
+        src_path: &src_path,
+        source_columns: &source_columns,
+        batch_size: ctx.pipeline.defaults.batch_size,
     };
     let mut tables = Vec::new();
     let mut foreign_keys = Vec::new();
@@ -119,43 +100,178 @@ async fn verify_context(mut ctx: crate::stages::Context) -> Result<VerifyReport>
     let steps = Steps::new("verify", ctx.plans.len() as u64);
     for t in &ctx.plans {
         let _step = StepGuard::new(&steps, &t.source);
-        let rejected = match &run {
+        let rejected = compare.recorded_rejects(t).await?;
+        if !catalog::table_exists(&target.client, &t.schema, &t.target).await? {
+            tables.push(missing_table(&src_path, t, rejected)?);
+            continue;
+        }
+        tables.push(compare.table(t, rejected).await?);
+        foreign_keys.extend(check_foreign_keys(&target.client, t).await?);
+        sequences.extend(check_sequences(&target.client, t).await?);
+    }
+    steps.finish();
+    let views = views::check_views(
+        &target.client,
+        &src_path,
+        &crate::config::plan::views(&ctx.pipeline),
+        &ctx.pipeline.defaults,
+    )
+    .await?;
+    guard.check("Its comparison is void")?;
+    Ok(VerifyReport::new(
+        target.run_in_progress,
+        tables,
+        foreign_keys,
+        sequences,
+        views,
+    ))
+}
+
+impl VerifyReport {
+    fn new(
+        run_in_progress: bool,
+        tables: Vec<TableReport>,
+        foreign_keys: Vec<CheckReport>,
+        sequences: Vec<CheckReport>,
+        views: Vec<CheckReport>,
+    ) -> VerifyReport {
+        let ok = tables.iter().all(|t| t.ok)
+            && foreign_keys.iter().all(|f| f.ok)
+            && sequences.iter().all(|s| s.ok)
+            && views.iter().all(|v| v.ok);
+        VerifyReport {
+            ok,
+            run_in_progress,
+            tables,
+            foreign_keys,
+            sequences,
+            views,
+        }
+    }
+}
+
+/// Every column (hidden ones too) of each mapped table, by source name:
+/// what the rowid can be selected as. A table the source lacks fails here.
+fn columns_of_every_table(
+    conn: &Connection,
+    plans: &[TablePlan],
+    src_path: &Path,
+) -> Result<HashMap<String, Vec<String>>> {
+    let columns = source::all_source_columns(conn, plans)?;
+    if let Some(t) = plans.iter().find(|t| columns[&t.source].is_empty()) {
+        return Err(anyhow!(
+            "source {} has no table {}",
+            src_path.display(),
+            t.source
+        ));
+    }
+    Ok(columns)
+}
+
+/// The target as verify finds it: a session, whether a run of the
+/// pipeline holds its lock now, and the latest run recorded (none before
+/// the first, or before the state schema exists).
+struct TargetSide {
+    client: Client,
+    run_in_progress: bool,
+    run: Option<RunRow>,
+}
+
+impl TargetSide {
+    async fn open(ctx: &crate::stages::Context) -> Result<TargetSide> {
+        let client = ctx.target.connect().await?;
+        let name = ctx.pipeline.pipeline_name();
+        let schema = &ctx.pipeline.target.schema;
+        let run_in_progress = state::pipeline_busy(&client, &name, schema).await?;
+        if run_in_progress {
+            tracing::warn!(
+                "a run of pipeline `{name}` is in progress on {}: tables it has not finished will differ \
+                 until it ends; verify again once it has",
+                ctx.target.shown
+            );
+        }
+        let run = if state::exists(&client).await? {
+            state::latest_run(&client, &name, schema).await?
+        } else {
+            None
+        };
+        Ok(TargetSide {
+            client,
+            run_in_progress,
+            run,
+        })
+    }
+}
+
+/// A table whose target is missing: what the source holds, and that the
+/// pipeline has not created it.
+fn missing_table(src_path: &Path, t: &TablePlan, rejected: u64) -> Result<TableReport> {
+    Ok(TableReport {
+        source_table: t.source.clone(),
+        target_table: t.target.clone(),
+        source_rows: source_rows(src_path, t)?,
+        target_rows: 0,
+        rejected_rows: rejected,
+        checksum_match: false,
+        source_checksum: String::new(),
+        target_checksum: String::new(),
+        ok: false,
+        problems: vec![format!(
+            "target table {} is missing (not created yet: run the pipeline)",
+            t.qualified()
+        )],
+    })
+}
+
+/// What every table's comparison reads: the source file, the target
+/// session, and the latest run's record of what it loaded and rejected.
+struct Comparison<'a> {
+    client: &'a Client,
+    run: Option<&'a RunRow>,
+    src_path: &'a Path,
+    source_columns: &'a HashMap<String, Vec<String>>,
+    batch_size: usize,
+}
+
+/// Both sides of one table, hashed alike.
+struct Checksums {
+    source: Checksum,
+    /// Source rows that do not convert: rejects, found by reading.
+    unconverted: u64,
+    target: Checksum,
+}
+
+impl Comparison<'_> {
+    /// The rows the latest run rejected from `t` (none without a run).
+    async fn recorded_rejects(&self, t: &TablePlan) -> Result<u64> {
+        Ok(match self.run {
             Some(r) => {
-                state::chunk_totals(&client, r.run_id, &t.source)
+                state::chunk_totals(self.client, r.run_id, &t.source)
                     .await?
                     .rows_rejected as u64
             }
             None => 0,
-        };
-        if !catalog::table_exists(&client, &t.schema, &t.target).await? {
-            tables.push(TableReport {
-                source_table: t.source.clone(),
-                target_table: t.target.clone(),
-                source_rows: source_rows(&src_path, t)?,
-                target_rows: 0,
-                rejected_rows: rejected,
-                checksum_match: false,
-                source_checksum: String::new(),
-                target_checksum: String::new(),
-                ok: false,
-                problems: vec![format!(
-                    "target table {} is missing (not created yet: run the pipeline)",
-                    t.qualified()
-                )],
-            });
-            continue;
-        }
-        let mut plan = crate::stages::fitted_to_target(&client, t).await?;
+        })
+    }
+
+    /// A created table: its rows counted and its content hashed on both
+    /// sides, against the rejects the run recorded.
+    async fn table(&self, t: &TablePlan, rejected: u64) -> Result<TableReport> {
+        let mut plan = crate::stages::fitted_to_target(self.client, t).await?;
         // Generated columns are hashed too: SQLite's computed values on the
         // source side, PostgreSQL's stored ones on the target side.
         plan.columns.extend(t.generated.iter().cloned());
-        let wire: Vec<Type> = plan.columns.iter().map(|c| c.ty.wire_type()).collect();
-        let rowid = reader::rowid_name(&plan, &columns_by_table[&t.source]);
-        // Rows PostgreSQL refused during the load are rejects the
-        // source side would not find by itself.
+        let refused = self.refused_rows(t, rejected).await?;
+        let sums = self.checksums(t, plan, refused).await?;
+        Ok(table_report(t, rejected, sums))
+    }
+
+    /// Rows PostgreSQL refused during the load are rejects the source side
+    /// would not find by itself.
+    async fn refused_rows(&self, t: &TablePlan, rejected: u64) -> Result<RefusedRows> {
         let mut refused = RefusedRows::new();
-        if let (Some(r), true) = (&run, rejected > 0) {
-            state::stream_rejects(&client, r.run_id, &t.source, |rec| {
+        if let (Some(r), true) = (self.run, rejected > 0) {
+            state::stream_rejects(self.client, r.run_id, &t.source, |rec| {
                 if rec.rule == REFUSED_RULE {
                     if let Some(k) = rec.row.strip_prefix("rowid ").and_then(|k| k.parse().ok()) {
                         refused.insert(
@@ -171,273 +287,120 @@ async fn verify_context(mut ctx: crate::stages::Context) -> Result<VerifyReport>
             })
             .await?;
         }
+        Ok(refused)
+    }
+
+    async fn checksums(
+        &self,
+        t: &TablePlan,
+        plan: TablePlan,
+        refused: RefusedRows,
+    ) -> Result<Checksums> {
+        let wire: Vec<Type> = plan.columns.iter().map(|c| c.ty.wire_type()).collect();
+        let rowid = source::rowid_name(&plan, &self.source_columns[&t.source]);
         let source_side = hash_source(
-            src_path.clone(),
+            self.src_path.to_path_buf(),
             plan.clone(),
             rowid,
             wire.clone(),
-            ctx.pipeline.defaults.batch_size,
+            self.batch_size,
             refused,
         );
-        let target_side = content::target_checksum(&client, &plan, &wire);
+        let target_side = content::target_checksum(self.client, &plan, &wire);
         // Small rows: both sides at once. Large rows (or not known): one
         // side after the other, so a table of 1 GB values holds one value
         // and its encoding at a time, not one on each side at once.
-        let largest = match &run {
-            Some(r) => state::largest_row(&client, r.run_id, &t.source).await?,
+        let largest = match self.run {
+            Some(r) => state::largest_row(self.client, r.run_id, &t.source).await?,
             None => None,
         };
-        let (src, tgt) = if largest.is_some_and(|b| b < SIDE_BY_SIDE_ROW_BYTES) {
+        let (source, target) = if largest.is_some_and(|b| b < SIDE_BY_SIDE_ROW_BYTES) {
             tokio::join!(source_side, target_side)
         } else {
-            let src = source_side.await;
-            (src, target_side.await)
+            let source = source_side.await;
+            (source, target_side.await)
         };
-        let (src, seen_rejects) = src?;
-        let tgt = tgt?;
-        let source_rows = src.rows + seen_rejects;
-        let checksum_match = src == tgt;
-        let mut problems = Vec::new();
-        if tgt.rows + rejected != source_rows {
-            problems.push(format!(
-                "row count: source {source_rows}, target {}, rejected {rejected}",
-                tgt.rows
-            ));
-        }
-        if seen_rejects != rejected {
-            problems.push(format!(
-                "{seen_rejects} source rows do not convert, but the run recorded {rejected} rejects"
-            ));
-        }
-        if !checksum_match {
-            problems.push("content checksum differs".into());
-        }
-        tables.push(TableReport {
-            source_table: t.source.clone(),
-            target_table: t.target.clone(),
-            source_rows,
-            target_rows: tgt.rows,
-            rejected_rows: rejected,
-            checksum_match,
-            source_checksum: src.hex(),
-            target_checksum: tgt.hex(),
-            ok: problems.is_empty(),
-            problems,
-        });
-        for fk in &t.foreign_keys {
-            // A key to an outside table the target does not have: not
-            // added, as the mapping allows with if_exists (else a failure).
-            if let Some(why) =
-                crate::stages::finalize::missing_outside_table(&client, t, fk).await?
-            {
-                foreign_keys.push(CheckReport {
-                    table: t.target.clone(),
-                    name: fk.name.clone(),
-                    ok: fk.if_exists,
-                    detail: if fk.if_exists {
-                        format!("{why} (if_exists = true)")
-                    } else {
-                        why
-                    },
-                });
-                continue;
-            }
-            foreign_keys.push(check_fk(&client, t, fk).await?);
-        }
-        for (col, seq) in catalog::sequences(&client, &t.qualified()).await? {
-            sequences.push(check_sequence(&client, t, &col, &seq).await?);
-        }
+        let (source, unconverted) = source?;
+        Ok(Checksums {
+            source,
+            unconverted,
+            target: target?,
+        })
     }
-    steps.finish();
-    let views = check_views(
-        &client,
-        &src_path,
-        &crate::config::plan::views(&ctx.pipeline),
-        &ctx.pipeline.defaults,
-    )
-    .await?;
-    let ok = tables.iter().all(|t| t.ok)
-        && foreign_keys.iter().all(|f| f.ok)
-        && sequences.iter().all(|s| s.ok)
-        && views.iter().all(|v| v.ok);
-    guard.check("Its comparison is void")?;
-    Ok(VerifyReport {
-        ok,
-        run_in_progress,
-        tables,
-        foreign_keys,
-        sequences,
-        views,
-    })
+}
+
+/// A created table's verdict: rows, rejects and content, each named where
+/// it differs.
+fn table_report(t: &TablePlan, rejected: u64, sums: Checksums) -> TableReport {
+    let source_rows = sums.source.rows + sums.unconverted;
+    let checksum_match = sums.source == sums.target;
+    let mut problems = Vec::new();
+    if sums.target.rows + rejected != source_rows {
+        problems.push(format!(
+            "row count: source {source_rows}, target {}, rejected {rejected}",
+            sums.target.rows
+        ));
+    }
+    if sums.unconverted != rejected {
+        problems.push(format!(
+            "{} source rows do not convert, but the run recorded {rejected} rejects",
+            sums.unconverted
+        ));
+    }
+    if !checksum_match {
+        problems.push("content checksum differs".into());
+    }
+    TableReport {
+        source_table: t.source.clone(),
+        target_table: t.target.clone(),
+        source_rows,
+        target_rows: sums.target.rows,
+        rejected_rows: rejected,
+        checksum_match,
+        source_checksum: sums.source.hex(),
+        target_checksum: sums.target.hex(),
+        ok: problems.is_empty(),
+        problems,
+    }
+}
+
+/// Each mapped foreign key of `t`, as the target holds it.
+async fn check_foreign_keys(client: &Client, t: &TablePlan) -> Result<Vec<CheckReport>> {
+    let mut out = Vec::new();
+    for fk in &t.foreign_keys {
+        // A key to an outside table the target does not have: not
+        // added, as the mapping allows with if_exists (else a failure).
+        if let Some(why) = crate::stages::finalize::missing_outside_table(client, t, fk).await? {
+            out.push(CheckReport {
+                table: t.target.clone(),
+                name: fk.name.clone(),
+                ok: fk.if_exists,
+                detail: if fk.if_exists {
+                    format!("{why} (if_exists = true)")
+                } else {
+                    why
+                },
+            });
+            continue;
+        }
+        out.push(check_fk(client, t, fk).await?);
+    }
+    Ok(out)
+}
+
+/// Each sequence of `t`'s columns: its next value above the column's max.
+async fn check_sequences(client: &Client, t: &TablePlan) -> Result<Vec<CheckReport>> {
+    let mut out = Vec::new();
+    for (col, seq) in catalog::sequences(client, &t.qualified()).await? {
+        out.push(check_sequence(client, t, &col, &seq).await?);
+    }
+    Ok(out)
 }
 
 /// A table whose largest loaded row is below this is read from the source
 /// and the target at once (at most a few such rows are in memory on each
 /// side); one with larger rows, one side after the other.
 const SIDE_BY_SIDE_ROW_BYTES: i64 = 16 << 20;
-
-/// Each created view's row count in SQLite and in PostgreSQL (counts only:
-/// SQLite's and PostgreSQL's renderings of a row are not comparable byte
-/// for byte, so no content checksum is claimed).
-async fn check_views(
-    client: &Client,
-    src_path: &Path,
-    views: &[crate::config::plan::ViewPlan],
-    defaults: &crate::config::mapping::Defaults,
-) -> Result<Vec<CheckReport>> {
-    if views.is_empty() {
-        return Ok(Vec::new());
-    }
-    let conn = source::open_readonly(src_path)?;
-    let mut out = Vec::new();
-    for v in views {
-        let source: i64 = conn
-            .query_row(
-                &format!("SELECT count(*) FROM {}", reader::sqlite_quote(&v.name)),
-                [],
-                |r| r.get(0),
-            )
-            .with_context(|| format!("counting the rows of source view {}", v.name))?;
-        let exists: bool = client
-            .query_one(
-                "SELECT EXISTS (SELECT 1 FROM pg_views WHERE schemaname = $1 AND viewname = $2)",
-                &[&v.schema, &v.name],
-            )
-            .await
-            .with_context(|| format!("looking for view {}", v.qualified()))?
-            .get(0);
-        let (ok, detail) = if exists {
-            let target: i64 = client
-                .query_one(&format!("SELECT count(*) FROM {}", v.qualified()), &[])
-                .await
-                .with_context(|| format!("counting the rows of view {}", v.qualified()))?
-                .get(0);
-            let counts = format!("source {source} row(s), target {target}");
-            if source != target {
-                (false, counts)
-            } else {
-                match view_checksum(client, src_path, v, defaults).await? {
-                    ViewContent::Equal => (true, format!("{counts}, content checksum match")),
-                    ViewContent::Differs(why) => (false, format!("{counts}, {why}")),
-                    ViewContent::NotCompared(why) => {
-                        (true, format!("{counts} (rows not compared: {why})"))
-                    }
-                }
-            }
-        } else {
-            (
-                false,
-                format!(
-                    "not in the target (PostgreSQL refused it during the run, or finalize has not run); source {source} row(s)"
-                ),
-            )
-        };
-        out.push(CheckReport {
-            table: v.name.clone(),
-            name: v.name.clone(),
-            ok,
-            detail,
-        });
-    }
-    Ok(out)
-}
-
-/// What the content of a view compared to.
-enum ViewContent {
-    Equal,
-    Differs(String),
-    /// A column whose values the two engines do not give alike (a date,
-    /// a json, …): counts only.
-    NotCompared(String),
-}
-
-/// A view's rows in SQLite and in PostgreSQL compared like a table's:
-/// SQLite's cells converted to the PostgreSQL view's column types and
-/// encoded by the copy stage's reader, PostgreSQL's read back with binary
-/// COPY, each side summed order-independently. Only where every column is
-/// a number, text or bytes, whose conversion takes no per-column option.
-async fn view_checksum(
-    client: &Client,
-    src_path: &Path,
-    v: &crate::config::plan::ViewPlan,
-    defaults: &crate::config::mapping::Defaults,
-) -> Result<ViewContent> {
-    use crate::config::plan::ColumnPlan;
-    use crate::convert::Converter;
-    use crate::pg::types::PgType;
-    let opts = crate::config::plan::convert_options(defaults, None).map_err(anyhow::Error::msg)?;
-    let mut columns = Vec::new();
-    for (name, ty, _) in catalog::column_types(client, &v.schema, &v.name).await? {
-        let ty = match ty {
-            Ok(
-                ty @ (PgType::SmallInt
-                | PgType::Integer
-                | PgType::BigInt
-                | PgType::Real
-                | PgType::Double
-                | PgType::Text
-                | PgType::Varchar(_)
-                | PgType::Char(_)
-                | PgType::Citext
-                | PgType::Bytea),
-            ) => ty,
-            Ok(ty) => return Ok(ViewContent::NotCompared(format!("column {name} is {ty}"))),
-            Err(e) => return Ok(ViewContent::NotCompared(format!("column {name}: {e}"))),
-        };
-        columns.push(ColumnPlan {
-            source: name.clone(),
-            target: name,
-            converter: Converter::new(ty.clone(), opts.clone()),
-            ty,
-            not_null: false,
-            default: None,
-            identity: false,
-            sequence_floor: None,
-            on_null: None,
-            null_value: None,
-        });
-    }
-    let plan = TablePlan {
-        source: v.name.clone(),
-        target: v.name.clone(),
-        schema: v.schema.clone(),
-        columns,
-        added: Vec::new(),
-        generated: Vec::new(),
-        filter: None,
-        without_rowid: true,
-        from_view: true,
-        commit_every: Default::default(),
-        primary_key: Vec::new(),
-        pk_name: String::new(),
-        indexes: Vec::new(),
-        foreign_keys: Vec::new(),
-        checks: Vec::new(),
-        constants: Vec::new(),
-    };
-    let wire: Vec<Type> = plan.columns.iter().map(|c| c.ty.wire_type()).collect();
-    let (src, bad) = hash_source(
-        src_path.to_path_buf(),
-        plan.clone(),
-        None,
-        wire.clone(),
-        defaults.batch_size,
-        RefusedRows::new(),
-    )
-    .await
-    .with_context(|| format!("reading source view {}", v.name))?;
-    if bad > 0 {
-        return Ok(ViewContent::Differs(format!(
-            "{bad} of SQLite's rows do not convert to the PostgreSQL view's column types"
-        )));
-    }
-    let tgt = content::target_checksum(client, &plan, &wire).await?;
-    Ok(if src == tgt {
-        ViewContent::Equal
-    } else {
-        ViewContent::Differs("content checksum differs".into())
-    })
-}
 
 /// Source rows of a table (after its filter), for a table whose target is
 /// missing: what the report says the target should hold.
@@ -447,7 +410,7 @@ fn source_rows(path: &Path, t: &TablePlan) -> Result<u64> {
         .query_row(
             &format!(
                 "SELECT count(*) FROM {}{}",
-                reader::sqlite_quote(&t.source),
+                sqlite_quote(&t.source),
                 t.filter_clause("WHERE")
             ),
             [],

@@ -27,8 +27,8 @@ use crate::pg::catalog;
 use crate::pg::types::PgType;
 use crate::pg::value::Value;
 use crate::pool::{self, Then};
-use crate::sqlite::guard::SourceGuard;
-use crate::sqlite::{reader, transform::TableTransform};
+use crate::sqlite::read::guard::SourceGuard;
+use crate::sqlite::{read::reader, read::transform::TableTransform};
 use crate::state::{self, ChunkRow, Stage, Status};
 use crate::ui::progress::Progress;
 use anyhow::{anyhow, Context as _, Result};
@@ -396,7 +396,7 @@ async fn plan_tables(
             ));
             serial = catalog::self_referencing(client, &plan.qualified()).await?;
         }
-        let rowid = reader::rowid_name(&plan, &columns_by_table[&t.source]);
+        let rowid = crate::sqlite::read::source::rowid_name(&plan, &columns_by_table[&t.source]);
         tables.push(CopyTable {
             idx: tables.len(),
             transform: Arc::new(TableTransform::new(&plan)),
