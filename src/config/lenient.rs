@@ -5,8 +5,8 @@
 //! again. A key set aside this way is *poisoned*: later problems at or under
 //! it are its follow-ons, not problems of their own.
 
+use super::issue::MappingIssue;
 use super::locate::key_seg;
-use super::mapping::MappingIssue;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeSet;
 

@@ -3,7 +3,7 @@
 //! the original text, found through toml_edit's spans. Used by
 //! `Pipeline::parse` to give every `MappingIssue` its line.
 
-use super::mapping::MappingIssue;
+use super::issue::MappingIssue;
 
 /// A key path segment, quoted when it is not a bare TOML key.
 pub fn key_seg(k: &str) -> String {

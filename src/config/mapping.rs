@@ -1,21 +1,18 @@
 //! The mapping file (`pipelines/*.toml`): a declarative description of what
 //! moves where and how each value converts.
 //!
-//! Loading is two passes: serde turns the TOML into these structs (unknown
-//! keys are errors), then [`Pipeline::validate`] (in `validate.rs`) checks
-//! meaning (types parse, referenced columns exist, names do not collide) and
-//! reports *every* problem at once, each with the line of the offending key
-//! (found by `locate.rs`). This file holds the types and the loading.
+//! This file holds the types serde reads the TOML into (unknown keys are
+//! errors) and what the rest of the program asks of them. Loading them
+//! (`parse.rs`) is two passes: serde, then [`Pipeline::validate`] (in
+//! `validate.rs`), which checks meaning (types parse, referenced columns
+//! exist, names do not collide); every problem is reported at once, each
+//! with the line of the offending key (found by `locate.rs`).
 
-use super::lenient;
-use super::locate::{issue_from_toml, Locator};
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Key paths of the mapping, as issues and state name them.
 pub use super::locate::key_seg;
-/// Accepted `maintenance_work_mem` values; checked with the rest of the file.
-pub use super::validate::memory_kb;
 /// Conversion options the mapping names; defined where they are used.
 pub use crate::convert::{EpochUnit, Utf8Policy};
 
@@ -467,140 +464,7 @@ pub enum ViewAction {
     Skip,
 }
 
-/// One problem found in a mapping file.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MappingIssue {
-    /// Dotted key path, e.g. `tables.users.columns.id.type`.
-    pub key: String,
-    pub line: Option<usize>,
-    pub message: String,
-}
-
-/// All problems of one mapping file; exit code 2.
-#[derive(Debug, thiserror::Error)]
-pub struct MappingError {
-    pub file: PathBuf,
-    pub issues: Vec<MappingIssue>,
-}
-
-impl std::fmt::Display for MappingError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(
-            f,
-            "invalid mapping file {} ({} problem{}):",
-            self.file.display(),
-            self.issues.len(),
-            if self.issues.len() == 1 { "" } else { "s" }
-        )?;
-        for i in &self.issues {
-            match i.line {
-                Some(l) => writeln!(
-                    f,
-                    "  {}:{}: `{}`: {}",
-                    self.file.display(),
-                    l,
-                    i.key,
-                    i.message
-                )?,
-                None => writeln!(f, "  {}: `{}`: {}", self.file.display(), i.key, i.message)?,
-            }
-        }
-        Ok(())
-    }
-}
-
 impl Pipeline {
-    /// Read, parse and validate a mapping file.
-    pub fn load(file: &Path) -> Result<Pipeline, anyhow::Error> {
-        let bytes = std::fs::read(file)
-            .map_err(|e| anyhow::anyhow!("cannot read mapping file {}: {e}", file.display()))?;
-        if bytes.starts_with(b"SQLite format 3\0") {
-            anyhow::bail!(
-                "{f} is a SQLite database, not a mapping file. Write a mapping to review with \
-                 `sqlite2pg init {f}` (then `sqlite2pg check pipelines/<name>.toml`), or move it \
-                 in one step with `sqlite2pg run {f} --target postgres://…`",
-                f = file.display()
-            );
-        }
-        let text = String::from_utf8(bytes).map_err(|_| {
-            anyhow::anyhow!(
-                "{} is not a mapping file: a mapping is TOML text (UTF-8); `sqlite2pg init <SQLITE_FILE>` writes one",
-                file.display()
-            )
-        })?;
-        Ok(Pipeline::parse(&text, file)?)
-    }
-
-    /// Parse and validate mapping text; `file` is used for messages and to
-    /// resolve relative paths.
-    pub fn parse(text: &str, file: &Path) -> Result<Pipeline, MappingError> {
-        let err = |issues| MappingError {
-            file: file.to_path_buf(),
-            issues,
-        };
-        let locator = Locator::new(text);
-        let value: toml::Value = match toml::from_str(text) {
-            Ok(v) => v,
-            Err(e) => return Err(err(vec![issue_from_toml(&e, text, "")])),
-        };
-        // Every serde problem, each at its key; a key set aside for one
-        // problem does not add follow-on problems.
-        let mut found = lenient::Collected::default();
-        let Some(mut p) = lenient::deserialize::<Pipeline>(value, "", &mut found) else {
-            return Err(err(with_lines(found.issues, &locator)));
-        };
-        p.file = file.to_path_buf();
-        p.base_dir = file
-            .parent()
-            .map(Path::to_path_buf)
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or_else(|| PathBuf::from("."));
-        // Each table on its own, so one table's problems leave the others
-        // (and the table itself, where it can be read at all) in place.
-        let mut unreadable = Vec::new();
-        for (name, v) in &p.tables {
-            let prefix = format!("tables.{}", key_seg(name));
-            match lenient::deserialize::<TableMap>(v.clone(), &prefix, &mut found) {
-                Some(t) => p.table_maps.push((name.clone(), t)),
-                None => unreadable.push(name.clone()),
-            }
-        }
-        // A materialized view loads like a table with no rowid: its
-        // columns are read as a table's, under `views.NAME`.
-        for (name, v) in &p.views {
-            if v.action != ViewAction::Materialize {
-                continue;
-            }
-            let prefix = format!("views.{}", key_seg(name));
-            let mut table = toml::map::Map::new();
-            table.insert("columns".into(), toml::Value::Table(v.columns.clone()));
-            if let Some(n) = v.reject_limit {
-                table.insert("reject_limit".into(), toml::Value::Integer(n as i64));
-            }
-            if let Some(t) =
-                lenient::deserialize::<TableMap>(toml::Value::Table(table), &prefix, &mut found)
-            {
-                p.table_maps.push((name.clone(), t.of_view()));
-            }
-        }
-        let mut issues = found.issues.clone();
-        issues.extend(p.validate().into_iter().filter(|i| {
-            // A foreign key to a table that could not be read is its
-            // follow-on too.
-            let to_unreadable = i.key.ends_with(".references")
-                && unreadable
-                    .iter()
-                    .any(|t| i.message.starts_with(&format!("`{t}`")));
-            !found.is_follow_on(&i.key) && !to_unreadable
-        }));
-        let issues = with_lines(issues, &locator);
-        if issues.is_empty() {
-            Ok(p)
-        } else {
-            Err(err(issues))
-        }
-    }
-
     pub fn included_tables(&self) -> impl Iterator<Item = (&str, &TableMap)> {
         self.table_maps
             .iter()
@@ -652,17 +516,6 @@ impl Pipeline {
         }
         toml::to_string_pretty(&p)
     }
-}
-
-/// Give each issue the line of its key, and sort them by line.
-fn with_lines(mut issues: Vec<MappingIssue>, locator: &Locator) -> Vec<MappingIssue> {
-    for i in issues.iter_mut() {
-        if i.line.is_none() {
-            i.line = locator.line_of(&i.key);
-        }
-    }
-    issues.sort_by_key(|i| i.line.unwrap_or(0));
-    issues
 }
 
 impl TableMap {

@@ -2,6 +2,8 @@
 //! lines, round trip through `to_toml`.
 
 use super::*;
+use crate::config::validate::memory_kb;
+use std::path::Path;
 
 const GOOD: &str = r#"
 [source]

@@ -1,9 +1,11 @@
 //! The mapping file: parsed and validated once (every problem reported at
 //! once), then resolved into per-table plans the rest of the program uses.
 
+pub mod issue;
 mod lenient;
 mod locate;
 pub mod mapping;
+mod parse;
 pub mod plan;
 mod validate;
 

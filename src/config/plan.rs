@@ -4,7 +4,8 @@
 //! rest of the program works from this, not from the raw TOML.
 
 use crate::config::mapping::{
-    fk_action, ColumnMap, CommitEvery, Defaults, IndexDef, OnNull, Pipeline,
+    fk_action, ColumnMap, CommitEvery, Defaults, ForeignKeyDef, IndexDef, OnNull, Pipeline,
+    TableMap,
 };
 use crate::convert::cell::Cell;
 use crate::convert::{ConvertOptions, Converter};
@@ -327,61 +328,87 @@ pub fn views(p: &Pipeline) -> Vec<ViewPlan> {
 
 /// Resolve every included table of the pipeline.
 pub fn plan(p: &Pipeline) -> Result<Vec<TablePlan>> {
-    let schema = p.target.schema.clone();
-    // Constraint and index names share the schema's namespace.
-    let mut taken: HashSet<String> = HashSet::new();
-    for (src, t) in p.included_tables() {
-        taken.insert(t.target_name(src).to_string());
-        for ix in &t.indexes {
+    let mut taken = named_relations(p);
+    p.included_tables()
+        .map(|(source, table)| plan_table(p, source, table, &mut taken))
+        .collect()
+}
+
+/// The tables and indexes the mapping names: constraint and index names
+/// share the schema's namespace, so the names derived for keys avoid them.
+fn named_relations(p: &Pipeline) -> HashSet<String> {
+    let mut taken = HashSet::new();
+    for (source, table) in p.included_tables() {
+        taken.insert(table.target_name(source).to_string());
+        for ix in &table.indexes {
             taken.insert(ix.name.clone());
         }
     }
-    let mut out = Vec::new();
-    for (src, t) in p.included_tables() {
-        let target = t.target_name(src).to_string();
-        let mut columns = Vec::new();
-        let mut generated = Vec::new();
-        let mut generated_added = Vec::new();
-        // The target name of the column before each one, for placing a
-        // generated column where the source has it.
+    taken
+}
+
+fn plan_table(
+    p: &Pipeline,
+    source: &str,
+    table: &TableMap,
+    taken: &mut HashSet<String>,
+) -> Result<TablePlan> {
+    let target = table.target_name(source).to_string();
+    let columns = SourceColumns::plan(&p.defaults, source, table)?;
+    let added = added_columns(source, table, columns.generated_added)?;
+    // Derived names in this order, each avoiding the ones before it.
+    let pk_name = ident::derived(&[&target, "pkey"], taken);
+    let foreign_keys = table
+        .foreign_keys
+        .iter()
+        .map(|fk| plan_foreign_key(p, source, &target, fk, taken))
+        .collect::<Result<Vec<_>>>()?;
+    let checks = name_checks(&target, &table.checks, taken);
+    Ok(TablePlan {
+        source: source.to_string(),
+        target,
+        schema: p.target.schema.clone(),
+        columns: columns.loaded,
+        added,
+        generated: columns.generated,
+        filter: table.filter.clone(),
+        without_rowid: table.without_rowid,
+        from_view: table.from_view,
+        commit_every: table.commit_every.unwrap_or(p.defaults.commit_every),
+        primary_key: table.primary_key.clone(),
+        pk_name,
+        indexes: table.indexes.clone(),
+        foreign_keys,
+        checks,
+        constants: Vec::new(),
+    })
+}
+
+/// A table's included source columns: the ones COPY loads, and the ones
+/// PostgreSQL generates, planned alike (`verify` hashes them) and also
+/// created as added columns.
+struct SourceColumns {
+    loaded: Vec<ColumnPlan>,
+    generated: Vec<ColumnPlan>,
+    /// The generated columns to create, each after the column before it in
+    /// the source (which may itself be generated: placed earlier here).
+    generated_added: Vec<AddedColumn>,
+}
+
+impl SourceColumns {
+    fn plan(defaults: &Defaults, source: &str, table: &TableMap) -> Result<SourceColumns> {
+        let mut out = SourceColumns {
+            loaded: Vec::new(),
+            generated: Vec::new(),
+            generated_added: Vec::new(),
+        };
         let mut previous: Option<String> = None;
-        for (cname, c) in &t.columns {
-            if !c.include {
-                continue;
-            }
-            let after = previous.replace(c.target_name(cname).to_string());
-            let ty = PgType::parse(&c.pg_type)
-                .map_err(|e| anyhow!("table {src}, column {cname}: {e}"))?;
-            let opts = convert_options(&p.defaults, Some(c))
-                .map_err(|e| anyhow!("table {src}, column {cname}: {e}"))?;
-            let converter = Converter::new(ty.clone(), opts);
-            let null_value = match (c.on_null, &c.default) {
-                (Some(OnNull::Default), Some(d)) => Some(
-                    null_default_value(&converter, d)
-                        .map_err(|e| anyhow!("table {src}, column {cname}: on_null: {e}"))?,
-                ),
-                (Some(OnNull::Default), None) => {
-                    return Err(anyhow!(
-                        "table {src}, column {cname}: on_null = \"default\" needs a default"
-                    ))
-                }
-                _ => None,
-            };
-            let plan = ColumnPlan {
-                source: cname.clone(),
-                target: c.target_name(cname).to_string(),
-                converter,
-                on_null: c.on_null,
-                null_value,
-                ty,
-                not_null: c.not_null,
-                default: c.default.clone(),
-                identity: c.identity,
-                sequence_floor: c.sequence_floor,
-            };
-            match &c.generated {
+        for (name, column) in table.columns.iter().filter(|(_, c)| c.include) {
+            let after = previous.replace(column.target_name(name).to_string());
+            let plan = plan_column(defaults, source, name, column)?;
+            match &column.generated {
                 Some(expr) => {
-                    generated_added.push(AddedColumn {
+                    out.generated_added.push(AddedColumn {
                         name: plan.target.clone(),
                         ty: plan.ty.clone(),
                         not_null: plan.not_null,
@@ -389,100 +416,141 @@ pub fn plan(p: &Pipeline) -> Result<Vec<TablePlan>> {
                         after,
                         generated: true,
                     });
-                    generated.push(plan);
+                    out.generated.push(plan);
                 }
-                None => columns.push(plan),
+                None => out.loaded.push(plan),
             }
         }
-        let added = t
-            .add_columns
-            .iter()
-            .map(|(n, c)| {
-                Ok(AddedColumn {
-                    name: n.clone(),
-                    ty: PgType::parse(&c.pg_type)
-                        .map_err(|e| anyhow!("table {src}, added column {n}: {e}"))?,
-                    not_null: c.not_null,
-                    default: c.default.clone(),
-                    after: c.after.clone(),
-                    generated: false,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        // Generated columns first, each after its source neighbour (which
-        // may itself be generated: placed earlier in this list).
-        let added: Vec<AddedColumn> = generated_added.into_iter().chain(added).collect();
-        let pk_name = ident::derived(&[&target, "pkey"], &mut taken);
-        let mut foreign_keys = Vec::new();
-        for fk in &t.foreign_keys {
-            let (ref_table, ref_columns) = match &fk.references_target {
-                Some(outside) => (outside.clone(), fk.ref_columns.clone()),
-                None => {
-                    let parent = p.table(&fk.references).ok_or_else(|| {
-                        anyhow!(
-                            "table {src}: foreign key references unknown table {}",
-                            fk.references
-                        )
-                    })?;
-                    let ref_columns = if fk.ref_columns.is_empty() {
-                        parent.primary_key.clone()
-                    } else {
-                        fk.ref_columns.clone()
-                    };
-                    (parent.target_name(&fk.references).to_string(), ref_columns)
-                }
-            };
-            let name = match &fk.name {
-                Some(n) => n.clone(),
-                None => {
-                    let mut parts = vec![target.as_str()];
-                    parts.extend(fk.columns.iter().map(String::as_str));
-                    parts.push("fkey");
-                    ident::derived(&parts, &mut taken)
-                }
-            };
-            foreign_keys.push(ForeignKeyPlan {
-                name,
-                columns: fk.columns.clone(),
-                ref_table,
-                ref_columns,
-                on_delete: fk.on_delete.as_deref().and_then(fk_action),
-                on_update: fk.on_update.as_deref().and_then(fk_action),
-                outside: fk.references_target.is_some(),
-                if_exists: fk.if_exists,
-                deferrable: fk.deferrable,
-                orphans: fk.orphans.unwrap_or(0),
-            });
-        }
-        let checks = t
-            .checks
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                (
-                    ident::derived(&[&target, &format!("check{}", i + 1)], &mut taken),
-                    c.clone(),
-                )
-            })
-            .collect();
-        out.push(TablePlan {
-            source: src.to_string(),
-            target,
-            schema: schema.clone(),
-            columns,
-            added,
-            generated,
-            filter: t.filter.clone(),
-            without_rowid: t.without_rowid,
-            from_view: t.from_view,
-            commit_every: t.commit_every.unwrap_or(p.defaults.commit_every),
-            primary_key: t.primary_key.clone(),
-            pk_name,
-            indexes: t.indexes.clone(),
-            foreign_keys,
-            checks,
-            constants: Vec::new(),
-        });
+        Ok(out)
     }
-    Ok(out)
+}
+
+/// One source column: its type, its converter and, with `on_null =
+/// "default"`, the value a NULL cell becomes.
+fn plan_column(
+    defaults: &Defaults,
+    source: &str,
+    name: &str,
+    column: &ColumnMap,
+) -> Result<ColumnPlan> {
+    let at = |e: String| anyhow!("table {source}, column {name}: {e}");
+    let ty = PgType::parse(&column.pg_type).map_err(at)?;
+    let opts = convert_options(defaults, Some(column)).map_err(at)?;
+    let converter = Converter::new(ty.clone(), opts);
+    let null_value = match (column.on_null, &column.default) {
+        (Some(OnNull::Default), Some(d)) => Some(
+            null_default_value(&converter, d)
+                .map_err(|e| anyhow!("table {source}, column {name}: on_null: {e}"))?,
+        ),
+        (Some(OnNull::Default), None) => {
+            return Err(anyhow!(
+                "table {source}, column {name}: on_null = \"default\" needs a default"
+            ))
+        }
+        _ => None,
+    };
+    Ok(ColumnPlan {
+        source: name.to_string(),
+        target: column.target_name(name).to_string(),
+        converter,
+        on_null: column.on_null,
+        null_value,
+        ty,
+        not_null: column.not_null,
+        default: column.default.clone(),
+        identity: column.identity,
+        sequence_floor: column.sequence_floor,
+    })
+}
+
+/// The generated columns first, then the mapping's `add_columns`.
+fn added_columns(
+    source: &str,
+    table: &TableMap,
+    generated: Vec<AddedColumn>,
+) -> Result<Vec<AddedColumn>> {
+    let added = table
+        .add_columns
+        .iter()
+        .map(|(n, c)| {
+            Ok(AddedColumn {
+                name: n.clone(),
+                ty: PgType::parse(&c.pg_type)
+                    .map_err(|e| anyhow!("table {source}, added column {n}: {e}"))?,
+                not_null: c.not_null,
+                default: c.default.clone(),
+                after: c.after.clone(),
+                generated: false,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(generated.into_iter().chain(added).collect())
+}
+
+/// A foreign key with its referenced table and columns resolved (a source
+/// table's target name; its primary key when the mapping names no
+/// columns) and a name.
+fn plan_foreign_key(
+    p: &Pipeline,
+    source: &str,
+    target: &str,
+    fk: &ForeignKeyDef,
+    taken: &mut HashSet<String>,
+) -> Result<ForeignKeyPlan> {
+    let (ref_table, ref_columns) = match &fk.references_target {
+        Some(outside) => (outside.clone(), fk.ref_columns.clone()),
+        None => {
+            let parent = p.table(&fk.references).ok_or_else(|| {
+                anyhow!(
+                    "table {source}: foreign key references unknown table {}",
+                    fk.references
+                )
+            })?;
+            let ref_columns = if fk.ref_columns.is_empty() {
+                parent.primary_key.clone()
+            } else {
+                fk.ref_columns.clone()
+            };
+            (parent.target_name(&fk.references).to_string(), ref_columns)
+        }
+    };
+    let name = match &fk.name {
+        Some(n) => n.clone(),
+        None => {
+            let mut parts = vec![target];
+            parts.extend(fk.columns.iter().map(String::as_str));
+            parts.push("fkey");
+            ident::derived(&parts, taken)
+        }
+    };
+    Ok(ForeignKeyPlan {
+        name,
+        columns: fk.columns.clone(),
+        ref_table,
+        ref_columns,
+        on_delete: fk.on_delete.as_deref().and_then(fk_action),
+        on_update: fk.on_update.as_deref().and_then(fk_action),
+        outside: fk.references_target.is_some(),
+        if_exists: fk.if_exists,
+        deferrable: fk.deferrable,
+        orphans: fk.orphans.unwrap_or(0),
+    })
+}
+
+/// (constraint name, expression) of each CHECK: `<table>_check<N>`.
+fn name_checks(
+    target: &str,
+    checks: &[String],
+    taken: &mut HashSet<String>,
+) -> Vec<(String, String)> {
+    checks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            (
+                ident::derived(&[target, &format!("check{}", i + 1)], taken),
+                c.clone(),
+            )
+        })
+        .collect()
 }

@@ -3,7 +3,11 @@
 //! PostgreSQL and do not collide. Every problem is reported, not just the
 //! first; `Pipeline::parse` then gives each its line.
 
-use super::mapping::{fk_action, key_seg, MappingIssue, OnNull, Pipeline, Utf8Policy, ViewAction};
+use super::issue::MappingIssue;
+use super::mapping::{
+    fk_action, key_seg, ColumnMap, Defaults, ForeignKeyDef, OnNull, Pipeline, TableMap,
+    TargetConfig, Utf8Policy, ViewAction,
+};
 use super::plan::{convert_options, null_default_value};
 use crate::convert::Converter;
 use crate::pg::types::PgType;
@@ -31,451 +35,620 @@ pub fn memory_kb(v: &str) -> Option<u64> {
     (1024..=2_147_483_647).contains(&kb).then_some(kb)
 }
 
+/// The problems found so far, in the order found: `Pipeline::parse` sorts
+/// them by line, and problems on one line keep this order.
+#[derive(Default)]
+struct Issues(Vec<MappingIssue>);
+
+impl Issues {
+    fn push(&mut self, key: impl Into<String>, message: impl Into<String>) {
+        self.0.push(MappingIssue {
+            key: key.into(),
+            line: None,
+            message: message.into(),
+        });
+    }
+}
+
+/// The names tables and indexes share in the target schema, across tables:
+/// target table → its source; index → (its table, its key in the file).
+#[derive(Default)]
+struct SchemaNames {
+    tables: BTreeMap<String, String>,
+    indexes: BTreeMap<String, (String, String)>,
+}
+
+/// One table under check: its key path in the file, its target name, and
+/// the target columns named so far (loaded, then added).
+struct TableScope<'a> {
+    key: String,
+    name: &'a str,
+    columns: HashSet<String>,
+}
+
+impl TableScope<'_> {
+    fn knows(&self, column: &str) -> bool {
+        self.columns.contains(column)
+    }
+}
+
+fn too_long(name: &str) -> bool {
+    name.len() > crate::pg::ident::MAX_IDENT_BYTES
+}
+
 impl Pipeline {
     /// Semantic checks; every problem, not just the first.
     pub fn validate(&self) -> Vec<MappingIssue> {
-        let mut out = Vec::new();
-        let mut push = |key: String, message: String| {
-            out.push(MappingIssue {
-                key,
-                line: None,
-                message,
-            })
+        let mut issues = Issues::default();
+        check_defaults(&self.defaults, &mut issues);
+        check_target(&self.target, &mut issues);
+        let mut names = SchemaNames::default();
+        for (source, table) in self.included_tables() {
+            self.check_table(source, table, &mut names, &mut issues);
+        }
+        check_index_names(&names, &mut issues);
+        self.check_views(&names.tables, &mut issues);
+        issues.0
+    }
+
+    fn check_table(
+        &self,
+        source: &str,
+        table: &TableMap,
+        names: &mut SchemaNames,
+        issues: &mut Issues,
+    ) {
+        let mut scope = TableScope {
+            key: table.key(source),
+            name: table.target_name(source),
+            columns: HashSet::new(),
         };
-        let d = &self.defaults;
-        if d.chunk_size == 0 {
-            push("defaults.chunk_size".into(), "must be at least 1".into());
+        check_table_name(source, table, &scope, names, issues);
+        let loaded = check_columns(&self.defaults, table, &mut scope, issues);
+        let added = check_added_columns(table, &mut scope, issues);
+        check_width(table, loaded || added, &scope, issues);
+        check_primary_key(table, &scope, issues);
+        check_indexes(table, &scope, names, issues);
+        for (i, fk) in table.foreign_keys.iter().enumerate() {
+            self.check_foreign_key(i, fk, &scope, issues);
         }
-        if d.batch_size == 0 {
-            push("defaults.batch_size".into(), "must be at least 1".into());
+    }
+
+    fn check_foreign_key(
+        &self,
+        i: usize,
+        fk: &ForeignKeyDef,
+        scope: &TableScope,
+        issues: &mut Issues,
+    ) {
+        let key = format!("{}.foreign_keys.{i}", scope.key);
+        for c in &fk.columns {
+            if !scope.knows(c) {
+                issues.push(
+                    format!("{key}.columns"),
+                    format!("`{c}` is not a target column of `{}`", scope.name),
+                );
+            }
         }
-        if d.workers == 0 || d.workers > 64 {
-            push("defaults.workers".into(), "must be between 1 and 64".into());
+        match &fk.references_target {
+            Some(outside) => self.check_outside_reference(fk, outside, &key, issues),
+            None if fk.references.is_empty() => issues.push(
+                format!("{key}.references"),
+                "missing: `references` (a source table of this mapping) or \
+                 `references_target` (a target table outside the pipeline)",
+            ),
+            None => {}
         }
-        if !duration_ok(&d.lock_timeout) {
-            push(
-                "defaults.lock_timeout".into(),
+        if fk.if_exists && fk.references_target.is_none() {
+            issues.push(
+                format!("{key}.if_exists"),
+                "only meaningful with references_target (a table of this pipeline always exists)",
+            );
+        }
+        if !fk.references.is_empty() {
+            self.check_source_reference(&fk.references, &key, issues);
+        }
+        if !fk.ref_columns.is_empty() && fk.ref_columns.len() != fk.columns.len() {
+            issues.push(
+                format!("{key}.ref_columns"),
+                "must have as many columns as `columns`",
+            );
+        }
+        for (k, a) in [("on_delete", &fk.on_delete), ("on_update", &fk.on_update)] {
+            if let Some(a) = a {
+                if fk_action(a).is_none() {
+                    issues.push(
+                        format!("{key}.{k}"),
+                        format!("`{a}` is not one of cascade, restrict, set null, set default, no action"),
+                    );
+                }
+            }
+        }
+    }
+
+    /// `references_target`: a table outside the pipeline, named alone and
+    /// with the columns it references.
+    fn check_outside_reference(
+        &self,
+        fk: &ForeignKeyDef,
+        outside: &str,
+        key: &str,
+        issues: &mut Issues,
+    ) {
+        if !fk.references.is_empty() {
+            issues.push(
+                format!("{key}.references_target"),
+                "give either `references` (a source table of this mapping) or \
+                 `references_target` (a target table outside the pipeline), not both",
+            );
+        } else if outside.trim().is_empty() {
+            issues.push(format!("{key}.references_target"), "must not be empty");
+        } else if let Some((source, _)) = self
+            .included_tables()
+            .find(|(s, t)| t.target_name(s) == outside)
+        {
+            issues.push(
+                format!("{key}.references_target"),
                 format!(
-                    "`{}` is not a duration: a whole number with ms, s, min or h (e.g. `60s`, `500ms`); `0` waits forever",
-                    d.lock_timeout
+                    "`{outside}` is a target table of this pipeline (source table `{source}`): \
+                     write references = \"{source}\" instead"
+                ),
+            );
+        } else if too_long(outside) {
+            issues.push(
+                format!("{key}.references_target"),
+                format!("`{outside}` is longer than PostgreSQL's 63 bytes"),
+            );
+        }
+        if fk.ref_columns.is_empty() {
+            issues.push(
+                format!("{key}.ref_columns"),
+                format!(
+                    "required with references_target: the columns of `{outside}` this key references"
                 ),
             );
         }
-        if memory_kb(&d.maintenance_work_mem).is_none() {
-            push(
-                "defaults.maintenance_work_mem".into(),
+    }
+
+    /// `references`: a table of this mapping, and one that is loaded.
+    fn check_source_reference(&self, references: &str, key: &str, issues: &mut Issues) {
+        match self.table(references) {
+            Some(parent) if !parent.include => issues.push(
+                format!("{key}.references"),
                 format!(
-                    "`{}` is not a memory size PostgreSQL accepts here: a whole number with kB, MB, GB or TB, \
-                     from 1MB to 2147483647kB (e.g. `512MB`, `2GB`)",
-                    d.maintenance_work_mem
+                    "`{references}` is excluded (include = false): drop this foreign key or include the table"
                 ),
-            );
+            ),
+            Some(_) => {}
+            None => issues.push(
+                format!("{key}.references"),
+                format!("`{references}` is not a table of this mapping"),
+            ),
         }
-        // The resolver `plan` uses; with no column it fails only on
-        // `defaults.timezone` ("unknown time zone `…`").
-        if let Err(e) = convert_options(d, None) {
-            push(
-                "defaults.timezone".into(),
-                format!("{e} (use an IANA name such as `UTC` or `Europe/Berlin`)"),
-            );
-        }
-        let tv: HashSet<_> = d.true_values.iter().map(|s| s.to_lowercase()).collect();
-        for f in &d.false_values {
-            if tv.contains(&f.to_lowercase()) {
-                push(
-                    "defaults.false_values".into(),
-                    format!("`{f}` is in both true_values and false_values"),
-                );
-            }
-        }
-        if self.target.schema.trim().is_empty() {
-            push("target.schema".into(), "must not be empty".into());
-        }
-        if self.target.schema == "sqlite2pg" {
-            push(
-                "target.schema".into(),
-                "`sqlite2pg` holds this tool's own state; load into another schema".into(),
-            );
-        }
-        let too_long = |n: &str| n.len() > crate::pg::ident::MAX_IDENT_BYTES;
-        let mut targets: BTreeMap<String, String> = BTreeMap::new();
-        // Index name → (its table, its key in the file).
-        let mut index_names: BTreeMap<String, (String, String)> = BTreeMap::new();
-        let source_names: HashSet<&str> = self.table_maps.iter().map(|(n, _)| n.as_str()).collect();
-        for (src, t) in self.included_tables() {
-            let tp = t.key(src);
-            let tname = t.target_name(src);
-            if too_long(tname) {
-                push(
-                    format!("{tp}.target"),
-                    format!("`{tname}` is longer than PostgreSQL's 63 bytes; shorten it"),
-                );
-            }
-            // Every identifier is quoted, so names compare exactly.
-            if let Some(prev) = targets.insert(tname.to_string(), src.to_string()) {
-                if t.from_view {
-                    push(
-                        format!("{tp}.action"),
-                        format!(
-                            "materialized, view `{src}` would be table `{tname}`, which is already \
-                             the target of source table `{prev}` (rename that one with its `target`)"
-                        ),
-                    );
-                } else {
-                    push(
-                        format!("{tp}.target"),
-                        format!(
-                            "target table `{tname}` is also the target of source table `{prev}`"
-                        ),
-                    );
-                }
-            }
-            let mut cols: HashSet<String> = HashSet::new();
-            let mut any = false;
-            for (cname, c) in t.columns.iter() {
-                let cp = format!("{tp}.columns.{}", key_seg(cname));
-                if !c.include {
-                    continue;
-                }
-                any = true;
-                // `PgType::parse`, as in `plan`: one parser for a type.
-                let ty = match PgType::parse(&c.pg_type) {
-                    Ok(ty) => Some(ty),
-                    Err(e) => {
-                        push(format!("{cp}.type"), e);
-                        None
-                    }
-                };
-                let target = c.target_name(cname);
-                if too_long(target) {
-                    push(
-                        format!("{cp}.target"),
-                        format!("`{target}` is longer than PostgreSQL's 63 bytes; shorten it"),
-                    );
-                }
-                if !cols.insert(target.to_string()) {
-                    push(
-                        format!("{cp}.target"),
-                        format!("target column `{target}` appears twice in table `{tname}`"),
-                    );
-                }
-                if crate::pg::ident::SYSTEM_COLUMNS.contains(&target) {
-                    push(
-                        format!("{cp}.target"),
-                        format!(
-                            "`{target}` is the name of a PostgreSQL system column; \
-                             rename it (e.g. target = \"{target}_\")"
-                        ),
-                    );
-                }
-                // The column's own time zone, resolved as `plan` resolves
-                // it; without one it is the default's, reported above.
-                if c.timezone.is_some() {
-                    if let Err(e) = convert_options(d, Some(c)) {
-                        push(format!("{cp}.timezone"), e);
-                    }
-                }
-                if let Some(g) = &c.generated {
-                    let clash = [
-                        (c.identity, "identity"),
-                        (c.default.is_some(), "default"),
-                        (c.on_null.is_some(), "on_null"),
-                        (c.json_wrap.is_some(), "json_wrap"),
-                    ]
-                    .into_iter()
-                    .filter(|(on, _)| *on)
-                    .map(|(_, k)| k)
-                    .collect::<Vec<_>>();
-                    if g.trim().is_empty() {
-                        push(
-                            format!("{cp}.generated"),
-                            "an empty generation expression; remove `generated` to load the column's values".into(),
-                        );
-                    } else if !clash.is_empty() {
-                        push(
-                            format!("{cp}.generated"),
-                            format!(
-                                "a generated column is computed by PostgreSQL, so it takes no {}",
-                                clash.join(", ")
-                            ),
-                        );
-                    }
-                }
-                if c.sequence_floor.is_some() && !c.identity {
-                    push(
-                        format!("{cp}.sequence_floor"),
-                        "only meaningful with identity = true".into(),
-                    );
-                }
-                if c.identity && !ty.as_ref().is_some_and(PgType::is_integer) {
-                    push(
-                        format!("{cp}.identity"),
-                        "identity needs an integer type (smallint, integer, bigint)".into(),
-                    );
-                }
-                if c.invalid_utf8 == Some(Utf8Policy::Bytea) && ty != Some(PgType::Bytea) {
-                    push(
-                        format!("{cp}.invalid_utf8"),
-                        "`bytea` needs the column type to be bytea".into(),
-                    );
-                }
-                if c.json_wrap.is_some()
-                    && !matches!(ty, Some(PgType::Json) | Some(PgType::Jsonb) | None)
-                {
-                    push(
-                        format!("{cp}.json_wrap"),
-                        "json_wrap needs the column type to be json or jsonb".into(),
-                    );
-                }
-                match (c.on_null, &c.default) {
-                    (Some(OnNull::Default), _) if c.json_wrap.is_some() => push(
-                        format!("{cp}.on_null"),
-                        "json_wrap already writes {} for a NULL cell; drop on_null".into(),
-                    ),
-                    (Some(OnNull::Default), _) if c.identity => push(
-                        format!("{cp}.on_null"),
-                        "an identity column has no constant default to write; drop on_null".into(),
-                    ),
-                    (Some(OnNull::Default), None) => push(
-                        format!("{cp}.on_null"),
-                        "on_null = \"default\" needs the column's `default` (a constant) to write for a NULL cell"
-                            .into(),
-                    ),
-                    (Some(OnNull::Default), Some(dflt)) => {
-                        if let (Some(ty), Ok(opts)) = (&ty, convert_options(d, Some(c))) {
-                            if let Err(e) =
-                                null_default_value(&Converter::new(ty.clone(), opts), dflt)
-                            {
-                                push(format!("{cp}.on_null"), e);
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            for (cname, c) in t.add_columns.iter() {
-                let cp = format!("{tp}.add_columns.{}", key_seg(cname));
-                any = true;
-                if let Err(e) = PgType::parse(&c.pg_type) {
-                    push(format!("{cp}.type"), e);
-                }
-                if !cols.insert(cname.clone()) {
-                    push(
-                        cp.clone(),
-                        format!("target column `{cname}` appears twice in table `{tname}`"),
-                    );
-                }
-                if c.not_null && c.default.is_none() {
-                    push(
-                        format!("{cp}.default"),
-                        "a NOT NULL added column needs a default".into(),
-                    );
-                }
-                // Placed after a loaded column or an added one before it.
-                if let Some(after) = &c.after {
-                    if !cols.contains(after) || after == cname {
-                        push(
-                            format!("{cp}.after"),
-                            format!(
-                                "`{after}` is not a target column of `{tname}` listed before this one \
-                                 (a loaded column, or an added column earlier in the file)"
-                            ),
-                        );
-                    }
-                }
-            }
-            if !any && t.from_view && t.columns.is_empty() {
-                push(
-                    format!("{tp}.action"),
-                    format!(
-                        "action = \"materialize\" needs the view's columns and their types \
-                         ([{tp}.columns.NAME] type = \"…\"; `sqlite2pg init` writes them)"
-                    ),
-                );
-            } else if !any {
-                push(format!("{tp}.columns"), "no included column".into());
-            }
-            let width = cols.len() + t.add_columns.len();
-            if width > MAX_COLUMNS {
-                push(
-                    format!("{tp}.columns"),
-                    format!(
-                        "`{tname}` would have {width} columns; PostgreSQL allows {MAX_COLUMNS} per table: \
-                         exclude some (include = false) or split the table"
-                    ),
-                );
-            }
-            let known = |c: &str| cols.contains(c);
-            for pk in &t.primary_key {
-                if !known(pk) {
-                    push(
-                        format!("{tp}.primary_key"),
-                        format!("`{pk}` is not a target column of `{tname}`"),
-                    );
-                }
-            }
-            for (i, ix) in t.indexes.iter().enumerate() {
-                if ix.columns.is_empty() {
-                    push(format!("{tp}.indexes.{i}.columns"), "empty".into());
-                }
-                let key = format!("{tp}.indexes.{i}.name");
-                if let Some((other, _)) =
-                    index_names.insert(ix.name.clone(), (tname.to_string(), key.clone()))
-                {
-                    push(
-                        key,
-                        format!(
-                            "index `{}` is also the name of an index of `{other}` (index names are per schema)",
-                            ix.name
-                        ),
-                    );
-                }
-                for c in &ix.columns {
-                    if !c.starts_with('(') && !known(c) {
-                        push(
-                            format!("{tp}.indexes.{i}.columns"),
-                            format!(
-                                "`{c}` is not a target column of `{tname}` (write an expression in parentheses)"
-                            ),
-                        );
-                    }
-                }
-            }
-            for (i, fk) in t.foreign_keys.iter().enumerate() {
-                let fp = format!("{tp}.foreign_keys.{i}");
-                for c in &fk.columns {
-                    if !known(c) {
-                        push(
-                            format!("{fp}.columns"),
-                            format!("`{c}` is not a target column of `{tname}`"),
-                        );
-                    }
-                }
-                if let Some(outside) = &fk.references_target {
-                    if !fk.references.is_empty() {
-                        push(
-                            format!("{fp}.references_target"),
-                            "give either `references` (a source table of this mapping) or \
-                             `references_target` (a target table outside the pipeline), not both"
-                                .into(),
-                        );
-                    } else if outside.trim().is_empty() {
-                        push(
-                            format!("{fp}.references_target"),
-                            "must not be empty".into(),
-                        );
-                    } else if let Some((src2, _)) = self
-                        .included_tables()
-                        .find(|(s2, t2)| t2.target_name(s2) == outside)
-                    {
-                        push(
-                            format!("{fp}.references_target"),
-                            format!(
-                                "`{outside}` is a target table of this pipeline (source table `{src2}`): \
-                                 write references = \"{src2}\" instead"
-                            ),
-                        );
-                    } else if too_long(outside) {
-                        push(
-                            format!("{fp}.references_target"),
-                            format!("`{outside}` is longer than PostgreSQL's 63 bytes"),
-                        );
-                    }
-                    if fk.ref_columns.is_empty() {
-                        push(
-                            format!("{fp}.ref_columns"),
-                            format!(
-                                "required with references_target: the columns of `{outside}` this key references"
-                            ),
-                        );
-                    }
-                } else if fk.references.is_empty() {
-                    push(
-                        format!("{fp}.references"),
-                        "missing: `references` (a source table of this mapping) or \
-                         `references_target` (a target table outside the pipeline)"
-                            .into(),
-                    );
-                }
-                if fk.if_exists && fk.references_target.is_none() {
-                    push(
-                        format!("{fp}.if_exists"),
-                        "only meaningful with references_target (a table of this pipeline always exists)"
-                            .into(),
-                    );
-                }
-                let source_ref = !fk.references.is_empty();
-                if source_ref && self.table(&fk.references).is_some_and(|p| !p.include) {
-                    push(
-                        format!("{tp}.foreign_keys.{i}.references"),
-                        format!(
-                            "`{}` is excluded (include = false): drop this foreign key or include the table",
-                            fk.references
-                        ),
-                    );
-                }
-                if source_ref && !source_names.contains(fk.references.as_str()) {
-                    push(
-                        format!("{tp}.foreign_keys.{i}.references"),
-                        format!("`{}` is not a table of this mapping", fk.references),
-                    );
-                }
-                if !fk.ref_columns.is_empty() && fk.ref_columns.len() != fk.columns.len() {
-                    push(
-                        format!("{tp}.foreign_keys.{i}.ref_columns"),
-                        "must have as many columns as `columns`".into(),
-                    );
-                }
-                for (k, a) in [("on_delete", &fk.on_delete), ("on_update", &fk.on_update)] {
-                    if let Some(a) = a {
-                        if fk_action(a).is_none() {
-                            push(
-                                format!("{tp}.foreign_keys.{i}.{k}"),
-                                format!("`{a}` is not one of cascade, restrict, set null, set default, no action"),
-                            );
-                        }
-                    }
-                }
-            }
-        }
-        for (name, (tname, key)) in index_names {
-            if targets.contains_key(&name) {
-                push(
-                    key,
-                    format!(
-                        "index `{name}` of `{tname}` has the name of a target table (tables and indexes share a schema's names)"
-                    ),
-                );
-            }
-        }
-        // Views share the schema's names with the tables.
+    }
+
+    /// Views share the schema's names with the tables.
+    fn check_views(&self, tables: &BTreeMap<String, String>, issues: &mut Issues) {
         for (name, v) in &self.views {
-            let vp = format!("views.{}", key_seg(name));
+            let key = format!("views.{}", key_seg(name));
             if too_long(name) {
-                push(
-                    vp.clone(),
+                issues.push(
+                    key.clone(),
                     format!("view `{name}` is longer than PostgreSQL's 63 bytes"),
                 );
             }
             // A materialized view is a target table: checked as one above.
-            if let Some(src) = targets
+            if let Some(source) = tables
                 .get(name)
                 .filter(|_| v.action != ViewAction::Materialize)
             {
-                push(
-                    vp.clone(),
-                    format!("view `{name}` has the name of the target table of `{src}`"),
+                issues.push(
+                    key.clone(),
+                    format!("view `{name}` has the name of the target table of `{source}`"),
                 );
             }
             let empty = v.sql.as_deref().is_none_or(|s| s.trim().is_empty());
             if v.action == ViewAction::Create && empty {
-                push(
-                    format!("{vp}.action"),
-                    "action = \"create\" needs the view's SELECT in `sql`".into(),
+                issues.push(
+                    format!("{key}.action"),
+                    "action = \"create\" needs the view's SELECT in `sql`",
                 );
             }
         }
-        out
+    }
+}
+
+fn check_defaults(defaults: &Defaults, issues: &mut Issues) {
+    if defaults.chunk_size == 0 {
+        issues.push("defaults.chunk_size", "must be at least 1");
+    }
+    if defaults.batch_size == 0 {
+        issues.push("defaults.batch_size", "must be at least 1");
+    }
+    if defaults.workers == 0 || defaults.workers > 64 {
+        issues.push("defaults.workers", "must be between 1 and 64");
+    }
+    if !duration_ok(&defaults.lock_timeout) {
+        issues.push(
+            "defaults.lock_timeout",
+            format!(
+                "`{}` is not a duration: a whole number with ms, s, min or h (e.g. `60s`, `500ms`); `0` waits forever",
+                defaults.lock_timeout
+            ),
+        );
+    }
+    if memory_kb(&defaults.maintenance_work_mem).is_none() {
+        issues.push(
+            "defaults.maintenance_work_mem",
+            format!(
+                "`{}` is not a memory size PostgreSQL accepts here: a whole number with kB, MB, GB or TB, \
+                 from 1MB to 2147483647kB (e.g. `512MB`, `2GB`)",
+                defaults.maintenance_work_mem
+            ),
+        );
+    }
+    // The resolver `plan` uses; with no column it fails only on
+    // `defaults.timezone` ("unknown time zone `…`").
+    if let Err(e) = convert_options(defaults, None) {
+        issues.push(
+            "defaults.timezone",
+            format!("{e} (use an IANA name such as `UTC` or `Europe/Berlin`)"),
+        );
+    }
+    let true_words: HashSet<_> = defaults
+        .true_values
+        .iter()
+        .map(|s| s.to_lowercase())
+        .collect();
+    for f in &defaults.false_values {
+        if true_words.contains(&f.to_lowercase()) {
+            issues.push(
+                "defaults.false_values",
+                format!("`{f}` is in both true_values and false_values"),
+            );
+        }
+    }
+}
+
+fn check_target(target: &TargetConfig, issues: &mut Issues) {
+    if target.schema.trim().is_empty() {
+        issues.push("target.schema", "must not be empty");
+    }
+    if target.schema == "sqlite2pg" {
+        issues.push(
+            "target.schema",
+            "`sqlite2pg` holds this tool's own state; load into another schema",
+        );
+    }
+}
+
+/// The table's target name fits and is no other table's.
+fn check_table_name(
+    source: &str,
+    table: &TableMap,
+    scope: &TableScope,
+    names: &mut SchemaNames,
+    issues: &mut Issues,
+) {
+    let (key, name) = (&scope.key, scope.name);
+    if too_long(name) {
+        issues.push(
+            format!("{key}.target"),
+            format!("`{name}` is longer than PostgreSQL's 63 bytes; shorten it"),
+        );
+    }
+    // Every identifier is quoted, so names compare exactly.
+    if let Some(prev) = names.tables.insert(name.to_string(), source.to_string()) {
+        if table.from_view {
+            issues.push(
+                format!("{key}.action"),
+                format!(
+                    "materialized, view `{source}` would be table `{name}`, which is already \
+                     the target of source table `{prev}` (rename that one with its `target`)"
+                ),
+            );
+        } else {
+            issues.push(
+                format!("{key}.target"),
+                format!("target table `{name}` is also the target of source table `{prev}`"),
+            );
+        }
+    }
+}
+
+/// The loaded columns; whether there is any.
+fn check_columns(
+    defaults: &Defaults,
+    table: &TableMap,
+    scope: &mut TableScope,
+    issues: &mut Issues,
+) -> bool {
+    let mut any = false;
+    for (source_name, column) in table.columns.iter().filter(|(_, c)| c.include) {
+        any = true;
+        check_column(defaults, source_name, column, scope, issues);
+    }
+    any
+}
+
+fn check_column(
+    defaults: &Defaults,
+    source_name: &str,
+    column: &ColumnMap,
+    scope: &mut TableScope,
+    issues: &mut Issues,
+) {
+    let key = format!("{}.columns.{}", scope.key, key_seg(source_name));
+    // `PgType::parse`, as in `plan`: one parser for a type.
+    let ty = match PgType::parse(&column.pg_type) {
+        Ok(ty) => Some(ty),
+        Err(e) => {
+            issues.push(format!("{key}.type"), e);
+            None
+        }
+    };
+    check_column_name(column.target_name(source_name), &key, scope, issues);
+    // The column's own time zone, resolved as `plan` resolves it; without
+    // one it is the default's, reported with the defaults.
+    if column.timezone.is_some() {
+        if let Err(e) = convert_options(defaults, Some(column)) {
+            issues.push(format!("{key}.timezone"), e);
+        }
+    }
+    check_generated(column, &key, issues);
+    check_type_settings(column, ty.as_ref(), &key, issues);
+    check_on_null(defaults, column, ty.as_ref(), &key, issues);
+}
+
+/// A target column name fits, is new in its table and is no system column's.
+fn check_column_name(target: &str, key: &str, scope: &mut TableScope, issues: &mut Issues) {
+    if too_long(target) {
+        issues.push(
+            format!("{key}.target"),
+            format!("`{target}` is longer than PostgreSQL's 63 bytes; shorten it"),
+        );
+    }
+    if !scope.columns.insert(target.to_string()) {
+        issues.push(
+            format!("{key}.target"),
+            format!(
+                "target column `{target}` appears twice in table `{}`",
+                scope.name
+            ),
+        );
+    }
+    if crate::pg::ident::SYSTEM_COLUMNS.contains(&target) {
+        issues.push(
+            format!("{key}.target"),
+            format!(
+                "`{target}` is the name of a PostgreSQL system column; \
+                 rename it (e.g. target = \"{target}_\")"
+            ),
+        );
+    }
+}
+
+/// A generated column has an expression, and nothing that loads a value.
+fn check_generated(column: &ColumnMap, key: &str, issues: &mut Issues) {
+    let Some(expr) = &column.generated else {
+        return;
+    };
+    let clash = [
+        (column.identity, "identity"),
+        (column.default.is_some(), "default"),
+        (column.on_null.is_some(), "on_null"),
+        (column.json_wrap.is_some(), "json_wrap"),
+    ]
+    .into_iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, k)| k)
+    .collect::<Vec<_>>();
+    if expr.trim().is_empty() {
+        issues.push(
+            format!("{key}.generated"),
+            "an empty generation expression; remove `generated` to load the column's values",
+        );
+    } else if !clash.is_empty() {
+        issues.push(
+            format!("{key}.generated"),
+            format!(
+                "a generated column is computed by PostgreSQL, so it takes no {}",
+                clash.join(", ")
+            ),
+        );
+    }
+}
+
+/// Settings that need a type (or another setting) to mean anything.
+fn check_type_settings(column: &ColumnMap, ty: Option<&PgType>, key: &str, issues: &mut Issues) {
+    if column.sequence_floor.is_some() && !column.identity {
+        issues.push(
+            format!("{key}.sequence_floor"),
+            "only meaningful with identity = true",
+        );
+    }
+    if column.identity && !ty.is_some_and(PgType::is_integer) {
+        issues.push(
+            format!("{key}.identity"),
+            "identity needs an integer type (smallint, integer, bigint)",
+        );
+    }
+    if column.invalid_utf8 == Some(Utf8Policy::Bytea) && ty != Some(&PgType::Bytea) {
+        issues.push(
+            format!("{key}.invalid_utf8"),
+            "`bytea` needs the column type to be bytea",
+        );
+    }
+    if column.json_wrap.is_some() && !matches!(ty, Some(PgType::Json | PgType::Jsonb) | None) {
+        issues.push(
+            format!("{key}.json_wrap"),
+            "json_wrap needs the column type to be json or jsonb",
+        );
+    }
+}
+
+/// `on_null = "default"` has a constant default of the column's type to write.
+fn check_on_null(
+    defaults: &Defaults,
+    column: &ColumnMap,
+    ty: Option<&PgType>,
+    key: &str,
+    issues: &mut Issues,
+) {
+    if column.on_null != Some(OnNull::Default) {
+        return;
+    }
+    let key = format!("{key}.on_null");
+    if column.json_wrap.is_some() {
+        issues.push(
+            key,
+            "json_wrap already writes {} for a NULL cell; drop on_null",
+        );
+    } else if column.identity {
+        issues.push(
+            key,
+            "an identity column has no constant default to write; drop on_null",
+        );
+    } else if let Some(default) = &column.default {
+        if let (Some(ty), Ok(opts)) = (ty, convert_options(defaults, Some(column))) {
+            if let Err(e) = null_default_value(&Converter::new(ty.clone(), opts), default) {
+                issues.push(key, e);
+            }
+        }
+    } else {
+        issues.push(
+            key,
+            "on_null = \"default\" needs the column's `default` (a constant) to write for a NULL cell",
+        );
+    }
+}
+
+/// The added columns (no source column); whether there is any.
+fn check_added_columns(table: &TableMap, scope: &mut TableScope, issues: &mut Issues) -> bool {
+    for (name, column) in table.add_columns.iter() {
+        let key = format!("{}.add_columns.{}", scope.key, key_seg(name));
+        if let Err(e) = PgType::parse(&column.pg_type) {
+            issues.push(format!("{key}.type"), e);
+        }
+        if !scope.columns.insert(name.clone()) {
+            issues.push(
+                key.clone(),
+                format!(
+                    "target column `{name}` appears twice in table `{}`",
+                    scope.name
+                ),
+            );
+        }
+        if column.not_null && column.default.is_none() {
+            issues.push(
+                format!("{key}.default"),
+                "a NOT NULL added column needs a default",
+            );
+        }
+        // Placed after a loaded column or an added one before it.
+        if let Some(after) = &column.after {
+            if !scope.knows(after) || after == name {
+                issues.push(
+                    format!("{key}.after"),
+                    format!(
+                        "`{after}` is not a target column of `{}` listed before this one \
+                         (a loaded column, or an added column earlier in the file)",
+                        scope.name
+                    ),
+                );
+            }
+        }
+    }
+    !table.add_columns.is_empty()
+}
+
+/// The table has a column, and no more than PostgreSQL allows.
+fn check_width(table: &TableMap, any_column: bool, scope: &TableScope, issues: &mut Issues) {
+    let (key, name) = (&scope.key, scope.name);
+    if !any_column && table.from_view && table.columns.is_empty() {
+        issues.push(
+            format!("{key}.action"),
+            format!(
+                "action = \"materialize\" needs the view's columns and their types \
+                 ([{key}.columns.NAME] type = \"…\"; `sqlite2pg init` writes them)"
+            ),
+        );
+    } else if !any_column {
+        issues.push(format!("{key}.columns"), "no included column");
+    }
+    let width = scope.columns.len() + table.add_columns.len();
+    if width > MAX_COLUMNS {
+        issues.push(
+            format!("{key}.columns"),
+            format!(
+                "`{name}` would have {width} columns; PostgreSQL allows {MAX_COLUMNS} per table: \
+                 exclude some (include = false) or split the table"
+            ),
+        );
+    }
+}
+
+fn check_primary_key(table: &TableMap, scope: &TableScope, issues: &mut Issues) {
+    for pk in &table.primary_key {
+        if !scope.knows(pk) {
+            issues.push(
+                format!("{}.primary_key", scope.key),
+                format!("`{pk}` is not a target column of `{}`", scope.name),
+            );
+        }
+    }
+}
+
+/// Each index has columns of the table (or expressions) and a name no
+/// other index has.
+fn check_indexes(
+    table: &TableMap,
+    scope: &TableScope,
+    names: &mut SchemaNames,
+    issues: &mut Issues,
+) {
+    let (table_key, name) = (&scope.key, scope.name);
+    for (i, ix) in table.indexes.iter().enumerate() {
+        if ix.columns.is_empty() {
+            issues.push(format!("{table_key}.indexes.{i}.columns"), "empty");
+        }
+        let key = format!("{table_key}.indexes.{i}.name");
+        if let Some((other, _)) = names
+            .indexes
+            .insert(ix.name.clone(), (name.to_string(), key.clone()))
+        {
+            issues.push(
+                key,
+                format!(
+                    "index `{}` is also the name of an index of `{other}` (index names are per schema)",
+                    ix.name
+                ),
+            );
+        }
+        for c in &ix.columns {
+            if !c.starts_with('(') && !scope.knows(c) {
+                issues.push(
+                    format!("{table_key}.indexes.{i}.columns"),
+                    format!(
+                        "`{c}` is not a target column of `{name}` (write an expression in parentheses)"
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Tables and indexes share a schema's names.
+fn check_index_names(names: &SchemaNames, issues: &mut Issues) {
+    for (name, (table, key)) in &names.indexes {
+        if names.tables.contains_key(name) {
+            issues.push(
+                key.clone(),
+                format!(
+                    "index `{name}` of `{table}` has the name of a target table (tables and indexes share a schema's names)"
+                ),
+            );
+        }
     }
 }
 

@@ -260,6 +260,218 @@ fn bad(key: &str, what: &str) -> anyhow::Error {
     crate::error::usage(format!("invalid connection parameter {key}: {what}"))
 }
 
+/// The connection parameters as libpq reads them: an empty value is unset.
+struct Params<'a>(&'a ConnInfo);
+
+impl<'a> Params<'a> {
+    fn get(&self, key: &str) -> Option<&'a str> {
+        self.0.get(key).filter(|v| !v.is_empty())
+    }
+}
+
+/// What this build cannot honour is refused, never silently ignored: a
+/// service file, and security settings.
+fn refuse_unsupported(info: &ConnInfo) -> Result<()> {
+    if info.get("service").is_some_and(|s| !s.is_empty()) {
+        return Err(crate::error::usage(
+            "service= / PGSERVICE (pg_service.conf) is not supported yet: give the parameters themselves",
+        ));
+    }
+    for key in [
+        "sslcrl",
+        "sslcrldir",
+        "require_auth",
+        "requirepeer",
+        "sslpassword",
+    ] {
+        if info.get(key).is_some_and(|s| !s.is_empty()) {
+            return Err(crate::error::usage(format!(
+                "connection parameter {key} is not supported by sqlite2pg"
+            )));
+        }
+    }
+    if info.get("gssencmode") == Some("require") {
+        return Err(crate::error::usage(
+            "gssencmode=require: GSSAPI encryption is not supported by sqlite2pg; use TLS (sslmode)",
+        ));
+    }
+    Ok(())
+}
+
+/// The servers to try, as libpq lists them.
+struct Servers {
+    hosts: Vec<String>,
+    ports: Vec<u16>,
+}
+
+/// Hosts (by name, else by address, else the local socket directory),
+/// their addresses and ports.
+fn set_servers(config: &mut Config, params: &Params) -> Result<Servers> {
+    let hostaddrs: Vec<&str> = params
+        .get("hostaddr")
+        .map(|h| h.split(',').collect())
+        .unwrap_or_default();
+    let hosts: Vec<String> = match params.get("host") {
+        Some(h) => h.split(',').map(str::to_string).collect(),
+        // libpq names the server by its address then (also for TLS).
+        None if !hostaddrs.is_empty() => hostaddrs.iter().map(|s| s.to_string()).collect(),
+        None => vec![if Path::new("/var/run/postgresql").is_dir() {
+            "/var/run/postgresql".to_string()
+        } else {
+            "/tmp".to_string()
+        }],
+    };
+    for h in &hosts {
+        config.host(if h.is_empty() {
+            "localhost"
+        } else {
+            h.as_str()
+        });
+    }
+    for a in &hostaddrs {
+        config.hostaddr(
+            a.trim()
+                .parse()
+                .map_err(|_| bad("hostaddr", "not an IP address"))?,
+        );
+    }
+    let ports: Vec<u16> = match params.get("port") {
+        Some(p) => p
+            .split(',')
+            .map(|p| {
+                if p.is_empty() {
+                    Ok(5432)
+                } else {
+                    p.trim().parse()
+                }
+            })
+            .collect::<Result<_, _>>()
+            .map_err(|_| bad("port", "not a port number"))?,
+        None => vec![5432],
+    };
+    for p in &ports {
+        config.port(*p);
+    }
+    Ok(Servers { hosts, ports })
+}
+
+/// User (the OS user by default), database (the user's name by default)
+/// and password (else the password file's entry for the first server).
+fn set_login(
+    config: &mut Config,
+    params: &Params,
+    servers: &Servers,
+    home: Option<&Path>,
+) -> Result<()> {
+    let user = match params.get("user") {
+        Some(u) => u.to_string(),
+        None => os_user().ok_or_else(|| {
+            crate::error::usage("no user name: set user= in the target, or PGUSER")
+        })?,
+    };
+    config.user(&user);
+    let dbname = params.get("dbname").unwrap_or(&user).to_string();
+    config.dbname(&dbname);
+    let password = match params.get("password") {
+        Some(p) => Some(p.to_string()),
+        None => {
+            let file = match params.get("passfile") {
+                Some(f) => Some(PathBuf::from(f)),
+                None => home.map(|h| h.join(".pgpass")),
+            };
+            let port = servers.ports.first().copied().unwrap_or(5432).to_string();
+            file.and_then(|f| {
+                crate::pg::pgpass::lookup(&f, &servers.hosts[0], &port, &dbname, &user)
+            })
+        }
+    };
+    if let Some(p) = password {
+        config.password(p);
+    }
+    Ok(())
+}
+
+/// The session's startup options (ours after the operator's), its
+/// application name, and how long to wait for and keep the connection.
+fn set_session(config: &mut Config, params: &Params) -> Result<()> {
+    let options = match params.get("options") {
+        Some(o) => format!("{o} {SESSION_OPTIONS}"),
+        None => SESSION_OPTIONS.to_string(),
+    };
+    config.options(options);
+    config.application_name(
+        params
+            .get("application_name")
+            .or(params.get("fallback_application_name"))
+            .unwrap_or("sqlite2pg"),
+    );
+    if let Some(t) = params.get("connect_timeout") {
+        let secs: u64 = t
+            .trim()
+            .parse()
+            .map_err(|_| bad("connect_timeout", "not a number of seconds"))?;
+        // libpq: 0 waits forever; under 2 s counts as 2.
+        if secs > 0 {
+            config.connect_timeout(Duration::from_secs(secs.max(2)));
+        }
+    }
+    if params.get("keepalives") == Some("0") {
+        config.keepalives(false);
+    }
+    if let Some(k) = params.get("keepalives_idle") {
+        config.keepalives_idle(Duration::from_secs(
+            k.parse()
+                .map_err(|_| bad("keepalives_idle", "not a number of seconds"))?,
+        ));
+    }
+    Ok(())
+}
+
+/// libpq's choices of server and handshake, where the driver has them:
+/// the others' values are refused.
+fn set_protocol(config: &mut Config, params: &Params) -> Result<()> {
+    use tokio_postgres::config::{
+        ChannelBinding, LoadBalanceHosts, SslNegotiation, TargetSessionAttrs,
+    };
+    match params.get("target_session_attrs") {
+        None | Some("any") => {}
+        Some("read-write") => {
+            config.target_session_attrs(TargetSessionAttrs::ReadWrite);
+        }
+        Some(_) => {
+            return Err(bad(
+                "target_session_attrs",
+                "only any and read-write are supported",
+            ))
+        }
+    }
+    match params.get("channel_binding") {
+        None | Some("prefer") => {}
+        Some("disable") => {
+            config.channel_binding(ChannelBinding::Disable);
+        }
+        Some("require") => {
+            config.channel_binding(ChannelBinding::Require);
+        }
+        Some(_) => return Err(bad("channel_binding", "use disable, prefer or require")),
+    }
+    match params.get("load_balance_hosts") {
+        None | Some("disable") => {}
+        Some("random") => {
+            config.load_balance_hosts(LoadBalanceHosts::Random);
+        }
+        Some(_) => return Err(bad("load_balance_hosts", "use disable or random")),
+    }
+    match params.get("sslnegotiation") {
+        None | Some("postgres") => {}
+        Some("direct") => {
+            config.ssl_negotiation(SslNegotiation::Direct);
+        }
+        Some(_) => return Err(bad("sslnegotiation", "use postgres or direct")),
+    }
+    Ok(())
+}
+
 impl Target {
     /// A URL or key=value string, completed from libpq's environment.
     pub fn parse(url: &str) -> Result<Target> {
@@ -271,182 +483,27 @@ impl Target {
     /// libpq's defaults for what is missing, the password from the password
     /// file if none was given.
     pub fn from_info(info: ConnInfo, home: Option<&Path>) -> Result<Target> {
-        if info.get("service").is_some_and(|s| !s.is_empty()) {
-            return Err(crate::error::usage(
-                "service= / PGSERVICE (pg_service.conf) is not supported yet: give the parameters themselves",
-            ));
-        }
-        // Security settings this build cannot honour are refused, never
-        // silently ignored.
-        for key in [
-            "sslcrl",
-            "sslcrldir",
-            "require_auth",
-            "requirepeer",
-            "sslpassword",
-        ] {
-            if info.get(key).is_some_and(|s| !s.is_empty()) {
-                return Err(crate::error::usage(format!(
-                    "connection parameter {key} is not supported by sqlite2pg"
-                )));
-            }
-        }
-        if info.get("gssencmode") == Some("require") {
-            return Err(crate::error::usage(
-                "gssencmode=require: GSSAPI encryption is not supported by sqlite2pg; use TLS (sslmode)",
-            ));
-        }
-        let mut c = Config::new();
-        let nonempty = |k: &str| info.get(k).filter(|v| !v.is_empty());
-        let hostaddrs: Vec<&str> = nonempty("hostaddr")
-            .map(|h| h.split(',').collect())
-            .unwrap_or_default();
-        let hosts: Vec<String> = match nonempty("host") {
-            Some(h) => h.split(',').map(str::to_string).collect(),
-            // libpq names the server by its address then (also for TLS).
-            None if !hostaddrs.is_empty() => hostaddrs.iter().map(|s| s.to_string()).collect(),
-            None => vec![if Path::new("/var/run/postgresql").is_dir() {
-                "/var/run/postgresql".to_string()
-            } else {
-                "/tmp".to_string()
-            }],
-        };
-        for h in &hosts {
-            c.host(if h.is_empty() {
-                "localhost"
-            } else {
-                h.as_str()
-            });
-        }
-        for a in &hostaddrs {
-            c.hostaddr(
-                a.trim()
-                    .parse()
-                    .map_err(|_| bad("hostaddr", "not an IP address"))?,
-            );
-        }
-        let ports: Vec<u16> = match nonempty("port") {
-            Some(p) => p
-                .split(',')
-                .map(|p| {
-                    if p.is_empty() {
-                        Ok(5432)
-                    } else {
-                        p.trim().parse()
-                    }
-                })
-                .collect::<Result<_, _>>()
-                .map_err(|_| bad("port", "not a port number"))?,
-            None => vec![5432],
-        };
-        for p in &ports {
-            c.port(*p);
-        }
-        let user = match nonempty("user") {
-            Some(u) => u.to_string(),
-            None => os_user().ok_or_else(|| {
-                crate::error::usage("no user name: set user= in the target, or PGUSER")
-            })?,
-        };
-        c.user(&user);
-        let dbname = nonempty("dbname").unwrap_or(&user).to_string();
-        c.dbname(&dbname);
-        let password = match nonempty("password") {
-            Some(p) => Some(p.to_string()),
-            None => {
-                let file = match nonempty("passfile") {
-                    Some(f) => Some(PathBuf::from(f)),
-                    None => home.map(|h| h.join(".pgpass")),
-                };
-                let port = ports.first().copied().unwrap_or(5432).to_string();
-                file.and_then(|f| crate::pg::pgpass::lookup(&f, &hosts[0], &port, &dbname, &user))
-            }
-        };
-        if let Some(p) = password {
-            c.password(p);
-        }
-        let options = match nonempty("options") {
-            Some(o) => format!("{o} {SESSION_OPTIONS}"),
-            None => SESSION_OPTIONS.to_string(),
-        };
-        c.options(options);
-        c.application_name(
-            nonempty("application_name")
-                .or(nonempty("fallback_application_name"))
-                .unwrap_or("sqlite2pg"),
-        );
-        if let Some(t) = nonempty("connect_timeout") {
-            let secs: u64 = t
-                .trim()
-                .parse()
-                .map_err(|_| bad("connect_timeout", "not a number of seconds"))?;
-            // libpq: 0 waits forever; under 2 s counts as 2.
-            if secs > 0 {
-                c.connect_timeout(Duration::from_secs(secs.max(2)));
-            }
-        }
-        if nonempty("keepalives") == Some("0") {
-            c.keepalives(false);
-        }
-        if let Some(k) = nonempty("keepalives_idle") {
-            c.keepalives_idle(Duration::from_secs(
-                k.parse()
-                    .map_err(|_| bad("keepalives_idle", "not a number of seconds"))?,
-            ));
-        }
-        use tokio_postgres::config::{
-            ChannelBinding, LoadBalanceHosts, SslNegotiation, TargetSessionAttrs,
-        };
-        match nonempty("target_session_attrs") {
-            None | Some("any") => {}
-            Some("read-write") => {
-                c.target_session_attrs(TargetSessionAttrs::ReadWrite);
-            }
-            Some(_) => {
-                return Err(bad(
-                    "target_session_attrs",
-                    "only any and read-write are supported",
-                ))
-            }
-        }
-        match nonempty("channel_binding") {
-            None | Some("prefer") => {}
-            Some("disable") => {
-                c.channel_binding(ChannelBinding::Disable);
-            }
-            Some("require") => {
-                c.channel_binding(ChannelBinding::Require);
-            }
-            Some(_) => return Err(bad("channel_binding", "use disable, prefer or require")),
-        }
-        match nonempty("load_balance_hosts") {
-            None | Some("disable") => {}
-            Some("random") => {
-                c.load_balance_hosts(LoadBalanceHosts::Random);
-            }
-            Some(_) => return Err(bad("load_balance_hosts", "use disable or random")),
-        }
-        match nonempty("sslnegotiation") {
-            None | Some("postgres") => {}
-            Some("direct") => {
-                c.ssl_negotiation(SslNegotiation::Direct);
-            }
-            Some(_) => return Err(bad("sslnegotiation", "use postgres or direct")),
-        }
+        refuse_unsupported(&info)?;
+        let params = Params(&info);
+        let mut config = Config::new();
+        let servers = set_servers(&mut config, &params)?;
+        set_login(&mut config, &params, &servers, home)?;
+        set_session(&mut config, &params)?;
+        set_protocol(&mut config, &params)?;
         let tls = tls::build(&info, home)?;
-        c.ssl_mode(match tls.mode {
+        config.ssl_mode(match tls.mode {
             SslMode::Disable | SslMode::Allow => PgSslMode::Disable,
             SslMode::Prefer => PgSslMode::Prefer,
             _ => PgSslMode::Require,
         });
         // Shown as rebuilt from the parsed settings: no string surgery on
         // the original can leak a password it failed to recognise.
-        let mut shown = describe(&c);
+        let mut shown = describe(&config);
         if tls.mode != SslMode::Prefer {
             shown.push_str(&format!("?sslmode={}", tls.mode.name()));
         }
         Ok(Target {
-            config: c,
+            config,
             shown,
             session_lock: None,
             lock_timeout: DEFAULT_LOCK_TIMEOUT.to_string(),

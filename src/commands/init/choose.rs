@@ -9,8 +9,12 @@
 //! SQLite does not know) whose every cell is one kind are upgraded: UUID →
 //! uuid, JSON object/array → jsonb, `true`/`false` → boolean, ISO date →
 //! date, ISO date-time → timestamp (naive) or timestamptz (instants).
+//!
+//! The numbers of a date/time column are read in one unit for the column
+//! (`detect_epoch`), which decides whether they are times at all.
 
 use super::profile::ColumnProfile;
+use crate::config::mapping::EpochUnit;
 use crate::pg::types::PgType;
 use crate::sqlite::sql::typemap::map_declared_type;
 
@@ -193,7 +197,7 @@ fn by_time_cells(declared: &PgType, p: &ColumnProfile) -> Option<Choice> {
         return None;
     }
     let numbers = p.integer + p.real;
-    if numbers > 0 && super::infer::detect_epoch(p).is_none() {
+    if numbers > 0 && detect_epoch(p).is_none() {
         return None;
     }
     let ty = if *declared == PgType::Date && numbers == 0 && f.iso_date == p.text {
@@ -292,4 +296,20 @@ fn narrowest(p: &ColumnProfile) -> PgType {
     } else {
         PgType::Text
     }
+}
+
+/// The unit of the numbers in a date/time column, from their range.
+pub(super) fn detect_epoch(p: &ColumnProfile) -> Option<EpochUnit> {
+    if p.integer + p.real == 0 {
+        return None;
+    }
+    let (lo, hi) = (p.min_number?, p.max_number?);
+    // Julian day numbers of 1762..2501; as Unix seconds they would all be
+    // in January 1970.
+    if (2_365_000.0..=2_635_000.0).contains(&lo) && (2_365_000.0..=2_635_000.0).contains(&hi) {
+        return Some(EpochUnit::JulianDay);
+    }
+    // One unit for the column, from where all of its numbers fall (never
+    // per value: a seconds column's year-10000 sentinel is not "ms").
+    p.epoch_bands.decide()
 }

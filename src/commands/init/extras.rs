@@ -1,11 +1,14 @@
-//! `init`'s decisions on what surrounds a column's data: its SQLite
-//! collation (`COLLATE NOCASE` → `citext`, carried to the foreign keys
-//! that reference it; `RTRIM` named as not kept) and its generation
-//! expression (`GENERATED ALWAYS AS (…) STORED` when it translates).
+//! `init`'s decisions on what surrounds a column's data that need the other
+//! columns' target names and types (`TableNames`): a `citext` (NOCASE)
+//! parent column carried to the foreign keys that reference it, the index
+//! collations PostgreSQL will not reproduce, and a generated column's
+//! expression (`GENERATED ALWAYS AS (…) STORED` when it translates). A
+//! column's own collation is `collation`'s.
 
-use super::infer::TableNames;
+use super::collation::{is_plain_text, unique_nocase};
+use super::names::TableNames;
 use crate::pg::types::PgType;
-use crate::sqlite::schema::model::{IndexPart, SourceSchema, SourceTable};
+use crate::sqlite::schema::model::{IndexPart, SourceColumn, SourceSchema, SourceTable};
 use crate::sqlite::sql::lexer::tokenize;
 use crate::sqlite::sql::typemap::translate_expr_with;
 use std::collections::HashMap;
@@ -17,9 +20,9 @@ use std::collections::HashMap;
 /// casts to date/time types, no `||` with a non-text column: those are
 /// not immutable in PostgreSQL).
 pub(super) fn generated_def(
-    tn: &TableNames,
+    table_names: &TableNames,
     t: &SourceTable,
-    c: &crate::sqlite::schema::model::SourceColumn,
+    c: &SourceColumn,
     ty: &PgType,
 ) -> Result<String, String> {
     let sql = c
@@ -39,7 +42,7 @@ pub(super) fn generated_def(
             unknown.get_or_insert_with(|| format!("it uses generated column `{}`", sc.name));
             None
         }
-        Some(sc) => match tn.col(&sc.name) {
+        Some(sc) => match table_names.col(&sc.name) {
             Some(ci) if ci.include => {
                 uses.push(ci.target.clone());
                 Some(ci.target.clone())
@@ -58,7 +61,8 @@ pub(super) fn generated_def(
         );
     };
     let col_ty = |name: &str| {
-        tn.cols
+        table_names
+            .cols
             .iter()
             .find(|(_, ci)| ci.target == name)
             .map(|(_, ci)| ci.ty.clone())
@@ -95,43 +99,6 @@ pub(super) fn generated_def(
         return Err("a cast to a date/time type is not immutable in PostgreSQL".into());
     }
     Ok(pg)
-}
-
-/// Text types that can become `citext` (a length limit is lost).
-pub(super) fn is_plain_text(ty: &PgType) -> bool {
-    matches!(ty, PgType::Text | PgType::Varchar(_) | PgType::Char(_))
-}
-
-/// A column's SQLite collation: `NOCASE` on a text column makes it
-/// `citext` (case-insensitive equality, uniqueness and LIKE in
-/// PostgreSQL, as SQLite had); `RTRIM` and other collations are not kept.
-/// Returns the warning (also the column's `# init:` note in the mapping).
-pub(super) fn collation_choice(
-    table: &str,
-    c: &crate::sqlite::schema::model::SourceColumn,
-    ty: &mut PgType,
-) -> Option<String> {
-    let coll = c.collation.as_deref()?;
-    let at = format!("`{table}`.`{}`", c.name);
-    if coll.eq_ignore_ascii_case("nocase") {
-        if is_plain_text(ty) {
-            let was = std::mem::replace(ty, PgType::Citext);
-            return Some(format!(
-                "{at}: COLLATE NOCASE → citext (was {was}): PostgreSQL compares it without regard to case, so its unique keys, foreign keys and LIKE stay case-insensitive; citext folds all of Unicode where NOCASE folds only ASCII ('É' = 'é' now), which `sqlite2pg check` reports as duplicate keys; needs the citext extension (run creates it when missing)"
-            ));
-        }
-        return Some(format!(
-            "{at}: COLLATE NOCASE not kept: the column becomes {ty}, not text; its text values compare exactly"
-        ));
-    }
-    if coll.eq_ignore_ascii_case("rtrim") {
-        return Some(format!(
-            "{at}: COLLATE RTRIM not kept: PostgreSQL compares trailing spaces ('a ' <> 'a'), so values SQLite held equal become distinct (a unique key allows both)"
-        ));
-    }
-    Some(format!(
-        "{at}: COLLATE {coll} not kept (an application-defined collation): PostgreSQL compares the column by its default collation"
-    ))
 }
 
 /// Foreign-key columns referencing a `citext` (NOCASE) parent column
@@ -190,7 +157,7 @@ pub(super) fn citext_to_children(
 
 /// Warn about indexes whose collation PostgreSQL will not reproduce (a
 /// NOCASE column that became citext keeps it).
-pub(super) fn nocase_warnings(t: &SourceTable, tn: &TableNames) -> Vec<String> {
+pub(super) fn nocase_warnings(t: &SourceTable, table_names: &TableNames) -> Vec<String> {
     let mut out = Vec::new();
     for ix in &t.indexes {
         for p in &ix.columns {
@@ -200,7 +167,7 @@ pub(super) fn nocase_warnings(t: &SourceTable, tn: &TableNames) -> Vec<String> {
                 ..
             } = p
             {
-                let ty = tn.col(name).map(|c| &c.ty);
+                let ty = table_names.col(name).map(|c| &c.ty);
                 let nocase = coll.eq_ignore_ascii_case("nocase");
                 if nocase && ty == Some(&PgType::Citext) {
                     continue;
@@ -211,7 +178,7 @@ pub(super) fn nocase_warnings(t: &SourceTable, tn: &TableNames) -> Vec<String> {
                 } else {
                     format!("index `{}` on `{}`", ix.name, t.name)
                 };
-                if ty.is_some_and(|ty| super::infer::unique_nocase(ix.unique, Some(coll), ty)) {
+                if ty.is_some_and(|ty| unique_nocase(ix.unique, Some(coll), ty)) {
                     out.push(format!(
                         "{what}: column `{name}` uses collation NOCASE: kept as a unique index on \
                          lower({name}), so values differing only in case stay refused; PostgreSQL's lower() \

@@ -3,16 +3,20 @@
 //! them as comments, for the operator to review before the window.
 //!
 //! This file runs the command; `profile` reads the cells, `infer` proposes
-//! the pipeline, `render` writes it out.
+//! the pipeline (the target names and types from `names`, then each table's
+//! map from `table_map`), `render` writes it out.
 
 mod checks;
 mod choose;
+mod collation;
 mod extras;
 mod framework;
 mod infer;
+mod names;
 mod orphans;
 mod profile;
 mod render;
+mod table_map;
 #[cfg(test)]
 mod tests;
 

@@ -2,9 +2,9 @@
 //! the schema facts, the column profiles and the warnings written as
 //! comments for the operator's review.
 
-use super::profile::Profiles;
+use super::profile::{ColumnProfile, Profiles, TableProfile};
 use crate::config::mapping::Pipeline;
-use crate::sqlite::schema::model::SourceSchema;
+use crate::sqlite::schema::model::{SourceColumn, SourceSchema, SourceTable};
 use anyhow::{Context, Result};
 use std::path::Path;
 
@@ -39,118 +39,174 @@ pub fn render(
     let mut doc: toml_edit::DocumentMut = text.parse().context("cannot re-read the mapping")?;
     if let Some(tables) = doc.get_mut("tables").and_then(|t| t.as_table_mut()) {
         for (name, _) in &p.table_maps {
-            let Some(st) = schema.tables.iter().find(|t| &t.name == name) else {
+            let Some(source) = schema.tables.iter().find(|t| &t.name == name) else {
                 continue;
             };
-            let Some(tt) = tables.get_mut(name).and_then(|t| t.as_table_mut()) else {
+            let Some(table) = tables.get_mut(name).and_then(|t| t.as_table_mut()) else {
                 continue;
             };
-            tt.set_implicit(false);
-            let mut facts = vec![format!("rows: {}", st.row_count)];
-            if st.without_rowid {
-                facts.push("WITHOUT ROWID".into());
-            }
-            if st.autoincrement {
-                facts.push(match st.sequence {
-                    Some(n) => format!("AUTOINCREMENT (sqlite_sequence: {n})"),
-                    None => "AUTOINCREMENT".into(),
-                });
-            }
-            if let Some(m) = &st.virtual_module {
-                facts.push(format!(
-                    "virtual table ({m}) moved as a plain table, its rowid as a column; full-text search in PostgreSQL is a tsvector column with a GIN index (not created)"
-                ));
-            } else if let Some(a) = &st.rowid_alias {
-                facts.push(format!("rowid alias: {a}"));
-            }
-            let mut head = format!(
-                "\n# source table `{}` — {}\n",
-                one_line(name),
-                facts.join(", ")
-            );
-            for chk in &st.checks {
-                head.push_str(&format!("# source CHECK ({})\n", one_line(chk)));
-            }
-            tt.decor_mut().set_prefix(head);
-            if let Some(fks) = tt
-                .get_mut("foreign_keys")
-                .and_then(|f| f.as_array_of_tables_mut())
-            {
-                for fk in fks.iter_mut() {
-                    if let Some(mut k) = fk.key_mut("orphans") {
-                        k.leaf_decor_mut().set_prefix(super::orphans::COMMENT);
-                    }
-                }
-            }
-            let prof = profiles.get(name);
-            if let Some(cols) = tt.get_mut("columns").and_then(|c| c.as_table_mut()) {
-                for sc in &st.columns {
-                    let Some(ct) = cols.get_mut(&sc.name).and_then(|c| c.as_table_mut()) else {
-                        continue;
-                    };
-                    let mut d = vec![if sc.declared_type.trim().is_empty() {
-                        "(no type)".to_string()
-                    } else {
-                        one_line(&sc.declared_type)
-                    }];
-                    if sc.pk_position > 0 {
-                        d.push(format!("PRIMARY KEY #{}", sc.pk_position));
-                    }
-                    if sc.not_null {
-                        d.push("NOT NULL".into());
-                    }
-                    if let Some(def) = &sc.default {
-                        d.push(format!("default {}", one_line(def)));
-                    }
-                    if let Some(coll) = &sc.collation {
-                        d.push(format!("COLLATE {}", one_line(coll)));
-                    }
-                    if sc.hidden >= 2 {
-                        let kind = if sc.hidden == 3 { "STORED" } else { "VIRTUAL" };
-                        d.push(match &sc.generated {
-                            Some(e) => format!("GENERATED AS ({}) {kind}", one_line(e)),
-                            None => format!("GENERATED {kind}"),
-                        });
-                    }
-                    let mut line = format!("# declared: {}\n", d.join(", "));
-                    if let Some(pr) = prof.and_then(|p| p.get(&sc.name)) {
-                        let mut parts = Vec::new();
-                        for (n, what) in [
-                            (pr.integer, "integer"),
-                            (pr.real, "real"),
-                            (pr.text, "text"),
-                            (pr.blob, "blob"),
-                            (pr.null, "null"),
-                        ] {
-                            if n > 0 {
-                                parts.push(format!("{n} {what}"));
-                            }
-                        }
-                        if pr.scale_loss > 0 {
-                            parts.push(format!("{} beyond the declared precision", pr.scale_loss));
-                        }
-                        if let Some(f) = pr.text_formats.describe() {
-                            parts.push(format!("text as: {f}"));
-                        }
-                        if let (Some(lo), Some(hi)) = (pr.min_number, pr.max_number) {
-                            parts.push(format!("numbers {}..{}", short_num(lo), short_num(hi)));
-                        }
-                        if !parts.is_empty() {
-                            line.push_str(&format!("# cells: {}\n", parts.join(", ")));
-                        }
-                    }
-                    // This column's decisions (an upgrade, a widening),
-                    // beside it as well as in the list at the top.
-                    let tag = format!("`{name}`.`{}`: ", sc.name);
-                    for w in warnings.iter().filter_map(|w| w.strip_prefix(&tag)) {
-                        line.push_str(&format!("# init: {}\n", one_line(w)));
-                    }
-                    ct.decor_mut().set_prefix(line);
-                }
+            annotate_table(table, source, profiles.get(name), warnings);
+        }
+    }
+    let header = header(p, schema, warnings, advice);
+    parses_back(format!("{}\n{}", comment_lines(&header), doc))
+}
+
+/// A table's section: the source table's facts above it, the orphans note
+/// beside each acknowledged count, each column's declaration, cells and
+/// decisions above the column.
+fn annotate_table(
+    table: &mut toml_edit::Table,
+    source: &SourceTable,
+    profile: Option<&TableProfile>,
+    warnings: &[String],
+) {
+    table.set_implicit(false);
+    table.decor_mut().set_prefix(table_comment(source));
+    if let Some(fks) = table
+        .get_mut("foreign_keys")
+        .and_then(|f| f.as_array_of_tables_mut())
+    {
+        for fk in fks.iter_mut() {
+            if let Some(mut k) = fk.key_mut("orphans") {
+                k.leaf_decor_mut().set_prefix(super::orphans::COMMENT);
             }
         }
     }
+    let Some(columns) = table.get_mut("columns").and_then(|c| c.as_table_mut()) else {
+        return;
+    };
+    for column in &source.columns {
+        let Some(entry) = columns.get_mut(&column.name).and_then(|c| c.as_table_mut()) else {
+            continue;
+        };
+        let cells = profile.and_then(|p| p.get(&column.name));
+        let comment = column_comment(&source.name, column, cells, warnings);
+        entry.decor_mut().set_prefix(comment);
+    }
+}
 
+/// `# source table `NAME` — rows: N, …` and its CHECKs as SQLite wrote them.
+fn table_comment(source: &SourceTable) -> String {
+    let mut facts = vec![format!("rows: {}", source.row_count)];
+    if source.without_rowid {
+        facts.push("WITHOUT ROWID".into());
+    }
+    if source.autoincrement {
+        facts.push(match source.sequence {
+            Some(n) => format!("AUTOINCREMENT (sqlite_sequence: {n})"),
+            None => "AUTOINCREMENT".into(),
+        });
+    }
+    if let Some(m) = &source.virtual_module {
+        facts.push(format!(
+            "virtual table ({m}) moved as a plain table, its rowid as a column; full-text search in PostgreSQL is a tsvector column with a GIN index (not created)"
+        ));
+    } else if let Some(a) = &source.rowid_alias {
+        facts.push(format!("rowid alias: {a}"));
+    }
+    let mut head = format!(
+        "\n# source table `{}` — {}\n",
+        one_line(&source.name),
+        facts.join(", ")
+    );
+    for chk in &source.checks {
+        head.push_str(&format!("# source CHECK ({})\n", one_line(chk)));
+    }
+    head
+}
+
+/// `# declared: …`, `# cells: …` and the column's `# init:` decisions.
+fn column_comment(
+    table: &str,
+    column: &SourceColumn,
+    cells: Option<&ColumnProfile>,
+    warnings: &[String],
+) -> String {
+    let mut comment = format!("# declared: {}\n", declared(column));
+    if let Some(cells) = cells.and_then(cells_seen) {
+        comment.push_str(&format!("# cells: {cells}\n"));
+    }
+    // This column's decisions (an upgrade, a widening), beside it as well
+    // as in the list at the top.
+    let tag = format!("`{table}`.`{}`: ", column.name);
+    for w in warnings.iter().filter_map(|w| w.strip_prefix(&tag)) {
+        comment.push_str(&format!("# init: {}\n", one_line(w)));
+    }
+    comment
+}
+
+/// The column as SQLite declares it: type, key position, NOT NULL,
+/// default, collation, generation.
+fn declared(column: &SourceColumn) -> String {
+    let mut parts = vec![if column.declared_type.trim().is_empty() {
+        "(no type)".to_string()
+    } else {
+        one_line(&column.declared_type)
+    }];
+    if column.pk_position > 0 {
+        parts.push(format!("PRIMARY KEY #{}", column.pk_position));
+    }
+    if column.not_null {
+        parts.push("NOT NULL".into());
+    }
+    if let Some(def) = &column.default {
+        parts.push(format!("default {}", one_line(def)));
+    }
+    if let Some(coll) = &column.collation {
+        parts.push(format!("COLLATE {}", one_line(coll)));
+    }
+    if column.hidden >= 2 {
+        let kind = if column.hidden == 3 {
+            "STORED"
+        } else {
+            "VIRTUAL"
+        };
+        parts.push(match &column.generated {
+            Some(e) => format!("GENERATED AS ({}) {kind}", one_line(e)),
+            None => format!("GENERATED {kind}"),
+        });
+    }
+    parts.join(", ")
+}
+
+/// What the profile saw in the column's cells, when it saw anything.
+fn cells_seen(cells: &ColumnProfile) -> Option<String> {
+    let mut parts = Vec::new();
+    for (n, what) in [
+        (cells.integer, "integer"),
+        (cells.real, "real"),
+        (cells.text, "text"),
+        (cells.blob, "blob"),
+        (cells.null, "null"),
+    ] {
+        if n > 0 {
+            parts.push(format!("{n} {what}"));
+        }
+    }
+    if cells.scale_loss > 0 {
+        parts.push(format!(
+            "{} beyond the declared precision",
+            cells.scale_loss
+        ));
+    }
+    if let Some(f) = cells.text_formats.describe() {
+        parts.push(format!("text as: {f}"));
+    }
+    if let (Some(lo), Some(hi)) = (cells.min_number, cells.max_number) {
+        parts.push(format!("numbers {}..{}", short_num(lo), short_num(hi)));
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// The comment at the top: what generated the file from what, what to
+/// review, the framework's advice and every warning.
+fn header(
+    p: &Pipeline,
+    schema: &SourceSchema,
+    warnings: &[String],
+    advice: Option<&str>,
+) -> String {
     let mut header = String::new();
     header.push_str(&format!(
         "sqlite2pg mapping file, generated by `sqlite2pg init` on {}\n",
@@ -177,8 +233,12 @@ pub fn render(
             header.push_str(&format!("- {}\n", one_line(w)));
         }
     }
-    let out = format!("{}\n{}", comment_lines(&header), doc);
-    // Never hand the operator a file the tool itself would refuse.
+    header
+}
+
+/// `out`, once it parses back: never hand the operator a file the tool
+/// itself would refuse.
+fn parses_back(out: String) -> Result<String> {
     Pipeline::parse(&out, Path::new("pipeline.toml"))
         .map_err(|e| anyhow::anyhow!("internal error: generated mapping does not validate: {e}"))?;
     Ok(out)
@@ -255,8 +315,5 @@ pub fn with_views(
             t.decor_mut().set_prefix(head);
         }
     }
-    let out = doc.to_string();
-    Pipeline::parse(&out, Path::new("pipeline.toml"))
-        .map_err(|e| anyhow::anyhow!("internal error: generated mapping does not validate: {e}"))?;
-    Ok(out)
+    parses_back(doc.to_string())
 }

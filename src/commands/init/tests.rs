@@ -1,7 +1,8 @@
 //! Unit tests of `init`: the pipeline inferred from a fixture, its
 //! rendering, profiling details, and the command's file handling.
 
-use super::infer::{detect_epoch, relative_source};
+use super::choose::detect_epoch;
+use super::infer::relative_source;
 use super::*;
 use crate::config::mapping::{EpochUnit, Pipeline};
 use crate::sqlite::schema::model::SourceSchema;

@@ -1,0 +1,188 @@
+//! The names `init` gives the target: every table and column under
+//! PostgreSQL's 63-byte limit and clear of its system columns, each column
+//! with the type chosen for it (`choose`, then its collation), and the
+//! columns past PostgreSQL's 1600 per table excluded. Everything later
+//! (keys, indexes, CHECKs, expressions) is written over these names.
+
+use super::choose::choose_type;
+use super::collation::collation_choice;
+use super::profile::{ColumnProfile, Profiles};
+use crate::pg::ident;
+use crate::pg::types::PgType;
+use crate::sqlite::schema::model::{SourceColumn, SourceSchema, SourceTable};
+use std::collections::{HashMap, HashSet};
+
+/// PostgreSQL's limit of columns per table (`MaxHeapAttributeNumber`).
+const MAX_COLUMNS: usize = 1600;
+
+/// Source column name → (target name, target type, included).
+pub(super) struct ColInfo {
+    pub(super) target: String,
+    pub(super) ty: PgType,
+    pub(super) include: bool,
+}
+
+pub(super) struct TableNames {
+    pub(super) target: String,
+    pub(super) cols: Vec<(String, ColInfo)>,
+}
+
+impl TableNames {
+    pub(super) fn col(&self, name: &str) -> Option<&ColInfo> {
+        self.cols
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, c)| c)
+    }
+}
+
+/// Every source table's target names and column types, by source name,
+/// and the relation names they take in the target schema (the tables' own,
+/// or the shortened ones).
+pub(super) fn fit_names(
+    schema: &SourceSchema,
+    profiles: &Profiles,
+    keep_declared: bool,
+    warnings: &mut Vec<String>,
+) -> (HashMap<String, TableNames>, HashSet<String>) {
+    let mut taken = kept(schema.tables.iter().map(|t| &t.name));
+    let mut names = HashMap::new();
+    for t in &schema.tables {
+        let target = fit_table_name(t, &mut taken, warnings);
+        let cols = fit_columns(t, profiles.get(&t.name), keep_declared, warnings);
+        names.insert(t.name.clone(), TableNames { target, cols });
+    }
+    (names, taken)
+}
+
+fn fits(name: &str) -> bool {
+    name.len() <= ident::MAX_IDENT_BYTES
+}
+
+/// The names that fit: they are kept, so a shortened one must avoid them
+/// all.
+fn kept<'a>(names: impl Iterator<Item = &'a String>) -> HashSet<String> {
+    names.filter(|n| fits(n)).cloned().collect()
+}
+
+fn fit_table_name(
+    t: &SourceTable,
+    taken: &mut HashSet<String>,
+    warnings: &mut Vec<String>,
+) -> String {
+    if fits(&t.name) {
+        return t.name.clone();
+    }
+    let fitted = ident::fit(&t.name, taken);
+    warnings.push(format!(
+        "table `{}` is longer than 63 bytes: renamed to `{fitted}`",
+        t.name
+    ));
+    fitted
+}
+
+/// The table's visible columns, named and typed, the ones past PostgreSQL's
+/// limit excluded.
+fn fit_columns(
+    t: &SourceTable,
+    profile: Option<&HashMap<String, ColumnProfile>>,
+    keep_declared: bool,
+    warnings: &mut Vec<String>,
+) -> Vec<(String, ColInfo)> {
+    let mut taken = kept(t.columns.iter().map(|c| &c.name));
+    let mut cols = Vec::new();
+    for c in t.columns.iter().filter(|c| c.hidden != 1) {
+        let target = fit_column_name(&t.name, c, &mut taken, warnings);
+        let ty = column_type(&t.name, c, profile, keep_declared, warnings);
+        cols.push((
+            c.name.clone(),
+            ColInfo {
+                target,
+                ty,
+                // Generated columns load as plain columns, their values
+                // copied (a warning says so when the map is built).
+                include: true,
+            },
+        ));
+    }
+    exclude_past_column_limit(&t.name, &mut cols, warnings);
+    cols
+}
+
+fn fit_column_name(
+    table: &str,
+    c: &SourceColumn,
+    taken: &mut HashSet<String>,
+    warnings: &mut Vec<String>,
+) -> String {
+    if ident::SYSTEM_COLUMNS.contains(&c.name.as_str()) {
+        let mut fitted = format!("{}_", c.name);
+        while taken.contains(&fitted) {
+            fitted.push('_');
+        }
+        taken.insert(fitted.clone());
+        warnings.push(format!(
+            "column `{table}`.`{}` has the name of a PostgreSQL system column: renamed to `{fitted}`",
+            c.name
+        ));
+        fitted
+    } else if fits(&c.name) {
+        c.name.clone()
+    } else {
+        let fitted = ident::fit(&c.name, taken);
+        warnings.push(format!(
+            "column `{table}`.`{}` is longer than 63 bytes: renamed to `{fitted}`",
+            c.name
+        ));
+        fitted
+    }
+}
+
+/// The cells decide, the declared name guides (see `choose`); then the
+/// collation may make text `citext`.
+fn column_type(
+    table: &str,
+    c: &SourceColumn,
+    profile: Option<&HashMap<String, ColumnProfile>>,
+    keep_declared: bool,
+    warnings: &mut Vec<String>,
+) -> PgType {
+    let cells = profile.and_then(|p| p.get(&c.name));
+    let choice = choose_type(&c.declared_type, cells, keep_declared);
+    if let Some(note) = &choice.note {
+        warnings.push(format!("`{table}`.`{}`: {note}", c.name));
+    }
+    let mut ty = choice.ty;
+    if let Some(w) = collation_choice(table, c, &mut ty) {
+        warnings.push(w);
+    }
+    ty
+}
+
+/// The columns past PostgreSQL's limit stay in the mapping, excluded and
+/// named, for the operator to choose which to keep.
+fn exclude_past_column_limit(
+    table: &str,
+    cols: &mut [(String, ColInfo)],
+    warnings: &mut Vec<String>,
+) {
+    let past: Vec<String> = cols
+        .iter_mut()
+        .filter(|(_, c)| c.include)
+        .skip(MAX_COLUMNS)
+        .map(|(name, c)| {
+            c.include = false;
+            name.clone()
+        })
+        .collect();
+    if !past.is_empty() {
+        warnings.push(format!(
+            "table `{table}` has {} columns; PostgreSQL allows 1600 per table: the last {} are excluded \
+             (include = false), from `{}` to `{}`; choose which to keep, or split the table",
+            MAX_COLUMNS + past.len(),
+            past.len(),
+            past[0],
+            past[past.len() - 1]
+        ));
+    }
+}
