@@ -4,7 +4,7 @@
 //! --truncate` loads the data into it).
 //!
 //! Each table and column name below is the one the framework's own code
-//! creates (see the README, "Apps made with a framework", for the sources).
+//! creates (docs/conversions.md, "Framework conventions", cites the sources).
 
 use super::choose::declared_length;
 use super::profile::{ColumnProfile, Profiles};
