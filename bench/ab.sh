@@ -26,7 +26,7 @@ declare -A RUN VERIFY
 for r in $(seq 1 "$ROUNDS"); do
     for side in A B; do
         bin=${!side}
-        dropdb --if-exists --force "$DB"
+        dropdb --if-exists --force "$DB" 2>/dev/null
         createdb "$DB"
         url="postgres://$PGUSER@$PGHOST:$PGPORT/$DB"
         t0=$(now)
@@ -37,7 +37,7 @@ for r in $(seq 1 "$ROUNDS"); do
         t2=$(now)
         RUN[$side]+="$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') "
         VERIFY[$side]+="$(awk -v a="$t1" -v b="$t2" 'BEGIN{printf "%.2f", b-a}') "
-        echo "round $r $side: run $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') s, verify $(awk -v a="$t1" -v b="$t2" 'BEGIN{printf "%.2f", b-a}') s (exit $run_rc, $verify_rc: the messy table's rejects make both 3)"
+        echo "round $r $side: run $(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}') s, verify $(awk -v a="$t1" -v b="$t2" 'BEGIN{printf "%.2f", b-a}') s (exit codes: run $run_rc, verify $verify_rc; the messy table's rejects make run 3)"
     done
 done
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
