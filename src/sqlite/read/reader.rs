@@ -3,7 +3,8 @@
 //! thread with its own read-only connection, converts and encodes each row
 //! in place for binary COPY, and sends batches over a bounded channel. When
 //! the channel is full the reader waits, so the slowest consumer sets the
-//! pace and memory stays flat. Also here: the chunk query and chunk plans.
+//! pace and memory stays flat. Also here: the chunk query (the chunk
+//! plans it reads by are made in `source`).
 
 use crate::config::plan::TablePlan;
 use crate::convert::reject::Reject;

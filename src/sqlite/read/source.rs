@@ -1,5 +1,6 @@
 //! Opening the SQLite source: read-only, and checked before anything touches
-//! the target. The source file is never written.
+//! the target. The source file is never written. Also here: the name its
+//! rowid is read under and each table's chunk plan (rowid ranges).
 
 use crate::config::mapping::Pipeline;
 use crate::config::plan::TablePlan;

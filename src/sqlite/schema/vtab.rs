@@ -285,7 +285,7 @@ pub fn fate(
 /// The names a moved FTS table's rowid can become, the first its columns
 /// leave free (FTS5 reserves `rowid`; FTS4 allows a column of that name).
 /// PostgreSQL accepts them: none is one of its system columns. Selected by
-/// that name, SQLite returns the rowid (`reader::rowid_name` picks the same
+/// that name, SQLite returns the rowid (`source::rowid_name` picks the same
 /// first free one for the chunk ranges).
 pub const ROWID_NAMES: [&str; 3] = ["rowid", "_rowid_", "oid"];
 
