@@ -8,7 +8,7 @@
 //! phases share); the stages end in one `RunEnd`, which `record` turns into
 //! the run's status and the command's answer.
 
-use super::preflight::{self, print_not_moved, say_epochs, with_lock_holders, GuardedSource};
+use super::preflight::{self, print_not_moved, with_lock_holders, GuardedSource};
 use crate::config::mapping::IfNotEmpty;
 use crate::config::plan::TablePlan;
 use crate::error::{self, ExitClass, Failure};
@@ -280,10 +280,7 @@ impl<'a> RunSession<'a> {
             // Stopped during the integrity check: nothing is written.
             return Err(self.shutdown.error("nothing was written to the target"));
         }
-        say_epochs(crate::sqlite::schema::epoch::resolve_auto_epochs(
-            &source.conn,
-            &mut self.ctx.plans,
-        )?);
+        preflight::resolve_epochs(&source.conn, &mut self.ctx.plans)?;
         source.guard.check("Nothing was written to the target")?;
         Ok((fp, facts))
     }
@@ -494,17 +491,30 @@ impl<'a> RunSession<'a> {
             RunEnd::Completed { tables } => {
                 return self.finished(client, run_id, tables, not_moved).await;
             }
+            RunEnd::Raised { error } => {
+                let class = error::classify(&error);
+                // The connection may be gone; the error is what matters, so
+                // recording it is best effort.
+                if !client.is_closed() {
+                    let status = status_for(class);
+                    let _ =
+                        state::set_run_status(client, run_id, status, Some(&format!("{error:#}")))
+                            .await;
+                    let _ = state::close_stages(client, run_id, status).await;
+                }
+                let error = with_lock_holders(&self.ctx.target, error, &self.selected()).await;
+                return Err(with_advice(error, class, run_id, &self.opts));
+            }
             RunEnd::Stopped { tables, error } | RunEnd::Failed { tables, error } => (tables, error),
             RunEnd::Mismatch { tables, message } => (tables, error::mismatch(message)),
         };
+        // A stage reported this end over a working connection: the state
+        // must say it (a status left `running` would mislead `status` and
+        // the next resume), so a failure to record it is the error told.
         let class = error::classify(&error);
-        // The connection may be gone; the error is what matters.
-        if !client.is_closed() {
-            let status = status_for(class);
-            let _ =
-                state::set_run_status(client, run_id, status, Some(&format!("{error:#}"))).await;
-            let _ = state::close_stages(client, run_id, status).await;
-        }
+        let status = status_for(class);
+        state::set_run_status(client, run_id, status, Some(&format!("{error:#}"))).await?;
+        state::close_stages(client, run_id, status).await?;
         print_summary(&tables);
         if class == ExitClass::Mismatch {
             // Loaded, but the counts disagree: rerunning as is would not
@@ -561,6 +571,10 @@ enum RunEnd {
         tables: Vec<TableSummary>,
         error: anyhow::Error,
     },
+    /// A stage raised an error instead of reporting its end (the
+    /// connection may be gone with it): no tables, and the run is recorded
+    /// failed or stopped as far as the connection allows.
+    Raised { error: anyhow::Error },
     /// Loaded, but the target does not match the source: foreign key
     /// orphans the mapping does not acknowledge, or counts that differ.
     Mismatch {
@@ -634,7 +648,8 @@ async fn all_stages_done(client: &Client, run_id: i64, plans: &[TablePlan]) -> R
 }
 
 /// The stages this invocation runs, in order, and how they ended. A stage
-/// that raises an error reports no tables: the error alone is told.
+/// that raises an error reports no tables ([`RunEnd::Raised`]): the error
+/// alone is told.
 async fn run_stages(
     scope: &Scope<'_>,
     client: &mut Client,
@@ -643,7 +658,7 @@ async fn run_stages(
 ) -> RunEnd {
     stages_in_order(scope, client, facts, emptying)
         .await
-        .unwrap_or_else(|error| RunEnd::ended(Vec::new(), error))
+        .unwrap_or_else(|error| RunEnd::Raised { error })
 }
 
 async fn stages_in_order(
