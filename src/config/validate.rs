@@ -10,6 +10,7 @@ use super::mapping::{
 };
 use super::plan::{convert_options, null_default_value};
 use crate::convert::Converter;
+use crate::pg::ident::MAX_COLUMNS;
 use crate::pg::types::PgType;
 use std::collections::{BTreeMap, HashSet};
 
@@ -73,7 +74,7 @@ impl TableScope<'_> {
 }
 
 fn too_long(name: &str) -> bool {
-    name.len() > crate::pg::ident::MAX_IDENT_BYTES
+    !crate::pg::ident::fits(name)
 }
 
 impl Pipeline {
@@ -659,6 +660,3 @@ fn duration_ok(v: &str) -> bool {
         && ["", "ms", "s", "min", "h"].contains(&&v[digits..])
         && (digits < v.len() || v == "0")
 }
-
-/// PostgreSQL's limit of columns per table (`MaxHeapAttributeNumber`).
-const MAX_COLUMNS: usize = 1600;

@@ -8,6 +8,14 @@ use std::collections::HashSet;
 /// PostgreSQL's NAMEDATALEN - 1.
 pub const MAX_IDENT_BYTES: usize = 63;
 
+/// PostgreSQL's limit of columns per table (`MaxHeapAttributeNumber`).
+pub const MAX_COLUMNS: usize = 1600;
+
+/// Whether PostgreSQL keeps `name` as it is (longer ones it truncates).
+pub fn fits(name: &str) -> bool {
+    name.len() <= MAX_IDENT_BYTES
+}
+
 /// `"name"` with embedded quotes doubled.
 pub fn quote(name: &str) -> String {
     postgres_protocol::escape::escape_identifier(name)

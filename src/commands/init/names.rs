@@ -12,9 +12,6 @@ use crate::pg::types::PgType;
 use crate::sqlite::schema::model::{SourceColumn, SourceSchema, SourceTable};
 use std::collections::{HashMap, HashSet};
 
-/// PostgreSQL's limit of columns per table (`MaxHeapAttributeNumber`).
-const MAX_COLUMNS: usize = 1600;
-
 /// Source column name → (target name, target type, included).
 pub(super) struct ColInfo {
     pub(super) target: String,
@@ -55,14 +52,10 @@ pub(super) fn fit_names(
     (names, taken)
 }
 
-fn fits(name: &str) -> bool {
-    name.len() <= ident::MAX_IDENT_BYTES
-}
-
 /// The names that fit: they are kept, so a shortened one must avoid them
 /// all.
 fn kept<'a>(names: impl Iterator<Item = &'a String>) -> HashSet<String> {
-    names.filter(|n| fits(n)).cloned().collect()
+    names.filter(|n| ident::fits(n)).cloned().collect()
 }
 
 fn fit_table_name(
@@ -70,7 +63,7 @@ fn fit_table_name(
     taken: &mut HashSet<String>,
     warnings: &mut Vec<String>,
 ) -> String {
-    if fits(&t.name) {
+    if ident::fits(&t.name) {
         return t.name.clone();
     }
     let fitted = ident::fit(&t.name, taken);
@@ -126,7 +119,7 @@ fn fit_column_name(
             c.name
         ));
         fitted
-    } else if fits(&c.name) {
+    } else if ident::fits(&c.name) {
         c.name.clone()
     } else {
         let fitted = ident::fit(&c.name, taken);
@@ -169,7 +162,7 @@ fn exclude_past_column_limit(
     let past: Vec<String> = cols
         .iter_mut()
         .filter(|(_, c)| c.include)
-        .skip(MAX_COLUMNS)
+        .skip(ident::MAX_COLUMNS)
         .map(|(name, c)| {
             c.include = false;
             name.clone()
@@ -179,7 +172,7 @@ fn exclude_past_column_limit(
         warnings.push(format!(
             "table `{table}` has {} columns; PostgreSQL allows 1600 per table: the last {} are excluded \
              (include = false), from `{}` to `{}`; choose which to keep, or split the table",
-            MAX_COLUMNS + past.len(),
+            ident::MAX_COLUMNS + past.len(),
             past.len(),
             past[0],
             past[past.len() - 1]
