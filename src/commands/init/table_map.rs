@@ -6,13 +6,13 @@
 
 use super::checks::adapt_check;
 use super::choose::detect_epoch;
-use super::collation::{is_plain_text, unique_nocase};
+use super::collation::unique_nocase;
 use super::extras::{generated_def, nocase_warnings};
 use super::names::TableNames;
 use super::profile::ColumnProfile;
 use crate::config::mapping::{ColumnMap, Defaults, Deferrable, ForeignKeyDef, IndexDef, TableMap};
-use crate::pg::ident;
 use crate::pg::types::PgType;
+use crate::pg::{fk_types, ident};
 use crate::sqlite::schema::model::{
     IndexPart, SourceColumn, SourceForeignKey, SourceIndex, SourceSchema, SourceTable,
 };
@@ -339,8 +339,8 @@ impl TableMapBuilder<'_> {
 }
 
 /// The target names of a key's columns and of the parent columns they
-/// reference, pair by pair; the last pair's problem when a pair cannot be
-/// compared in PostgreSQL.
+/// reference, pair by pair; the last pair's problem when PostgreSQL would
+/// refuse a pair.
 fn key_columns(
     table_names: &TableNames,
     parent_names: &TableNames,
@@ -356,17 +356,11 @@ fn key_columns(
         let pi = parent_names.col(p).filter(|x| x.include);
         match (ci, pi) {
             (Some(ci), Some(pi)) => {
-                // A citext child of a text parent compares as text (citext
-                // casts to text implicitly), as SQLite compares with the
-                // parent's collation.
-                let same = ci.ty == pi.ty
-                    || (ci.ty.is_integer() && pi.ty.is_integer())
-                    || (ci.ty == PgType::Citext && is_plain_text(&pi.ty));
-                if !same {
-                    problem = Some(format!(
-                        "`{c}` is {} but `{parent}`.`{p}` is {} (PostgreSQL cannot compare them)",
-                        ci.ty, pi.ty
-                    ));
+                // PostgreSQL's own rule (a citext child of a text parent
+                // compares as text, as SQLite compares with the parent's
+                // collation).
+                if !fk_types::accepts(&pi.ty, &ci.ty) {
+                    problem = Some(fk_types::refusal(c, p, &pi.ty, &ci.ty));
                 }
                 cols.push(ci.target.clone());
                 pcols.push(pi.target.clone());
