@@ -43,6 +43,15 @@ impl EpochBands {
         }
     }
 
+    /// Another column's counts added (columns typed together).
+    pub fn absorb(&mut self, o: &EpochBands) {
+        let EpochBands { tiny, s, ms, us } = *o;
+        self.tiny += tiny;
+        self.s += s;
+        self.ms += ms;
+        self.us += us;
+    }
+
     pub fn numbers(&self) -> u64 {
         self.tiny + self.s + self.ms + self.us
     }

@@ -4,6 +4,7 @@
 //! that can be carried over (with a warning for each one that cannot).
 
 use super::extras::citext_to_children;
+use super::key_groups::KeyGroups;
 use super::names::{fit_names, TableNames};
 use super::profile::Profiles;
 use super::table_map::TableMapBuilder;
@@ -37,8 +38,13 @@ pub fn build_pipeline_with(
     let mut warnings: Vec<String> = schema.warnings.clone();
     // Tables, indexes and constraints share PostgreSQL's schema namespace
     // (indexes and key constraints are relations): `taken` holds them all.
-    let (mut names, mut taken) = fit_names(schema, profiles, keep_declared, &mut warnings);
+    // Key columns are typed together (their cells as one), then held to
+    // one type where PostgreSQL would refuse a key between them.
+    let mut groups = KeyGroups::of(schema);
+    let typing = groups.merged(schema, profiles);
+    let (mut names, mut taken) = fit_names(schema, &typing, keep_declared, &mut warnings);
     warnings.extend(citext_to_children(schema, &mut names));
+    groups.unify(schema, profiles, keep_declared, &mut names, &mut warnings);
     reserve_constraint_names(schema, &names, &mut taken);
     let table_maps = schema
         .tables

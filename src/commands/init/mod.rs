@@ -12,6 +12,7 @@ mod collation;
 mod extras;
 mod framework;
 mod infer;
+mod key_groups;
 mod names;
 mod orphans;
 mod profile;

@@ -31,6 +31,13 @@ impl TableNames {
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, c)| c)
     }
+
+    pub(super) fn col_mut(&mut self, name: &str) -> Option<&mut ColInfo> {
+        self.cols
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, c)| c)
+    }
 }
 
 /// Every source table's target names and column types, by source name,

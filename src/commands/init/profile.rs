@@ -166,6 +166,40 @@ impl TextFormats {
         }
     }
 
+    /// Another column's counts added.
+    fn absorb(&mut self, o: &TextFormats) {
+        let TextFormats {
+            iso_timestamp,
+            iso_date,
+            iso_naive,
+            iso_offset,
+            true_false,
+            zero_one,
+            padded,
+            integer,
+            decimal,
+            boolean,
+            json,
+            json_any,
+            uuid,
+            hex32,
+        } = o;
+        self.iso_timestamp += iso_timestamp;
+        self.iso_date += iso_date;
+        self.iso_naive += iso_naive;
+        self.iso_offset += iso_offset;
+        self.true_false += true_false;
+        self.zero_one += zero_one;
+        self.padded += padded;
+        self.integer += integer;
+        self.decimal += decimal;
+        self.boolean += boolean;
+        self.json += json;
+        self.json_any += json_any;
+        self.uuid += uuid;
+        self.hex32 += hex32;
+    }
+
     /// `"9812 ISO-8601, 12 JSON"` — only what was seen.
     pub(super) fn describe(&self) -> Option<String> {
         let bad = self.iso_timestamp - self.iso_date - self.iso_naive - self.iso_offset;
@@ -449,6 +483,50 @@ impl ColumnProfile {
                 }
             }
         }
+    }
+
+    /// Another column's cells counted in too: the profile of both columns'
+    /// cells together (the columns of a foreign-key group are typed as one).
+    /// Every field is named, so a new one cannot be forgotten here.
+    pub(super) fn absorb(&mut self, o: &ColumnProfile) {
+        let ColumnProfile {
+            integer,
+            real,
+            text,
+            blob,
+            null,
+            min_number,
+            max_number,
+            epoch_bands,
+            scale_loss,
+            text_formats,
+            max_chars,
+            real_fraction,
+            beyond_double,
+            blob_not_utf8,
+            blob16,
+            text_not_pg,
+        } = o;
+        self.integer += integer;
+        self.real += real;
+        self.text += text;
+        self.blob += blob;
+        self.null += null;
+        let pick = |a: Option<f64>, b: Option<f64>, f: fn(f64, f64) -> f64| match (a, b) {
+            (Some(x), Some(y)) => Some(f(x, y)),
+            (x, y) => x.or(y),
+        };
+        self.min_number = pick(self.min_number, *min_number, f64::min);
+        self.max_number = pick(self.max_number, *max_number, f64::max);
+        self.epoch_bands.absorb(epoch_bands);
+        self.scale_loss += scale_loss;
+        self.text_formats.absorb(text_formats);
+        self.max_chars = self.max_chars.max(*max_chars);
+        self.real_fraction += real_fraction;
+        self.beyond_double += beyond_double;
+        self.blob_not_utf8 += blob_not_utf8;
+        self.blob16 += blob16;
+        self.text_not_pg += text_not_pg;
     }
 
     /// Non-NULL cells.
