@@ -207,13 +207,13 @@ fn components(edges: &[(Col, Col)]) -> Vec<Vec<Col>> {
     }
     let mut groups: Vec<Vec<Col>> = Vec::new();
     let mut group_of: HashMap<usize, usize> = HashMap::new();
-    for i in 0..cols.len() {
+    for (i, col) in cols.iter().enumerate() {
         let r = root(&mut parent, i);
         let g = *group_of.entry(r).or_insert_with(|| {
             groups.push(Vec::new());
             groups.len() - 1
         });
-        groups[g].push(cols[i].clone());
+        groups[g].push((*col).clone());
     }
     groups
 }
