@@ -18,6 +18,7 @@ mod foreign_keys;
 mod frameworks;
 mod generated_columns;
 mod help;
+mod lossless;
 mod mapping_errors;
 mod owner;
 mod pipeline;
