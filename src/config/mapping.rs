@@ -333,6 +333,11 @@ pub struct ColumnMap {
     /// translates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub generated: Option<String>,
+    /// `init` chose this type on its own, an upgrade of the declared
+    /// mapping (docs/mapping.md, "Decisions init made on its own"):
+    /// `check` proves every cell reads back the same.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub auto: bool,
 }
 
 /// A column's `on_null`.
@@ -462,6 +467,11 @@ pub enum ViewAction {
     Create,
     Materialize,
     Skip,
+    /// `init` refused it only for a column's type: `check` and `run`
+    /// translate it again over the mapping as it is now, and create it
+    /// when it translates (docs/mapping.md, "Decisions init made on its
+    /// own").
+    Auto,
 }
 
 impl Pipeline {

@@ -30,6 +30,9 @@ pub struct ColumnPlan {
     /// With `on_null = "default"`: the constant default, converted to the
     /// column's type, written for a NULL cell.
     pub null_value: Option<Value>,
+    /// `init` chose the type on its own (`auto = true`): `check` proves
+    /// every cell reads back the same.
+    pub auto: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -460,6 +463,7 @@ fn plan_column(
         default: column.default.clone(),
         identity: column.identity,
         sequence_floor: column.sequence_floor,
+        auto: column.auto,
     })
 }
 

@@ -108,3 +108,70 @@ pub(super) fn check_jsonb_escapes(s: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Why `jsonb` would not give `doc` (valid JSON text) back as the same
+/// document, numbers exact (whitespace, key order and string escapes
+/// aside): a number written with an exponent (`1e2` reads back `100`,
+/// `1.7976931348623157e308` as 309 digits), a negative zero (`-0.0` reads
+/// back `0.0`), or a key twice in one object (jsonb keeps the last).
+/// `None` when jsonb keeps it; plain `json` keeps the text as it is
+/// (docs/conversions.md, "The lossless rule").
+pub fn jsonb_changes(doc: &str) -> Option<String> {
+    use std::collections::HashSet;
+    let b = doc.as_bytes();
+    // Per open object: its keys so far, and whether a key comes next.
+    let mut objects: Vec<Option<(HashSet<String>, bool)>> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'{' => objects.push(Some((HashSet::new(), true))),
+            b'[' => objects.push(None),
+            b'}' | b']' => {
+                objects.pop();
+            }
+            b',' => {
+                if let Some(Some((_, key_next))) = objects.last_mut() {
+                    *key_next = true;
+                }
+            }
+            b'"' => {
+                let mut j = i + 1;
+                while j < b.len() && b[j] != b'"' {
+                    j += if b[j] == b'\\' { 2 } else { 1 };
+                }
+                let raw = doc.get(i..=j.min(b.len() - 1))?;
+                if let Some(Some((keys, key_next @ true))) = objects.last_mut() {
+                    *key_next = false;
+                    let key: String = serde_json::from_str(raw).ok()?;
+                    if !keys.insert(key) {
+                        return Some(format!(
+                            "the key {raw} twice in one object (jsonb keeps only the last)"
+                        ));
+                    }
+                }
+                i = j;
+            }
+            b'-' | b'0'..=b'9' => {
+                let n = b[i..]
+                    .iter()
+                    .take_while(|c| matches!(c, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
+                    .count();
+                let num = &doc[i..i + n];
+                if num.contains(['e', 'E']) {
+                    return Some(format!(
+                        "the number {num}, which jsonb writes without its exponent"
+                    ));
+                }
+                if num.starts_with('-') && num.bytes().all(|c| matches!(c, b'-' | b'0' | b'.')) {
+                    return Some(format!(
+                        "the number {num}, which jsonb writes without its sign"
+                    ));
+                }
+                i += n - 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}

@@ -40,6 +40,7 @@ use std::borrow::Cow;
 use crate::convert::cell::Cell;
 use crate::pg::types::PgType;
 use crate::pg::value::Value;
+pub use json::jsonb_changes;
 use json::{check_jsonb_escapes, json_number};
 use numeric::{
     f64_to_f32, finish_decimal, int_to_target, parse_decimal, parse_float_text, real_text,

@@ -34,7 +34,9 @@ pub struct Context {
 }
 
 pub fn load_context(file: &Path, target_flag: Option<&str>) -> Result<Context> {
-    let pipeline = crate::config::load(file)?;
+    let mut pipeline = crate::config::load(file)?;
+    plan::plan(&pipeline)?;
+    resolve_auto_views(&mut pipeline)?;
     let plans = plan::plan(&pipeline)?;
     let url = connect::resolve_url(target_flag, pipeline.target.url.as_deref())?;
     let mut target = Target::parse(&url)?;
@@ -44,6 +46,29 @@ pub fn load_context(file: &Path, target_flag: Option<&str>) -> Result<Context> {
         plans,
         target,
     })
+}
+
+/// The views `init` refused only for a type (`action = "auto"`), decided
+/// again over the mapping as it is now (docs/mapping.md, "Decisions init
+/// made on its own"). A source that cannot be opened leaves them skipped
+/// (`status` needs no source; `run` and `verify` then stop on it).
+fn resolve_auto_views(p: &mut Pipeline) -> Result<()> {
+    use crate::config::mapping::ViewAction;
+    if !p.views.values().any(|v| v.action == ViewAction::Auto) {
+        return Ok(());
+    }
+    match crate::sqlite::read::source::open_readonly(&p.source_path()) {
+        Ok(conn) => crate::sqlite::sql::views::resolve_auto_views(&conn, p),
+        Err(e) => {
+            tracing::debug!("auto views left skipped: {e:#}");
+            for v in p.views.values_mut() {
+                if v.action == ViewAction::Auto {
+                    v.action = ViewAction::Skip;
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 /// What `run` reads from the source before it touches the target.

@@ -19,6 +19,7 @@ mod frameworks;
 mod generated_columns;
 mod help;
 mod key_types;
+mod lossless;
 mod mapping_errors;
 mod owner;
 mod pipeline;

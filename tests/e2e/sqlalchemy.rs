@@ -53,7 +53,7 @@ fn source_and_mapping(py: &Path, dir: &Path) -> (String, std::path::PathBuf) {
     for (col, ty) in [
         ("books.columns.uid", "uuid"),
         ("books.columns.price", "numeric(10,4)"),
-        ("books.columns.meta", "jsonb"),
+        ("books.columns.meta", "json"),
         ("books.columns.published", "timestamp"),
         ("authors.columns.last_seen", "timestamp"),
         ("authors.columns.active", "boolean"),

@@ -20,6 +20,7 @@
 //! and only the groups (bounded in number) and their examples are kept.
 
 mod keys;
+mod lossless;
 
 use super::preflight::{self, GuardedSource};
 use crate::config::mapping::Pipeline;
@@ -91,6 +92,10 @@ pub struct TableCheck {
     /// Foreign keys whose source rows name no parent row (SQLite's own
     /// foreign-key check), or that the mapping says have some.
     pub foreign_key_orphans: Vec<FkOrphans>,
+    /// Columns whose type `init` chose on its own (`auto = true`) and some
+    /// of whose cells would not read back the same (docs/conversions.md,
+    /// "The lossless rule").
+    pub lossy_upgrades: Vec<lossless::Lossy>,
     /// The statements `run` would execute for this table, in order.
     pub ddl: Vec<String>,
     pub seconds: f64,
@@ -130,7 +135,8 @@ pub struct KeyProblem {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckReport {
-    /// True when no row would be rejected and every key would build.
+    /// True when no row would be rejected, every key would build and
+    /// every upgrade init chose on its own reads back the same.
     pub ok: bool,
     pub pipeline: String,
     pub source: String,
@@ -146,10 +152,14 @@ pub struct CheckReport {
 
 /// Run the dry run. `shutdown` is polled between batches.
 pub async fn check(file: &Path, allow_unmapped: bool, shutdown: &Shutdown) -> Result<CheckReport> {
-    let pipeline = crate::config::load(file)?;
-    let mut plans = plan::plan(&pipeline)?;
+    let mut pipeline = crate::config::load(file)?;
+    plan::plan(&pipeline)?;
     let src_path = pipeline.source_path();
     let source = GuardedSource::open_checked(&src_path)?;
+    // Views init refused only for a type, decided again over the mapping
+    // as it is now (docs/mapping.md, "Decisions init made on its own").
+    crate::sqlite::sql::views::resolve_auto_views(&source.conn, &mut pipeline)?;
+    let mut plans = plan::plan(&pipeline)?;
     let not_moved = preflight::check_mapping(
         &source.conn,
         &pipeline,
@@ -164,6 +174,7 @@ pub async fn check(file: &Path, allow_unmapped: bool, shutdown: &Shutdown) -> Re
         let all_cols = table_columns(&source.conn, &t.source)?;
         let mut table = check_table(&src_path, &pipeline, t, &all_cols, shutdown).await?;
         table.foreign_key_orphans = foreign_key_orphans(&source.conn, t, &plans)?;
+        table.lossy_upgrades = lossless::lossy_upgrades(&source.conn, t, rowid_name(t, &all_cols))?;
         tables.push(table);
     }
     source
@@ -186,6 +197,7 @@ impl CheckReport {
         let rows_rejected = tables.iter().map(|t| t.rows_rejected).sum();
         let keys_ok = tables.iter().all(|t| {
             t.key_problems.is_empty()
+                && t.lossy_upgrades.is_empty()
                 && !t.foreign_key_orphans.iter().any(FkOrphans::unacknowledged)
         });
         CheckReport {
@@ -276,6 +288,7 @@ async fn check_table(
         reject_groups: groups.into_sorted(),
         key_problems,
         foreign_key_orphans: Vec::new(),
+        lossy_upgrades: Vec::new(),
         default_problems: default_problems(t),
         ddl: ddl::describe(t),
         seconds: started.elapsed().as_secs_f64(),
@@ -402,6 +415,17 @@ fn print_table(r: &CheckReport, t: &TableCheck) {
     for k in &t.key_problems {
         print_key_problem(k);
     }
+    for l in &t.lossy_upgrades {
+        outln!(
+            "  check FAILS: column {} is {} by init's own choice (auto = true), but {} value(s) would not \
+             read back the same, e.g. {}; set its type to \"text\" to keep them as they are \
+             (docs/conversions.md, \"The lossless rule\")",
+            l.column,
+            l.ty,
+            l.count,
+            l.example
+        );
+    }
     for d in &t.default_problems {
         outln!("  prepare would drop a default: {d}");
     }
@@ -504,6 +528,12 @@ fn print_orphans(t: &TableCheck, o: &FkOrphans) {
 fn print_totals(r: &CheckReport) {
     let n_tables = r.tables.iter().filter(|t| t.rows_rejected > 0).count();
     let n_keys: usize = r.tables.iter().map(|t| t.key_problems.len()).sum();
+    let n_lossy: usize = r.tables.iter().map(|t| t.lossy_upgrades.len()).sum();
+    if n_lossy > 0 {
+        outln!(
+            "{n_lossy} column(s) init upgraded on its own would not read back the same (see above)"
+        );
+    }
     if n_keys > 0 {
         outln!("{n_keys} key(s) would fail in finalize, after the load (see above)");
     }

@@ -6,8 +6,9 @@
 //! all is chosen (numeric, text, bytea), with a warning.
 //!
 //! Text-affinity columns (TEXT, CHAR/VARCHAR(n), CLOB, no type, names
-//! SQLite does not know) whose every cell is one kind are upgraded: UUID →
-//! uuid, JSON object/array → jsonb, `true`/`false` → boolean, ISO date →
+//! SQLite does not know) whose every cell is one kind are upgraded when
+//! every cell reads back equal: a UUID in PostgreSQL's form (lower-case,
+//! dashed) → uuid, JSON object/array → jsonb, `true`/`false` → boolean, ISO date →
 //! date, ISO date-time → timestamp (naive) or timestamptz (instants).
 //!
 //! The numbers of a date/time column are read in one unit for the column
@@ -25,12 +26,28 @@ pub struct Choice {
     /// Why the type differs from the declared mapping (an upgrade or a
     /// widening), for the operator: shown on stderr and in the mapping.
     pub note: Option<String>,
+    /// An upgrade `init` chose on its own (written `auto = true`).
+    pub auto: bool,
 }
 
 /// `declared`: the declared type text; `keep_declared`: the operator's
 /// switch (`--declared-types`): the declared mapping everywhere, as before
 /// (only a `decimal(p,s)` too narrow for its cells is still widened).
 pub fn choose_type(declared: &str, p: Option<&ColumnProfile>, keep_declared: bool) -> Choice {
+    let mut c = choose(declared, p, keep_declared);
+    if c.note.is_none() && matches!(c.ty, PgType::Text | PgType::Varchar(_)) {
+        // UUIDs not in PostgreSQL's form stay text, and the operator is
+        // told what `uuid` would change (docs/conversions.md, the lossless
+        // rule); blobs becoming text are said too.
+        c.note = p
+            .filter(|_| !keep_declared)
+            .and_then(uuid_kept_text)
+            .or_else(|| p.and_then(blobs_as_text));
+    }
+    c
+}
+
+fn choose(declared: &str, p: Option<&ColumnProfile>, keep_declared: bool) -> Choice {
     let decl = declared.trim();
     let untyped = decl.is_empty() || decl.eq_ignore_ascii_case("any");
     let mapped = if untyped {
@@ -38,7 +55,11 @@ pub fn choose_type(declared: &str, p: Option<&ColumnProfile>, keep_declared: boo
     } else {
         Some(map_declared_type(decl))
     };
-    let keep = |ty: PgType| Choice { ty, note: None };
+    let keep = |ty: PgType| Choice {
+        auto: false,
+        ty,
+        note: None,
+    };
     let Some(p) = p.filter(|p| p.values() > 0) else {
         // All-NULL or empty: the declared mapping (text when untyped).
         return keep(mapped.unwrap_or(PgType::Text));
@@ -77,6 +98,7 @@ pub fn choose_type(declared: &str, p: Option<&ColumnProfile>, keep_declared: boo
                 return keep(PgType::Varchar(Some(n)));
             }
             return Choice {
+                auto: false,
                 ty: PgType::Text,
                 note: Some(format!(
                     "a value is {} characters long, over the declared {n}: using text",
@@ -90,9 +112,20 @@ pub fn choose_type(declared: &str, p: Option<&ColumnProfile>, keep_declared: boo
             }
             mapped
         }
+        PgType::Jsonb if fits(&PgType::Jsonb, p) && p.text_formats.json_changed > 0 => {
+            return Choice {
+                auto: false,
+                ty: PgType::Json,
+                note: Some(format!(
+                    "declared {decl}: json, not jsonb: {}",
+                    json_kept(p)
+                )),
+            };
+        }
         ref ty if fits(ty, p) => return keep(ty.clone()),
         PgType::Numeric(Some(_)) if fits(&PgType::Numeric(None), p) => {
             return Choice {
+        auto: false,
                 ty: PgType::Numeric(None),
                 note: Some(format!(
                     "{} value(s) have more digits than {decl} allows (SQLite does not enforce it): using unconstrained numeric so nothing is rounded",
@@ -104,6 +137,7 @@ pub fn choose_type(declared: &str, p: Option<&ColumnProfile>, keep_declared: boo
     };
     let to = narrowest(p);
     Choice {
+        auto: false,
         note: Some(format!(
             "declared {decl} ({ty}) but its cells are {}: using {to}",
             classes(p)
@@ -161,8 +195,20 @@ fn upgrade(p: &ColumnProfile) -> Option<Choice> {
     if n == 0 || n != p.values() || f.padded > 0 || p.text_not_pg > 0 {
         return None;
     }
-    let (ty, what) = if f.uuid == n {
+    // uuid only when every cell reads back identical: lower-case and
+    // dashed already. 32 hex digits alone are no UUID (hash digests, tile
+    // ids); a framework that stores `uuid.hex` says so (`framework`).
+    let (ty, what) = if f.uuid_canonical == n {
         (PgType::Uuid, "UUIDs")
+    } else if f.json == n && f.json_changed > 0 {
+        return Some(Choice {
+            auto: true,
+            ty: PgType::Json,
+            note: Some(format!(
+                "every cell is text holding JSON objects or arrays: upgraded to json, not jsonb: {}",
+                json_kept(p)
+            )),
+        });
     } else if f.json == n {
         (PgType::Jsonb, "JSON objects or arrays")
     } else if f.true_false == n {
@@ -179,10 +225,59 @@ fn upgrade(p: &ColumnProfile) -> Option<Choice> {
         return None;
     };
     Some(Choice {
+        auto: true,
         ty: ty.clone(),
         note: Some(format!(
             "every cell is text holding {what}: upgraded to {ty} (set type = \"text\" to keep text)"
         )),
+    })
+}
+
+/// Blob cells loaded into a text column: their bytes read as UTF-8 text
+/// (they are valid UTF-8), which the operator should know of.
+fn blobs_as_text(p: &ColumnProfile) -> Option<String> {
+    (p.blob > 0).then(|| {
+        format!(
+            "{} of its {} cell(s) are blobs, valid UTF-8: loaded as text (the same bytes, read as \
+             UTF-8); set type = \"bytea\" to keep them bytes",
+            p.blob,
+            p.values()
+        )
+    })
+}
+
+/// Why a JSON column is `json`: what jsonb would change.
+fn json_kept(p: &ColumnProfile) -> String {
+    let f = &p.text_formats;
+    format!(
+        "{} document(s) would not read back the same from jsonb (e.g. {}); json keeps them as written",
+        f.json_changed,
+        f.json_change.as_deref().unwrap_or("a number")
+    )
+}
+
+/// Why a column whose every cell parses as a UUID stays text: some are
+/// upper-case, undashed or braced, and `uuid` would read them back
+/// otherwise.
+fn uuid_kept_text(p: &ColumnProfile) -> Option<String> {
+    let f = &p.text_formats;
+    if p.text == 0 || p.text != p.values() || f.uuid != p.text || f.uuid_canonical == p.text {
+        return None;
+    }
+    let sample = f.uuid_sample.as_deref()?;
+    let as_uuid = uuid::Uuid::try_parse(sample).ok()?.to_string();
+    Some(if f.hex32 == p.text {
+        format!(
+            "every cell is 32 hex digits (a hash digest, or a UUID without dashes): kept as text; \
+             uuid would read them back dashed (`{sample}` → `{as_uuid}`)"
+        )
+    } else {
+        format!(
+            "every cell is a UUID, {} of them not in PostgreSQL's form (upper-case, undashed or braced): \
+             kept as text, which reads back identical; uuid would read them back lower-case and dashed \
+             (`{sample}` → `{as_uuid}`), so an app comparing strings would no longer find them",
+            p.text - f.uuid_canonical
+        )
     })
 }
 
@@ -225,7 +320,11 @@ fn by_time_cells(declared: &PgType, p: &ColumnProfile) -> Option<Choice> {
             format!("cells are instants (offset or epoch): {ty}")
         }
     });
-    Some(Choice { ty, note })
+    Some(Choice {
+        auto: false,
+        ty,
+        note,
+    })
 }
 
 /// Text of every cell is PostgreSQL text.

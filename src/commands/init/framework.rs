@@ -188,8 +188,8 @@ pub fn advice(r: &Recognised, mapping: &Path) -> String {
     if f == Framework::Alembic {
         paras.push(
             "SQLAlchemy: Uuid columns (`CHAR(32)` of 32 hex digits) are `uuid` here, \
-             as its PostgreSQL dialect makes them; NUMERIC(p, s) keeps its precision \
-             and scale. DATETIME columns stay `timestamp` (without time zone): \
+             as its PostgreSQL dialect makes them, and JSON columns `json`; NUMERIC(p, s) \
+             keeps its precision and scale. DATETIME columns stay `timestamp` (without time zone): \
              SQLAlchemy's SQLite dialect stores no offset, even for \
              DateTime(timezone=True), so the app reads them naive from this file. \
              For a timezone=True column, set its type to \"timestamptz\" (its cells \
@@ -310,7 +310,13 @@ fn for_each_column(
         };
         for sc in &st.columns {
             if let Some(cm) = tm.columns.get_mut(&sc.name) {
+                let before = cm.pg_type.clone();
                 f(st, sc, cm);
+                // The framework's rule decided it: no longer init's own
+                // upgrade (the app reads it the framework's way).
+                if cm.pg_type != before {
+                    cm.auto = false;
+                }
             }
         }
     }
@@ -332,6 +338,13 @@ fn hex32_uuid(sc: &SourceColumn, cm: &ColumnMap, cells: Option<&ColumnProfile>) 
         })
 }
 
+/// The cell rules' warning about column `table`.`col` containing `what`,
+/// withdrawn: the framework's convention decided the column instead.
+fn drop_column_warning(warnings: &mut Vec<String>, table: &str, col: &str, what: &str) {
+    let prefix = format!("`{table}`.`{col}`: ");
+    warnings.retain(|w| !(w.starts_with(&prefix) && w.contains(what)));
+}
+
 /// SQLAlchemy (a file with Alembic's `alembic_version`), its SQLite
 /// dialect's DDL against its PostgreSQL dialect's:
 /// - `Uuid` is `CHAR(32)` holding `uuid.hex` in SQLite, `UUID` in
@@ -348,14 +361,29 @@ fn sqlalchemy(
     warnings: &mut Vec<String>,
 ) {
     let mut uuids = Vec::new();
+    let mut json = Vec::new();
     for_each_column(p, schema, |st, sc, cm| {
         let tname = &st.name;
         let cells = profiles.get(tname).and_then(|p| p.get(&sc.name));
         if hex32_uuid(sc, cm, cells) {
             cm.pg_type = PgType::Uuid.to_string();
+            drop_column_warning(warnings, tname, &sc.name, "uuid would");
             uuids.push(format!("{tname}.{}", sc.name));
+        } else if sc.declared_type.trim().eq_ignore_ascii_case("json")
+            && cm.pg_type == PgType::Jsonb.to_string()
+        {
+            cm.pg_type = PgType::Json.to_string();
+            json.push(format!("{tname}.{}", sc.name));
         }
     });
+    if !json.is_empty() {
+        warnings.push(format!(
+            "SQLAlchemy: {} JSON column(s) → json (not jsonb), as its PostgreSQL dialect makes \
+             them: the documents read back as written, numbers too: {}",
+            json.len(),
+            json.join(", ")
+        ));
+    }
     if !uuids.is_empty() {
         warnings.push(format!(
             "SQLAlchemy: {} Uuid column(s) (CHAR(32), every cell 32 hex digits) → uuid, \
@@ -421,13 +449,15 @@ fn django(
             times.push(format!("{tname}.{}", sc.name));
         } else if hex32_uuid(sc, cm, cells) {
             cm.pg_type = PgType::Uuid.to_string();
+            drop_column_warning(warnings, tname, &sc.name, "uuid would");
             uuids.push(format!("{tname}.{}", sc.name));
         } else if has_json_valid_check(st, &sc.name) {
             if cm.pg_type != jsonb && only_text && sc.default.is_none() {
                 cm.pg_type = jsonb;
+                drop_column_warning(warnings, tname, &sc.name, "jsonb");
                 json.push(format!("{tname}.{}", sc.name));
             }
-        } else if cm.pg_type == jsonb {
+        } else if cm.pg_type == jsonb || cm.pg_type == PgType::Json.to_string() {
             // The cell rules' upgrade, undone: its warning goes too.
             let fits = |n: u32| cells.is_none_or(|c| c.max_chars <= u64::from(n));
             cm.pg_type = match declared_length(&sc.declared_type) {
@@ -435,8 +465,7 @@ fn django(
                 _ => PgType::Text,
             }
             .to_string();
-            let prefix = format!("`{tname}`.`{}`: ", sc.name);
-            warnings.retain(|w| !(w.starts_with(&prefix) && w.contains("jsonb")));
+            drop_column_warning(warnings, tname, &sc.name, "jsonb");
             texts.push(format!("{tname}.{}", sc.name));
         } else if declared.eq_ignore_ascii_case("decimal")
             && cm.pg_type == PgType::Numeric(None).to_string()

@@ -108,31 +108,7 @@ pub fn run_init(
     }
     // Views: translated over the target names, or named with the reason.
     let views = crate::sqlite::sql::views::propose(&conn, &p).map_err(explain)?;
-    for v in &views {
-        use crate::config::mapping::{ViewAction, ViewMap};
-        let map = match &v.result {
-            Ok(t) => ViewMap {
-                action: ViewAction::Create,
-                sql: Some(format!("{}\n", t.sql)),
-                columns: toml::map::Map::new(),
-                reject_limit: None,
-            },
-            Err(why) => {
-                warnings.push(crate::sqlite::schema::not_moved::view_not_moved(
-                    &v.name,
-                    why,
-                    &v.source_sql,
-                ));
-                ViewMap {
-                    action: ViewAction::Skip,
-                    sql: None,
-                    columns: toml::map::Map::new(),
-                    reject_limit: None,
-                }
-            }
-        };
-        p.views.insert(v.name.clone(), map);
-    }
+    add_views(&mut p, &views, &mut warnings);
     // Each view that did not translate gets its columns typed from its
     // rows, so `materialize` is one word to change.
     let refused: Vec<&str> = views
@@ -187,6 +163,48 @@ pub fn run_init(
         }
     }
     Ok(out)
+}
+
+/// Each view as `init` writes it: translated (`create`), refused for a
+/// column's type only (`auto`, decided again by `check` and `run`), or
+/// refused (`skip`), the refusal named in the warnings.
+fn add_views(
+    p: &mut crate::config::mapping::Pipeline,
+    views: &[crate::sqlite::sql::views::Proposal],
+    warnings: &mut Vec<String>,
+) {
+    for v in views {
+        use crate::config::mapping::{ViewAction, ViewMap};
+        let map = match &v.result {
+            Ok(t) => ViewMap {
+                action: ViewAction::Create,
+                sql: Some(format!("{}\n", t.sql)),
+                columns: toml::map::Map::new(),
+                reject_limit: None,
+            },
+            Err(why) => {
+                warnings.push(crate::sqlite::schema::not_moved::view_not_moved(
+                    &v.name,
+                    why,
+                    &v.source_sql,
+                ));
+                // Refused only for a column's type: decided again by
+                // `check` and `run` over the mapping as it is then.
+                let auto = why.starts_with(crate::sqlite::sql::views::TYPE_REFUSED);
+                ViewMap {
+                    action: if auto {
+                        ViewAction::Auto
+                    } else {
+                        ViewAction::Skip
+                    },
+                    sql: None,
+                    columns: toml::map::Map::new(),
+                    reject_limit: None,
+                }
+            }
+        };
+        p.views.insert(v.name.clone(), map);
+    }
 }
 
 /// The columns of each named view as `init` would map a table of its rows

@@ -17,6 +17,8 @@ pub(super) struct ColInfo {
     pub(super) target: String,
     pub(super) ty: PgType,
     pub(super) include: bool,
+    /// The type is an upgrade `init` chose on its own (`auto = true`).
+    pub(super) auto: bool,
 }
 
 pub(super) struct TableNames {
@@ -93,7 +95,7 @@ fn fit_columns(
     let mut cols = Vec::new();
     for c in t.columns.iter().filter(|c| c.hidden != 1) {
         let target = fit_column_name(&t.name, c, &mut taken, warnings);
-        let ty = column_type(&t.name, c, profile, keep_declared, warnings);
+        let (ty, auto) = column_type(&t.name, c, profile, keep_declared, warnings);
         cols.push((
             c.name.clone(),
             ColInfo {
@@ -102,6 +104,7 @@ fn fit_columns(
                 // Generated columns load as plain columns, their values
                 // copied (a warning says so when the map is built).
                 include: true,
+                auto,
             },
         ));
     }
@@ -146,7 +149,7 @@ fn column_type(
     profile: Option<&HashMap<String, ColumnProfile>>,
     keep_declared: bool,
     warnings: &mut Vec<String>,
-) -> PgType {
+) -> (PgType, bool) {
     let cells = profile.and_then(|p| p.get(&c.name));
     let choice = choose_type(&c.declared_type, cells, keep_declared);
     if let Some(note) = &choice.note {
@@ -156,7 +159,7 @@ fn column_type(
     if let Some(w) = collation_choice(table, c, &mut ty) {
         warnings.push(w);
     }
-    ty
+    (ty, choice.auto)
 }
 
 /// The columns past PostgreSQL's limit stay in the mapping, excluded and

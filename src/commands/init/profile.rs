@@ -76,7 +76,18 @@ pub struct TextFormats {
     /// `"a string"`, numbers, `true`/`false`) that jsonb takes: what a
     /// column declared JSON may hold.
     pub json_any: u64,
+    /// JSON documents jsonb would give back otherwise (an exponent, a
+    /// negative zero, a duplicate key): such a column is `json`.
+    pub json_changed: u64,
+    /// What jsonb would change in the first of them.
+    pub json_change: Option<String>,
     pub uuid: u64,
+    /// UUIDs already in PostgreSQL's own text form (lower-case, dashed
+    /// 8-4-4-4-12): the only ones a `uuid` column reads back identical.
+    pub uuid_canonical: u64,
+    /// The first UUID cell not in that form, to show what `uuid` would
+    /// make of it.
+    pub uuid_sample: Option<String>,
     /// Exactly 32 hex digits (also counted above as what else they are):
     /// the form Django's UUIDField stores in SQLite (`uuid.hex`), digits
     /// only included.
@@ -101,6 +112,13 @@ impl TextFormats {
             && !t.windows(6).any(|w| w == b"\\u0000")
         {
             self.json_any += 1;
+            if let Some(why) = std::str::from_utf8(b)
+                .ok()
+                .and_then(crate::convert::jsonb_changes)
+            {
+                self.json_changed += 1;
+                self.json_change.get_or_insert(why);
+            }
         }
         let digits = |s: &[u8]| !s.is_empty() && s.iter().all(u8::is_ascii_digit);
         let unsigned = t
@@ -156,13 +174,17 @@ impl TextFormats {
             && !t.windows(6).any(|w| w == b"\\u0000")
         {
             self.json += 1;
-        } else if (32..=45).contains(&t.len()) // simple 32 … urn:uuid: 45
-            && std::str::from_utf8(t)
-                .ok()
-                .and_then(|s| uuid::Uuid::try_parse(s).ok())
-                .is_some()
+        } else if let Some(s) = std::str::from_utf8(t)
+            .ok()
+            // simple 32 … urn:uuid: 45
+            .filter(|s| (32..=45).contains(&s.len()) && uuid::Uuid::try_parse(s).is_ok())
         {
             self.uuid += 1;
+            if is_canonical_uuid(t) {
+                self.uuid_canonical += 1;
+            } else if self.uuid_sample.is_none() {
+                self.uuid_sample = Some(s.to_string());
+            }
         }
     }
 
@@ -220,6 +242,16 @@ impl TextFormats {
         .collect();
         (!parts.is_empty()).then(|| parts.join(", "))
     }
+}
+
+/// `t` is a UUID exactly as PostgreSQL writes one: lower-case hex digits,
+/// dashed 8-4-4-4-12 (docs/conversions.md, "How init chooses a type").
+pub(crate) fn is_canonical_uuid(t: &[u8]) -> bool {
+    t.len() == 36
+        && t.iter().enumerate().all(|(i, &c)| match i {
+            8 | 13 | 18 | 23 => c == b'-',
+            _ => c.is_ascii_digit() || (b'a'..=b'f').contains(&c),
+        })
 }
 
 /// What an ISO-8601 text holds, when it parses.

@@ -262,6 +262,13 @@ fn refused_comment(
     over_materialized: &[(String, String, Vec<String>)],
 ) -> String {
     let mut head = format!("# init: not translated: {}\n", one_line(why));
+    if why.starts_with(crate::sqlite::sql::views::TYPE_REFUSED) {
+        head.push_str(
+            "# action = \"auto\": refused only for a column's type, which init chose; check and run\n\
+             # translate it again over the mapping as it is then (set that column's type back to\n\
+             # \"text\" to have it created); any other action is kept as you write it,\n",
+        );
+    }
     match over_materialized.iter().find(|(n, _, _)| n == name) {
         Some((_, _, reads)) => {
             let reads: Vec<String> = reads

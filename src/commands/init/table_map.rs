@@ -124,6 +124,7 @@ impl TableMapBuilder<'_> {
             pg_type: info.ty.to_string(),
             include: info.include,
             not_null: c.not_null,
+            auto: info.auto,
             ..Default::default()
         };
         if c.hidden >= 2 {

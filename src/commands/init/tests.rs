@@ -367,6 +367,8 @@ fn text_formats_are_counted() {
         // " 42 ", "-7", "3.25" and the object (not "+.5" nor "[1, 2").
         json_any: 4,
         uuid: 4,
+        uuid_canonical: 1,
+        uuid_sample: Some("67e5504410b1426f9247bb680e5fe0c8".into()),
         hex32: 1,
         ..Default::default()
     };
@@ -506,12 +508,23 @@ fn choose_follows_the_cells() {
         ty(
             &[
                 t("67e55044-10b1-426f-9247-bb680e5fe0c8"),
-                t("67e5504410b1426f9247bb680e5fe0c8")
+                t("f47ac10b-58cc-4372-a567-0e02b2c3d479")
             ],
             "TEXT"
         ),
         "uuid"
     );
+    // Only the form uuid reads back identical (docs/conversions.md).
+    let undashed = [
+        t("67e55044-10b1-426f-9247-bb680e5fe0c8"),
+        t("67e5504410b1426f9247bb680e5fe0c8"),
+    ];
+    assert_eq!(ty(&undashed, "TEXT"), "text");
+    assert_eq!(
+        ty(&[t("F47AC10B-58CC-4372-A567-0E02B2C3D479")], "TEXT"),
+        "text"
+    );
+    assert_eq!(ty(&[t("711949c1e6cbed7e915627dd1122fe84")], "TEXT"), "text");
     assert_eq!(ty(&[t("{\"a\":1}"), t("[1]")], "TEXT"), "jsonb");
     // Declared JSON takes any JSON document (SQLAlchemy's JSON writes
     // `null` for None); undeclared text needs objects or arrays.

@@ -133,6 +133,7 @@ async fn view_checksum(
             sequence_floor: None,
             on_null: None,
             null_value: None,
+            auto: false,
         });
     }
     let plan = TablePlan {

@@ -79,3 +79,41 @@ fn json_wrap_puts_value_under_key_and_null_becomes_empty_object() {
     rej(&c, Cell::Text(b"\xff".to_vec()));
     assert_eq!(c.rule(), "json_wrap(result)→jsonb");
 }
+
+/// What jsonb would give back otherwise (docs/conversions.md, "The lossless
+/// rule"): exponents, negative zeros, duplicate keys; not key order,
+/// spacing, escapes or long mantissas, which it keeps.
+#[test]
+fn jsonb_changes_names_what_jsonb_would_not_keep() {
+    use crate::convert::jsonb_changes;
+    for kept in [
+        r#"{"b": 1, "a": [1.50, -2, 0, 0.0, "1e2", "-0"]}"#,
+        r#"[3.14159265358979323846264338327950288419716939937510]"#,
+        r#"{"a": {"a": 1}, "b": {"a": 2}, "\u00e9": 1, "x\"y": 2}"#,
+        "[]",
+        "\"x\"",
+    ] {
+        assert_eq!(jsonb_changes(kept), None, "{kept}");
+    }
+    for (changed, why) in [
+        (
+            "[1e2]",
+            "the number 1e2, which jsonb writes without its exponent",
+        ),
+        ("{\"m\": 1.7976931348623157E308}", "exponent"),
+        (
+            "[-0.0]",
+            "the number -0.0, which jsonb writes without its sign",
+        ),
+        ("{\"a\": -0}", "without its sign"),
+        (
+            r#"{"a": 1, "b": 2, "a": 3}"#,
+            "the key \"a\" twice in one object",
+        ),
+        (r#"{"é": 1, "\u00e9": 2}"#, "twice in one object"),
+        (r#"[{"k": [1, 2], "k": 3}]"#, "twice"),
+    ] {
+        let got = jsonb_changes(changed).unwrap_or_default();
+        assert!(got.contains(why), "{changed}: {got}");
+    }
+}

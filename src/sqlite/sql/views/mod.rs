@@ -19,6 +19,7 @@ use crate::sqlite::sql::lexer::{matching_paren, split_commas, tokenize, Tok, Tok
 use anyhow::{Context, Result};
 use rusqlite::Connection;
 
+mod auto;
 mod clauses;
 mod expr;
 mod reads;
@@ -604,7 +605,7 @@ impl<'a, 'c> Tx<'a, 'c> {
         let class = class_of(c.ty.as_ref());
         if class == Class::Other && !whole {
             return Err(format!(
-                "it computes with or compares column `{}`.`{}`, which becomes {} in PostgreSQL \
+                "{TYPE_REFUSED}`{}`.`{}`, which becomes {} in PostgreSQL \
                  where SQLite compared its stored text or number",
                 entry.rel.source,
                 c.source,
@@ -705,6 +706,12 @@ pub fn catalog(conn: &Connection, p: &Pipeline, views: &[SourceView]) -> Result<
     }
     Ok(cat)
 }
+
+pub use auto::resolve_auto_views;
+
+/// How the refusal of a view for a column's type begins: `init` writes
+/// such a view `action = "auto"`, decided again by `check` and `run`.
+pub const TYPE_REFUSED: &str = "it computes with or compares column ";
 
 /// How the refusal of a view that is refused only because it reads a
 /// refused view begins (`init` translates such a view again over the
