@@ -209,15 +209,17 @@ impl<'a> RunSession<'a> {
     }
 
     /// The target connected and checked (version, encoding, extensions the
-    /// mapping's types need); nothing is written to it.
+    /// mapping's types need, the mapping's SQL parsed as what it must be);
+    /// nothing is written to it.
     async fn connect_target(&self) -> Result<Client> {
-        let client = self.ctx.target.connect().await?;
+        let mut client = self.ctx.target.connect().await?;
         let columns = self.ctx.plans.iter().flat_map(|t| {
             t.columns
                 .iter()
                 .map(move |c| (format!("{}.{}", t.target, c.target), &c.ty))
         });
         crate::pg::server::check_target(&client, columns).await?;
+        stages::fragments::check(&mut client, &self.ctx.pipeline, &self.ctx.plans).await?;
         Ok(client)
     }
 

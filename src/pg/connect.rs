@@ -642,9 +642,11 @@ impl Target {
     pub async fn connect(&self) -> Result<Client> {
         let client = self.open().await?;
         client
+            // The mapping's lock_timeout (validated as digits and a unit)
+            // as a quoted literal: no text of the mapping adds a statement.
             .batch_execute(&format!(
-                "SET TimeZone = 'UTC'; SET lock_timeout = '{}'",
-                self.lock_timeout
+                "SET TimeZone = 'UTC'; SET lock_timeout = {}",
+                crate::pg::ident::literal(&self.lock_timeout)
             ))
             .await
             .with_context(|| format!("cannot configure session on {}", self.shown))?;

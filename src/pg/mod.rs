@@ -6,6 +6,7 @@ pub mod checksum;
 pub mod connect;
 pub mod conninfo;
 pub mod copy_in;
+pub mod fragment;
 pub mod ident;
 pub mod pgpass;
 pub mod server;
