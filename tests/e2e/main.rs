@@ -13,6 +13,7 @@ mod crash;
 mod defaults;
 mod django;
 mod existing_schema;
+mod exit_codes;
 mod fidelity;
 mod foreign_keys;
 mod frameworks;
