@@ -78,6 +78,38 @@ fn select<'a>(plans: &'a [TablePlan], tables: &[String]) -> Vec<&'a TablePlan> {
         .collect()
 }
 
+/// `--snapshot copy`'s directory, before anything is read: one that is
+/// not there or not a directory is the command's mistake (exit 2); one the
+/// tool cannot write (read-only, no permission) stays so on a rerun (4).
+fn check_snapshot_dir(dir: &Path) -> Result<()> {
+    let shown = dir.display();
+    match std::fs::metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(error::usage(format!(
+                "--snapshot-dir {shown} does not exist: create it, or name a directory with room \
+                 for a copy of the source"
+            )))
+        }
+        Ok(m) if !m.is_dir() => {
+            return Err(error::usage(format!(
+                "--snapshot-dir {shown} is not a directory: name a directory with room for a \
+                 copy of the source"
+            )))
+        }
+        _ => {}
+    }
+    tempfile::Builder::new()
+        .prefix(".sqlite2pg-probe")
+        .tempfile_in(dir)
+        .map(drop)
+        .map_err(|e| {
+            error::blocked(format!(
+                "--snapshot-dir {shown} cannot be written ({e}): --snapshot copy writes a copy of \
+                 the source there; name a writable directory"
+            ))
+        })
+}
+
 fn mapping_hash(file: &Path) -> Result<String> {
     let bytes = std::fs::read(file)?;
     Ok(hex::encode(Sha256::digest(&bytes)))
@@ -162,6 +194,9 @@ impl<'a> RunSession<'a> {
                 )));
             }
         }
+        if let Some(dir) = &opts.snapshot {
+            check_snapshot_dir(dir)?;
+        }
         Ok(RunSession {
             source_shown: ctx.pipeline.source_path().display().to_string(),
             mapping_hash: mapping_hash(file)?,
@@ -209,15 +244,17 @@ impl<'a> RunSession<'a> {
     }
 
     /// The target connected and checked (version, encoding, extensions the
-    /// mapping's types need); nothing is written to it.
+    /// mapping's types need, the mapping's SQL parsed as what it must be);
+    /// nothing is written to it.
     async fn connect_target(&self) -> Result<Client> {
-        let client = self.ctx.target.connect().await?;
+        let mut client = self.ctx.target.connect().await?;
         let columns = self.ctx.plans.iter().flat_map(|t| {
             t.columns
                 .iter()
                 .map(move |c| (format!("{}.{}", t.target, c.target), &c.ty))
         });
         crate::pg::server::check_target(&client, columns).await?;
+        stages::fragments::check(&mut client, &self.ctx.pipeline, &self.ctx.plans).await?;
         Ok(client)
     }
 

@@ -1,6 +1,7 @@
 //! The mapping file: parsed and validated once (every problem reported at
 //! once), then resolved into per-table plans the rest of the program uses.
 
+pub mod fragments;
 pub mod issue;
 mod lenient;
 mod locate;

@@ -89,6 +89,7 @@ impl Pipeline {
         }
         check_index_names(&names, &mut issues);
         self.check_views(&names.tables, &mut issues);
+        issues.0.extend(super::fragments::lexical_issues(self));
         issues.0
     }
 

@@ -93,10 +93,24 @@ pub async fn lock_holders(
 /// (`PGHOST`, `PGDATABASE`, …: the empty string, completed by
 /// [`Target::parse`]).
 pub fn resolve_url(flag: Option<&str>, mapping_url: Option<&str>) -> Result<String> {
+    // An empty URL would be libpq's environment alone (the `postgres`
+    // database, say): an empty `--target "$URL"` is a mistake, not a choice.
     if let Some(u) = flag {
+        if u.trim().is_empty() {
+            return Err(crate::error::usage(
+                "--target is empty (an unset variable in `--target \"$URL\"`?): pass the target's \
+                 URL, or leave --target out to use target.url, DATABASE_URL or libpq's PG* variables",
+            ));
+        }
         return Ok(u.to_string());
     }
     if let Some(u) = mapping_url {
+        if u.trim().is_empty() {
+            return Err(crate::error::usage(
+                "target.url is empty in the mapping: write the target's URL (or `${VAR}`), or \
+                 remove the key to use DATABASE_URL or libpq's PG* variables",
+            ));
+        }
         return expand_env(u);
     }
     match std::env::var("DATABASE_URL") {
@@ -642,9 +656,11 @@ impl Target {
     pub async fn connect(&self) -> Result<Client> {
         let client = self.open().await?;
         client
+            // The mapping's lock_timeout (validated as digits and a unit)
+            // as a quoted literal: no text of the mapping adds a statement.
             .batch_execute(&format!(
-                "SET TimeZone = 'UTC'; SET lock_timeout = '{}'",
-                self.lock_timeout
+                "SET TimeZone = 'UTC'; SET lock_timeout = {}",
+                crate::pg::ident::literal(&self.lock_timeout)
             ))
             .await
             .with_context(|| format!("cannot configure session on {}", self.shown))?;

@@ -7,6 +7,7 @@ pub mod connect;
 pub mod conninfo;
 pub mod copy_in;
 pub mod fk_types;
+pub mod fragment;
 pub mod ident;
 pub mod pgpass;
 pub mod server;

@@ -43,7 +43,9 @@ pub fn create_table(t: &TablePlan) -> String {
         } else if let (Some(d), true) = (default, generated) {
             s.push_str(&format!(" GENERATED ALWAYS AS ({d}) STORED"));
         } else if let Some(d) = default {
-            s.push_str(&format!(" DEFAULT {d}"));
+            // In parentheses, as every fragment of the mapping is put into
+            // a statement (checked as one expression: docs/mapping.md).
+            s.push_str(&format!(" DEFAULT ({d})"));
         }
         if not_null {
             s.push_str(" NOT NULL");
@@ -97,7 +99,7 @@ pub fn index(t: &TablePlan, ix: &IndexDef) -> String {
         cols.join(", ")
     );
     if let Some(w) = &ix.predicate {
-        s.push_str(&format!(" WHERE {w}"));
+        s.push_str(&format!(" WHERE ({w})"));
     }
     s
 }

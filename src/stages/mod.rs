@@ -8,6 +8,7 @@ pub mod copy;
 pub mod ddl;
 pub mod defaults;
 pub mod finalize;
+pub mod fragments;
 pub mod prepare;
 mod refused;
 pub mod verify_counts;

@@ -32,7 +32,7 @@ pub async fn prepare(
     let schema = &p.target.schema;
     let truncate_ok = scope.truncate || p.target.if_not_empty == IfNotEmpty::Truncate;
     client
-        .batch_execute(&ddl::create_schema(schema, scope.owner))
+        .execute(&ddl::create_schema(schema, scope.owner), &[])
         .await
         .with_context(|| format!("creating target schema {schema}"))?;
     state::set_stage(client, run_id, Stage::Prepare, "", Status::Running, None).await?;
@@ -96,7 +96,7 @@ pub async fn prepare(
             check_existing_columns(&tx, t).await?;
             if catalog::has_rows(&tx, &t.qualified()).await? {
                 // Ours from this run (prepare rerun on purpose).
-                tx.batch_execute(&format!("TRUNCATE {}", t.qualified()))
+                tx.execute(&format!("TRUNCATE {}", t.qualified()), &[])
                     .await
                     .with_context(|| {
                         format!(
@@ -106,12 +106,15 @@ pub async fn prepare(
                     })?;
             }
         } else {
-            tx.batch_execute(&ddl::create_table(without_refused.as_ref().unwrap_or(t)))
-                .await
-                .with_context(|| format!("creating target table {}", t.qualified()))?;
+            tx.execute(
+                &ddl::create_table(without_refused.as_ref().unwrap_or(t)),
+                &[],
+            )
+            .await
+            .with_context(|| format!("creating target table {}", t.qualified()))?;
             if let Some(role) = scope.owner {
                 // Its identity and serial sequences follow the table.
-                tx.batch_execute(&ddl::owner_to(t, role))
+                tx.execute(&ddl::owner_to(t, role), &[])
                     .await
                     .with_context(|| format!("giving {} to role {role}", t.qualified()))?;
             }
@@ -328,7 +331,7 @@ impl Emptying {
         let Emptying { drop, truncate } = self;
         let tx = client.transaction().await?;
         if !drop.is_empty() {
-            tx.batch_execute(&format!("DROP TABLE {}", drop.join(", ")))
+            tx.execute(&format!("DROP TABLE {}", drop.join(", ")), &[])
                 .await
                 .with_context(|| {
                     format!(
@@ -350,7 +353,7 @@ impl Emptying {
                 truncate.len(),
                 lines.join("\n  ")
             );
-            tx.batch_execute(&format!("TRUNCATE {}", names.join(", ")))
+            tx.execute(&format!("TRUNCATE {}", names.join(", ")), &[])
                 .await
                 .with_context(|| format!("emptying {}", names.join(", ")))?;
         }

@@ -63,19 +63,21 @@ async fn create(client: &mut Client, v: &ViewPlan) -> Result<Option<(SqlState, S
         .transaction()
         .await
         .map_err(|e| error::from_postgres(&e, what.clone()))?;
-    tx.batch_execute(&format!("SET LOCAL search_path TO {}", quote(&v.schema)))
-        .await
-        .map_err(|e| error::from_postgres(&e, what.clone()))?;
+    tx.execute(
+        &format!("SET LOCAL search_path TO {}", quote(&v.schema)),
+        &[],
+    )
+    .await
+    .map_err(|e| error::from_postgres(&e, what.clone()))?;
     let sql = format!("CREATE OR REPLACE VIEW {} AS\n{}", v.qualified(), v.sql);
     tracing::debug!("{sql}");
-    match tx.batch_execute(&sql).await {
-        Ok(()) => {
+    match tx.execute(&sql, &[]).await {
+        Ok(_) => {
             if let Some(role) = &v.owner {
-                tx.batch_execute(&format!(
-                    "ALTER VIEW {} OWNER TO {}",
-                    v.qualified(),
-                    quote(role)
-                ))
+                tx.execute(
+                    &format!("ALTER VIEW {} OWNER TO {}", v.qualified(), quote(role)),
+                    &[],
+                )
                 .await
                 .map_err(|e| error::from_postgres(&e, what.clone()))?;
             }
@@ -102,7 +104,7 @@ pub async fn drop_views(client: &Client, views: &[ViewPlan]) -> Result<()> {
     }
     let names: Vec<String> = views.iter().map(ViewPlan::qualified).collect();
     client
-        .batch_execute(&format!("DROP VIEW IF EXISTS {}", names.join(", ")))
+        .execute(&format!("DROP VIEW IF EXISTS {}", names.join(", ")), &[])
         .await
         .map_err(|e| error::from_postgres(&e, format!("dropping views {}", names.join(", "))))?;
     Ok(())

@@ -61,6 +61,10 @@ pub struct VerifyReport {
     pub sequences: Vec<CheckReport>,
     /// Each view the mapping creates: its rows in SQLite against PostgreSQL.
     pub views: Vec<CheckReport>,
+    /// Tables and columns the source holds that the mapping does not
+    /// mention (added after it was written): the target does not hold
+    /// them, so it does not match the source.
+    pub unmapped: Vec<String>,
 }
 
 pub async fn verify(file: &Path, target: Option<&str>) -> Result<VerifyReport> {
@@ -82,6 +86,10 @@ async fn verify_context(mut ctx: crate::stages::Context) -> Result<VerifyReport>
     // A verdict on a source that changed while it was read is no verdict.
     let GuardedSource { guard, conn } = GuardedSource::open(&src_path)?;
     let source_columns = columns_of_every_table(&conn, &ctx.plans, &src_path)?;
+    let unmapped: Vec<String> = source::unmapped(&conn, &ctx.pipeline)?
+        .iter()
+        .map(source::Unmapped::shown)
+        .collect();
     preflight::resolve_epochs(&conn, &mut ctx.plans)?;
     // Each side is read on connections of its own from here on.
     drop(conn);
@@ -118,13 +126,16 @@ async fn verify_context(mut ctx: crate::stages::Context) -> Result<VerifyReport>
     )
     .await?;
     guard.check("Its comparison is void")?;
-    Ok(VerifyReport::new(
+    let mut report = VerifyReport::new(
         target.run_in_progress,
         tables,
         foreign_keys,
         sequences,
         views,
-    ))
+    );
+    report.ok &= unmapped.is_empty();
+    report.unmapped = unmapped;
+    Ok(report)
 }
 
 impl VerifyReport {
@@ -146,6 +157,7 @@ impl VerifyReport {
             foreign_keys,
             sequences,
             views,
+            unmapped: Vec::new(),
         }
     }
 }
@@ -578,6 +590,12 @@ pub fn print(r: &VerifyReport) {
             v.name,
             v.detail,
             if v.ok { "" } else { "  MISMATCH" }
+        );
+    }
+    for u in &r.unmapped {
+        outln!(
+            "{u}: in the source, not in the mapping: the target does not hold it \
+             (map it, or set include = false, and run again)"
         );
     }
     outln!(

@@ -57,7 +57,7 @@ pub async fn run_job(
         .await
         .with_context(|| format!("table {source}"))?;
     if job.replace {
-        tx.batch_execute(&format!("TRUNCATE {}", table.plan.qualified()))
+        tx.execute(&format!("TRUNCATE {}", table.plan.qualified()), &[])
             .await
             .with_context(|| {
                 format!(

@@ -17,7 +17,10 @@ use tokio_postgres::Client;
 
 /// One statement (or a few, run together) and what to say if it fails.
 pub struct Step {
-    pub(super) sql: String,
+    /// Its statements, each sent on its own with the extended protocol, so
+    /// that no text of the mapping can add a statement (docs/mapping.md,
+    /// "SQL in the mapping").
+    pub(super) sql: Vec<String>,
     pub(super) what: String,
     /// What to add to the error, by SQLSTATE: a hint applies only to the
     /// failure it explains (a full disk is no duplicate key).
@@ -124,7 +127,13 @@ pub async fn run_step(b: &Builds, client: &Client, step: &Step) -> Result<()> {
     if let Some(s) = &b.steps {
         s.start(&step.what);
     }
-    let res = client.batch_execute(&step.sql).await;
+    let mut res = Ok(());
+    for sql in &step.sql {
+        res = client.execute(sql, &[]).await.map(drop);
+        if res.is_err() {
+            break;
+        }
+    }
     if let Some(s) = &b.steps {
         s.done(&step.what);
     }

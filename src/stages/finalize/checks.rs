@@ -27,7 +27,7 @@ pub(super) async fn add(client: &Client, t: &TablePlan) -> Result<Vec<String>> {
         if validated.is_none() {
             let add = format!("{} NOT VALID", ddl::check(t, name, expr));
             tracing::debug!("{add}");
-            if let Err(e) = client.batch_execute(&add).await {
+            if let Err(e) = client.execute(&add, &[]).await {
                 match refused_by_postgres(&e) {
                     Some(why) => {
                         notes.push(format!("{what} left out: PostgreSQL refused it ({why})"));
@@ -42,7 +42,7 @@ pub(super) async fn add(client: &Client, t: &TablePlan) -> Result<Vec<String>> {
             t.qualified(),
             quote(name)
         );
-        if let Err(e) = client.batch_execute(&validate).await {
+        if let Err(e) = client.execute(&validate, &[]).await {
             if e.code() != Some(&tokio_postgres::error::SqlState::CHECK_VIOLATION) {
                 return Err(error::from_postgres(&e, format!("validating {what}")));
             }

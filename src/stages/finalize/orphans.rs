@@ -69,7 +69,7 @@ async fn foreign_key_orphans(
     );
     if n == 0 {
         client
-            .batch_execute(&ddl::validate_foreign_key(t, fk))
+            .execute(&ddl::validate_foreign_key(t, fk), &[])
             .await
             .map_err(|e| error::from_postgres(&e, format!("validating {what}")))?;
         return Ok(Orphans::None);

@@ -127,7 +127,7 @@ impl FinalizePlan {
                 }
                 ForeignKeyFound::NotValid => {}
                 ForeignKeyFound::Missing => self.foreign_keys.push(Step {
-                    sql: ddl::foreign_key(t, fk),
+                    sql: vec![ddl::foreign_key(t, fk)],
                     what: format!("adding {what} (NOT VALID, validated next)"),
                     hint: NO_HINT,
                     orphans_of: None,
@@ -138,7 +138,7 @@ impl FinalizePlan {
                 continue;
             }
             chain.push(Step {
-                sql: ddl::validate_foreign_key(t, fk),
+                sql: vec![ddl::validate_foreign_key(t, fk)],
                 what,
                 hint: if fk.outside { OUTSIDE_ORPHANS } else { ORPHANS },
                 orphans_of: (!fk.outside).then(|| (t.source.clone(), fk.name.clone())),
@@ -206,7 +206,7 @@ fn sequences_and_statistics(t: &TablePlan, sequences: &[(String, String)]) -> St
     }
     sqls.push(format!("ANALYZE {}", t.qualified()));
     Step {
-        sql: sqls.join(";\n"),
+        sql: sqls,
         what: format!("sequences and statistics of {}", t.qualified()),
         hint: NO_HINT,
         orphans_of: None,
@@ -311,12 +311,12 @@ impl KeysFound {
         if self.primary_key == PrimaryKeyFound::Missing {
             let cols: Vec<String> = t.primary_key.iter().map(|c| quote(c)).collect();
             builds.push(Step {
-                sql: format!(
+                sql: vec![format!(
                     "CREATE UNIQUE INDEX IF NOT EXISTS {} ON {} ({})",
                     quote(&t.pk_name),
                     t.qualified(),
                     cols.join(", ")
-                ),
+                )],
                 what: format!("primary key index of {}", t.qualified()),
                 hint: DUPLICATE_KEYS,
                 orphans_of: None,
@@ -327,19 +327,19 @@ impl KeysFound {
                 continue;
             }
             builds.push(Step {
-                sql: ddl::index(t, ix),
+                sql: vec![ddl::index(t, ix)],
                 what: format!("index {} on {}", ix.name, t.qualified()),
                 hint: if ix.unique { DUPLICATE_VALUES } else { NO_HINT },
                 orphans_of: None,
             });
         }
         let attach = (self.primary_key != PrimaryKeyFound::Done).then(|| Step {
-            sql: format!(
+            sql: vec![format!(
                 "ALTER TABLE {} ADD CONSTRAINT {} PRIMARY KEY USING INDEX {}",
                 t.qualified(),
                 quote(&t.pk_name),
                 quote(&t.pk_name)
-            ),
+            )],
             what: format!("primary key of {}", t.qualified()),
             hint: KEY_NULLS,
             orphans_of: None,
@@ -446,9 +446,7 @@ code = { type = "text" }
         assert_eq!(builds[0].hint, NO_HINT);
         let attach = attach.expect("the key is attached");
         assert_eq!(attach.hint, KEY_NULLS);
-        assert!(attach
-            .sql
-            .contains("PRIMARY KEY USING INDEX \"orders_pkey\""));
+        assert!(attach.sql[0].contains("PRIMARY KEY USING INDEX \"orders_pkey\""));
     }
 
     #[test]
@@ -460,9 +458,7 @@ code = { type = "text" }
         };
         let (builds, attach) = found.steps(&t);
         assert_eq!(builds.len(), 3);
-        assert!(builds[0]
-            .sql
-            .starts_with("CREATE UNIQUE INDEX IF NOT EXISTS \"orders_pkey\""));
+        assert!(builds[0].sql[0].starts_with("CREATE UNIQUE INDEX IF NOT EXISTS \"orders_pkey\""));
         let hints: Vec<_> = builds.iter().map(|s| s.hint).collect();
         assert_eq!(hints, [DUPLICATE_KEYS, DUPLICATE_VALUES, NO_HINT]);
         assert!(attach.is_some());
@@ -494,15 +490,15 @@ code = { type = "text" }
         let mut plan = FinalizePlan::default();
         plan.add_table(&t, &found, &[]).unwrap();
         assert_eq!(plan.foreign_keys.len(), 1);
-        assert!(plan.foreign_keys[0].sql.contains("\"fresh\""));
+        assert!(plan.foreign_keys[0].sql[0].contains("\"fresh\""));
         let chain = &plan.chains[0];
         assert_eq!(
             chain.len(),
             3,
             "two validations, then sequences and statistics"
         );
-        assert!(chain[0].sql.ends_with("VALIDATE CONSTRAINT \"fresh\""));
-        assert!(chain[1].sql.ends_with("VALIDATE CONSTRAINT \"half\""));
+        assert!(chain[0].sql[0].ends_with("VALIDATE CONSTRAINT \"fresh\""));
+        assert!(chain[1].sql[0].ends_with("VALIDATE CONSTRAINT \"half\""));
         assert_eq!(chain[0].orphans_of, Some(("orders".into(), "fresh".into())));
         assert_eq!(chain[0].hint, ORPHANS);
         assert_eq!(plan.statements(), 4);
@@ -568,7 +564,7 @@ code = { type = "text" }
             whats(chain),
             ["sequences and statistics of \"public\".\"orders\""]
         );
-        let sqls: Vec<&str> = chain[0].sql.split(";\n").collect();
+        let sqls = &chain[0].sql;
         assert_eq!(sqls.len(), 2);
         assert!(sqls[0].contains("setval('public.orders_id_seq'::regclass, m, true)"));
         assert!(sqls[0].contains("max(\"id\")"));
