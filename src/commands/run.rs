@@ -16,7 +16,7 @@ use crate::pg::catalog;
 use crate::shutdown::Shutdown;
 use crate::sqlite::read::guard::SourceGuard;
 use crate::sqlite::read::source::SnapshotCopy;
-use crate::sqlite::{read::fingerprint, read::source};
+use crate::sqlite::{read::fingerprint, read::pages, read::source};
 use crate::stages::copy::{self, TableSummary};
 use crate::stages::finalize;
 use crate::stages::{self, prepare, verify_counts, Context, Scope, SourceFacts};
@@ -265,7 +265,9 @@ impl<'a> RunSession<'a> {
         let Some(dir) = &self.opts.snapshot else {
             return Ok(source);
         };
-        let before = fingerprint::compute(&source.conn, &source.path)?;
+        // Read in one transaction: the application may be writing.
+        let pages = pages::digest(&source.conn)?;
+        let before = fingerprint::compute(&source.conn, &source.path, &pages)?;
         let copy = source::snapshot_copy(&source.conn, &source.path, dir)?;
         let GuardedSource { guard, conn } = GuardedSource::open(&copy.path)?;
         self.ctx.pipeline.source.path = copy.path.clone();
@@ -281,9 +283,10 @@ impl<'a> RunSession<'a> {
     /// The source checked before the target is touched (`PRAGMA
     /// quick_check`), its fingerprint, what the stages need of it, and
     /// `epoch = "auto"` resolved. The chunk plans `prepare` needs (a scan of
-    /// each table's rowids) are made meanwhile on a second connection: the
-    /// integrity check is single-threaded and reads more than they do, so
-    /// they cost no time.
+    /// each table's rowids) and the hash of every page (the fingerprint's
+    /// content, which the guard holds the file to) are made meanwhile on
+    /// connections of their own: the integrity check is single-threaded and
+    /// reads more than they do, so they cost little time.
     fn read_source(&mut self, source: &Source) -> Result<(serde_json::Value, SourceFacts)> {
         let t0 = Instant::now();
         let path = &source.path;
@@ -292,12 +295,18 @@ impl<'a> RunSession<'a> {
         let wants_prepare =
             self.opts.stages.is_empty() || self.opts.stages.contains(&Stage::Prepare);
         let selected = self.selected();
-        let (checked, planned) = std::thread::scope(|s| {
+        let (checked, planned, pages) = std::thread::scope(|s| {
             let planner = wants_prepare
                 .then(|| s.spawn(|| source::plan_source_chunks(path, &selected, chunk_size)));
+            let guard = &source.guard;
+            let pages = source
+                .snapshot
+                .is_none()
+                .then(|| s.spawn(move || guard.pin_pages()));
             let checked = source::quick_check(&source.conn, path);
             let planned = planner.map(|h| h.join().expect("chunk planner panicked"));
-            (checked, planned)
+            let pages = pages.map(|h| h.join().expect("page hash panicked"));
+            (checked, planned, pages)
         });
         checked?;
         tracing::info!(
@@ -307,7 +316,10 @@ impl<'a> RunSession<'a> {
         );
         let fp = match &source.snapshot {
             Some((_, before)) => before.clone(),
-            None => fingerprint::compute(&source.conn, path)?,
+            None => {
+                let pages = pages.unwrap_or_else(|| source.guard.pin_pages())?;
+                fingerprint::compute(&source.conn, path, &pages)?
+            }
         };
         let facts = SourceFacts {
             columns: source::all_source_columns(&source.conn, &self.ctx.plans)?,

@@ -30,6 +30,7 @@ mod safety;
 mod schema_objects;
 mod seed;
 mod source_changes;
+mod source_content;
 mod sqlalchemy;
 mod state_schema;
 mod target_checks;

@@ -12,18 +12,18 @@ use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-const ROWS: i64 = 300_000;
+pub(crate) const ROWS: i64 = 300_000;
 /// The rows the writer keeps equal in every transaction: in the first, the
 /// middle and the last chunk.
 const WATCHED: [i64; 3] = [1, ROWS / 2, ROWS];
 
-struct Fixture {
-    dir: tempfile::TempDir,
-    db: PathBuf,
-    toml: PathBuf,
+pub(crate) struct Fixture {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) db: PathBuf,
+    pub(crate) toml: PathBuf,
 }
 
-fn fixture(wal: bool) -> Fixture {
+pub(crate) fn fixture(wal: bool) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("app.db");
     let c = Connection::open(&db).unwrap();
@@ -113,7 +113,7 @@ impl Drop for Writer {
     }
 }
 
-fn spawn_run(fx: &Fixture, url: &str, extra: &[&str]) -> Child {
+pub(crate) fn spawn_run(fx: &Fixture, url: &str, extra: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_sqlite2pg"))
         .args([
             "run",
@@ -134,7 +134,7 @@ fn spawn_run(fx: &Fixture, url: &str, extra: &[&str]) -> Child {
 
 /// Wait until the run has committed at least one chunk (it must not end
 /// first).
-fn wait_for_first_commit(db: &TestDb, child: &mut Child) {
+pub(crate) fn wait_for_first_commit(db: &TestDb, child: &mut Child) {
     let pg = Pg::connect(&db.url);
     let t0 = Instant::now();
     while pg.done_chunks() == 0 {

@@ -1,14 +1,26 @@
 //! The source's fingerprint: its identity (device, inode), size,
-//! modification time, page count and a hash of its schema. A run records it at the start; a resume against a source
-//! whose fingerprint differs is refused (unless forced), because the
-//! committed chunks were read from the old file.
+//! modification time, page count, a hash of its schema and its content
+//! evidence: a hash of every page and SQLite's file change counter
+//! ([`super::pages`]). A run records it at the start; a resume against a
+//! source whose fingerprint differs is refused (unless forced), because the
+//! committed chunks were read from the old file, and a finished run's rerun
+//! says the target is stale.
+//!
+//! The content decides where both fingerprints hold it: the same pages are
+//! the same source, whatever its inode or mtime (a fresh checkout of the
+//! same bytes), and other pages are another, whatever its mtime says (an
+//! UPDATE followed by `touch -d`). Metadata alone decides only against a
+//! fingerprint recorded before the content was part of it.
 
+use super::pages::PagesDigest;
 use anyhow::Result;
 use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 use std::path::Path;
 
-pub fn compute(conn: &Connection, path: &Path) -> Result<serde_json::Value> {
+/// The fingerprint of the source at `path`, read through `conn`, with the
+/// digest of its pages read when the command began to read it.
+pub fn compute(conn: &Connection, path: &Path, pages: &PagesDigest) -> Result<serde_json::Value> {
     let meta = std::fs::metadata(path)?;
     // Whole nanoseconds, not float seconds: the fingerprint makes a round
     // trip through jsonb and serde_json, whose default float parser can come
@@ -58,11 +70,19 @@ pub fn compute(conn: &Connection, path: &Path) -> Result<serde_json::Value> {
         "page_count": page_count,
         "schema_version": data_version,
         "schema_sha256": hex::encode(h.finalize()),
+        "change_counter": pages.change_counter,
+        "pages_xxh3": pages.hash,
     }))
 }
 
 /// Human description of what differs, or None when equal.
 pub fn differences(old: &serde_json::Value, new: &serde_json::Value) -> Option<String> {
+    let content = |fp: &serde_json::Value| fp.get("pages_xxh3").cloned();
+    let content_changed = match (content(old), content(new)) {
+        (Some(was), Some(now)) if was == now => return None,
+        (Some(_), Some(_)) => true,
+        _ => false,
+    };
     let keys = [
         ("size", "size"),
         ("mtime_ns", "modified"),
@@ -90,15 +110,32 @@ pub fn differences(old: &serde_json::Value, new: &serde_json::Value) -> Option<S
             }
         })
         .collect();
-    let diffs: Vec<String> = replaced
-        .then(|| "it is another file (its device or inode changed: replaced or copied)".to_string())
+    let diffs: Vec<String> = content_changed
+        .then(|| content_change(old, new))
         .into_iter()
+        .chain(replaced.then(|| {
+            "it is another file (its device or inode changed: replaced or copied)".to_string()
+        }))
         .chain(diffs)
         .collect();
     if diffs.is_empty() {
         None
     } else {
         Some(diffs.join("; "))
+    }
+}
+
+/// The content evidence that differs, said first: it is what decides.
+fn content_change(old: &serde_json::Value, new: &serde_json::Value) -> String {
+    let (was, now) = (old.get("change_counter"), new.get("change_counter"));
+    if was.is_some() && was != now {
+        format!(
+            "its content changed (SQLite's change counter {} → {}: written since)",
+            shown(was),
+            shown(now)
+        )
+    } else {
+        "its content changed (the hash of its pages differs)".to_string()
     }
 }
 
@@ -142,7 +179,7 @@ mod tests {
             .unwrap()
             .set_modified(mtime)
             .unwrap();
-        let fp = compute(&conn, &path).unwrap();
+        let fp = compute(&conn, &path, &super::super::pages::digest(&conn).unwrap()).unwrap();
         let back: serde_json::Value = serde_json::from_str(&fp.to_string()).unwrap();
         assert_eq!(differences(&back, &fp), None);
         assert_eq!(back["mtime_ns"], 1_795_261_899_833_902_100u64);
@@ -165,22 +202,56 @@ mod tests {
         );
     }
 
-    /// A file replaced under its name is named as such; a fingerprint
-    /// recorded before identity was part of it does not count as changed.
+    fn without(fp: &serde_json::Value, keys: &[&str]) -> serde_json::Value {
+        let mut fp = fp.clone();
+        for k in keys {
+            fp.as_object_mut().unwrap().remove(*k);
+        }
+        fp
+    }
+
+    /// A file replaced under its name is named as such when no content was
+    /// recorded; a fingerprint recorded before identity was part of it does
+    /// not count as changed.
     #[test]
     fn another_file_at_the_same_path_is_named_and_old_records_still_match() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
         let conn = Connection::open(&path).unwrap();
         conn.execute_batch("CREATE TABLE t (x)").unwrap();
-        let fp = compute(&conn, &path).unwrap();
-        let mut old = fp.clone();
-        old.as_object_mut().unwrap().remove("inode");
-        old.as_object_mut().unwrap().remove("device");
+        let digest = super::super::pages::digest(&conn).unwrap();
+        let fp = without(&compute(&conn, &path, &digest).unwrap(), &["pages_xxh3"]);
+        let old = without(&fp, &["inode", "device"]);
         assert_eq!(differences(&old, &fp), None);
         let mut other = fp.clone();
         other["inode"] = serde_json::json!(fp["inode"].as_u64().unwrap() + 1);
         let d = differences(&other, &fp).unwrap();
         assert!(d.contains("it is another file"), "{d}");
+    }
+
+    /// Where both hold the hash of the pages, it decides: another inode and
+    /// mtime with the same pages is the same source; the same metadata with
+    /// other pages is not, said by the change counter when it moved.
+    #[test]
+    fn the_pages_decide_over_the_metadata() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1)")
+            .unwrap();
+        let fp = compute(&conn, &path, &super::super::pages::digest(&conn).unwrap()).unwrap();
+        let mut copied = fp.clone();
+        copied["inode"] = serde_json::json!(fp["inode"].as_u64().unwrap() + 1);
+        copied["mtime_ns"] = serde_json::json!(1u64);
+        assert_eq!(differences(&fp, &copied), None);
+        let mut edited = fp.clone();
+        edited["pages_xxh3"] = serde_json::json!("0");
+        let d = differences(&fp, &edited).unwrap();
+        assert_eq!(d, "its content changed (the hash of its pages differs)");
+        edited["change_counter"] = serde_json::json!(fp["change_counter"].as_u64().unwrap() + 1);
+        let d = differences(&fp, &edited).unwrap();
+        assert!(d.contains("change counter"), "{d}");
+        // An old record without content: metadata as before.
+        assert_eq!(differences(&without(&fp, &["pages_xxh3"]), &edited), None);
     }
 }
