@@ -10,6 +10,7 @@ pub mod defaults;
 pub mod finalize;
 pub mod prepare;
 mod refused;
+pub mod reload;
 pub mod verify_counts;
 pub mod views;
 
