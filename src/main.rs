@@ -5,7 +5,7 @@
 use clap::Parser;
 use sqlite2pg::cli::{self, Cli, Command};
 use sqlite2pg::commands::run::{self, RunOptions};
-use sqlite2pg::commands::{check, init, status, verify};
+use sqlite2pg::commands::{check, init, one_line, status, verify};
 use sqlite2pg::error::{self, ExitClass};
 use sqlite2pg::shutdown::Shutdown;
 use std::process::ExitCode;
@@ -147,6 +147,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitClass> {
                 owner,
                 progress: !no_progress && !cli.quiet,
             };
+            if one_line::is_sqlite_file(&pipeline) {
+                return one_line::move_file(&pipeline, opts, &shutdown).await;
+            }
             let outcome = run::run(&pipeline, opts, &shutdown).await?;
             outcome.print(&pipeline);
             Ok(outcome.exit_class())

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod init;
+pub mod one_line;
 pub mod preflight;
 pub mod run;
 pub mod status;

@@ -19,6 +19,7 @@ use crate::sqlite::read::source::SnapshotCopy;
 use crate::sqlite::{read::fingerprint, read::pages, read::source};
 use crate::stages::copy::{self, TableSummary};
 use crate::stages::finalize;
+use crate::stages::reload::{self, Reload};
 use crate::stages::{self, prepare, verify_counts, Context, Scope, SourceFacts};
 use crate::state::{self, RunRow, Stage, Status};
 use crate::ui::out::outln;
@@ -131,7 +132,16 @@ pub async fn run(file: &Path, opts: RunOptions, shutdown: &Shutdown) -> Result<R
     session.lock(&mut client).await?;
     let (run_id, emptying) = match session.resume_or_start(&client, &fingerprint).await? {
         Start::AlreadyDone(outcome) => return Ok(outcome),
-        Start::Run { run_id, emptying } => (run_id, emptying),
+        Start::Run {
+            run_id,
+            emptying,
+            reload,
+        } => {
+            if let Some(reload) = reload {
+                session.reload(&mut client, run_id, reload).await?;
+            }
+            (run_id, emptying)
+        }
     };
     let selected = session.selected();
     let scope = session.scope(run_id, &selected, &source.guard);
@@ -178,6 +188,9 @@ enum Start {
     Run {
         run_id: i64,
         emptying: Option<prepare::Emptying>,
+        /// `--stage copy` of tables loaded already: what is emptied
+        /// before the copy loads them again (planned, nothing written).
+        reload: Option<Reload>,
     },
 }
 
@@ -197,6 +210,8 @@ impl<'a> RunSession<'a> {
         if let Some(dir) = &opts.snapshot {
             check_snapshot_dir(dir)?;
         }
+        let mut opts = opts;
+        take_along_referencing(&ctx.plans, &mut opts);
         Ok(RunSession {
             source_shown: ctx.pipeline.source_path().display().to_string(),
             mapping_hash: mapping_hash(file)?,
@@ -401,10 +416,14 @@ impl<'a> RunSession<'a> {
             Some(r) if finished && !self.opts.fresh && !explicit => {
                 Ok(Start::AlreadyDone(self.already_done(client, r, fp).await?))
             }
-            Some(r) if !self.opts.fresh => Ok(Start::Run {
-                run_id: self.resume(client, r, fp).await?,
-                emptying: None,
-            }),
+            Some(r) if !self.opts.fresh => {
+                let (run_id, reload) = self.resume(client, r, fp).await?;
+                Ok(Start::Run {
+                    run_id,
+                    emptying: None,
+                    reload,
+                })
+            }
             _ => self.start(client, fp).await,
         }
     }
@@ -437,8 +456,15 @@ impl<'a> RunSession<'a> {
     }
 
     /// The last run resumed: refused when the source changed since it
-    /// started (unless `--force`), warned when the mapping did.
-    async fn resume(&self, client: &Client, r: &RunRow, fp: &serde_json::Value) -> Result<i64> {
+    /// started (unless `--force`), warned when the mapping did. A reload
+    /// (`--stage copy` of tables loaded already) is planned before the
+    /// run's record changes, so a refused one leaves it as it was.
+    async fn resume(
+        &self,
+        client: &Client,
+        r: &RunRow,
+        fp: &serde_json::Value,
+    ) -> Result<(i64, Option<Reload>)> {
         if let Some(d) = fingerprint::differences(&r.fingerprint, fp) {
             if !self.opts.force {
                 return Err(error::blocked(format!(
@@ -459,10 +485,38 @@ impl<'a> RunSession<'a> {
                 r.run_id
             );
         }
+        let reload = self.plan_reload(client, r.run_id).await?;
         state::update_run_identity(client, r.run_id, fp, &self.mapping_hash).await?;
         state::set_run_status(client, r.run_id, Status::Running, None).await?;
         tracing::info!("resuming run {}", r.run_id);
-        Ok(r.run_id)
+        Ok((r.run_id, reload))
+    }
+
+    /// `--stage copy` names tables whose copy is complete: they are loaded
+    /// again, emptied first in one TRUNCATE with the tables of this run
+    /// that reference them ([`reload`]). `None` when nothing is reloaded.
+    async fn plan_reload(&self, client: &Client, run_id: i64) -> Result<Option<Reload>> {
+        if !self.opts.stages.contains(&Stage::Copy) {
+            return Ok(None);
+        }
+        reload::plan(client, run_id, &self.selected(), self.opts.truncate).await
+    }
+
+    /// The reload applied. When it dropped foreign keys, finalize (which
+    /// adds them again) and verify follow the copy in this invocation.
+    async fn reload(&mut self, client: &mut Client, run_id: i64, r: Reload) -> Result<()> {
+        r.apply(client, run_id).await?;
+        if r.drops_keys() {
+            for s in [Stage::Finalize, Stage::Verify] {
+                if !self.opts.stages.contains(&s) {
+                    self.opts.stages.push(s);
+                }
+            }
+            tracing::info!(
+                "--stage copy: finalize and verify follow, to add the reloaded tables' foreign keys again"
+            );
+        }
+        Ok(())
     }
 
     /// A new run, which starts with prepare: a later stage alone has
@@ -503,6 +557,7 @@ impl<'a> RunSession<'a> {
         Ok(Start::Run {
             run_id,
             emptying: Some(emptying),
+            reload: None,
         })
     }
 
@@ -639,6 +694,14 @@ impl RunEnd {
             ExitClass::Interrupted | ExitClass::Terminated => RunEnd::Stopped { tables, error },
             _ => RunEnd::Failed { tables, error },
         }
+    }
+}
+
+/// `--table X` with `--stage copy` or `--fresh` takes along the tables
+/// that reference X ([`reload::take_along`]).
+fn take_along_referencing(plans: &[TablePlan], opts: &mut RunOptions) {
+    if opts.fresh || opts.stages.contains(&Stage::Copy) {
+        reload::take_along(plans, &mut opts.tables);
     }
 }
 

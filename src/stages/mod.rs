@@ -11,6 +11,7 @@ pub mod finalize;
 pub mod fragments;
 pub mod prepare;
 mod refused;
+pub mod reload;
 pub mod verify_counts;
 pub mod views;
 

@@ -23,6 +23,7 @@ mod key_types;
 mod lossless;
 mod mapping_errors;
 mod mapping_sql;
+mod one_line;
 mod owner;
 mod pipeline;
 mod rerun;

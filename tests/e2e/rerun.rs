@@ -56,19 +56,72 @@ fn copy_stage_rerun_of_a_done_table_replaces_its_rows_atomically() {
     assert_exit(&o, 0, &[]);
 }
 
+/// A finished chinook-shape run: `--stage copy --table Artist` takes along
+/// the tables that reference Artist, directly or not, empties them in one
+/// TRUNCATE, loads them again and adds their foreign keys back; verify
+/// passes. (Before: PostgreSQL's "cannot truncate a table referenced in a
+/// foreign key constraint", exit 4, and the finished run marked failed.)
 #[test]
-fn reloading_a_referenced_parent_alone_is_refused_and_changes_nothing() {
+fn reloading_a_referenced_parent_takes_along_the_tables_that_reference_it() {
     let db = TestDb::new();
-    let (_dir, toml) = loaded_fixture(&db);
-    let o = run_pipeline(
-        &toml,
-        &db.url,
-        &["--stage", "copy", "--table", "User Accounts"],
+    let (_dir, toml) = mapped_fixture(CHINOOK_SQL);
+    let toml = toml.to_str().unwrap();
+    let o = run_pipeline(toml, &db.url, &[]);
+    assert_exit(&o, 0, &[]);
+    let fks = "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated";
+    let before = db.scalar(fks);
+    let o = run_pipeline(toml, &db.url, &["--stage", "copy", "--table", "Artist"]);
+    assert_exit(
+        &o,
+        0,
+        &[
+            "also reloading Album, Track, InvoiceLine, PlaylistTrack",
+            "in one TRUNCATE",
+            "count check passed",
+        ],
     );
-    // PostgreSQL refuses the TRUNCATE however often it is asked: exit 4.
-    assert_exit(&o, 4, &["cannot be truncated alone"]);
-    assert_eq!(db.scalar("SELECT count(*) FROM \"User Accounts\""), "4");
-    assert_eq!(db.scalar("SELECT count(*) FROM \"order\""), "4");
+    for (table, rows) in [
+        ("Artist", "4"),
+        ("Album", "5"),
+        ("Track", "6"),
+        ("InvoiceLine", "5"),
+        ("PlaylistTrack", "5"),
+    ] {
+        assert_eq!(
+            db.scalar(&format!("SELECT count(*) FROM \"{table}\"")),
+            rows
+        );
+    }
+    assert_eq!(db.scalar(fks), before, "every foreign key back, validated");
+    let o = sqlite2pg(&["status", toml, "--target", &db.url]);
+    assert_exit(&o, 0, &["done"]);
+    let o = sqlite2pg(&["verify", toml, "--target", &db.url]);
+    assert_exit(&o, 0, &["OK"]);
+}
+
+/// A reload refused because a table that goes along changed since the run
+/// loaded it changes nothing: the rows stay, and the finished run's record
+/// stays finished.
+#[test]
+fn a_refused_reload_leaves_the_finished_run_finished() {
+    let db = TestDb::new();
+    let (_dir, toml) = mapped_fixture(CHINOOK_SQL);
+    let toml = toml.to_str().unwrap();
+    let o = run_pipeline(toml, &db.url, &[]);
+    assert_exit(&o, 0, &[]);
+    db.exec("UPDATE \"Track\" SET \"Name\" = 'edited by the app' WHERE \"TrackId\" = 1");
+    let o = run_pipeline(toml, &db.url, &["--stage", "copy", "--table", "Artist"]);
+    assert_exit(&o, 4, &["\"Track\"", "--truncate", "nothing was emptied"]);
+    assert_eq!(
+        db.scalar("SELECT status FROM sqlite2pg.runs ORDER BY run_id DESC LIMIT 1"),
+        "done"
+    );
+    assert_eq!(
+        db.scalar("SELECT \"Name\" FROM \"Track\" WHERE \"TrackId\" = 1"),
+        "edited by the app"
+    );
+    let o = run_pipeline(toml, &db.url, &[]);
+    assert_exit(&o, 0, &["already completed"]);
 }
 
 /// Regression: `run --table X` marked the whole run done, so the next plain

@@ -22,7 +22,7 @@ mod table_map;
 mod tests;
 
 pub use choose::{choose_type, Choice};
-pub use framework::{detect as detect_framework, Recognised};
+pub use framework::{detect as detect_framework, label as framework_label, Recognised};
 pub use infer::{build_pipeline, build_pipeline_with};
 
 pub use profile::{profile, ColumnProfile, Profiles, TableProfile, TextFormats};
@@ -50,13 +50,7 @@ pub fn run_init(
 ) -> Result<PathBuf> {
     let out: PathBuf = match out {
         Some(o) => o.to_path_buf(),
-        None => {
-            let stem = sqlite
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "pipeline".into());
-            Path::new("pipelines").join(format!("{stem}.toml"))
-        }
+        None => default_output(sqlite),
     };
     if out.exists() && !force {
         bail!(
@@ -205,6 +199,16 @@ fn add_views(
         };
         p.views.insert(v.name.clone(), map);
     }
+}
+
+/// Where `init` writes the mapping of `sqlite` when `-o` does not say:
+/// `pipelines/<stem>.toml`.
+pub fn default_output(sqlite: &Path) -> PathBuf {
+    let stem = sqlite
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "pipeline".into());
+    Path::new("pipelines").join(format!("{stem}.toml"))
 }
 
 /// The columns of each named view as `init` would map a table of its rows

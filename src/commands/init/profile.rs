@@ -205,6 +205,10 @@ impl TextFormats {
             json_any,
             uuid,
             hex32,
+            json_changed,
+            json_change,
+            uuid_canonical,
+            uuid_sample,
         } = o;
         self.iso_timestamp += iso_timestamp;
         self.iso_date += iso_date;
@@ -220,6 +224,14 @@ impl TextFormats {
         self.json_any += json_any;
         self.uuid += uuid;
         self.hex32 += hex32;
+        self.json_changed += json_changed;
+        self.uuid_canonical += uuid_canonical;
+        if self.json_change.is_none() {
+            self.json_change.clone_from(json_change);
+        }
+        if self.uuid_sample.is_none() {
+            self.uuid_sample.clone_from(uuid_sample);
+        }
     }
 
     /// `"9812 ISO-8601, 12 JSON"` — only what was seen.

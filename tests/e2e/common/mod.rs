@@ -181,6 +181,30 @@ pub fn sqlite2pg(args: &[&str]) -> Output {
     out
 }
 
+/// The real binary, run in `dir` (for what it writes where `init` writes
+/// by default: `pipelines/`).
+pub fn sqlite2pg_in(dir: &Path, args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_sqlite2pg"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run sqlite2pg");
+    eprintln!(
+        "$ (in {}) sqlite2pg {}\n--- stdout\n{}--- stderr\n{}--- exit {:?}",
+        dir.display(),
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+        out.status.code()
+    );
+    out
+}
+
+/// The shape of the Chinook sample database (tests/fixtures).
+pub const CHINOOK_SQL: &str = include_str!("../../fixtures/chinook_shape.sql");
+
 /// `sqlite2pg run TOML --target URL --no-progress EXTRA...`.
 pub fn run_pipeline(toml: impl AsRef<Path>, url: &str, extra: &[&str]) -> Output {
     let toml = toml.as_ref().to_str().expect("UTF-8 path");
