@@ -312,6 +312,11 @@ pub struct ColumnMap {
     /// Numbers in a timestamp/date column: their unit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub epoch: Option<EpochUnit>,
+    /// The date (UTC midnight, `YYYY-MM-DD`) the epoch's numbers count
+    /// from; unset: 1970-01-01 (Unix). Core Data: `2001-01-01`; WebKit
+    /// and Windows FILETIME: `1601-01-01`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch_base: Option<String>,
     /// Time zone of naive values in this column (overrides defaults).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,

@@ -276,8 +276,14 @@ pub fn convert_options(
     let timezone = tz_name
         .parse::<chrono_tz::Tz>()
         .map_err(|_| format!("unknown time zone `{tz_name}`"))?;
+    let epoch = col.and_then(|c| c.epoch);
+    let epoch_base_us = match col.and_then(|c| c.epoch_base.as_deref()) {
+        None => 0,
+        Some(b) => crate::convert::epoch::base_micros(b, epoch)?,
+    };
     Ok(ConvertOptions {
-        epoch: col.and_then(|c| c.epoch),
+        epoch,
+        epoch_base_us,
         timezone,
         timestamp_formats: defaults.timestamp_formats.clone(),
         true_values: defaults

@@ -392,9 +392,14 @@ fn check_column(
     check_column_name(column.target_name(source_name), &key, scope, issues);
     // The column's own time zone, resolved as `plan` resolves it; without
     // one it is the default's, reported with the defaults.
-    if column.timezone.is_some() {
+    if column.timezone.is_some() || column.epoch_base.is_some() {
         if let Err(e) = convert_options(defaults, Some(column)) {
-            issues.push(format!("{key}.timezone"), e);
+            let what = if e.starts_with("epoch_base") {
+                "epoch_base"
+            } else {
+                "timezone"
+            };
+            issues.push(format!("{key}.{what}"), e);
         }
     }
     check_generated(column, &key, issues);

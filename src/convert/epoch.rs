@@ -13,9 +13,11 @@ use super::EpochUnit;
 /// means nothing in the larger units: it does not vote.
 const TINY: f64 = 1e6;
 /// Seconds up to here (year 5138); milliseconds up to 1e14 (year 5138
-/// again); microseconds above.
+/// again); microseconds up to 1e17 (year 5138); nanoseconds above (Apple
+/// Messages' dates since 2001 are about 7e17).
 const S_MAX: f64 = 1e11;
 const MS_MAX: f64 = 1e14;
+const US_MAX: f64 = 1e17;
 
 /// How many of a column's numbers fall in each unit's range of magnitude.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -24,6 +26,7 @@ pub struct EpochBands {
     pub s: u64,
     pub ms: u64,
     pub us: u64,
+    pub ns: u64,
 }
 
 impl EpochBands {
@@ -38,22 +41,31 @@ impl EpochBands {
             self.s += 1;
         } else if m < MS_MAX {
             self.ms += 1;
-        } else {
+        } else if m < US_MAX {
             self.us += 1;
+        } else {
+            self.ns += 1;
         }
     }
 
     /// Another column's counts added (columns typed together).
     pub fn absorb(&mut self, o: &EpochBands) {
-        let EpochBands { tiny, s, ms, us } = *o;
+        let EpochBands {
+            tiny,
+            s,
+            ms,
+            us,
+            ns,
+        } = *o;
         self.tiny += tiny;
         self.s += s;
         self.ms += ms;
         self.us += us;
+        self.ns += ns;
     }
 
     pub fn numbers(&self) -> u64 {
-        self.tiny + self.s + self.ms + self.us
+        self.tiny + self.s + self.ms + self.us + self.ns
     }
 
     /// The column's unit: the range most of its numbers fall in (a tie goes
@@ -64,7 +76,11 @@ impl EpochBands {
             return None;
         }
         let mut best = (EpochUnit::S, self.s);
-        for (u, n) in [(EpochUnit::Ms, self.ms), (EpochUnit::Us, self.us)] {
+        for (u, n) in [
+            (EpochUnit::Ms, self.ms),
+            (EpochUnit::Us, self.us),
+            (EpochUnit::Ns, self.ns),
+        ] {
             if n > best.1 {
                 best = (u, n);
             }
@@ -79,9 +95,10 @@ impl EpochBands {
             EpochUnit::S => self.s,
             EpochUnit::Ms => self.ms,
             EpochUnit::Us => self.us,
+            EpochUnit::Ns => self.ns,
             _ => return None,
         };
-        let voting = self.s + self.ms + self.us;
+        let voting = self.s + self.ms + self.us + self.ns;
         if own == voting {
             return None;
         }
@@ -90,6 +107,7 @@ impl EpochBands {
             ("seconds", self.s, EpochUnit::S),
             ("milliseconds", self.ms, EpochUnit::Ms),
             ("microseconds", self.us, EpochUnit::Us),
+            ("nanoseconds", self.ns, EpochUnit::Ns),
         ] {
             if n > 0 && u != unit {
                 others.push(format!("{n} in the {name} range"));
@@ -105,16 +123,35 @@ impl EpochBands {
     }
 }
 
+/// `epoch_base`: a date, counted from at UTC midnight, in microseconds
+/// after 1970-01-01; only with an epoch unit counted from a base.
+pub fn base_micros(b: &str, epoch: Option<EpochUnit>) -> Result<i64, String> {
+    let d = chrono::NaiveDate::parse_from_str(b.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("epoch_base `{b}` is not a date (YYYY-MM-DD, e.g. \"2001-01-01\")"))?;
+    match epoch {
+        None | Some(EpochUnit::JulianDay) => Err(format!(
+            "epoch_base `{b}` needs an epoch unit counted from it (epoch = \"s\", \"ms\", \"us\", \"ns\", \"100ns\" or \"auto\")"
+        )),
+        _ => Ok(d
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc()
+            .timestamp_micros()),
+    }
+}
+
 /// The unit as the mapping spells it (`s`, `ms`, `us`).
 pub fn unit_name(u: EpochUnit) -> &'static str {
     super::time::epoch_name(u)
 }
 
-fn range_name(u: EpochUnit) -> &'static str {
+/// The unit in words, plural (`seconds`, `nanoseconds`).
+pub fn range_name(u: EpochUnit) -> &'static str {
     match u {
         EpochUnit::S => "seconds",
         EpochUnit::Ms => "milliseconds",
         EpochUnit::Us => "microseconds",
+        EpochUnit::Ns => "nanoseconds",
+        EpochUnit::Ns100 => "100-nanosecond units",
         EpochUnit::JulianDay => "julian day",
         EpochUnit::Auto => "auto",
     }

@@ -54,6 +54,9 @@ use time::{epoch_name, parse_hms, Num, Stamp};
 #[derive(Debug, Clone)]
 pub struct ConvertOptions {
     pub epoch: Option<EpochUnit>,
+    /// Where the epoch's numbers count from, in microseconds after
+    /// 1970-01-01 UTC (0: Unix; Core Data's 2001-01-01 is 978307200000000).
+    pub epoch_base_us: i64,
     pub timezone: chrono_tz::Tz,
     pub timestamp_formats: Vec<String>,
     /// Lower-cased spellings.
@@ -73,6 +76,7 @@ impl Default for ConvertOptions {
     fn default() -> Self {
         ConvertOptions {
             epoch: None,
+            epoch_base_us: 0,
             timezone: chrono_tz::UTC,
             timestamp_formats: Vec::new(),
             true_values: TRUE_WORDS.map(String::from).to_vec(),
@@ -103,6 +107,13 @@ pub enum EpochUnit {
     Ms,
     /// Unix microseconds.
     Us,
+    /// Nanoseconds (Apple Messages' dates since 2001): PostgreSQL keeps
+    /// microseconds, the finer digits are rounded.
+    Ns,
+    /// Units of 100 ns (Windows FILETIME, since 1601): rounded to the
+    /// microsecond like `ns`.
+    #[serde(rename = "100ns")]
+    Ns100,
     /// Julian day number (fraction = time of day).
     JulianDay,
     /// One unit for the whole column, decided from where its numbers fall
@@ -230,7 +241,13 @@ impl Converter {
             PgType::Date | PgType::Timestamp | PgType::Timestamptz => {
                 let mut s = String::new();
                 if let Some(unit) = self.opts.epoch {
-                    s.push_str(&format!("epoch {}→{ty}, ", epoch_name(unit)));
+                    s.push_str(&format!("epoch {}", epoch_name(unit)));
+                    if self.opts.epoch_base_us != 0 {
+                        let base = chrono::DateTime::from_timestamp_micros(self.opts.epoch_base_us)
+                            .map_or_else(String::new, |b| b.format("%Y-%m-%d").to_string());
+                        s.push_str(&format!(" since {base}"));
+                    }
+                    s.push_str(&format!("→{ty}, "));
                 }
                 s.push_str(&format!("text→{ty} iso8601"));
                 if !self.opts.timestamp_formats.is_empty() {

@@ -136,37 +136,73 @@ impl Converter {
                     .ok_or_else(range)?
             }
             _ => {
-                let factor: i64 = match unit {
-                    EpochUnit::S => 1_000_000,
-                    EpochUnit::Ms => 1_000,
-                    _ => 1,
-                };
-                match n {
-                    Num::I(i) => i.checked_mul(factor).ok_or_else(range)?,
-                    Num::F(f) => {
-                        if !f.is_finite() {
-                            return fail(format!("epoch {f:?} is not a finite number"));
-                        }
-                        let x = f * factor as f64;
-                        let r = x.round();
-                        // Sub-µs digits the float really holds are data; the
-                        // noise of a float that cannot hold them is not.
-                        let tol = 2.0 * (ulp(f) * factor as f64 + ulp(x));
-                        if (x - r).abs() > tol {
-                            return fail(format!(
-                                "epoch {} {f:?} has sub-microsecond precision",
-                                epoch_name(unit)
-                            ));
-                        }
-                        if !(-9.2e18..9.2e18).contains(&r) {
-                            return Err(range());
-                        }
-                        r as i64
-                    }
-                }
+                let since_base = self.epoch_micros(unit, n, &range)?;
+                since_base
+                    .checked_add(self.opts.epoch_base_us)
+                    .ok_or_else(range)?
             }
         };
         DateTime::<Utc>::from_timestamp_micros(micros).ok_or_else(range)
+    }
+
+    /// Microseconds since the epoch's base of a number in `unit` (not a
+    /// Julian day). Finer units (ns, 100 ns) round to the microsecond, which
+    /// is all PostgreSQL keeps (docs/conversions.md, "Epochs").
+    fn epoch_micros(
+        &self,
+        unit: EpochUnit,
+        n: Num,
+        range: &dyn Fn() -> ConvertError,
+    ) -> Result<i64, ConvertError> {
+        let (factor, div): (i64, i64) = match unit {
+            EpochUnit::S => (1_000_000, 1),
+            EpochUnit::Ms => (1_000, 1),
+            EpochUnit::Ns => (1, 1_000),
+            EpochUnit::Ns100 => (1, 10),
+            _ => (1, 1),
+        };
+        match n {
+            Num::I(i) if div == 1 => i.checked_mul(factor).ok_or_else(range),
+            Num::I(i) => Ok(i.div_euclid(div) + i64::from(2 * i.rem_euclid(div) >= div)),
+            Num::F(f) => {
+                if !f.is_finite() {
+                    return fail(format!("epoch {f:?} is not a finite number"));
+                }
+                let x = f * factor as f64 / div as f64;
+                let r = x.round();
+                // Sub-µs digits the float really holds are data; the
+                // noise of a float that cannot hold them is not.
+                let tol = 2.0 * (ulp(f) * factor as f64 + ulp(x));
+                if div == 1 && (x - r).abs() > tol {
+                    return fail(format!(
+                        "epoch {} {f:?} has sub-microsecond precision",
+                        epoch_name(unit)
+                    ));
+                }
+                if !(-9.2e18..9.2e18).contains(&r) {
+                    return Err(range());
+                }
+                Ok(r as i64)
+            }
+        }
+    }
+
+    /// How the number `x` reads in this column's epoch, as PostgreSQL
+    /// prints a timestamptz in UTC (`2018-12-01 14:22:57.5+00`), for the
+    /// operator to check a unit and base at a glance.
+    pub fn epoch_reading(&self, x: f64) -> Option<String> {
+        let n = if x.fract() == 0.0 && x.abs() < 9e18 {
+            Num::I(x as i64)
+        } else {
+            Num::F(x)
+        };
+        let t = self.epoch_instant(n).ok()?;
+        let mut s = t.format("%Y-%m-%d %H:%M:%S%.f").to_string();
+        if s.contains('.') {
+            s.truncate(s.trim_end_matches('0').trim_end_matches('.').len());
+        }
+        s.push_str("+00");
+        Some(s)
     }
 
     /// Fit a parsed time to the target column.
@@ -278,6 +314,8 @@ pub(super) fn epoch_name(u: EpochUnit) -> &'static str {
         EpochUnit::S => "s",
         EpochUnit::Ms => "ms",
         EpochUnit::Us => "us",
+        EpochUnit::Ns => "ns",
+        EpochUnit::Ns100 => "100ns",
         EpochUnit::JulianDay => "julian day",
         EpochUnit::Auto => "auto",
     }

@@ -12,6 +12,7 @@ mod conversions;
 mod crash;
 mod defaults;
 mod django;
+mod epochs;
 mod existing_schema;
 mod exit_codes;
 mod fidelity;

@@ -3,6 +3,7 @@
 //! types, defaults, identities and epochs, and the keys, indexes and CHECKs
 //! that can be carried over (with a warning for each one that cannot).
 
+use super::epoch_origin::Origin;
 use super::extras::citext_to_children;
 use super::key_groups::KeyGroups;
 use super::names::{fit_names, TableNames};
@@ -10,6 +11,7 @@ use super::profile::Profiles;
 use super::table_map::TableMapBuilder;
 use crate::config::mapping::{Pipeline, SourceConfig};
 use crate::pg::ident;
+use crate::pg::types::PgType;
 use crate::sqlite::schema::model::SourceSchema;
 use std::collections::{HashMap, HashSet};
 use std::path::{Component, Path, PathBuf};
@@ -45,6 +47,14 @@ pub fn build_pipeline_with(
     let (mut names, mut taken) = fit_names(schema, &typing, keep_declared, &mut warnings);
     warnings.extend(citext_to_children(schema, &mut names));
     groups.unify(schema, profiles, keep_declared, &mut names, &mut warnings);
+    // A file whose epochs count from elsewhere (Core Data, chat.db, Chrome).
+    let origin = Origin::of(schema);
+    if let Some(o) = origin {
+        warnings.push(o.said().to_string());
+        if !keep_declared {
+            retype_times(schema, o, &mut names, &mut warnings);
+        }
+    }
     reserve_constraint_names(schema, &names, &mut taken);
     let table_maps = schema
         .tables
@@ -57,6 +67,7 @@ pub fn build_pipeline_with(
                 profile: profiles.get(&t.name),
                 taken: &mut taken,
                 warnings: &mut warnings,
+                origin,
             }
             .build();
             (t.name.clone(), map)
@@ -77,6 +88,32 @@ pub fn build_pipeline_with(
         file: PathBuf::new(),
     };
     (pipeline, warnings)
+}
+
+/// The integer columns the file's origin says are times become
+/// `timestamptz` (their numbers read in the origin's unit and base).
+fn retype_times(
+    schema: &SourceSchema,
+    origin: Origin,
+    names: &mut HashMap<String, TableNames>,
+    warnings: &mut Vec<String>,
+) {
+    for t in &schema.tables {
+        let Some(tn) = names.get_mut(&t.name) else {
+            continue;
+        };
+        for (c, info) in tn.cols.iter_mut() {
+            let numeric =
+                info.ty.is_integer() || matches!(info.ty, PgType::Double | PgType::Numeric(_));
+            if numeric && origin.column(t, c).is_some_and(|k| k.retype) {
+                warnings.push(format!(
+                    "`{}`.`{c}`: timestamptz (was {}): a time, by the file's origin (set type = \"{}\" to keep the numbers)",
+                    t.name, info.ty, info.ty
+                ));
+                info.ty = PgType::Timestamptz;
+            }
+        }
+    }
 }
 
 /// The primary-key constraint names `prepare` will use, and the names of

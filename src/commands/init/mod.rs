@@ -9,6 +9,7 @@
 mod checks;
 mod choose;
 mod collation;
+mod epoch_origin;
 mod extras;
 mod framework;
 mod infer;

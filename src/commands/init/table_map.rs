@@ -7,10 +7,13 @@
 use super::checks::adapt_check;
 use super::choose::detect_epoch;
 use super::collation::unique_nocase;
+use super::epoch_origin::Origin;
 use super::extras::{generated_def, nocase_warnings};
 use super::names::TableNames;
 use super::profile::ColumnProfile;
-use crate::config::mapping::{ColumnMap, Defaults, Deferrable, ForeignKeyDef, IndexDef, TableMap};
+use crate::config::mapping::{
+    ColumnMap, Defaults, Deferrable, EpochUnit, ForeignKeyDef, IndexDef, TableMap,
+};
 use crate::pg::types::PgType;
 use crate::pg::{fk_types, ident};
 use crate::sqlite::schema::model::{
@@ -29,6 +32,8 @@ pub(super) struct TableMapBuilder<'a> {
     pub(super) profile: Option<&'a HashMap<String, ColumnProfile>>,
     pub(super) taken: &'a mut HashSet<String>,
     pub(super) warnings: &'a mut Vec<String>,
+    /// The file's origin, where it gives its epochs another base.
+    pub(super) origin: Option<Origin>,
 }
 
 impl TableMapBuilder<'_> {
@@ -140,7 +145,7 @@ impl TableMapBuilder<'_> {
             info.ty,
             PgType::Timestamptz | PgType::Timestamp | PgType::Date
         ) {
-            map.epoch = self.epoch(c);
+            (map.epoch, map.epoch_base) = self.epoch(c);
         }
         map
     }
@@ -227,19 +232,30 @@ impl TableMapBuilder<'_> {
         }
     }
 
-    /// The unit of a date/time column's numbers, with a warning where some
-    /// of them read as another.
-    fn epoch(&mut self, c: &SourceColumn) -> Option<crate::config::mapping::EpochUnit> {
+    /// The unit of a date/time column's numbers and the base they count
+    /// from (the file's origin's, else Unix), said with one number as it
+    /// will read, and where some of them read as another unit.
+    fn epoch(&mut self, c: &SourceColumn) -> (Option<EpochUnit>, Option<String>) {
         let cells = self.profile.and_then(|p| p.get(&c.name));
-        let unit = cells.and_then(detect_epoch);
-        if let Some(why) = cells
-            .zip(unit)
-            .and_then(|(p, u)| p.epoch_bands.disagreement(u))
-        {
-            self.warnings
-                .push(format!("`{}`.`{}`: epoch: {why}", self.table.name, c.name));
+        let known = self.origin.and_then(|o| o.column(self.table, &c.name));
+        let unit = match known {
+            Some(k) => k
+                .unit
+                .or_else(|| cells.and_then(|p| p.epoch_bands.decide())),
+            None => cells.and_then(detect_epoch),
+        };
+        let (Some(unit), Some(p)) = (unit, cells) else {
+            return (unit, None);
+        };
+        let base = known.map(|k| k.base);
+        let at = format!("`{}`.`{}`: epoch", self.table.name, c.name);
+        if let Some(said) = epoch_said(unit, base, p) {
+            self.warnings.push(format!("{at}: {said}"));
         }
-        unit
+        if let Some(why) = p.epoch_bands.disagreement(unit) {
+            self.warnings.push(format!("{at}: {why}"));
+        }
+        (Some(unit), base.map(String::from))
     }
 
     /// SQLite allows NULLs in a declared PRIMARY KEY (outside rowid
@@ -337,6 +353,42 @@ impl TableMapBuilder<'_> {
             ..Default::default()
         })
     }
+}
+
+/// How a column's numbers will read: the unit, the base, and its largest
+/// number as PostgreSQL will print it (`None` without numbers).
+fn epoch_said(unit: EpochUnit, base: Option<&str>, p: &ColumnProfile) -> Option<String> {
+    use crate::convert::{ConvertOptions, Converter};
+    let sample = p.max_number?;
+    let base_us = match base {
+        Some(b) => crate::convert::epoch::base_micros(b, Some(unit)).ok()?,
+        None => 0,
+    };
+    let conv = Converter::new(
+        PgType::Timestamptz,
+        ConvertOptions {
+            epoch: Some(unit),
+            epoch_base_us: base_us,
+            ..ConvertOptions::default()
+        },
+    );
+    let reads = conv
+        .epoch_reading(sample)
+        .unwrap_or_else(|| "out of range".into());
+    let what = match unit {
+        EpochUnit::JulianDay => "Julian day numbers".to_string(),
+        u => format!(
+            "{} since {} (epoch = \"{}\"{})",
+            crate::convert::epoch::range_name(u),
+            base.unwrap_or("1970-01-01"),
+            crate::convert::epoch::unit_name(u),
+            base.map(|b| format!(", epoch_base = \"{b}\""))
+                .unwrap_or_default()
+        ),
+    };
+    Some(format!(
+        "its numbers are read as {what}: {sample} reads {reads}; change `epoch` or `epoch_base` if that is not the date meant"
+    ))
 }
 
 /// The target names of a key's columns and of the parent columns they

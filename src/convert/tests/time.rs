@@ -299,3 +299,48 @@ fn time_column_takes_clock_times_only() {
     rej(&c, text("2024-01-01 10:11:12"));
     rej(&c, Cell::Integer(3600));
 }
+
+#[test]
+fn epoch_bases_and_units_finer_than_microseconds() {
+    let based = |unit, base: &str| {
+        let b = crate::convert::epoch::base_micros(base, Some(unit)).unwrap();
+        conv_with("timestamptz", |o| {
+            o.epoch = Some(unit);
+            o.epoch_base_us = b;
+        })
+    };
+    // Core Data: seconds since 2001-01-01 (issue 26's 565366977.5).
+    let c = based(EpochUnit::S, "2001-01-01");
+    assert_eq!(
+        ok(&c, Cell::Real(565_366_977.5)),
+        Value::Timestamptz(utc("2018-12-01T14:22:57.5Z"))
+    );
+    assert_eq!(
+        c.epoch_reading(565_366_977.5).as_deref(),
+        Some("2018-12-01 14:22:57.5+00")
+    );
+    // Messages: nanoseconds since 2001, rounded to the microsecond.
+    let c = based(EpochUnit::Ns, "2001-01-01");
+    assert_eq!(
+        ok(&c, Cell::Integer(700_000_000_123_456_789)),
+        Value::Timestamptz(utc("2023-03-08T20:26:40.123457Z"))
+    );
+    assert_eq!(
+        ok(&c, Cell::Integer(-1_499)),
+        Value::Timestamptz(utc("2000-12-31T23:59:59.999999Z"))
+    );
+    // WebKit: microseconds since 1601; FILETIME: 100 ns since 1601.
+    let c = based(EpochUnit::Us, "1601-01-01");
+    assert_eq!(
+        ok(&c, Cell::Integer(11_644_473_600_000_000)),
+        Value::Timestamptz(utc("1970-01-01T00:00:00Z"))
+    );
+    let c = based(EpochUnit::Ns100, "1601-01-01");
+    assert_eq!(
+        ok(&c, Cell::Integer(116_444_736_000_000_015)),
+        Value::Timestamptz(utc("1970-01-01T00:00:00.000002Z"))
+    );
+    // A base needs a unit counted from it.
+    assert!(crate::convert::epoch::base_micros("2001-01-01", None).is_err());
+    assert!(crate::convert::epoch::base_micros("2001-13-01", Some(EpochUnit::S)).is_err());
+}
