@@ -575,6 +575,14 @@ impl Target {
             return crate::error::blocked(format!("{head}: {why}"));
         }
         let text = error_text(e);
+        // The server asked for a password and there was none (a password
+        // file others can read is ignored): a rerun as it is fails the same.
+        if e.code().is_none() && text.ends_with("password missing") {
+            return crate::error::blocked(format!(
+                "{head}: {text} (the server asks for a password: put it in the target's URL, in \
+                 PGPASSWORD, or in a password file only you can read, mode 0600)"
+            ));
+        }
         if e.code() == Some(&tokio_postgres::error::SqlState::INVALID_CATALOG_NAME) {
             let db = self.config.get_dbname().unwrap_or_default();
             return crate::error::from_postgres(

@@ -542,12 +542,12 @@ fn pg_environment_and_pgpass_alone_load() {
         std::fs::Permissions::from_mode(0o644),
     )
     .unwrap();
+    // Then no password: exit 4 (a rerun as it is fails the same), not 1.
     let o = run_with_env(&args, &env, home.path());
-    assert_ne!(o.status.code(), Some(0));
-    assert!(
-        stderr(&o).contains("group or world access"),
-        "{}",
-        stderr(&o)
+    assert_exit(
+        &o,
+        4,
+        &["group or world access", "password missing", "mode 0600"],
     );
 }
 
