@@ -4,6 +4,7 @@
 pub mod check;
 pub mod init;
 pub mod preflight;
+mod resume;
 pub mod run;
 pub mod status;
 pub mod verify;
