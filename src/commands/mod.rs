@@ -5,6 +5,7 @@ pub mod check;
 pub mod init;
 pub mod one_line;
 pub mod preflight;
+mod resume;
 pub mod run;
 pub mod status;
 pub mod verify;

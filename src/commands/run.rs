@@ -478,6 +478,7 @@ impl<'a> RunSession<'a> {
                 r.run_id
             );
         }
+        super::resume::refuse_changed_tables(client, r.run_id, &self.selected()).await?;
         if r.mapping_hash != self.mapping_hash {
             tracing::warn!(
                 "mapping file {} changed since run {} started; tables already copied keep the old conversion (rerun them with --stage copy --table NAME)",

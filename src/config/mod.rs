@@ -8,6 +8,7 @@ mod locate;
 pub mod mapping;
 mod parse;
 pub mod plan;
+pub mod rows_rule;
 mod validate;
 
 /// Read, parse and validate a mapping file: every problem at once, as a

@@ -127,6 +127,8 @@ pub async fn prepare(
             chunks_total: chunks.len() as i32,
         };
         state::record_plan(&tx, run_id, &row, &chunks).await?;
+        let rule = crate::config::rows_rule::rows_rule(t);
+        state::set_rows_rule(&tx, run_id, &t.source, &rule).await?;
         state::reset_stage(&tx, run_id, Stage::Copy, Some(&t.source)).await?;
         state::reset_stage(&tx, run_id, Stage::Finalize, Some(&t.source)).await?;
         state::set_stage(&tx, run_id, Stage::Prepare, &t.source, Status::Done, None).await?;

@@ -163,6 +163,39 @@ pub async fn record_plan(
     Ok(())
 }
 
+/// What decided a table's rows when run `run_id` planned or last reloaded
+/// it (`config::rows_rule`); `None` for a table planned by an older version.
+pub async fn rows_rule(
+    client: &impl GenericClient,
+    run_id: i64,
+    source: &str,
+) -> Result<Option<serde_json::Value>> {
+    let row = client
+        .query_opt(
+            "SELECT rows_rule FROM sqlite2pg.tables WHERE run_id = $1 AND source_table = $2",
+            &[&run_id, &source],
+        )
+        .await?;
+    Ok(row.and_then(|r| r.get(0)))
+}
+
+/// Record what decides a table's rows, in the transaction that plans or
+/// empties it.
+pub async fn set_rows_rule(
+    client: &impl GenericClient,
+    run_id: i64,
+    source: &str,
+    rule: &serde_json::Value,
+) -> Result<()> {
+    client
+        .execute(
+            "UPDATE sqlite2pg.tables SET rows_rule = $3 WHERE run_id = $1 AND source_table = $2",
+            &[&run_id, &source, rule],
+        )
+        .await?;
+    Ok(())
+}
+
 #[derive(Debug, Clone)]
 pub struct ChunkRow {
     pub chunk_no: i32,

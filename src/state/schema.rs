@@ -31,6 +31,11 @@ pub const MIGRATIONS: &[(i32, &str, &str)] = &[
         "largest row of each committed chunk",
         include_str!("../../sql/state/0004_largest_row.sql"),
     ),
+    (
+        5,
+        "what decides each table's rows",
+        include_str!("../../sql/state/0005_rows_rule.sql"),
+    ),
 ];
 
 /// The version this binary writes.

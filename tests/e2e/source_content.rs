@@ -120,3 +120,89 @@ fn a_wal_source_overwritten_in_place_during_the_run_stops_it() {
     let loaded: i64 = db.scalar("SELECT count(*) FROM acct").parse().unwrap();
     assert!(loaded < ROWS, "all {loaded} rows loaded");
 }
+
+/// 300,000 rows in ten chunks loaded one at a time; `json_wrap` set on
+/// `doc` and the target table named as given.
+fn ten_chunk_mapping(fx: &Fixture, json_wrap: Option<&str>, target: &str) {
+    let m = Mapping::new("app.db")
+        .default("chunk_size", ROWS / 10)
+        .default("commit_every", "chunk")
+        .default("workers", 1)
+        .table("acct", &["id"])
+        .set("target", target)
+        .column("id", "bigint")
+        .not_null()
+        .column("v", "bigint")
+        .column("pad", "jsonb");
+    match json_wrap {
+        Some(key) => m.set("json_wrap", key),
+        None => m,
+    }
+    .write(&fx.toml);
+}
+
+/// A run killed after some of a table's chunks committed, then the mapping
+/// changed: the resume would load the other chunks under another rule (or
+/// into a table that is not there). Refused, exit 4, naming the table,
+/// what changed and `--fresh`; with the mapping put back it resumes.
+#[test]
+fn a_mapping_changed_between_a_killed_run_and_its_resume_is_refused() {
+    let fx = fixture(false);
+    // `pad` as JSON text, so that it loads into jsonb with or without a wrap.
+    Connection::open(&fx.db)
+        .unwrap()
+        .execute("UPDATE acct SET pad = json_quote(pad)", [])
+        .unwrap();
+    ten_chunk_mapping(&fx, None, "acct");
+    let db = TestDb::new();
+    let pg = Pg::connect(&db.url);
+    let mut child = spawn_run(&fx, &db.url, &[]);
+    let t0 = std::time::Instant::now();
+    while pg.done_chunks() < 4 {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended first");
+        assert!(
+            t0.elapsed().as_secs() < 120,
+            "4 chunks not committed in 120 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let done = pg.done_chunks();
+    assert!((4..10).contains(&done), "{done} chunks committed");
+
+    ten_chunk_mapping(&fx, Some("data"), "acct");
+    let wrapped = run_pipeline(&fx.toml, &db.url, &[]);
+    let copied = format!("table acct ({done} of 10 chunks copied)");
+    assert_exit(
+        &wrapped,
+        4,
+        &[
+            &copied,
+            "column \"pad\": json_wrap null → \"data\"",
+            "--fresh",
+        ],
+    );
+    ten_chunk_mapping(&fx, None, "accounts");
+    let renamed = run_pipeline(&fx.toml, &db.url, &[]);
+    assert_exit(
+        &renamed,
+        4,
+        &[
+            &copied,
+            "its target table \"acct\" → \"accounts\"",
+            "--fresh",
+        ],
+    );
+    assert!(!stderr(&renamed).contains("has no column"));
+    // Nothing was loaded by the refused resumes.
+    assert_eq!(pg.done_chunks(), done);
+
+    ten_chunk_mapping(&fx, None, "acct");
+    assert_exit(&run_pipeline(&fx.toml, &db.url, &[]), 0, &[]);
+    assert_eq!(db.scalar("SELECT count(*) FROM acct"), ROWS.to_string());
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM acct WHERE pad ? 'data'"),
+        "0"
+    );
+}

@@ -24,13 +24,13 @@ fn a_state_schema_written_before_versioning_is_upgraded_in_place() {
     assert_exit(
         &o,
         0,
-        &["upgraded the sqlite2pg state schema in the target from version 1 to 4"],
+        &["upgraded the sqlite2pg state schema in the target from version 1 to 5"],
     );
     assert_eq!(
         db.scalar(
             "SELECT string_agg(version::text, ',' ORDER BY version) FROM sqlite2pg.schema_version"
         ),
-        "1,2,3,4"
+        "1,2,3,4,5"
     );
     assert_eq!(
         db.scalar(
@@ -53,7 +53,7 @@ fn a_state_schema_written_before_versioning_is_upgraded_in_place() {
     assert!(!stderr(&o).contains("upgraded"), "{}", stderr(&o));
     assert_eq!(
         db.scalar("SELECT count(*) FROM sqlite2pg.schema_version"),
-        "4"
+        "5"
     );
 }
 
@@ -75,15 +75,16 @@ fn a_state_schema_newer_than_the_binary_is_refused() {
         assert_exit(
             &o,
             4,
-            &["state schema is version 99", "knows versions up to 4"],
+            &["state schema is version 99", "knows versions up to 5"],
         );
     }
     // Nothing was written by the refused run.
     assert_eq!(db.scalar("SELECT count(*) FROM sqlite2pg.runs"), "1");
 }
 
-/// A target loaded by the previous version (state schema 3: no
-/// `largest_row`): `verify` and `status`, which never upgrade it, read it.
+/// A target loaded by an earlier version (state schema 3: no
+/// `largest_row`, no `rows_rule`): `verify` and `status`, which never
+/// upgrade it, read it.
 #[test]
 fn verify_and_status_read_a_state_schema_of_the_previous_version() {
     let db = TestDb::new();
@@ -94,7 +95,8 @@ fn verify_and_status_read_a_state_schema_of_the_previous_version() {
     assert_exit(&o, 0, &[]);
     db.exec(
         "ALTER TABLE sqlite2pg.chunks DROP COLUMN largest_row; \
-         DELETE FROM sqlite2pg.schema_version WHERE version = 4",
+         ALTER TABLE sqlite2pg.tables DROP COLUMN rows_rule; \
+         DELETE FROM sqlite2pg.schema_version WHERE version IN (4, 5)",
     );
     let toml = toml.to_str().unwrap();
     for args in [

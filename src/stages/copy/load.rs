@@ -66,6 +66,7 @@ pub async fn run_job(
                 )
             })?;
         state::reset_chunks(&tx, s.run_id, source).await?;
+        state::set_rows_rule(&tx, s.run_id, source, &table.rows_rule).await?;
     }
     for chunk in &job.chunks {
         if let Err(mut e) = load_chunk(&tx, table, tally, chunk, s, progress).await {

@@ -109,6 +109,9 @@ pub struct CopyTable {
     /// Rejects tolerated before the table fails (the table's own
     /// `reject_limit`, else the default's).
     pub reject_limit: u64,
+    /// What decides its rows, from the mapping as written (before it was
+    /// fitted to the target): recorded when the table is emptied to load.
+    pub rows_rule: serde_json::Value,
     /// Tables (by index) that must be fully loaded first: the parents of
     /// an existing (application-created) table's foreign keys.
     deps: Vec<usize>,
@@ -293,6 +296,7 @@ async fn plan_tables(
                 .collect(),
             rejects_before,
             reject_limit: scope.ctx.pipeline.reject_limit(&t.source),
+            rows_rule: crate::config::rows_rule::rows_rule(t),
             deps: Vec::new(),
             serial: mode.serial,
             keys_early: !facts.preexisting,
