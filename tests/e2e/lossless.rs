@@ -233,3 +233,45 @@ fn auto_view_comes_back_when_the_column_is_set_back_to_text() {
     let v = sqlite2pg(&["verify", toml.to_str().unwrap(), "--target", &db.url]);
     assert_exit(&v, 0, &[]);
 }
+
+/// Defaults: SQLite's `CAST(strftime('%s','now') AS INTEGER)` translates
+/// (PostgreSQL fills in the time for an insert that omits the column); a
+/// NOT NULL column whose default is dropped stops `check` (exit 2) naming
+/// it, until the mapping says what to do.
+#[test]
+fn cast_defaults_translate_and_a_dropped_not_null_default_stops_check() {
+    let db = TestDb::new();
+    let (dir, src) = sqlite_fixture(
+        "CREATE TABLE t(id INTEGER PRIMARY KEY,
+           a INTEGER NOT NULL DEFAULT (CAST(strftime('%s','now') AS INTEGER)),
+           b TEXT NOT NULL DEFAULT (CAST(CURRENT_TIMESTAMP AS TEXT)),
+           c TEXT NOT NULL DEFAULT (hex(randomblob(4))));
+         INSERT INTO t(id) VALUES (1);",
+    );
+    let toml = dir.path().join("p.toml");
+    let o = init_ok(&src, &toml);
+    assert!(
+        stderr(&o).contains("`t`.`c`: cannot translate default `hex(randomblob(4))`"),
+        "{}",
+        stderr(&o)
+    );
+    let t = toml.to_str().unwrap();
+    assert_exit(
+        &sqlite2pg(&["check", t]),
+        2,
+        &["table t, column c: NOT NULL, and its SQLite default `hex(randomblob(4))` is not carried over"],
+    );
+    edit_mapping(
+        &toml,
+        "[tables.t.columns.c]\ntype = \"text\"\nnot_null = true\n",
+        "[tables.t.columns.c]\ntype = \"text\"\nnot_null = true\ndefault = \"upper(substr(md5(random()::text), 1, 8))\"\n",
+    );
+    assert_exit(&sqlite2pg(&["check", t]), 0, &[]);
+    assert_exit(&run_pipeline(&toml, &db.url, &[]), 0, &[]);
+    db.exec("INSERT INTO t(id) VALUES (2)");
+    let row = db.query(
+        "SELECT abs(a - extract(epoch from now())::bigint) < 60, \
+           abs(extract(epoch from b - (now() AT TIME ZONE 'UTC'))) < 60, length(c) FROM t WHERE id = 2",
+    );
+    assert_eq!(row, [["t", "t", "8"]]);
+}

@@ -6,6 +6,7 @@
 //! they convert at all, and a cell that does not is a reject, counted by
 //! the dry run already.
 
+use super::shorten;
 use crate::config::plan::TablePlan;
 use crate::convert::jsonb_changes;
 use crate::pg::types::PgType;
@@ -92,11 +93,4 @@ pub fn lossy_upgrades(conn: &Connection, t: &TablePlan, rowid: Option<&str>) -> 
         }
     }
     Ok(out)
-}
-
-fn shorten(s: &str) -> String {
-    match s.char_indices().nth(80) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_string(),
-    }
 }

@@ -160,6 +160,7 @@ pub async fn check(file: &Path, allow_unmapped: bool, shutdown: &Shutdown) -> Re
     // as it is now (docs/mapping.md, "Decisions init made on its own").
     crate::sqlite::sql::views::resolve_auto_views(&source.conn, &mut pipeline)?;
     let mut plans = plan::plan(&pipeline)?;
+    dropped_not_null_defaults(&source.conn, &plans)?;
     let not_moved = preflight::check_mapping(
         &source.conn,
         &pipeline,
@@ -565,6 +566,52 @@ fn print_totals(r: &CheckReport) {
          to tables outside the pipeline, and tables that already exist there with other types, are not covered \
          (orphans of the source's own foreign keys are, above)"
     );
+}
+
+/// A NOT NULL column whose SQLite default the mapping does not carry over
+/// (init could not translate it): every app insert that omits the column
+/// would fail in PostgreSQL where SQLite filled it in. An error (exit 2)
+/// naming each such column, unless the mapping says what to do: a
+/// PostgreSQL `default`, or `not_null = false` (docs/conversions.md,
+/// "Defaults").
+fn dropped_not_null_defaults(conn: &rusqlite::Connection, plans: &[TablePlan]) -> Result<()> {
+    let mut found = Vec::new();
+    for t in plans.iter().filter(|t| !t.from_view) {
+        let mut st = conn.prepare(
+            "SELECT name, dflt_value FROM pragma_table_info(?1) WHERE dflt_value IS NOT NULL",
+        )?;
+        let defaults: Vec<(String, String)> = st
+            .query_map([&t.source], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()
+            .with_context(|| format!("reading the defaults of source table {}", t.source))?;
+        for (col, raw) in defaults {
+            if raw.trim().eq_ignore_ascii_case("null") {
+                continue;
+            }
+            let dropped = t
+                .columns
+                .iter()
+                .any(|c| c.source == col && c.not_null && c.default.is_none() && !c.identity);
+            if dropped {
+                found.push(format!(
+                    "table {}, column {}: NOT NULL, and its SQLite default `{}` is not carried over, \
+                     so an insert that omits it would fail in PostgreSQL; write a PostgreSQL `default` \
+                     for it, or set not_null = false",
+                    t.source,
+                    col,
+                    raw.trim()
+                ));
+            }
+        }
+    }
+    if found.is_empty() {
+        return Ok(());
+    }
+    Err(crate::error::usage(format!(
+        "{} NOT NULL column(s) lose their default:\n  {}",
+        found.len(),
+        found.join("\n  ")
+    )))
 }
 
 /// Defaults `prepare` would drop: a quoted literal the column's type cannot

@@ -223,8 +223,14 @@ impl TableMapBuilder<'_> {
                 d.default
             }
             Err(e) => {
+                let not_null = if c.not_null {
+                    " and stays NOT NULL: check refuses the mapping until you write a PostgreSQL \
+                     `default` for it or set not_null = false"
+                } else {
+                    ""
+                };
                 self.warnings.push(format!(
-                    "`{}`.`{}`: {e}; dropped, the column has no default",
+                    "`{}`.`{}`: {e}; dropped, the column has no default{not_null}",
                     t.name, c.name
                 ));
                 None

@@ -129,6 +129,9 @@ fn default_toks(toks: &[Token], ty: &PgType, timezone: &str) -> Option<Option<St
     if let Some(now) = now_kind(toks) {
         return now_default(now, ty, timezone).map(Some);
     }
+    if let Some(inner) = cast_of(toks, ty) {
+        return default_toks(inner, ty, timezone);
+    }
     let lit = literal_of(toks)?;
     literal_default(&lit, ty).map(Some)
 }
@@ -342,6 +345,52 @@ fn pg_timestamp(t: chrono::NaiveDateTime) -> String {
     } else {
         format!("{} {time} BC", pg_date(t.date()).trim_end_matches(" BC"))
     }
+}
+
+/// `CAST(inner AS T)` where T gives what the column holds anyway (an
+/// integer cast into an integer column, a text cast into a text column, a
+/// number cast into a number column; a date/time column takes the time
+/// itself): the inner expression, translated for the column. Another cast
+/// changes the value and is not translated.
+fn cast_of<'a>(toks: &'a [Token], ty: &PgType) -> Option<&'a [Token]> {
+    if !toks.first()?.is_word("cast")
+        || !toks.get(1)?.is_op("(")
+        || matching_paren(toks, 1) != Some(toks.len() - 1)
+    {
+        return None;
+    }
+    let body = &toks[2..toks.len() - 1];
+    // The last top-level AS: what follows is the type name.
+    let mut depth = 0i32;
+    let mut as_at = None;
+    for (i, t) in body.iter().enumerate() {
+        if t.is_op("(") {
+            depth += 1;
+        } else if t.is_op(")") {
+            depth -= 1;
+        } else if depth == 0 && t.is_word("as") {
+            as_at = Some(i);
+        }
+    }
+    let as_at = as_at.filter(|&i| i > 0 && i + 1 < body.len())?;
+    let name: Vec<String> = body[as_at + 1..]
+        .iter()
+        .map(|t| match &t.tok {
+            Tok::Word(w) => w.clone(),
+            Tok::Num(n) => n.clone(),
+            Tok::Op(o) => o.clone(),
+            _ => String::new(),
+        })
+        .collect();
+    let cast = super::map_declared_type(&name.join(" "));
+    let number = |t: &PgType| matches!(t, PgType::Double | PgType::Real | PgType::Numeric(_));
+    let text = |t: &PgType| matches!(t, PgType::Text | PgType::Varchar(_) | PgType::Char(_));
+    let same = (cast.is_integer() && ty.is_integer())
+        || (text(&cast) && text(ty))
+        || (number(&cast) && number(ty))
+        || (matches!(ty, PgType::Timestamp | PgType::Timestamptz | PgType::Date)
+            && (cast.is_integer() || number(&cast) || text(&cast)));
+    same.then_some(&body[..as_at])
 }
 
 /// Recognise SQLite's "current time" defaults.

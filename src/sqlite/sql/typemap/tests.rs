@@ -139,6 +139,36 @@ fn now_defaults() {
     assert!(d("strftime('%w','now')", "text").is_err());
 }
 
+/// CAST around a translatable default, where the cast gives what the
+/// column holds anyway (issue 26's repro, and its TEXT form).
+#[test]
+fn cast_defaults() {
+    let epoch = "(extract(epoch from now()))::bigint";
+    assert_eq!(
+        ok("(CAST(strftime('%s','now') AS INTEGER))", "bigint"),
+        epoch
+    );
+    assert_eq!(ok("cast( unixepoch() as int )", "integer"), epoch);
+    assert_eq!(
+        ok("CAST(CURRENT_TIMESTAMP AS TEXT)", "text"),
+        "to_char((now() AT TIME ZONE 'UTC'), 'YYYY-MM-DD HH24:MI:SS')"
+    );
+    assert_eq!(ok("CAST(0 AS TEXT)", "text"), "'0'");
+    assert_eq!(
+        ok("CAST(strftime('%s','now') AS INTEGER)", "timestamptz"),
+        "CURRENT_TIMESTAMP"
+    );
+    assert_eq!(
+        ok("CAST(julianday('now') AS REAL)", "double precision"),
+        "(extract(epoch from now()) / 86400.0 + 2440587.5)"
+    );
+    // A cast that changes the value is not carried over.
+    assert!(d("CAST(julianday('now') AS INTEGER)", "bigint").is_err());
+    assert!(d("CAST(strftime('%s','now') AS TEXT)", "bigint").is_err());
+    assert!(d("CAST('abc' AS INTEGER)", "bigint").is_err());
+    assert!(d("CAST(x AS)", "bigint").is_err());
+}
+
 #[test]
 fn literal_defaults() {
     assert_eq!(ok("0", "bigint"), "0");
