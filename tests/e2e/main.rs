@@ -19,6 +19,7 @@ mod frameworks;
 mod generated_columns;
 mod help;
 mod mapping_errors;
+mod names;
 mod one_line;
 mod owner;
 mod pipeline;
