@@ -18,6 +18,7 @@ mod foreign_keys;
 mod frameworks;
 mod generated_columns;
 mod help;
+mod honest_output;
 mod mapping_errors;
 mod names;
 mod one_line;
