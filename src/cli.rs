@@ -46,7 +46,8 @@ Typical session:
 
 const INIT_EXAMPLES: &str = "Examples:
   sqlite2pg init app.db                        # writes pipelines/app.toml
-  sqlite2pg init app.db -o move.toml --sample 10000 --force";
+  sqlite2pg init app.db -o move.toml --sample 10000 --force
+  sqlite2pg init app.db --names keep             # target names as the file spells them";
 
 const CHECK_EXAMPLES: &str = "Examples:
   sqlite2pg check pipelines/app.toml
@@ -59,7 +60,7 @@ const RUN_EXAMPLES: &str = concat!(
   sqlite2pg run pipelines/app.toml --target postgres://user@host/db
   sqlite2pg run pipelines/app.toml                     # a rerun: only the missing work
   sqlite2pg run pipelines/app.toml --stage copy --table users --truncate
-  sqlite2pg run app.db --target postgres://user@host/db  # init, check, run, verify at once
+  sqlite2pg run app.db --target postgres://user@host/db  # init, run, verify at once (the mapping is kept)
 
 ",
     exit_codes!()
@@ -107,6 +108,12 @@ pub enum Snapshot {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Names {
+    Lower,
+    Keep,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Color {
     Auto,
     Always,
@@ -149,6 +156,12 @@ pub enum Command {
         /// columns, no widening to what the cells hold).
         #[arg(long)]
         declared_types: bool,
+        /// The case of the target names: `lower` folds A-Z, as PostgreSQL
+        /// folds unquoted names (apps' unquoted queries find them); `keep`
+        /// keeps them as the file spells them [default: lower, or keep for
+        /// a file of a recognised framework, whose queries quote names].
+        #[arg(long, value_enum, value_name = "CASE")]
+        names: Option<Names>,
     },
     /// Full dry run: convert every row as `run` would, write nothing.
     #[command(after_help = CHECK_EXAMPLES)]

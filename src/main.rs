@@ -6,6 +6,7 @@ use clap::Parser;
 use sqlite2pg::cli::{self, Cli, Command};
 use sqlite2pg::commands::run::{self, RunOptions};
 use sqlite2pg::commands::{check, init, one_line, status, verify};
+use sqlite2pg::config::mapping::NameCase;
 use sqlite2pg::error::{self, ExitClass};
 use sqlite2pg::shutdown::Shutdown;
 use std::process::ExitCode;
@@ -92,6 +93,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitClass> {
             force,
             sample,
             declared_types,
+            names,
         } => {
             // With --force the old mapping is replaced only once the new
             // one is complete.
@@ -101,6 +103,10 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitClass> {
                 sample,
                 force,
                 declared_types,
+                names.map(|n| match n {
+                    cli::Names::Lower => NameCase::Lower,
+                    cli::Names::Keep => NameCase::Keep,
+                }),
             )?;
             let report = init::InitReport { written };
             report.print();

@@ -66,7 +66,7 @@ pub async fn move_file(sqlite: &Path, opts: RunOptions, shutdown: &Shutdown) -> 
 fn mapping_for(sqlite: &Path) -> Result<PathBuf> {
     let mapping = init::default_output(sqlite);
     if !mapping.exists() {
-        let written = init::run_init(sqlite, Some(&mapping), None, false, false)?;
+        let written = init::run_init(sqlite, Some(&mapping), None, false, false, None)?;
         outln!(
             "init: wrote the mapping {} (init's defaults); the move uses it, and a rerun of this command reuses it",
             written.display()

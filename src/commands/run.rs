@@ -660,6 +660,13 @@ impl<'a> RunSession<'a> {
     }
 }
 
+/// How the messages of a run that ended on a mismatch begin, as recorded
+/// (`status` tells a mismatch from a failure by them).
+pub const MISMATCH_HEADS: [&str; 2] = [
+    "foreign key orphans the mapping does not acknowledge",
+    "verification failed",
+];
+
 /// How the stages of this invocation ended: the one thing
 /// [`run_stages`] returns, each end with the tables' summaries.
 enum RunEnd {
@@ -822,7 +829,8 @@ async fn stages_in_order(
         // rerun counts again), and the run exits 3.
         if !done.unacknowledged.is_empty() {
             let message = format!(
-                "foreign key orphans the mapping does not acknowledge:\n  {}",
+                "{}:\n  {}",
+                MISMATCH_HEADS[0],
                 done.unacknowledged.join("\n  ")
             );
             return Ok(RunEnd::Mismatch { tables, message });
@@ -838,7 +846,11 @@ async fn stages_in_order(
         }
         let counts = verify_counts::verify_counts(scope, client).await?;
         if !counts.mismatches.is_empty() {
-            let message = format!("verification failed:\n  {}", counts.mismatches.join("\n  "));
+            let message = format!(
+                "{}:\n  {}",
+                MISMATCH_HEADS[1],
+                counts.mismatches.join("\n  ")
+            );
             return Ok(RunEnd::Mismatch { tables, message });
         }
     }

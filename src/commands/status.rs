@@ -17,6 +17,11 @@ pub struct StatusReport {
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
     pub last_error: Option<String>,
+    /// What happened, as `run` told it: `done`, `running` (a process
+    /// holds the pipeline now), `interrupted` (recorded running, but no
+    /// process runs it: killed), `mismatch` (loaded, but the target does
+    /// not match the source: run exited 3), `failed`; `none` before a run.
+    pub outcome: String,
     pub stages: Vec<StageStatus>,
     pub tables: Vec<TableStatus>,
 }
@@ -60,6 +65,7 @@ pub async fn status(file: &Path, target: Option<&str>) -> Result<StatusReport> {
         started_at: None,
         finished_at: None,
         last_error: None,
+        outcome: "none".into(),
         stages: Vec::new(),
         tables: Vec::new(),
     };
@@ -103,6 +109,11 @@ pub async fn status(file: &Path, target: Option<&str>) -> Result<StatusReport> {
     report.started_at = r.get(1);
     report.finished_at = r.get(2);
     report.last_error = r.get(3);
+    let recorded: String = r.get(0);
+    let schema = &ctx.pipeline.target.schema;
+    // Recorded running but no process holds the pipeline: it was killed.
+    let dead = recorded == "running" && !state::pipeline_busy(&client, &name, schema).await?;
+    report.outcome = outcome(&recorded, dead, report.last_error.as_deref());
     let stage_rows = client
         .query(
             "SELECT stage, table_name, status, error FROM sqlite2pg.stages WHERE run_id = $1",
@@ -149,18 +160,27 @@ pub async fn status(file: &Path, target: Option<&str>) -> Result<StatusReport> {
             .filter(|(s, _)| s == "done")
             .filter_map(|(_, e)| e.clone())
             .collect();
-        let mut copy = stages[1].0.clone();
+        let shown = |s: &str| {
+            if dead && s == "running" {
+                "stopped".to_string()
+            } else {
+                s.to_string()
+            }
+        };
         let (done, total): (i64, i64) = (c.get(0), c.get(1));
-        if copy == "pending" && done > 0 {
-            copy = "partial".into();
+        let mut copy = shown(&stages[1].0);
+        if copy != "done" && done > 0 {
+            // Every chunk committed, the stage's end not recorded (a
+            // rerun records it): loaded, not "partial N/N".
+            copy = if done == total { "loaded" } else { "partial" }.into();
         }
         report.tables.push(TableStatus {
             source_table: t.source.clone(),
             target_table: t.target.clone(),
-            prepare: stages[0].0.clone(),
+            prepare: shown(&stages[0].0),
             copy,
-            finalize: stages[2].0.clone(),
-            verify: stages[3].0.clone(),
+            finalize: shown(&stages[2].0),
+            verify: shown(&stages[3].0),
             chunks_done: done,
             chunks_total: total,
             rows_loaded: c.get(2),
@@ -177,6 +197,17 @@ pub async fn status(file: &Path, target: Option<&str>) -> Result<StatusReport> {
 pub fn print(r: &StatusReport) {
     match (r.run_id, &r.run_status) {
         (Some(id), Some(s)) => {
+            let s = match r.outcome.as_str() {
+                "interrupted" if s == "running" => {
+                    "interrupted (recorded running, but no sqlite2pg process runs it: killed?; \
+                     a rerun resumes)"
+                        .to_string()
+                }
+                "mismatch" => "finished loading, but the target does not match the source \
+                     (exit 3; see `sqlite2pg verify`)"
+                    .to_string(),
+                _ => s.clone(),
+            };
             outln!(
                 "pipeline {}: run {id} {s} (started {}{})",
                 r.pipeline,
@@ -235,9 +266,35 @@ pub fn print(r: &StatusReport) {
     }
 }
 
+/// What the run's record says happened (see [`StatusReport::outcome`]).
+/// A run that ended on a mismatch is recorded failed with run's message
+/// (`commands::run`'s MISMATCH_HEADS), so status and run say the same.
+fn outcome(recorded: &str, dead: bool, last_error: Option<&str>) -> String {
+    let mismatch = last_error.is_some_and(|e| {
+        crate::commands::run::MISMATCH_HEADS
+            .iter()
+            .any(|h| e.starts_with(h))
+    });
+    match recorded {
+        "running" if dead => "interrupted",
+        "failed" if mismatch => "mismatch",
+        other => other,
+    }
+    .to_string()
+}
+
 impl StatusReport {
-    /// Status only reports: it never fails the shell.
+    /// By the run's state (docs/cli.md, "status"): 0 done without rejects,
+    /// 3 done with rejects or a mismatch, 1 failed, interrupted or not
+    /// run yet; 0 while a run is in progress.
     pub fn exit_class(&self) -> crate::error::ExitClass {
-        crate::error::ExitClass::Success
+        use crate::error::ExitClass;
+        let rejected: i64 = self.tables.iter().map(|t| t.rows_rejected).sum();
+        match self.outcome.as_str() {
+            "done" => ExitClass::matched(rejected == 0),
+            "running" => ExitClass::Success,
+            "mismatch" => ExitClass::Mismatch,
+            _ => ExitClass::Failed,
+        }
     }
 }

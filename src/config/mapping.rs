@@ -75,6 +75,26 @@ pub enum Framework {
     Typeorm,
 }
 
+/// The case of the target names `init` wrote (docs/mapping.md, "Names"):
+/// `lower` folds A–Z as PostgreSQL folds unquoted names (pgloader's
+/// default), `keep` keeps them as the file spells them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NameCase {
+    Lower,
+    Keep,
+}
+
+impl NameCase {
+    /// `name` in this case: A–Z folded for `lower`, nothing else.
+    pub fn apply(self, name: &str) -> String {
+        match self {
+            NameCase::Lower => name.to_ascii_lowercase(),
+            NameCase::Keep => name.to_string(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetConfig {
@@ -180,6 +200,10 @@ pub struct Defaults {
     /// validates foreign keys, in PostgreSQL's units (`512MB`, `2GB`).
     #[serde(default = "d_maintenance_work_mem")]
     pub maintenance_work_mem: String,
+    /// The case `init` wrote the target names in (a record of its choice:
+    /// the names below are used as written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub names: Option<NameCase>,
 }
 
 impl Default for Defaults {
@@ -198,6 +222,7 @@ impl Default for Defaults {
             invalid_utf8: Utf8Policy::Reject,
             keys_during_copy: true,
             maintenance_work_mem: d_maintenance_work_mem(),
+            names: None,
         }
     }
 }

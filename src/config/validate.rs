@@ -149,6 +149,7 @@ impl Pipeline {
         }
         if !fk.references.is_empty() {
             self.check_source_reference(&fk.references, &key, issues);
+            self.check_ref_columns(fk, &key, issues);
         }
         if !fk.ref_columns.is_empty() && fk.ref_columns.len() != fk.columns.len() {
             issues.push(
@@ -207,6 +208,32 @@ impl Pipeline {
                 format!("{key}.ref_columns"),
                 format!(
                     "required with references_target: the columns of `{outside}` this key references"
+                ),
+            );
+        }
+    }
+
+    /// `ref_columns` of a key to a table of this mapping: each a target
+    /// column of that table (a column renamed there and not here is the
+    /// mistake this catches before `finalize` would).
+    fn check_ref_columns(&self, fk: &ForeignKeyDef, key: &str, issues: &mut Issues) {
+        let Some(parent) = self.table(&fk.references).filter(|p| p.include) else {
+            return;
+        };
+        let known = |c: &str| {
+            parent
+                .columns
+                .iter()
+                .any(|(s, m)| m.include && m.target_name(s) == c)
+                || parent.add_columns.iter().any(|(n, _)| n == c)
+        };
+        for c in fk.ref_columns.iter().filter(|c| !known(c)) {
+            issues.push(
+                format!("{key}.ref_columns"),
+                format!(
+                    "`{c}` is not a target column of `{}` (the table `{}` maps)",
+                    parent.target_name(&fk.references),
+                    fk.references
                 ),
             );
         }

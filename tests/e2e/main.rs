@@ -24,6 +24,8 @@ mod key_types;
 mod lossless;
 mod mapping_errors;
 mod mapping_sql;
+mod honest_output;
+mod names;
 mod one_line;
 mod owner;
 mod pipeline;

@@ -26,7 +26,8 @@ fn run_on_a_sqlite_file_moves_it_and_a_rerun_says_it_is_done() {
         ],
     );
     assert!(dir.path().join("pipelines/chinook.toml").exists());
-    assert_eq!(db.scalar("select count(*) from \"PlaylistTrack\""), "5");
+    // Lower-case names (no framework): the app's unquoted queries read them.
+    assert_eq!(db.scalar("select count(*) from playlisttrack"), "5");
     let again = sqlite2pg_in(dir.path(), &args);
     assert_exit(
         &again,

@@ -75,9 +75,11 @@ fn status_shows_no_stage_running_in_a_run_that_failed() {
         &db.url,
         "--json",
     ]);
-    assert_exit(&o, 0, &[]);
+    // status and run agree: a mismatch, exit 3.
+    assert_exit(&o, 3, &[]);
     let j: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(j["run_status"], "failed", "{j}");
+    assert_eq!(j["outcome"], "mismatch", "{j}");
     let running: Vec<&serde_json::Value> = j["stages"]
         .as_array()
         .unwrap()

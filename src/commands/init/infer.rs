@@ -9,7 +9,7 @@ use super::key_groups::KeyGroups;
 use super::names::{fit_names, TableNames};
 use super::profile::Profiles;
 use super::table_map::TableMapBuilder;
-use crate::config::mapping::{Pipeline, SourceConfig};
+use crate::config::mapping::{NameCase, Pipeline, SourceConfig, TableMap};
 use crate::pg::ident;
 use crate::pg::types::PgType;
 use crate::sqlite::schema::model::SourceSchema;
@@ -24,18 +24,28 @@ pub fn build_pipeline(
     source_path: &Path,
     out_dir: &Path,
 ) -> (Pipeline, Vec<String>) {
-    build_pipeline_with(schema, profiles, source_path, out_dir, false)
+    build_pipeline_with(
+        schema,
+        profiles,
+        source_path,
+        out_dir,
+        false,
+        NameCase::Keep,
+    )
 }
 
 /// [`build_pipeline`]; with `keep_declared`, every column keeps its
 /// declared type's mapping (no typed upgrades, no widening to what the
-/// cells hold), for faithful text moves.
+/// cells hold), for faithful text moves. `case`: the case of every target
+/// name (tables, columns, the indexes the file names), so every reference
+/// written over them is in it too.
 pub fn build_pipeline_with(
     schema: &SourceSchema,
     profiles: &Profiles,
     source_path: &Path,
     out_dir: &Path,
     keep_declared: bool,
+    case: NameCase,
 ) -> (Pipeline, Vec<String>) {
     let mut warnings: Vec<String> = schema.warnings.clone();
     // Tables, indexes and constraints share PostgreSQL's schema namespace
@@ -44,7 +54,7 @@ pub fn build_pipeline_with(
     // one type where PostgreSQL would refuse a key between them.
     let mut groups = KeyGroups::of(schema);
     let typing = groups.merged(schema, profiles);
-    let (mut names, mut taken) = fit_names(schema, &typing, keep_declared, &mut warnings);
+    let (mut names, mut taken) = fit_names(schema, &typing, keep_declared, case, &mut warnings);
     warnings.extend(citext_to_children(schema, &mut names));
     groups.unify(schema, profiles, keep_declared, &mut names, &mut warnings);
     // A file whose epochs count from elsewhere (Core Data, chat.db, Chrome).
@@ -55,7 +65,7 @@ pub fn build_pipeline_with(
             retype_times(schema, o, &mut names, &mut warnings);
         }
     }
-    reserve_constraint_names(schema, &names, &mut taken);
+    reserve_constraint_names(schema, &names, case, &mut taken);
     let table_maps = schema
         .tables
         .iter()
@@ -70,7 +80,7 @@ pub fn build_pipeline_with(
                 origin,
             }
             .build();
-            (t.name.clone(), map)
+            (t.name.clone(), index_names_in(case, map))
         })
         .collect();
     let pipeline = Pipeline {
@@ -116,12 +126,23 @@ fn retype_times(
     }
 }
 
+/// The names of the indexes the file names (`CREATE INDEX`), which the
+/// table's map keeps, in `case` (the names derived from the target names
+/// are in it already).
+fn index_names_in(case: NameCase, mut map: TableMap) -> TableMap {
+    for ix in &mut map.indexes {
+        ix.name = case.apply(&ix.name);
+    }
+    map
+}
+
 /// The primary-key constraint names `prepare` will use, and the names of
 /// CREATE INDEX indexes that fit: kept as they are, so the names derived
 /// later avoid them.
 fn reserve_constraint_names(
     schema: &SourceSchema,
     names: &HashMap<String, TableNames>,
+    case: NameCase,
     taken: &mut HashSet<String>,
 ) {
     for t in &schema.tables {
@@ -134,7 +155,7 @@ fn reserve_constraint_names(
         }
         for ix in &t.indexes {
             if ix.origin == "c" && ix.name.len() <= ident::MAX_IDENT_BYTES {
-                taken.insert(ix.name.clone());
+                taken.insert(case.apply(&ix.name));
             }
         }
     }

@@ -29,9 +29,10 @@ pub use infer::{build_pipeline, build_pipeline_with};
 pub use profile::{profile, ColumnProfile, Profiles, TableProfile, TextFormats};
 pub use render::render;
 
+use crate::config::mapping::NameCase;
 use crate::sqlite::read::source;
 use crate::sqlite::schema::introspect::introspect;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -41,6 +42,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// complete, so a failed init leaves it as it was.
 /// `sample`: profile at most this many rows per table (the first ones).
 /// `keep_declared`: every column keeps its declared type's mapping.
+/// `names`: the case of the target names (`None`: [`names_for`] decides).
 /// Every warning also goes to stderr, grouped by table, with a count.
 pub fn run_init(
     sqlite: &Path,
@@ -48,16 +50,19 @@ pub fn run_init(
     sample: Option<u64>,
     force: bool,
     keep_declared: bool,
+    names: Option<NameCase>,
 ) -> Result<PathBuf> {
     let out: PathBuf = match out {
         Some(o) => o.to_path_buf(),
         None => default_output(sqlite),
     };
     if out.exists() && !force {
-        bail!(
-            "{} already exists; not overwriting it (move it away or pass -o)",
-            out.display()
-        );
+        // A rerun as it is would refuse again: a usage error (exit 2).
+        return Err(crate::error::usage(format!(
+            "{o} already exists; not overwriting it. Pass --force to replace it (only once the \
+             new mapping is complete), or -o OTHER.toml to write another",
+            o = out.display()
+        )));
     }
     let conn = source::open_readonly(sqlite)?;
     source::prefetch(sqlite);
@@ -89,12 +94,14 @@ pub fn run_init(
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(out_dir)
         .with_context(|| format!("cannot create directory {}", out_dir.display()))?;
-    let (mut p, mut warnings) =
-        build_pipeline_with(&schema, &profiles, sqlite, out_dir, keep_declared);
-    // The app's framework, from its bookkeeping table: its conventions (not
-    // with `keep_declared`, which keeps every declared mapping) and the
-    // path to recommend.
+    // The app's framework, from its bookkeeping table: the case of the
+    // names, its conventions (not with `keep_declared`, which keeps every
+    // declared mapping) and the path to recommend.
     let recognised = framework::detect(&schema);
+    let (case, why) = names_for(names, recognised.as_ref());
+    let (mut p, mut warnings) =
+        build_pipeline_with(&schema, &profiles, sqlite, out_dir, keep_declared, case);
+    p.defaults.names = Some(case);
     if let Some(r) = &recognised {
         p.source.framework = Some(r.framework);
         if !keep_declared {
@@ -118,7 +125,7 @@ pub fn run_init(
         &mut warnings,
         sample,
         out_dir,
-        keep_declared,
+        (keep_declared, case),
     )
     .map_err(explain)?;
     for (name, columns) in &as_tables {
@@ -152,6 +159,7 @@ pub fn run_init(
     let text = render::with_views(&text, &views, &over_materialized)?;
     install(&out, out_dir, text.as_bytes(), force)?;
     eprint!("{}", warnings_report(&warnings, &out));
+    eprintln!("init: {why}");
     if let Some(r) = &recognised {
         for l in framework::advice(r, &out).lines() {
             eprintln!("init: {l}");
@@ -202,6 +210,36 @@ fn add_views(
     }
 }
 
+/// The case of the target names, and why, as said on the screen: as asked
+/// (`--names`), else `keep` for a file of a recognised framework (every one
+/// `init` recognises quotes the names in the queries it makes, so they must
+/// stay as its models spell them), else `lower`, pgloader's default: an
+/// app written against SQLite, which compares names without case, queries
+/// them unquoted, and PostgreSQL folds unquoted names to lower case.
+pub fn names_for(asked: Option<NameCase>, recognised: Option<&Recognised>) -> (NameCase, String) {
+    match (asked, recognised) {
+        (Some(NameCase::Lower), _) => (NameCase::Lower, "names: lower case (--names lower)".into()),
+        (Some(NameCase::Keep), _) => (
+            NameCase::Keep,
+            "names: kept as the file spells them (--names keep)".into(),
+        ),
+        (None, Some(r)) => (
+            NameCase::Keep,
+            format!(
+                "names: kept as the file spells them, since {}'s queries quote names \
+                 (--names lower to fold them)",
+                framework::label(r.framework)
+            ),
+        ),
+        (None, None) => (
+            NameCase::Lower,
+            "names: lower case, as PostgreSQL folds unquoted names (pgloader's default; \
+             no framework recognised whose queries quote names; --names keep to keep them)"
+                .into(),
+        ),
+    }
+}
+
 /// Where `init` writes the mapping of `sqlite` when `-o` does not say:
 /// `pipelines/<stem>.toml`.
 pub fn default_output(sqlite: &Path) -> PathBuf {
@@ -221,7 +259,7 @@ fn views_as_tables(
     warnings: &mut Vec<String>,
     sample: Option<u64>,
     out_dir: &Path,
-    keep_declared: bool,
+    (keep_declared, case): (bool, NameCase),
 ) -> Result<Vec<(String, toml::map::Map<String, toml::Value>)>> {
     // A view SQLite cannot read (over a dropped table, a function failing
     // on its rows) is named and gets no columns: it cannot be
@@ -263,7 +301,7 @@ fn views_as_tables(
         warnings: Vec::new(),
     };
     // Its warnings are about tables; a view not moved needs none of them.
-    let (vp, _) = build_pipeline_with(&schema, &profiles, sqlite, out_dir, keep_declared);
+    let (vp, _) = build_pipeline_with(&schema, &profiles, sqlite, out_dir, keep_declared, case);
     vp.table_maps
         .into_iter()
         .map(|(name, t)| {

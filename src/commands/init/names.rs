@@ -7,6 +7,7 @@
 use super::choose::choose_type;
 use super::collation::collation_choice;
 use super::profile::{ColumnProfile, Profiles};
+use crate::config::mapping::NameCase;
 use crate::pg::ident;
 use crate::pg::types::PgType;
 use crate::sqlite::schema::model::{SourceColumn, SourceSchema, SourceTable};
@@ -49,13 +50,14 @@ pub(super) fn fit_names(
     schema: &SourceSchema,
     profiles: &Profiles,
     keep_declared: bool,
+    case: NameCase,
     warnings: &mut Vec<String>,
 ) -> (HashMap<String, TableNames>, HashSet<String>) {
-    let mut taken = kept(schema.tables.iter().map(|t| &t.name));
+    let mut taken = kept(schema.tables.iter().map(|t| case.apply(&t.name)));
     let mut names = HashMap::new();
     for t in &schema.tables {
-        let target = fit_table_name(t, &mut taken, warnings);
-        let cols = fit_columns(t, profiles.get(&t.name), keep_declared, warnings);
+        let target = fit_table_name(t, case, &mut taken, warnings);
+        let cols = fit_columns(t, profiles.get(&t.name), keep_declared, case, warnings);
         names.insert(t.name.clone(), TableNames { target, cols });
     }
     (names, taken)
@@ -63,19 +65,23 @@ pub(super) fn fit_names(
 
 /// The names that fit: they are kept, so a shortened one must avoid them
 /// all.
-fn kept<'a>(names: impl Iterator<Item = &'a String>) -> HashSet<String> {
-    names.filter(|n| ident::fits(n)).cloned().collect()
+fn kept(names: impl Iterator<Item = String>) -> HashSet<String> {
+    names.filter(|n| ident::fits(n)).collect()
 }
 
+/// A table's target name: its name in `case` (A–Z folded or not, which
+/// keeps its length), shortened if it does not fit.
 fn fit_table_name(
     t: &SourceTable,
+    case: NameCase,
     taken: &mut HashSet<String>,
     warnings: &mut Vec<String>,
 ) -> String {
-    if ident::fits(&t.name) {
-        return t.name.clone();
+    let name = case.apply(&t.name);
+    if ident::fits(&name) {
+        return name;
     }
-    let fitted = ident::fit(&t.name, taken);
+    let fitted = ident::fit(&name, taken);
     warnings.push(format!(
         "table `{}` is longer than 63 bytes: renamed to `{fitted}`",
         t.name
@@ -89,12 +95,13 @@ fn fit_columns(
     t: &SourceTable,
     profile: Option<&HashMap<String, ColumnProfile>>,
     keep_declared: bool,
+    case: NameCase,
     warnings: &mut Vec<String>,
 ) -> Vec<(String, ColInfo)> {
-    let mut taken = kept(t.columns.iter().map(|c| &c.name));
+    let mut taken = kept(t.columns.iter().map(|c| case.apply(&c.name)));
     let mut cols = Vec::new();
     for c in t.columns.iter().filter(|c| c.hidden != 1) {
-        let target = fit_column_name(&t.name, c, &mut taken, warnings);
+        let target = fit_column_name(&t.name, &case.apply(&c.name), &mut taken, warnings);
         let (ty, auto) = column_type(&t.name, c, profile, keep_declared, warnings);
         cols.push((
             c.name.clone(),
@@ -112,30 +119,29 @@ fn fit_columns(
     cols
 }
 
+/// A column's target name from `name`, its name in the chosen case.
 fn fit_column_name(
     table: &str,
-    c: &SourceColumn,
+    name: &str,
     taken: &mut HashSet<String>,
     warnings: &mut Vec<String>,
 ) -> String {
-    if ident::SYSTEM_COLUMNS.contains(&c.name.as_str()) {
-        let mut fitted = format!("{}_", c.name);
+    if ident::SYSTEM_COLUMNS.contains(&name) {
+        let mut fitted = format!("{name}_");
         while taken.contains(&fitted) {
             fitted.push('_');
         }
         taken.insert(fitted.clone());
         warnings.push(format!(
-            "column `{table}`.`{}` has the name of a PostgreSQL system column: renamed to `{fitted}`",
-            c.name
+            "column `{table}`.`{name}` has the name of a PostgreSQL system column: renamed to `{fitted}`"
         ));
         fitted
-    } else if ident::fits(&c.name) {
-        c.name.clone()
+    } else if ident::fits(name) {
+        name.to_string()
     } else {
-        let fitted = ident::fit(&c.name, taken);
+        let fitted = ident::fit(name, taken);
         warnings.push(format!(
-            "column `{table}`.`{}` is longer than 63 bytes: renamed to `{fitted}`",
-            c.name
+            "column `{table}`.`{name}` is longer than 63 bytes: renamed to `{fitted}`"
         ));
         fitted
     }

@@ -228,11 +228,11 @@ fn run_init_writes_once() {
     let dir = tempfile::tempdir().unwrap();
     let db = fixture(dir.path());
     let out = dir.path().join("pipelines/app.toml");
-    let written = run_init(&db, Some(&out), None, false, false).unwrap();
+    let written = run_init(&db, Some(&out), None, false, false, Some(NameCase::Keep)).unwrap();
     assert_eq!(written, out);
     let p = Pipeline::load(&out).unwrap();
     assert_eq!(p.table_maps.len(), 5);
-    let e = run_init(&db, Some(&out), None, false, false)
+    let e = run_init(&db, Some(&out), None, false, false, Some(NameCase::Keep))
         .unwrap_err()
         .to_string();
     assert!(e.contains("already exists"), "{e}");
@@ -253,7 +253,7 @@ fn failed_init_force_keeps_the_old_mapping() {
     let dir = tempfile::tempdir().unwrap();
     let db = fixture(dir.path());
     let out = dir.path().join("pipelines/app.toml");
-    run_init(&db, Some(&out), None, false, false).unwrap();
+    run_init(&db, Some(&out), None, false, false, Some(NameCase::Keep)).unwrap();
     // The operator reviewed it.
     let mut reviewed = std::fs::read(&out).unwrap();
     reviewed.extend_from_slice(b"# reviewed: ok for the window\n");
@@ -263,7 +263,7 @@ fn failed_init_force_keeps_the_old_mapping() {
     std::fs::write(&bad, "not a SQLite database\n".repeat(400)).unwrap();
     let e = format!(
         "{:#}",
-        run_init(&bad, Some(&out), None, true, false).unwrap_err()
+        run_init(&bad, Some(&out), None, true, false, Some(NameCase::Keep)).unwrap_err()
     );
     assert!(
         e.contains("not a SQLite database"),
@@ -275,7 +275,7 @@ fn failed_init_force_keeps_the_old_mapping() {
         "the failed init --force ({e}) changed the mapping"
     );
     // Without --force it is refused, as before.
-    let e = run_init(&db, Some(&out), None, false, false)
+    let e = run_init(&db, Some(&out), None, false, false, Some(NameCase::Keep))
         .unwrap_err()
         .to_string();
     assert!(e.contains("already exists"), "{e}");
@@ -289,7 +289,7 @@ fn init_force_replaces_the_old_mapping() {
     let db = fixture(dir.path());
     let out = dir.path().join("app.toml");
     std::fs::write(&out, "# an old mapping\n").unwrap();
-    let written = run_init(&db, Some(&out), None, true, false).unwrap();
+    let written = run_init(&db, Some(&out), None, true, false, Some(NameCase::Keep)).unwrap();
     assert_eq!(written, out);
     let p = Pipeline::load(&out).unwrap();
     assert_eq!(p.table_maps.len(), 5);
@@ -424,7 +424,7 @@ line" INT, "ü" ANY, "Ä" REAL, [x y] BLOB DEFAULT X'00FF', "a.b" text DEFAULT '
     .unwrap();
     drop(c);
     let out = dir.path().join("odd.toml");
-    run_init(&path, Some(&out), None, false, false).unwrap();
+    run_init(&path, Some(&out), None, false, false, Some(NameCase::Keep)).unwrap();
     let text = std::fs::read_to_string(&out).unwrap();
     let p = Pipeline::parse(&text, &out).unwrap();
     let t = p.table("we\"ird.na me").unwrap();
