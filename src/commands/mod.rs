@@ -7,5 +7,6 @@ pub mod one_line;
 pub mod preflight;
 mod resume;
 pub mod run;
+pub mod run_outcome;
 pub mod status;
 pub mod verify;
