@@ -24,20 +24,12 @@ pub fn open_readonly(path: &Path) -> Result<Connection> {
             path.display()
         )));
     }
-    let mut head = [0u8; 16];
-    {
-        use std::io::Read;
-        let mut f = std::fs::File::open(path)
-            .with_context(|| format!("cannot open SQLite source {}", path.display()))?;
-        let n = f
-            .read(&mut head)
-            .with_context(|| format!("cannot read SQLite source {}", path.display()))?;
-        if n < 16 || &head != SQLITE_MAGIC {
-            return Err(blocked(format!(
-                "{} is not a SQLite database (no SQLite header)",
-                path.display()
-            )));
-        }
+    // No file handle of our own here: closing one drops every POSIX lock
+    // this process holds on the file, our other connections' included
+    // (readers, the guard, the page hash beside quick_check). The header is
+    // read only once SQLite has refused the file (`unreadable`).
+    if meta.len() < 16 {
+        return Err(not_sqlite(path));
     }
     let conn = Connection::open_with_flags(
         path,
@@ -78,6 +70,9 @@ fn unreadable(path: &Path, doing: &str, e: rusqlite::Error) -> anyhow::Error {
             journal.display()
         ));
     }
+    if code == Some(ErrorCode::NotADatabase) && !has_sqlite_header(path) {
+        return not_sqlite(path);
+    }
     if code == Some(ErrorCode::DatabaseCorrupt) || code == Some(ErrorCode::NotADatabase) {
         return blocked(format!("SQLite source {shown} is corrupt: {e}"));
     }
@@ -90,6 +85,23 @@ fn unreadable(path: &Path, doing: &str, e: rusqlite::Error) -> anyhow::Error {
         ));
     }
     blocked(format!("SQLite source {shown} {doing}: {e}"))
+}
+
+fn not_sqlite(path: &Path) -> anyhow::Error {
+    blocked(format!(
+        "{} is not a SQLite database (no SQLite header)",
+        path.display()
+    ))
+}
+
+/// Whether the file starts with SQLite's header. Opens a handle of its
+/// own: only for a file SQLite refused.
+fn has_sqlite_header(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 16];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| &head == SQLITE_MAGIC)
 }
 
 /// Whether the file's header says WAL mode (read and write versions 2).
